@@ -1,0 +1,45 @@
+/**
+ * One place that maps error codes to HTTP statuses and OpenAI-style error
+ * bodies ({error: {message, type, param, code}}), so clients built for the
+ * OpenAI API understand every failure.
+ */
+import { CodedError, ErrorCode } from '../../protocol/errors.ts'
+
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  INVALID_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  NOT_FOUND: 404,
+  PAYLOAD_TOO_LARGE: 413,
+  INTERNAL: 500
+}
+
+const TYPE: Record<number, string> = {
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  404: 'not_found_error',
+  405: 'invalid_request_error',
+  413: 'invalid_request_error',
+  500: 'server_error'
+}
+
+export interface OpenAIErrorBody {
+  error: { message: string, type: string, param: string | null, code: string }
+}
+
+export function httpStatusOf (err: unknown): number {
+  return err instanceof CodedError ? (STATUS[err.code] ?? 500) : 500
+}
+
+export function errorBody (err: unknown): OpenAIErrorBody {
+  const status = httpStatusOf(err)
+  if (err instanceof CodedError) {
+    const param = typeof err.meta.param === 'string' ? err.meta.param : null
+    return { error: { message: err.message, type: TYPE[status] ?? 'server_error', param, code: err.code } }
+  }
+  // Never leak internals of an unexpected failure to a client.
+  return { error: { message: 'internal error; see the node log', type: 'server_error', param: null, code: ErrorCode.INTERNAL } }
+}
+
+export function invalidRequest (message: string, param?: string): CodedError {
+  return new CodedError(ErrorCode.INVALID_REQUEST, message, { param })
+}

@@ -1,0 +1,62 @@
+/** infermesh endpoints about the node and the network: /v1/node, /v1/providers. */
+import { modelIdSchema, type CapacityRecord } from '../../protocol/capacity.ts'
+import type { NodeContext } from '../nodeContext.ts'
+import { invalidRequest } from './httpErrors.ts'
+import type { Route } from './server.ts'
+
+/** A verified capacity record as the API shows it. Prices: credits per million tokens. */
+export function providerView (r: CapacityRecord): Record<string, unknown> {
+  return {
+    peerId: r.peer,
+    addresses: r.addrs,
+    hardware: r.hardware,
+    models: r.models.map(m => ({
+      id: m.id,
+      backend: m.backend,
+      contextLength: m.contextLength,
+      pricing: { prompt: m.priceInMicros / 1e6, completion: m.priceOutMicros / 1e6 },
+      tokensPerSecond: m.tokensPerSecondMilli / 1000
+    })),
+    roles: r.roles,
+    freeSlots: r.freeSlots,
+    version: r.version,
+    seq: r.seq,
+    issuedAt: new Date(r.issuedAt).toISOString(),
+    expiresAt: new Date(r.expiresAt).toISOString(),
+    signatureVerified: true
+  }
+}
+
+export function nodeRoutes (node: NodeContext): Route[] {
+  return [
+    {
+      method: 'GET',
+      path: '/v1/node',
+      handler: async () => ({
+        peerId: node.identity.peerId,
+        addresses: node.host.getMultiaddrs().map(a => a.toString()),
+        network: { name: node.network.definition.name, id: node.network.idHex },
+        roles: node.roles,
+        models: node.models.map(m => m.id),
+        peers: node.host.getPeers().length,
+        version: node.version,
+        uptimeSeconds: Math.floor((Date.now() - node.startedAt) / 1000)
+      })
+    },
+    {
+      method: 'GET',
+      path: '/v1/providers',
+      query: ['model'],
+      handler: async ({ url }) => {
+        const model = url.searchParams.get('model')
+        if (model == null || model === '') throw invalidRequest('query parameter "model" is required, e.g. /v1/providers?model=ref-tiny', 'model')
+        if (url.searchParams.getAll('model').length > 1) throw invalidRequest('give "model" once', 'model')
+        if (!modelIdSchema.safeParse(model).success) {
+          throw invalidRequest(`"${model.slice(0, 140)}" is not a valid model id: use 1-128 chars of A-Z a-z 0-9 . _ : / - starting with a letter or digit`, 'model')
+        }
+        const { records, stats } = await node.lookup.find(model)
+        return { model, providers: records.map(providerView), lookup: stats }
+      }
+    }
+  ]
+}

@@ -1,0 +1,157 @@
+/**
+ * The peer API's HTTP server (design.md §10): node:http, a small route table,
+ * bearer-token auth, body and header limits, OpenAI-style errors.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { CodedError, ErrorCode } from '../../protocol/errors.ts'
+import { isLoopbackHost, type ApiAddress } from '../config.ts'
+import type { Logger } from '../logger.ts'
+import { apiDefaults } from '../options.ts'
+import { errorBody, httpStatusOf, invalidRequest } from './httpErrors.ts'
+
+export interface RequestContext {
+  req: IncomingMessage
+  res: ServerResponse
+  url: URL
+  params: Record<string, string>
+}
+
+export type Handler = (ctx: RequestContext) => Promise<unknown>
+
+export interface Route {
+  method: 'GET' | 'POST'
+  /** Path with :name segments. */
+  path: string
+  /** Query parameters this route accepts; any other is a 400. */
+  query?: string[]
+  handler: Handler
+}
+
+export interface ApiServer {
+  server: Server
+  address: ApiAddress
+  close: () => Promise<void>
+}
+
+function digest (s: string): Buffer {
+  return createHash('sha256').update(s).digest()
+}
+
+export function matchPath (pattern: string, path: string): Record<string, string> | undefined {
+  const p = pattern.split('/')
+  const s = path.split('/')
+  if (p.length !== s.length) return undefined
+  const params: Record<string, string> = {}
+  for (let i = 0; i < p.length; i++) {
+    const seg = p[i]!
+    if (seg.startsWith(':')) {
+      let value: string
+      try {
+        value = decodeURIComponent(s[i]!)
+      } catch {
+        return undefined
+      }
+      if (value.length === 0) return undefined
+      params[seg.slice(1)] = value
+    } else if (seg !== s[i]) {
+      return undefined
+    }
+  }
+  return params
+}
+
+export function sendJson (res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body)
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' })
+  res.end(text)
+}
+
+export async function startApiServer (address: ApiAddress, routes: Route[], opts: { token?: string, logger: Logger }): Promise<ApiServer> {
+  if (!isLoopbackHost(address.host) && (opts.token == null || opts.token.length < 16)) {
+    throw new CodedError(ErrorCode.CONFIG_INVALID, `refusing to serve the API on non-loopback address ${address.host} without a bearer token: set INFERMESH_API_TOKEN (16+ chars) or bind to 127.0.0.1`, { field: 'apiToken' })
+  }
+  const tokenDigest = opts.token != null ? digest(opts.token) : undefined
+  const log = opts.logger
+
+  const server = createServer({
+    headersTimeout: apiDefaults.headersTimeoutMs,
+    requestTimeout: apiDefaults.requestTimeoutMs,
+    maxHeaderSize: 16 * 1024
+  }, (req, res) => {
+    void handle(req, res)
+  })
+
+  async function handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      if (tokenDigest != null) {
+        const header = req.headers.authorization ?? ''
+        const presented = header.startsWith('Bearer ') ? header.slice(7) : ''
+        // Compare fixed-size digests so timing reveals nothing about the token.
+        if (!timingSafeEqual(digest(presented), tokenDigest)) {
+          throw new CodedError(ErrorCode.UNAUTHORIZED, 'missing or wrong bearer token; send Authorization: Bearer <token>')
+        }
+      }
+      const url = new URL(req.url ?? '/', 'http://localhost')
+      let allowed: string[] = []
+      for (const route of routes) {
+        const params = matchPath(route.path, url.pathname)
+        if (params == null) continue
+        allowed.push(route.method)
+        if (route.method !== req.method) continue
+        for (const name of url.searchParams.keys()) {
+          if (!(route.query ?? []).includes(name)) {
+            throw invalidRequest(`unknown query parameter "${name}"${(route.query ?? []).length > 0 ? `; accepted: ${route.query!.join(', ')}` : '; this endpoint takes none'}`, name)
+          }
+        }
+        const body = await route.handler({ req, res, url, params })
+        if (!res.headersSent) sendJson(res, 200, body)
+        return
+      }
+      allowed = [...new Set(allowed)]
+      if (allowed.length > 0) {
+        res.setHeader('allow', allowed.join(', '))
+        sendJson(res, 405, { error: { message: `${req.method ?? ''} is not allowed on ${url.pathname}; use ${allowed.join(' or ')}`, type: 'invalid_request_error', param: null, code: 'METHOD_NOT_ALLOWED' } })
+        return
+      }
+      throw new CodedError(ErrorCode.NOT_FOUND, `no endpoint ${req.method ?? ''} ${url.pathname}; see GET /v1/node and the README's endpoint list`)
+    } catch (err) {
+      const status = httpStatusOf(err)
+      if (status >= 500) log.error({ err, url: req.url }, 'request failed')
+      if (!res.headersSent) sendJson(res, status, errorBody(err))
+      else res.destroy()
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      if (err.code === 'EADDRINUSE') {
+        reject(new CodedError(ErrorCode.PORT_IN_USE, `API address ${address.host}:${address.port} is already in use; stop the other process or pass --api ${address.host}:<free port>`))
+      } else if (err.code === 'EADDRNOTAVAIL' || err.code === 'EACCES') {
+        reject(new CodedError(ErrorCode.CONFIG_INVALID, `cannot bind the API to ${address.host}:${address.port} (${err.code}); pick an address of this machine and a port above 1023`, { field: 'api' }))
+      } else {
+        reject(err)
+      }
+    }
+    server.once('error', onError)
+    server.listen(address.port, address.host, () => {
+      server.off('error', onError)
+      resolve()
+    })
+  })
+  server.on('clientError', (_err, socket) => {
+    // Malformed HTTP or a slow-loris header timeout: answer 400 and drop it.
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n')
+    else socket.destroy()
+  })
+  const bound = server.address()
+  const port = typeof bound === 'object' && bound != null ? bound.port : address.port
+  return {
+    server,
+    address: { host: address.host, port },
+    close: async () => new Promise<void>(resolve => {
+      server.close(() => resolve())
+      server.closeAllConnections()
+    })
+  }
+}

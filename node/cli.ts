@@ -1,0 +1,173 @@
+/**
+ * The infermesh command line (commander). Exit status: 0 ok, 1 runtime failure,
+ * 2 bad input (flags, config, network file, identity, port in use). Every error
+ * says what to do next.
+ */
+import { resolve } from 'node:path'
+import { Command, CommanderError } from 'commander'
+import { CodedError, ErrorCode, isCodedError } from '../protocol/errors.ts'
+import { resolveConfig, type ConfigKey } from './config.ts'
+import { createLogger } from './logger.ts'
+import { startNode } from './node.ts'
+import { defaultNodeOptions, VERSION } from './options.ts'
+import { loadOrCreateIdentity } from './store/identityFile.ts'
+
+export const EXIT_RUNTIME = 1
+export const EXIT_USAGE = 2
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value]
+
+function fail (err: unknown): never {
+  const usage = isCodedError(err) && err.code !== ErrorCode.INTERNAL
+  process.stderr.write(`infermesh: ${(err as Error).message}\n`)
+  process.exit(usage ? EXIT_USAGE : EXIT_RUNTIME)
+}
+
+function pad (s: string, n: number): string {
+  return s.length >= n ? s : s + ' '.repeat(n - s.length)
+}
+
+export function formatTable (headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map(r => (r[i] ?? '').length)))
+  const line = (cells: string[]): string => cells.map((c, i) => pad(c, widths[i]!)).join('  ').trimEnd()
+  return [line(headers), line(widths.map(w => '-'.repeat(w))), ...rows.map(line)].join('\n') + '\n'
+}
+
+async function apiGet (base: string, path: string, token?: string): Promise<unknown> {
+  let res: Response
+  try {
+    res = await fetch(new URL(path, base), { headers: token != null ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(30_000) })
+  } catch (err) {
+    throw new CodedError(ErrorCode.CONFIG_INVALID, `cannot reach the node API at ${base} (${(err as Error).cause != null ? String(((err as Error).cause as Error).message) : (err as Error).message}); start a node with "infermesh start" or pass --api URL`)
+  }
+  const body = await res.json().catch(() => undefined) as { error?: { message?: string } } | undefined
+  if (!res.ok) throw new CodedError(ErrorCode.INVALID_REQUEST, `the node answered ${res.status}: ${body?.error?.message ?? res.statusText}`)
+  return body
+}
+
+function startFlags (opts: Record<string, unknown>): Partial<Record<ConfigKey, string | string[]>> {
+  const map: Record<string, ConfigKey> = {
+    data: 'dataDir', network: 'network', bootstrap: 'bootstrap', listen: 'listen', api: 'api', apiToken: 'apiToken', role: 'roles', models: 'models', logLevel: 'logLevel', config: 'config'
+  }
+  const flags: Partial<Record<ConfigKey, string | string[]>> = {}
+  for (const [flag, key] of Object.entries(map)) {
+    const v = opts[flag]
+    if (v !== undefined) flags[key] = v as string | string[]
+  }
+  return flags
+}
+
+export function buildProgram (): Command {
+  const program = new Command()
+  program
+    .name('infermesh')
+    .description('Decentralized inference marketplace node')
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+
+  program.command('start')
+    .description('run a node: join the network, advertise capacity, serve the API')
+    .option('--data <dir>', `data directory (default ${defaultNodeOptions.dataDir})`)
+    .option('--network <name|file>', `network name in seeds/ or a network file (default ${defaultNodeOptions.network})`)
+    .option('--bootstrap <multiaddr>', 'extra bootstrap peer, repeatable; adds to the network file\'s list', collect)
+    .option('--listen <multiaddr>', `libp2p listen address, repeatable (default ${defaultNodeOptions.listen.join(',')})`, collect)
+    .option('--api <host:port>', `HTTP API address (default ${defaultNodeOptions.api})`)
+    .option('--api-token <token>', 'bearer token for the API; required for a non-loopback --api (prefer INFERMESH_API_TOKEN)')
+    .option('--role <roles>', `comma list of provider, validator, gateway (default ${defaultNodeOptions.roles.join(',')})`)
+    .option('--models <ids>', `models to advertise: ID or ID=PRICE, comma separated (default ${defaultNodeOptions.models.join(',')})`)
+    .option('--log-level <level>', `trace|debug|info|warn|error (default ${defaultNodeOptions.logLevel})`)
+    .option('--config <file>', 'JSON config file (default <data>/config.json when present)')
+    .action(async (opts: Record<string, unknown>) => {
+      const cwd = process.cwd()
+      const { options } = resolveConfig(startFlags(opts), process.env, cwd)
+      const logger = createLogger(options.logLevel)
+      installProcessGuards(logger)
+      const node = await startNode(options, { cwd, logger })
+      let stopping = false
+      const shutdown = (signal: string): void => {
+        if (stopping) {
+          logger.warn('second signal: exiting now')
+          process.exit(EXIT_RUNTIME)
+        }
+        stopping = true
+        logger.info({ signal }, 'shutting down')
+        node.stop().then(() => {
+          logger.info('stopped')
+          process.exit(0)
+        }, (err: unknown) => {
+          logger.error({ err }, 'error during shutdown')
+          process.exit(EXIT_RUNTIME)
+        })
+      }
+      process.on('SIGINT', () => shutdown('SIGINT'))
+      process.on('SIGTERM', () => shutdown('SIGTERM'))
+    })
+
+  program.command('identity')
+    .description('print this node\'s PeerId, creating the key if there is none yet')
+    .option('--data <dir>', `data directory (default ${defaultNodeOptions.dataDir})`)
+    .option('--json', 'print JSON')
+    .action((opts: { data?: string, json?: boolean }) => {
+      const { options } = resolveConfig(opts.data != null ? { dataDir: opts.data } : {}, process.env, process.cwd())
+      const { identity, path, created } = loadOrCreateIdentity(resolve(process.cwd(), options.dataDir))
+      if (opts.json === true) process.stdout.write(JSON.stringify({ peerId: identity.peerId, keyFile: path, created }) + '\n')
+      else process.stdout.write(`${identity.peerId}\n`)
+    })
+
+  program.command('providers')
+    .description('list the providers of a model, with hardware and prices, from a running node')
+    .requiredOption('--model <id>', 'model id, e.g. ref-tiny')
+    .option('--api <url>', 'node API URL', `http://${defaultNodeOptions.api}`)
+    .option('--json', 'print JSON')
+    .action(async (opts: { model: string, api: string, json?: boolean }) => {
+      const body = await apiGet(opts.api, `/v1/providers?model=${encodeURIComponent(opts.model)}`, process.env.INFERMESH_API_TOKEN) as { providers: Array<Record<string, any>> }
+      if (opts.json === true) {
+        process.stdout.write(JSON.stringify(body, null, 2) + '\n')
+        return
+      }
+      if (body.providers.length === 0) {
+        process.stdout.write(`no providers of ${opts.model} found; check the model id and that providers are online (infermesh status)\n`)
+        return
+      }
+      const rows = body.providers.map(p => {
+        const m = (p.models as Array<Record<string, any>>).find(x => x.id === opts.model)!
+        const hw = p.hardware.cpuOnly === true
+          ? `CPU-only: ${p.hardware.cpu.cores}× ${p.hardware.cpu.model}`
+          : (p.hardware.accelerators as Array<Record<string, any>>).map(a => `${a.count}× ${a.model} ${Math.round(a.memoryMiB / 1024)} GiB`).join(', ')
+        return [p.peerId, hw, `${m.pricing.prompt}/${m.pricing.completion}`, String(p.freeSlots), p.expiresAt]
+      })
+      process.stdout.write(formatTable(['PEER', 'HARDWARE', 'PRICE IN/OUT PER 1M', 'FREE SLOTS', 'EXPIRES'], rows))
+    })
+
+  return program
+}
+
+/** Socket errors from peers must never take the node down (design.md §14). */
+function installProcessGuards (logger: ReturnType<typeof createLogger>): void {
+  const benign = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNREFUSED', 'ERR_STREAM_PREMATURE_CLOSE'])
+  process.on('uncaughtException', (err: NodeJS.ErrnoException) => {
+    if (err.code != null && benign.has(err.code)) {
+      logger.warn({ code: err.code, err: err.message }, 'network error outside a handler; continuing')
+      return
+    }
+    logger.fatal({ err }, 'uncaught exception; exiting')
+    process.exit(EXIT_RUNTIME)
+  })
+  process.on('unhandledRejection', (reason) => {
+    logger.error({ err: reason }, 'unhandled promise rejection')
+  })
+}
+
+export async function main (argv: string[]): Promise<void> {
+  const program = buildProgram()
+  try {
+    await program.parseAsync(argv)
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version exit 0; usage mistakes are exit 2.
+      process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE)
+    }
+    fail(err)
+  }
+}

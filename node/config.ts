@@ -1,0 +1,199 @@
+/**
+ * Effective configuration: flags, then INFERMESH_* environment variables, then
+ * a config file, then the defaults in node/options.ts. Every value remembers
+ * where it came from, so `infermesh config` can say so.
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { isIP } from 'node:net'
+import { dirname, isAbsolute, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { z } from 'zod'
+import { ROLES, modelIdSchema, type ModelOffer, type Role } from '../protocol/capacity.ts'
+import { CodedError, ErrorCode } from '../protocol/errors.ts'
+import { parseNetworkDefinition, type Network } from '../protocol/network.ts'
+import { defaultNodeOptions, referenceModels, type NodeOptions } from './options.ts'
+
+export type ConfigSource = 'flag' | 'env' | 'file' | 'default'
+export type ConfigKey = keyof NodeOptions
+
+export interface ResolvedConfig {
+  options: NodeOptions
+  sources: Record<ConfigKey, ConfigSource>
+  configFile?: string
+}
+
+/** Where seeds/ lives: beside node/ in the package. */
+export const SEEDS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'seeds')
+
+const ENV_NAMES: Record<ConfigKey, string> = {
+  dataDir: 'INFERMESH_DATA',
+  network: 'INFERMESH_NETWORK',
+  bootstrap: 'INFERMESH_BOOTSTRAP',
+  listen: 'INFERMESH_LISTEN',
+  api: 'INFERMESH_API',
+  apiToken: 'INFERMESH_API_TOKEN',
+  roles: 'INFERMESH_ROLE',
+  models: 'INFERMESH_MODELS',
+  logLevel: 'INFERMESH_LOG_LEVEL',
+  config: 'INFERMESH_CONFIG'
+}
+export { ENV_NAMES }
+
+const LIST_KEYS = new Set<ConfigKey>(['bootstrap', 'listen', 'roles', 'models'])
+
+const fileSchema = z.strictObject({
+  dataDir: z.string().min(1),
+  network: z.string().min(1),
+  bootstrap: z.array(z.string()),
+  listen: z.array(z.string()),
+  api: z.string(),
+  apiToken: z.string(),
+  roles: z.array(z.string()),
+  models: z.array(z.string()),
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
+}).partial()
+
+export function splitList (value: string | string[]): string[] {
+  const items = Array.isArray(value) ? value : [value]
+  return items.flatMap(v => v.split(',')).map(s => s.trim()).filter(s => s.length > 0)
+}
+
+/**
+ * Layer the sources. `flags` holds only the flags the user actually gave
+ * (commander is configured without defaults so absence is visible).
+ */
+export function resolveConfig (flags: Partial<Record<ConfigKey, string | string[]>>, env: NodeJS.ProcessEnv, cwd: string): ResolvedConfig {
+  const options: Record<string, unknown> = { ...defaultNodeOptions }
+  const sources = Object.fromEntries(Object.keys(defaultNodeOptions).map(k => [k, 'default'])) as Record<ConfigKey, ConfigSource>
+
+  const fromLayer = (key: ConfigKey, raw: string | string[] | undefined): unknown =>
+    raw == null ? undefined : LIST_KEYS.has(key) ? splitList(raw) : Array.isArray(raw) ? raw[raw.length - 1] : raw
+
+  const flagOrEnv = (key: ConfigKey): [unknown, ConfigSource] | undefined => {
+    const f = fromLayer(key, flags[key])
+    if (f !== undefined) return [f, 'flag']
+    const e = fromLayer(key, env[ENV_NAMES[key]])
+    if (e !== undefined) return [e, 'env']
+    return undefined
+  }
+
+  // The data dir and config file path decide which file to read, so settle them first.
+  const dataDir = flagOrEnv('dataDir')
+  const explicitFile = flagOrEnv('config')
+  const dataDirValue = (dataDir?.[0] as string | undefined) ?? defaultNodeOptions.dataDir
+  const configFile = explicitFile != null
+    ? resolve(cwd, explicitFile[0] as string)
+    : existsSync(join(resolve(cwd, dataDirValue), 'config.json')) ? join(resolve(cwd, dataDirValue), 'config.json') : undefined
+
+  let file: z.infer<typeof fileSchema> = {}
+  if (configFile != null) {
+    let text: string
+    try {
+      text = readFileSync(configFile, 'utf8')
+    } catch (err) {
+      throw new CodedError(ErrorCode.CONFIG_INVALID, `cannot read config file ${configFile}: ${(err as Error).message}; fix the path given by --config or ${ENV_NAMES.config}`, { field: 'config' })
+    }
+    let json: unknown
+    try {
+      json = JSON.parse(text)
+    } catch (err) {
+      throw new CodedError(ErrorCode.CONFIG_INVALID, `config file ${configFile} is not valid JSON: ${(err as Error).message}`, { field: 'config' })
+    }
+    const parsed = fileSchema.safeParse(json)
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!
+      const field = issue.code === 'unrecognized_keys' ? issue.keys.join(',') : issue.path.join('.')
+      throw new CodedError(ErrorCode.CONFIG_INVALID, `config file ${configFile}: field "${field}" ${issue.code === 'unrecognized_keys' ? 'is not a known setting' : issue.message}`, { field })
+    }
+    file = parsed.data
+  }
+
+  for (const key of Object.keys(defaultNodeOptions) as ConfigKey[]) {
+    const top = flagOrEnv(key)
+    if (top != null) {
+      options[key] = top[0]
+      sources[key] = top[1]
+    } else if (key in file) {
+      options[key] = (file as Record<string, unknown>)[key]
+      sources[key] = 'file'
+    }
+  }
+  if (configFile != null) options.config = configFile
+  return { options: options as NodeOptions, sources, configFile }
+}
+
+export interface ApiAddress { host: string, port: number }
+
+export function parseApiAddress (value: string): ApiAddress {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value)
+  const host = m?.[1] ?? m?.[2]
+  const port = Number(m?.[3])
+  if (m == null || host == null || !Number.isInteger(port) || port > 65535) {
+    throw new CodedError(ErrorCode.CONFIG_INVALID, `--api "${value}" must be HOST:PORT, e.g. 127.0.0.1:8484`, { field: 'api' })
+  }
+  return { host, port }
+}
+
+export function isLoopbackHost (host: string): boolean {
+  if (host === 'localhost') return true
+  if (isIP(host) === 4) return host.startsWith('127.')
+  if (isIP(host) === 6) return host === '::1'
+  return false
+}
+
+export function parseRoles (values: string[]): Role[] {
+  const roles = new Set<Role>()
+  for (const v of values) {
+    if (!(ROLES as readonly string[]).includes(v)) {
+      throw new CodedError(ErrorCode.CONFIG_INVALID, `unknown role "${v}"; use a comma list of ${ROLES.join(', ')}`, { field: 'roles' })
+    }
+    roles.add(v as Role)
+  }
+  roles.add('gateway') // every node is a gateway for its own API (design.md §2)
+  return [...roles]
+}
+
+/** `ID` or `ID=PRICE`, PRICE in credits per million tokens (both directions). */
+export function parseModelSpecs (values: string[]): ModelOffer[] {
+  const seen = new Set<string>()
+  return values.map(spec => {
+    const [id = '', price] = spec.split('=')
+    if (!modelIdSchema.safeParse(id).success) {
+      throw new CodedError(ErrorCode.CONFIG_INVALID, `model id "${id}" is not valid: use 1-128 chars of A-Z a-z 0-9 . _ : / -`, { field: 'models' })
+    }
+    if (seen.has(id)) throw new CodedError(ErrorCode.CONFIG_INVALID, `model "${id}" is listed twice`, { field: 'models' })
+    seen.add(id)
+    const ref = referenceModels[id]
+    let priceMicros = ref?.priceMicros ?? 0
+    if (price != null) {
+      const p = Number(price)
+      if (price.trim() === '' || !Number.isFinite(p) || p < 0) {
+        throw new CodedError(ErrorCode.CONFIG_INVALID, `price "${price}" for model "${id}" must be a non-negative number of credits per million tokens`, { field: 'models' })
+      }
+      priceMicros = Math.round(p * 1e6)
+    }
+    if (ref == null) {
+      throw new CodedError(ErrorCode.CONFIG_INVALID, `model "${id}" is not a built-in reference model (${Object.keys(referenceModels).join(', ')}); other models need an upstream backend`, { field: 'models' })
+    }
+    return { id, backend: 'reference', contextLength: ref.contextLength, priceInMicros: priceMicros, priceOutMicros: priceMicros, tokensPerSecondMilli: 0 }
+  })
+}
+
+/** Read a network by name (seeds/NAME.json) or by path. */
+export function loadNetwork (nameOrPath: string, cwd: string): { network: Network, path: string } {
+  const looksLikeName = /^[a-z0-9][a-z0-9-]*$/.test(nameOrPath)
+  const path = looksLikeName ? join(SEEDS_DIR, `${nameOrPath}.json`) : (isAbsolute(nameOrPath) ? nameOrPath : resolve(cwd, nameOrPath))
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    throw new CodedError(ErrorCode.NETWORK_INVALID, `cannot read network file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; pass --network NAME (a file in seeds/) or --network PATH`, { field: '(file)' })
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (err) {
+    throw new CodedError(ErrorCode.NETWORK_INVALID, `network file ${path} is not valid JSON: ${(err as Error).message}`, { field: '(json)' })
+  }
+  return { network: parseNetworkDefinition(json, `network file ${path}`), path }
+}

@@ -1,0 +1,93 @@
+/**
+ * The one libp2p factory (style.md §2): TCP, Noise, yamux, identify, ping,
+ * kad-dht under the network's protocol prefix, and gossipsub. Every limit is
+ * set here with the reason beside it in node/options.ts.
+ */
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { bootstrap } from '@libp2p/bootstrap'
+import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
+import { gossipsub } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
+import { ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { CAPACITY_KEY_NAMESPACE, selectCapacityRecord, verifyCapacityRecord } from '../protocol/capacity.ts'
+import type { Identity } from '../protocol/identity.ts'
+import type { Network } from '../protocol/network.ts'
+import type { VerifyFn } from '../protocol/signing.ts'
+import { libp2pDefaults } from './options.ts'
+
+export type HostServices = {
+  dht: KadDHT
+  identify: ReturnType<ReturnType<typeof identify>>
+  ping: ReturnType<ReturnType<typeof ping>>
+  pubsub: ReturnType<ReturnType<typeof gossipsub>>
+}
+
+export type Host = Libp2p<HostServices>
+
+export interface HostInit {
+  identity: Identity
+  network: Network
+  listen: string[]
+  /** Network file bootstrap list plus --bootstrap. */
+  bootstrap: string[]
+  verify: VerifyFn
+  now: () => number
+  /** Called with every DHT record the validator rejects, for logs and metrics. */
+  onRecordRejected?: (err: unknown, key: Uint8Array) => void
+}
+
+export async function createHost (init: HostInit): Promise<Host> {
+  const { network } = init
+  const privateKey = await generateKeyPairFromSeed('Ed25519', init.identity.seed)
+
+  const validateCapacity = (key: Uint8Array, value: Uint8Array): void => {
+    try {
+      verifyCapacityRecord(value, { network, now: init.now(), verify: init.verify, key })
+    } catch (err) {
+      init.onRecordRejected?.(err, key)
+      throw err
+    }
+  }
+
+  return createLibp2p({
+    privateKey,
+    addresses: { listen: init.listen },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery: init.bootstrap.length > 0 ? [bootstrap({ list: init.bootstrap })] : [],
+    connectionManager: {
+      maxConnections: libp2pDefaults.maxConnections,
+      dialTimeout: libp2pDefaults.dialTimeoutMs,
+      inboundConnectionThreshold: libp2pDefaults.inboundConnectionThreshold,
+      maxIncomingPendingConnections: libp2pDefaults.maxIncomingPendingConnections
+    },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      dht: kadDHT({
+        // A private DHT: only peers of this network speak this protocol.
+        protocol: `${network.protocolPrefix}/kad/1.0.0`,
+        logPrefix: 'libp2p:infermesh-dht',
+        // Loopback and LAN networks have no public address, so automatic mode
+        // would leave every node a client and the DHT empty.
+        clientMode: false,
+        peerInfoMapper: passthroughMapper,
+        // A lone node (the first seed) still answers lookups from its own store.
+        allowQueryWithZeroPeers: true,
+        validators: { [CAPACITY_KEY_NAMESPACE]: validateCapacity },
+        selectors: {
+          [CAPACITY_KEY_NAMESPACE]: (key, records) => selectCapacityRecord(records, { network, now: init.now(), verify: init.verify, key })
+        }
+      }),
+      pubsub: gossipsub({
+        allowPublishToZeroTopicPeers: true,
+        maxInboundDataLength: network.definition.limits.maxMessageBytes
+      })
+    }
+  })
+}

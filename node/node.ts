@@ -1,0 +1,121 @@
+/**
+ * Composes the node's services from resolved options, in dependency order, and
+ * stops them in reverse. One root AbortController ends every loop.
+ */
+import { resolve } from 'node:path'
+import { multiaddr } from '@multiformats/multiaddr'
+import { isCodedError, CodedError, ErrorCode } from '../protocol/errors.ts'
+import type { Network } from '../protocol/network.ts'
+import { nodeRoutes } from './api/nodeRoutes.ts'
+import { startApiServer, type ApiServer } from './api/server.ts'
+import { loadNetwork, parseApiAddress, parseModelSpecs, parseRoles } from './config.ts'
+import { nativeVerify } from './crypto/nativeVerify.ts'
+import { Advertiser } from './discovery/advertiser.ts'
+import { detectHardware } from './discovery/hardware.ts'
+import { ProviderLookup } from './discovery/providerLookup.ts'
+import { createHost, type Host } from './libp2p.ts'
+import type { Logger } from './logger.ts'
+import type { NodeContext } from './nodeContext.ts'
+import { providerDefaults, VERSION, type NodeOptions } from './options.ts'
+import { openDb, type Db } from './store/db.ts'
+import { identityFileTooOpen, loadOrCreateIdentity } from './store/identityFile.ts'
+import { MetaRepository } from './store/repositories.ts'
+
+export interface InfermeshNode extends NodeContext {
+  api: ApiServer
+  db: Db
+  stop: () => Promise<void>
+}
+
+function validateBootstrap (addrs: string[]): string[] {
+  for (const a of addrs) {
+    try {
+      const ma = multiaddr(a)
+      if (ma.getComponents().find(c => c.name === 'p2p') == null) throw new Error('no /p2p/<PeerId>')
+    } catch (err) {
+      throw new CodedError(ErrorCode.CONFIG_INVALID, `bootstrap address "${a}" is not a multiaddr with /p2p/<PeerId> (${(err as Error).message}); copy a node's full address from its GET /v1/node`, { field: 'bootstrap' })
+    }
+  }
+  return addrs
+}
+
+export async function startNode (options: NodeOptions, ctx: { cwd: string, logger: Logger, network?: Network }): Promise<InfermeshNode> {
+  const log = ctx.logger
+  // Check everything the operator gave before touching the data directory.
+  const network = ctx.network ?? loadNetwork(options.network, ctx.cwd).network
+  const apiAddress = parseApiAddress(options.api)
+  const roles = parseRoles(options.roles)
+  const models = roles.includes('provider') ? parseModelSpecs(options.models) : []
+  const bootstrap = validateBootstrap([...new Set([...network.definition.bootstrap, ...options.bootstrap])])
+  const dataDir = resolve(ctx.cwd, options.dataDir)
+
+  const { identity, path: keyPath, created } = loadOrCreateIdentity(dataDir)
+  if (created) log.info({ peerId: identity.peerId, keyPath }, 'created a new node identity')
+  if (identityFileTooOpen(keyPath)) log.warn({ keyPath }, 'identity key is readable by other users; run chmod 600 on it')
+
+  const stack: Array<() => Promise<void>> = []
+  const stopAll = async (): Promise<void> => {
+    for (const fn of stack.reverse()) {
+      try {
+        await fn()
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'error while stopping')
+      }
+    }
+    stack.length = 0
+  }
+
+  try {
+    const db = await openDb(dataDir)
+    stack.push(async () => db.close())
+    const meta = new MetaRepository(db)
+
+    const hardware = await detectHardware()
+    log.info({ hardware }, hardware.cpuOnly ? 'no accelerator detected; advertising CPU-only' : 'accelerators detected')
+
+    const now = (): number => Date.now()
+    const dhtLog = log.child({ component: 'dht' })
+    let host: Host
+    try {
+      host = await createHost({
+        identity,
+        network,
+        listen: options.listen,
+        bootstrap,
+        verify: nativeVerify,
+        now,
+        onRecordRejected: (err, key) => {
+          dhtLog.warn({ code: isCodedError(err) ? err.code : 'UNKNOWN', key: new TextDecoder().decode(key).slice(0, 80), err: (err as Error).message }, 'dht record rejected')
+        }
+      })
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException
+      if (e.code === 'EADDRINUSE' || /EADDRINUSE/.test(e.message)) {
+        throw new CodedError(ErrorCode.PORT_IN_USE, `a libp2p listen address is already in use (${options.listen.join(', ')}); stop the other process or pass --listen with a free port`)
+      }
+      throw err
+    }
+    stack.push(async () => host.stop())
+    log.info({ peerId: identity.peerId, network: network.definition.name, networkId: network.idHex, addresses: host.getMultiaddrs().map(String), bootstrap: bootstrap.length }, 'libp2p host started')
+
+    let advertiser: Advertiser | undefined
+    if (models.length > 0) {
+      advertiser = new Advertiser({ host, network, identity, meta, logger: log.child({ component: 'advertiser' }), now }, {
+        hardware, models, roles, version: VERSION, freeSlots: () => providerDefaults.slots
+      })
+      advertiser.start()
+      stack.push(async () => advertiser!.stop())
+    }
+    const lookup = new ProviderLookup({ host, network, identity, verify: nativeVerify, now, logger: log.child({ component: 'lookup' }), advertiser })
+
+    const context: NodeContext = { identity, network, host, roles, models, lookup, version: VERSION, startedAt: Date.now() }
+    const api = await startApiServer(apiAddress, nodeRoutes(context), { token: options.apiToken, logger: log.child({ component: 'api' }) })
+    stack.push(async () => api.close())
+    log.info({ api: `http://${api.address.host.includes(':') ? `[${api.address.host}]` : api.address.host}:${api.address.port}` }, 'API listening')
+
+    return { ...context, api, db, stop: stopAll }
+  } catch (err) {
+    await stopAll()
+    throw err
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Every default of the node, in one place, with its unit and why
+ * (style.md §5). Config (node/config.ts) layers flags, INFERMESH_* environment
+ * variables and a config file over these.
+ */
+export const second = 1000
+export const minute = 60 * second
+
+export const VERSION = '0.1.0'
+
+export const defaultNodeOptions = {
+  /** Data directory: identity key and LevelDB. Relative to the working directory. */
+  dataDir: '.infermesh',
+  /** A seeds/<name>.json network, or a path to a network file. */
+  network: 'local',
+  /** Extra bootstrap multiaddrs, added to the network file's list. */
+  bootstrap: [] as string[],
+  /**
+   * libp2p listen multiaddrs. Loopback with an ephemeral port suits the local
+   * development network; to join a real network use /ip4/0.0.0.0/tcp/4001.
+   */
+  listen: ['/ip4/127.0.0.1/tcp/0'],
+  /** HTTP API bind address. Loopback, so nothing is exposed by default. */
+  api: '127.0.0.1:8484',
+  /** Bearer token for the API; required for a non-loopback bind. */
+  apiToken: undefined as string | undefined,
+  roles: ['provider', 'gateway'] as string[],
+  /** Models to advertise: ID or ID=PRICE (credits per million tokens, in and out). */
+  models: ['ref-tiny'],
+  /** pino level */
+  logLevel: 'info',
+  /** Optional JSON config file; <dataDir>/config.json is read when present. */
+  config: undefined as string | undefined
+}
+
+export type NodeOptions = typeof defaultNodeOptions
+
+/** Built-in reference models (design.md §8) and what a provider advertises for them. */
+export const referenceModels: Record<string, { contextLength: number, priceMicros: number }> = {
+  'ref-tiny': { contextLength: 256, priceMicros: 100_000 },
+  'ref-small': { contextLength: 1024, priceMicros: 1_000_000 },
+  'ref-embed': { contextLength: 256, priceMicros: 50_000 }
+}
+
+export const providerDefaults = {
+  /** Concurrent task slots a provider advertises until the task service reports live load. */
+  slots: 4
+}
+
+export const advertDefaults = {
+  /** Republish the capacity record when this fraction of its TTL has passed (Petals: 60 s of 120 s). */
+  republishFraction: 0.5,
+  /** How long to wait for a first DHT peer before publishing anyway. */
+  firstPeerWaitMs: 10 * second
+}
+
+export const lookupDefaults = {
+  /** A provider lookup gives up after this long and returns what it has. */
+  timeoutMs: 5 * second,
+  /** Most providers returned for one model (bounds the record fetches). */
+  maxProviders: 64,
+  /** Fetching one capacity record from the DHT. */
+  recordTimeoutMs: 3 * second,
+  /** Most verified capacity records kept in memory (oldest evicted first). */
+  maxCachedRecords: 4096,
+  /** Verified records are reused until this close to their expiry. */
+  cacheMarginMs: 1 * second
+}
+
+export const libp2pDefaults = {
+  /** Most open connections. A node keeps its routing table and mesh well below this. */
+  maxConnections: 300,
+  /**
+   * New inbound connections accepted per host per second. libp2p's default of 5
+   * resets connections when many nodes share one loopback host (design.md §14).
+   */
+  inboundConnectionThreshold: 100,
+  /** Inbound connections still upgrading (Noise + yamux) at once. */
+  maxIncomingPendingConnections: 64,
+  /** Dial timeout. */
+  dialTimeoutMs: 10 * second
+}
+
+export const apiDefaults = {
+  /** Largest request body accepted. */
+  maxBodyBytes: 1024 * 1024,
+  /** Request headers must arrive within this (slow-loris). */
+  headersTimeoutMs: 10 * second,
+  /** Whole request deadline. */
+  requestTimeoutMs: 60 * second
+}
+
+export const hardwareDefaults = {
+  /** Command used to query NVIDIA GPUs. */
+  nvidiaSmi: 'nvidia-smi',
+  timeoutMs: 5 * second
+}

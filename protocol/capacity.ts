@@ -1,0 +1,213 @@
+/**
+ * Capacity records (design.md §6): a provider's signed, short-lived statement
+ * of its hardware, models and prices, stored in the network's private DHT under
+ * `/imcap/<PeerId>`. A record is a canonical-CBOR envelope {body, sig}; body is
+ * the canonical CBOR of the fields below, and sig covers it under the
+ * CAPACITY_RECORD domain and the network id.
+ */
+import { sha256 } from '@noble/hashes/sha2.js'
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import { create as createDigest } from 'multiformats/hashes/digest'
+import { z } from 'zod'
+import { bytesEqual, fromUtf8, toHex, utf8 } from './bytes.ts'
+import { decodeCanonical, encodeCanonical } from './codec.ts'
+import { CodedError, ErrorCode } from './errors.ts'
+import { isPeerId, publicKeyFromPeerId, type Identity } from './identity.ts'
+import type { Network } from './network.ts'
+import { SigningDomain, signDomain, verifyDomain, type VerifyFn } from './signing.ts'
+
+export const CAPACITY_RECORD_VERSION = 1
+/** DHT key namespace; kad-dht picks validators and selectors by it. */
+export const CAPACITY_KEY_NAMESPACE = 'imcap'
+export const MODEL_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/
+export const ROLES = ['provider', 'validator', 'gateway'] as const
+export type Role = typeof ROLES[number]
+
+const bytesSchema = z.custom<Uint8Array>(v => v instanceof Uint8Array, { message: 'must be a byte string' })
+const u32 = z.number().int().min(0).max(0xffff_ffff)
+const timestampMs = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
+const shortText = z.string().max(128)
+
+export const modelIdSchema = z.string().regex(MODEL_ID_PATTERN, { message: 'model ids are 1-128 chars of A-Z a-z 0-9 . _ : / - and start with a letter or digit' })
+
+export const acceleratorSchema = z.strictObject({
+  /** 'gpu' for discrete accelerators; 'cpu' is never listed here (see hardware.cpuOnly). */
+  kind: z.enum(['gpu', 'npu', 'tpu']),
+  vendor: shortText,
+  model: shortText,
+  /** Memory per device, MiB. */
+  memoryMiB: u32,
+  count: z.number().int().min(1).max(1024)
+})
+
+export const hardwareSchema = z.strictObject({
+  accelerators: z.array(acceleratorSchema).max(16),
+  /** True when no accelerator was detected: the provider runs models on CPU. */
+  cpuOnly: z.boolean(),
+  cpu: z.strictObject({ model: shortText, cores: z.number().int().min(1).max(65536) }),
+  ramMiB: u32
+})
+
+export const modelOfferSchema = z.strictObject({
+  id: modelIdSchema,
+  backend: z.enum(['reference', 'openai']),
+  contextLength: z.number().int().min(1).max(16_777_216),
+  /** Price per million input tokens, in micro-credits (integers keep records canonical). */
+  priceInMicros: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  /** Price per million output tokens, in micro-credits. */
+  priceOutMicros: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  /** Measured decode throughput, milli-tokens per second (0 = not yet measured). */
+  tokensPerSecondMilli: u32
+})
+
+export const capacityBodySchema = z.strictObject({
+  v: z.literal(CAPACITY_RECORD_VERSION),
+  network: bytesSchema.refine(b => b.length === 32, { message: 'network id is 32 bytes' }),
+  peer: z.string().refine(isPeerId, { message: 'must be an Ed25519 PeerId' }),
+  /** Monotonic per peer; the DHT selector keeps the highest. */
+  seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  issuedAt: timestampMs,
+  expiresAt: timestampMs,
+  addrs: z.array(z.string().min(1).max(256)).max(16),
+  hardware: hardwareSchema,
+  models: z.array(modelOfferSchema).max(64),
+  roles: z.array(z.enum(ROLES)).max(ROLES.length),
+  freeSlots: z.number().int().min(0).max(65535),
+  version: shortText
+})
+
+export type Accelerator = z.infer<typeof acceleratorSchema>
+export type Hardware = z.infer<typeof hardwareSchema>
+export type ModelOffer = z.infer<typeof modelOfferSchema>
+export type CapacityRecord = z.infer<typeof capacityBodySchema>
+
+const envelopeSchema = z.strictObject({
+  body: bytesSchema,
+  sig: bytesSchema
+})
+
+export interface SignedCapacityRecord {
+  readonly record: CapacityRecord
+  /** The exact DHT value: canonical CBOR of {body, sig}. */
+  readonly bytes: Uint8Array
+}
+
+export function capacityKey (peerId: string): Uint8Array {
+  return utf8(`/${CAPACITY_KEY_NAMESPACE}/${peerId}`)
+}
+
+/** The peer a capacity key names, or RECORD_BAD_KEY. */
+export function peerFromCapacityKey (key: Uint8Array): string {
+  let s: string
+  try {
+    s = fromUtf8(key)
+  } catch {
+    throw new CodedError(ErrorCode.RECORD_BAD_KEY, 'capacity key is not UTF-8')
+  }
+  const prefix = `/${CAPACITY_KEY_NAMESPACE}/`
+  const peer = s.slice(prefix.length)
+  if (!s.startsWith(prefix) || !isPeerId(peer)) {
+    throw new CodedError(ErrorCode.RECORD_BAD_KEY, `capacity key must be ${prefix}<PeerId>`)
+  }
+  return peer
+}
+
+/**
+ * The content id under which providers of a model announce themselves:
+ * CIDv1(raw, sha256("<network-id-hex>/model/<id>")), so "who serves X" is one
+ * provider lookup and never collides across networks.
+ */
+export function modelCid (network: Network, modelId: string): CID {
+  return CID.createV1(raw.code, createDigest(0x12, sha256(utf8(`${network.idHex}/model/${modelId}`))))
+}
+
+export function signCapacityRecord (identity: Identity, network: Network, record: CapacityRecord): SignedCapacityRecord {
+  const parsed = parseBody(record)
+  if (parsed.peer !== identity.peerId) {
+    throw new CodedError(ErrorCode.RECORD_SIGNER_MISMATCH, 'record.peer must be the signing identity')
+  }
+  const body = encodeCanonical(parsed)
+  const sig = signDomain(identity.seed, SigningDomain.CAPACITY_RECORD, network.id, body)
+  const bytes = encodeCanonical({ body, sig })
+  if (bytes.length > network.definition.limits.maxRecordBytes) {
+    throw new CodedError(ErrorCode.RECORD_TOO_LARGE, `record is ${bytes.length} bytes, the network allows ${network.definition.limits.maxRecordBytes}; advertise fewer models or addresses`, { size: bytes.length })
+  }
+  return { record: parsed, bytes }
+}
+
+export interface VerifyCapacityOptions {
+  network: Network
+  /** Current time, unix ms. protocol/ never reads the clock itself. */
+  now: number
+  verify: VerifyFn
+  /** When given, the record must be the one stored under this DHT key. */
+  key?: Uint8Array
+}
+
+/**
+ * Decode and fully verify a capacity record. Checks run cheapest first and each
+ * failure throws a CodedError whose code says which rule (design.md §6) broke.
+ */
+export function verifyCapacityRecord (bytes: Uint8Array, opts: VerifyCapacityOptions): CapacityRecord {
+  const limits = opts.network.definition.limits
+  const envelope = envelopeSchema.safeParse(decodeCanonical(bytes, limits.maxRecordBytes))
+  if (!envelope.success) throw new CodedError(ErrorCode.RECORD_MALFORMED, 'capacity record envelope must be {body, sig}')
+  const record = parseBody(decodeCanonical(envelope.data.body, limits.maxRecordBytes))
+
+  if (opts.key != null) {
+    const keyPeer = peerFromCapacityKey(opts.key)
+    if (keyPeer !== record.peer) {
+      throw new CodedError(ErrorCode.RECORD_SIGNER_MISMATCH, `record for ${record.peer} stored under ${keyPeer}'s key`, { signer: record.peer, key: keyPeer })
+    }
+  }
+  if (!bytesEqual(record.network, opts.network.id)) {
+    throw new CodedError(ErrorCode.RECORD_WRONG_NETWORK, `record is for network ${toHex(record.network).slice(0, 16)}…, not ${opts.network.idHex.slice(0, 16)}…`)
+  }
+  if (!verifyDomain(opts.verify, publicKeyFromPeerId(record.peer), envelope.data.sig, SigningDomain.CAPACITY_RECORD, opts.network.id, envelope.data.body)) {
+    throw new CodedError(ErrorCode.RECORD_BAD_SIGNATURE, `signature does not verify for ${record.peer}`)
+  }
+  const skewMs = limits.maxClockSkewSeconds * 1000
+  if (record.expiresAt <= opts.now) {
+    throw new CodedError(ErrorCode.RECORD_EXPIRED, `record expired ${opts.now - record.expiresAt} ms ago`, { expiresAt: record.expiresAt })
+  }
+  if (record.issuedAt > opts.now + skewMs) {
+    throw new CodedError(ErrorCode.RECORD_FROM_FUTURE, 'record issued in the future beyond the tolerated clock skew')
+  }
+  if (record.expiresAt - record.issuedAt > opts.network.definition.recordTtlSeconds * 1000 + skewMs) {
+    throw new CodedError(ErrorCode.RECORD_TTL_TOO_LONG, `record lifetime exceeds the network's ${opts.network.definition.recordTtlSeconds} s TTL`)
+  }
+  return record
+}
+
+/**
+ * DHT selector: the index of the best record, i.e. the valid one with the
+ * highest seq (ties: the later expiry). Invalid records never win.
+ */
+export function selectCapacityRecord (records: Uint8Array[], opts: VerifyCapacityOptions): number {
+  let best = -1
+  let bestRecord: CapacityRecord | undefined
+  records.forEach((bytes, i) => {
+    let r: CapacityRecord
+    try {
+      r = verifyCapacityRecord(bytes, opts)
+    } catch {
+      return
+    }
+    if (bestRecord == null || r.seq > bestRecord.seq || (r.seq === bestRecord.seq && r.expiresAt > bestRecord.expiresAt)) {
+      best = i
+      bestRecord = r
+    }
+  })
+  // kad-dht needs an index even when all are invalid; 0 is then discarded by its validator.
+  return Math.max(best, 0)
+}
+
+function parseBody (input: unknown): CapacityRecord {
+  const result = capacityBodySchema.safeParse(input)
+  if (!result.success) {
+    const issue = result.error.issues[0]!
+    throw new CodedError(ErrorCode.RECORD_MALFORMED, `capacity record field "${issue.path.join('.')}": ${issue.message}`, { field: issue.path.join('.') })
+  }
+  return result.data
+}

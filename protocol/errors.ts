@@ -1,0 +1,52 @@
+/**
+ * Typed errors with stable codes (style.md §3). Codes are part of the public
+ * surface: they appear in logs, HTTP error bodies, wire error frames and metric
+ * labels, so never rename one.
+ */
+export const ErrorCode = {
+  // records (design.md §6)
+  RECORD_MALFORMED: 'RECORD_MALFORMED',
+  RECORD_TOO_LARGE: 'RECORD_TOO_LARGE',
+  RECORD_BAD_KEY: 'RECORD_BAD_KEY',
+  RECORD_SIGNER_MISMATCH: 'RECORD_SIGNER_MISMATCH',
+  RECORD_BAD_SIGNATURE: 'RECORD_BAD_SIGNATURE',
+  RECORD_WRONG_NETWORK: 'RECORD_WRONG_NETWORK',
+  RECORD_EXPIRED: 'RECORD_EXPIRED',
+  RECORD_FROM_FUTURE: 'RECORD_FROM_FUTURE',
+  RECORD_TTL_TOO_LONG: 'RECORD_TTL_TOO_LONG',
+  // identities and keys (design.md §4)
+  IDENTITY_INVALID: 'IDENTITY_INVALID',
+  // network definition (design.md §5)
+  NETWORK_INVALID: 'NETWORK_INVALID',
+  // local configuration
+  CONFIG_INVALID: 'CONFIG_INVALID',
+  DATA_DIR_UNUSABLE: 'DATA_DIR_UNUSABLE',
+  PORT_IN_USE: 'PORT_IN_USE',
+  // API
+  INVALID_REQUEST: 'INVALID_REQUEST',
+  NOT_FOUND: 'NOT_FOUND',
+  UNAUTHORIZED: 'UNAUTHORIZED',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  INTERNAL: 'INTERNAL'
+} as const
+
+export type ErrorCode = typeof ErrorCode[keyof typeof ErrorCode]
+
+export type ErrorMeta = Record<string, string | number | boolean | undefined>
+
+/** An error that carries a stable code and structured metadata. */
+export class CodedError extends Error {
+  readonly code: ErrorCode
+  readonly meta: ErrorMeta
+
+  constructor (code: ErrorCode, message: string, meta: ErrorMeta = {}) {
+    super(message)
+    this.name = 'CodedError'
+    this.code = code
+    this.meta = meta
+  }
+}
+
+export function isCodedError (err: unknown, code?: ErrorCode): err is CodedError {
+  return err instanceof CodedError && (code == null || err.code === code)
+}

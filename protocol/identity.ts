@@ -1,0 +1,76 @@
+/**
+ * Ed25519 identities that are also libp2p PeerIds (design.md §4).
+ *
+ * A PeerId for an Ed25519 key is the base58btc "identity" multihash of the
+ * protobuf-encoded public key (libp2p peer-ids spec): 0x00 0x24 (identity,
+ * 36 bytes) 0x08 0x01 (KeyType = Ed25519) 0x12 0x20 (Data, 32 bytes) ‖ key.
+ * Because the key is inside the id, anyone can verify a signature given only
+ * the PeerId, with no lookup.
+ */
+import { ed25519 } from '@noble/curves/ed25519.js'
+import { base58btc } from 'multiformats/bases/base58'
+import { bytesEqual, concatBytes } from './bytes.ts'
+import { CodedError, ErrorCode } from './errors.ts'
+
+const PEER_ID_PREFIX = Uint8Array.of(0x00, 0x24, 0x08, 0x01, 0x12, 0x20)
+export const ED25519_SEED_BYTES = 32
+export const ED25519_PUBLIC_KEY_BYTES = 32
+export const ED25519_SIGNATURE_BYTES = 64
+
+export interface Identity {
+  /** 32-byte Ed25519 seed (the RFC 8032 private key). Keep secret. */
+  readonly seed: Uint8Array
+  readonly publicKey: Uint8Array
+  readonly peerId: string
+}
+
+export function identityFromSeed (seed: Uint8Array): Identity {
+  if (!(seed instanceof Uint8Array) || seed.length !== ED25519_SEED_BYTES) {
+    throw new CodedError(ErrorCode.IDENTITY_INVALID, `an Ed25519 seed is ${ED25519_SEED_BYTES} bytes`)
+  }
+  const publicKey = ed25519.getPublicKey(seed)
+  return { seed: seed.slice(), publicKey, peerId: peerIdFromPublicKey(publicKey) }
+}
+
+export function generateIdentity (): Identity {
+  return identityFromSeed(ed25519.utils.randomSecretKey())
+}
+
+export function peerIdBytesFromPublicKey (publicKey: Uint8Array): Uint8Array {
+  if (publicKey.length !== ED25519_PUBLIC_KEY_BYTES) {
+    throw new CodedError(ErrorCode.IDENTITY_INVALID, `an Ed25519 public key is ${ED25519_PUBLIC_KEY_BYTES} bytes`)
+  }
+  return concatBytes(PEER_ID_PREFIX, publicKey)
+}
+
+export function peerIdFromPublicKey (publicKey: Uint8Array): string {
+  // libp2p prints PeerIds as bare base58btc, without the multibase 'z' prefix
+  return base58btc.baseEncode(peerIdBytesFromPublicKey(publicKey))
+}
+
+/** Extract the Ed25519 public key from a PeerId string, or throw IDENTITY_INVALID. */
+export function publicKeyFromPeerId (peerId: string): Uint8Array {
+  if (typeof peerId !== 'string' || peerId.length === 0 || peerId.length > 64) {
+    throw new CodedError(ErrorCode.IDENTITY_INVALID, 'PeerId must be a non-empty base58btc string')
+  }
+  let bytes: Uint8Array
+  try {
+    bytes = base58btc.baseDecode(peerId)
+  } catch {
+    throw new CodedError(ErrorCode.IDENTITY_INVALID, `PeerId "${peerId}" is not base58btc`)
+  }
+  if (bytes.length !== PEER_ID_PREFIX.length + ED25519_PUBLIC_KEY_BYTES ||
+    !bytesEqual(bytes.subarray(0, PEER_ID_PREFIX.length), PEER_ID_PREFIX)) {
+    throw new CodedError(ErrorCode.IDENTITY_INVALID, `PeerId "${peerId}" is not an Ed25519 identity PeerId`)
+  }
+  return bytes.slice(PEER_ID_PREFIX.length)
+}
+
+export function isPeerId (s: unknown): s is string {
+  try {
+    publicKeyFromPeerId(s as string)
+    return true
+  } catch {
+    return false
+  }
+}

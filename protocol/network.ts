@@ -1,0 +1,87 @@
+/**
+ * Network definition (design.md §5): everything that must agree across one
+ * network. The network id is sha256 of the canonical CBOR of the definition,
+ * less `bootstrap`: bootstrap addresses say where to find the network, not what
+ * it agrees on, so adding a seed must not split it.
+ */
+import { sha256 } from '@noble/hashes/sha2.js'
+import { z } from 'zod'
+import { toHex } from './bytes.ts'
+import { encodeCanonical } from './codec.ts'
+import { CodedError, ErrorCode } from './errors.ts'
+import { isPeerId } from './identity.ts'
+
+const peerIdString = z.string().refine(isPeerId, { message: 'must be an Ed25519 PeerId (12D3Koo...)' })
+const multiaddrWithPeer = z.string().regex(/^\/.+\/p2p\/[1-9A-HJ-NP-Za-km-z]+$/, { message: 'must be a multiaddr ending in /p2p/<PeerId>' })
+
+export const networkDefinitionSchema = z.strictObject({
+  /** Short name; the protocol prefix is /infermesh/<name>. */
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, { message: 'must be 1-32 chars of a-z, 0-9 and -' }),
+  /** Multiaddrs of seed nodes, each with /p2p/<PeerId>. */
+  bootstrap: z.array(multiaddrWithPeer).max(64).default([]),
+  /** Anchor validators: where voting power starts (design.md §9). */
+  anchors: z.array(z.strictObject({
+    peerId: peerIdString,
+    power: z.number().int().min(1).max(65535)
+  })).max(256).default([]),
+  /** Epoch length for validation and consensus. */
+  epochSeconds: z.number().int().min(1).max(86400).default(60),
+  /** How long a capacity record lives before it must be republished (Petals: 120 s). */
+  recordTtlSeconds: z.number().int().min(2).max(86400).default(120),
+  /** Epochs between a weight commit and its reveal. */
+  commitRevealEpochs: z.number().int().min(1).max(16).default(1),
+  /** Epochs after the reveal window until an epoch is final. */
+  finalityEpochs: z.number().int().min(1).max(64).default(2),
+  consensus: z.strictObject({
+    /** Yuma κ: the power share a weight must reach to survive clipping. */
+    kappa: z.number().gt(0).lt(1).default(0.5),
+    /** Bond EMA α. */
+    bondAlpha: z.number().gt(0).lte(1).default(0.1)
+  }).default({ kappa: 0.5, bondAlpha: 0.1 }),
+  limits: z.strictObject({
+    /** Largest signed capacity record accepted. */
+    maxRecordBytes: z.number().int().min(512).max(65536).default(8192),
+    /** Largest wire message of any protocol. */
+    maxMessageBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024),
+    /** Clock skew tolerated between nodes. */
+    maxClockSkewSeconds: z.number().int().min(0).max(600).default(30)
+  }).default({ maxRecordBytes: 8192, maxMessageBytes: 1024 * 1024, maxClockSkewSeconds: 30 })
+})
+
+export type NetworkDefinition = z.infer<typeof networkDefinitionSchema>
+
+export interface Network {
+  readonly definition: NetworkDefinition
+  /** sha256 of the canonical definition (without bootstrap). */
+  readonly id: Uint8Array
+  readonly idHex: string
+  /** /infermesh/<name> */
+  readonly protocolPrefix: string
+}
+
+/**
+ * Parse and validate a network definition. Errors name the offending field so
+ * an operator can fix the file: `NETWORK_INVALID` with meta.field.
+ */
+export function parseNetworkDefinition (input: unknown, source = 'network definition'): Network {
+  const result = networkDefinitionSchema.safeParse(input)
+  if (!result.success) {
+    const issue = result.error.issues[0]!
+    const field = issue.path.length > 0 ? issue.path.join('.') : (issue.code === 'unrecognized_keys' ? issue.keys.join(',') : '(root)')
+    const fieldName = issue.code === 'unrecognized_keys' ? [...issue.path, ...issue.keys].join('.') : field
+    throw new CodedError(ErrorCode.NETWORK_INVALID,
+      `${source}: field "${fieldName}" ${issue.code === 'unrecognized_keys' ? 'is not a known field' : issue.message}`,
+      { field: fieldName })
+  }
+  return networkFromDefinition(result.data)
+}
+
+export function networkFromDefinition (definition: NetworkDefinition): Network {
+  const id = networkIdOf(definition)
+  return { definition, id, idHex: toHex(id), protocolPrefix: `/infermesh/${definition.name}` }
+}
+
+export function networkIdOf (definition: NetworkDefinition): Uint8Array {
+  const { bootstrap: _bootstrap, ...agreed } = definition
+  return sha256(encodeCanonical(agreed))
+}

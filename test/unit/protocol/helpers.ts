@@ -1,0 +1,59 @@
+/** Shared helpers for the protocol unit tests. */
+import { readFileSync } from 'node:fs'
+import { createPublicKey, verify as nodeCryptoVerify } from 'node:crypto'
+import { expect } from 'vitest'
+import { CodedError, type ErrorCode, type ErrorMeta } from '../../../protocol/errors.ts'
+import type { VerifyFn } from '../../../protocol/signing.ts'
+
+export interface Golden {
+  codec: { valueHex: string }
+  identity: Record<'a' | 'b', { seedHex: string, publicKeyHex: string, peerIdBytesHex: string, peerId: string }>
+  network: Record<'golden' | 'minimal', { agreedHex: string, idHex: string, protocolPrefix: string }>
+  signing: { domain: string, networkIdHex: string, payloadHex: string, messageHex: string, signatureHex: string }
+  capacity: { bodyHex: string, sigHex: string, recordHex: string, keyHex: string, modelCids: Record<string, string> }
+}
+
+/** golden.json is data generated once by test/fixtures/generate-golden.ts. */
+export const golden: Golden = JSON.parse(readFileSync(new URL('../../fixtures/golden.json', import.meta.url), 'utf8'))
+
+/** Runs fn and returns the CodedError it throws; fails the test on any other outcome. */
+export function catchCoded (fn: () => unknown): CodedError {
+  try {
+    fn()
+  } catch (err) {
+    if (err instanceof CodedError) return err
+    throw new Error(`expected a CodedError, got ${String(err)}`, { cause: err })
+  }
+  throw new Error('expected a CodedError, but nothing was thrown')
+}
+
+export function expectCode (fn: () => unknown, code: ErrorCode, meta?: ErrorMeta): CodedError {
+  const err = catchCoded(fn)
+  expect(err.code, err.message).toBe(code)
+  if (meta != null) expect(err.meta).toMatchObject(meta)
+  return err
+}
+
+/** RFC 8410 SubjectPublicKeyInfo prefix for a raw 32-byte Ed25519 key. */
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
+
+/**
+ * Node's native (OpenSSL) Ed25519 verification, as node/ would use on hot
+ * paths (design.md §4). Any failure to import the key is a rejection.
+ */
+export const nativeVerify: VerifyFn = (publicKey, message, signature) => {
+  try {
+    const key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' })
+    return nodeCryptoVerify(null, message, key, signature)
+  } catch {
+    return false
+  }
+}
+
+/** Returns a copy of b with one bit flipped. */
+export function flipBit (b: Uint8Array, bit: number): Uint8Array {
+  const out = b.slice()
+  const i = Math.floor(bit / 8) % out.length
+  out[i] = out[i]! ^ (1 << (bit % 8))
+  return out
+}
