@@ -101,7 +101,7 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
     let advertiser: Advertiser | undefined
     if (models.length > 0) {
       advertiser = new Advertiser({ host, network, identity, meta, logger: log.child({ component: 'advertiser' }), now }, {
-        hardware, models, roles, version: VERSION, freeSlots: () => providerDefaults.slots
+        hardware, models, roles, version: VERSION, freeSlots: () => providerDefaults.slots, expectPeers: bootstrap.length > 0
       })
       advertiser.start()
       stack.push(async () => advertiser!.stop())
