@@ -29,7 +29,7 @@ export interface AdvertiserInit {
   version: string
   freeSlots: () => number
   /** Whether bootstrap peers are configured; a lone node publishes at once. */
-  expectPeers: boolean
+  expectPeers?: boolean
 }
 
 const SEQ_KEY = 'capacity-seq'
@@ -69,7 +69,7 @@ export class Advertiser {
     const interval = Math.max(500, Math.floor(ttlMs * advertDefaults.republishFraction))
     // Publishing into an empty routing table stores the record only locally, so
     // give the bootstrap peers a moment to connect first.
-    const waitUntil = Date.now() + (this.init.expectPeers ? advertDefaults.firstPeerWaitMs : 0)
+    const waitUntil = Date.now() + (this.init.expectPeers !== false ? advertDefaults.firstPeerWaitMs : 0)
     while (!signal.aborted && this.routingTableSize() === 0 && Date.now() < waitUntil) await sleep(100, signal)
 
     while (!signal.aborted) {

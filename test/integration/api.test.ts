@@ -35,7 +35,7 @@ describe('peer API', () => {
   it('GET /v1/node describes the node', async () => {
     const res = await fetch(`${base}/v1/node`)
     expect(res.status).toBe(200)
-    const body = await res.json()
+    const body = await res.json() as any
     expect(body.peerId).toBe(node.identity.peerId)
     expect(body.network).toEqual({ name: 'itest', id: node.network.idHex })
     expect(body.roles).toEqual(['provider', 'gateway'])
@@ -77,7 +77,7 @@ describe('peer API', () => {
   })
 
   it('names the unknown query parameter', async () => {
-    const body = await (await fetch(`${base}/v1/providers?model=ref-tiny&limit=5`)).json()
+    const body = await (await fetch(`${base}/v1/providers?model=ref-tiny&limit=5`)).json() as any
     expect(body.error.param).toBe('limit')
     expect(body.error.message).toContain('limit')
   })
@@ -94,7 +94,7 @@ describe('peer API', () => {
       async pairs => {
         const qs = new URLSearchParams(pairs).toString()
         const res = await fetch(`${base}/v1/providers?${qs}`)
-        const body = await res.json()
+        const body = await res.json() as any
         if (res.status === 200) {
           expect(Array.isArray(body.providers)).toBe(true)
         } else {
