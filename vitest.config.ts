@@ -8,6 +8,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     fileParallelism: true,
-    maxWorkers: 2
+    maxWorkers: 2,
+    // The JSON report gives .ci/run vitest's own totals.
+    reporters: ['default', ['json', { outputFile: 'test-artifacts/vitest-results.json' }]]
   }
 })

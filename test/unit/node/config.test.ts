@@ -1,0 +1,91 @@
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { isLoopbackHost, parseApiAddress, parseModelSpecs, parseRoles, resolveConfig } from '../../../node/config.ts'
+import { defaultNodeOptions } from '../../../node/options.ts'
+import { isCodedError } from '../../../protocol/errors.ts'
+import { tempDir } from '../../helpers/nodeProcess.ts'
+
+describe('resolveConfig precedence: flags, env, file, defaults', () => {
+  it('uses defaults when nothing is given', () => {
+    const dir = tempDir()
+    const { options, sources } = resolveConfig({}, {}, dir)
+    expect(options).toEqual(defaultNodeOptions)
+    expect(Object.values(sources).every(s => s === 'default')).toBe(true)
+  })
+
+  it('layers each source over the next', () => {
+    const dir = tempDir()
+    const file = join(dir, 'cfg.json')
+    writeFileSync(file, JSON.stringify({ api: '127.0.0.1:9000', network: 'filenet', models: ['ref-small'], logLevel: 'warn' }))
+    const env = { INFERMESH_CONFIG: file, INFERMESH_API: '127.0.0.1:9001', INFERMESH_MODELS: 'ref-tiny,ref-embed' }
+    const { options, sources } = resolveConfig({ api: '127.0.0.1:9002', listen: ['/ip4/127.0.0.1/tcp/1', '/ip4/127.0.0.1/tcp/2'] }, env, dir)
+    expect(options.api).toBe('127.0.0.1:9002')
+    expect(sources.api).toBe('flag')
+    expect(options.models).toEqual(['ref-tiny', 'ref-embed'])
+    expect(sources.models).toBe('env')
+    expect(options.network).toBe('filenet')
+    expect(sources.network).toBe('file')
+    expect(options.logLevel).toBe('warn')
+    expect(options.listen).toEqual(['/ip4/127.0.0.1/tcp/1', '/ip4/127.0.0.1/tcp/2'])
+    expect(sources.roles).toBe('default')
+  })
+
+  it('reads <data>/config.json when present', () => {
+    const dir = tempDir()
+    mkdirSync(join(dir, 'd'))
+    writeFileSync(join(dir, 'd', 'config.json'), JSON.stringify({ roles: ['gateway'] }))
+    const { options, sources, configFile } = resolveConfig({ dataDir: 'd' }, {}, dir)
+    expect(configFile).toBe(join(dir, 'd', 'config.json'))
+    expect(options.roles).toEqual(['gateway'])
+    expect(sources.roles).toBe('file')
+  })
+
+  it('rejects an unknown setting in the file, naming it', () => {
+    const dir = tempDir()
+    const file = join(dir, 'cfg.json')
+    writeFileSync(file, JSON.stringify({ apii: 'x' }))
+    expect(() => resolveConfig({ config: file }, {}, dir)).toThrow(/"apii" is not a known setting/)
+  })
+})
+
+describe('option parsers', () => {
+  it('parses API addresses', () => {
+    expect(parseApiAddress('127.0.0.1:8484')).toEqual({ host: '127.0.0.1', port: 8484 })
+    expect(parseApiAddress('[::1]:80')).toEqual({ host: '::1', port: 80 })
+    for (const bad of ['8484', 'host:', ':80', '1.2.3.4:70000', 'a:b']) {
+      expect(() => parseApiAddress(bad)).toThrow(/HOST:PORT/)
+    }
+  })
+
+  it('knows loopback', () => {
+    expect(isLoopbackHost('127.0.0.1')).toBe(true)
+    expect(isLoopbackHost('127.5.0.1')).toBe(true)
+    expect(isLoopbackHost('::1')).toBe(true)
+    expect(isLoopbackHost('localhost')).toBe(true)
+    expect(isLoopbackHost('0.0.0.0')).toBe(false)
+    expect(isLoopbackHost('10.0.0.1')).toBe(false)
+    expect(isLoopbackHost('example.com')).toBe(false)
+  })
+
+  it('always adds the gateway role and rejects unknown roles', () => {
+    expect(parseRoles(['provider'])).toEqual(['provider', 'gateway'])
+    try {
+      parseRoles(['miner'])
+      expect.unreachable()
+    } catch (err) {
+      expect(isCodedError(err, 'CONFIG_INVALID')).toBe(true)
+    }
+  })
+
+  it('parses model specs with prices in micro-credits', () => {
+    expect(parseModelSpecs(['ref-tiny', 'ref-small=1.25'])).toMatchObject([
+      { id: 'ref-tiny', backend: 'reference', priceInMicros: 100_000 },
+      { id: 'ref-small', priceInMicros: 1_250_000, priceOutMicros: 1_250_000 }
+    ])
+    expect(() => parseModelSpecs(['ref-tiny', 'ref-tiny'])).toThrow(/twice/)
+    expect(() => parseModelSpecs(['bad model'])).toThrow(/not valid/)
+    expect(() => parseModelSpecs(['llama-3'])).toThrow(/not a built-in reference model/)
+    expect(() => parseModelSpecs(['ref-tiny=abc'])).toThrow(/non-negative/)
+  })
+})
