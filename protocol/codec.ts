@@ -7,6 +7,56 @@ import { decode, encode, rfc8949EncodeOptions } from 'cborg'
 import { bytesEqual } from './bytes.ts'
 import { CodedError, ErrorCode } from './errors.ts'
 
+/** No record of ours nests deeper than this; deeper input is hostile. */
+export const MAX_DEPTH = 16
+
+/**
+ * Walk CBOR item heads iteratively (no recursion, so hostile nesting cannot
+ * exhaust the stack) and reject structures deeper than `maxDepth`, indefinite
+ * lengths and tags before the real decoder sees them.
+ */
+function checkStructure (bytes: Uint8Array, maxDepth: number): void {
+  const malformed = (why: string): CodedError => new CodedError(ErrorCode.RECORD_MALFORMED, `not canonical CBOR: ${why}`)
+  const pending: number[] = [] // items still expected at each open container level
+  let pos = 0
+  let items = 1
+  while (items > 0 || pending.length > 0) {
+    if (items === 0) {
+      items = pending.pop()!
+      continue
+    }
+    items--
+    if (pos >= bytes.length) throw malformed('truncated')
+    const head = bytes[pos++]!
+    const major = head >> 5
+    const info = head & 0x1f
+    let arg = info
+    if (info >= 24 && info <= 27) {
+      const n = 1 << (info - 24)
+      if (pos + n > bytes.length) throw malformed('truncated')
+      arg = 0
+      for (let i = 0; i < n; i++) arg = arg * 256 + bytes[pos++]!
+    } else if (info > 27) {
+      throw malformed(info === 31 ? 'indefinite lengths are not allowed' : 'reserved additional info')
+    }
+    if (major === 2 || major === 3) {
+      if (arg > bytes.length - pos) throw malformed('truncated')
+      pos += arg
+    } else if (major === 4 || major === 5) {
+      const children = major === 5 ? arg * 2 : arg
+      if (children > bytes.length - pos) throw malformed('truncated')
+      if (children > 0) {
+        pending.push(items)
+        if (pending.length > maxDepth) throw malformed(`nested deeper than ${maxDepth}`)
+        items = children
+      }
+    } else if (major === 6) {
+      throw malformed('tags are not allowed')
+    }
+  }
+  if (pos !== bytes.length) throw malformed('trailing bytes')
+}
+
 export function encodeCanonical (value: unknown): Uint8Array {
   return encode(value, rfc8949EncodeOptions)
 }
@@ -23,6 +73,7 @@ export function decodeCanonical (bytes: Uint8Array, maxBytes: number): unknown {
   if (bytes.length > maxBytes) {
     throw new CodedError(ErrorCode.RECORD_TOO_LARGE, `encoded value is ${bytes.length} bytes, limit is ${maxBytes}`, { size: bytes.length, limit: maxBytes })
   }
+  checkStructure(bytes, MAX_DEPTH)
   let value: unknown
   try {
     value = decode(bytes, {
