@@ -80,7 +80,8 @@ describe('a six-node network discovers providers through the DHT', () => {
     const attacker = generateIdentity()
     const host = await createHost({ identity: attacker, network, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [seed.addresses[0]!], verify: nativeVerify, now: Date.now })
     try {
-      await eventually(async () => host.getPeers().length, n => n >= 1, { what: 'attacker connected' })
+      // Wait until the attacker's DHT knows the network, or its puts reach nobody.
+      await eventually(async () => (host.services.dht as unknown as { routingTable: { size: number } }).routingTable.size, n => n >= 3, { what: 'attacker routing table filled' })
       const victim = providers.p1!.peerId
       const other = parseNetworkDefinition({ name: 'elsewhere', recordTtlSeconds: TTL_SECONDS })
       const now = Date.now()
@@ -98,10 +99,12 @@ describe('a six-node network discovers providers through the DHT', () => {
         ['RECORD_TOO_LARGE', capacityKey(attacker.peerId), encodeCanonical({ body: new Uint8Array(network.definition.limits.maxRecordBytes + 1), sig: new Uint8Array(64) })]
       ]
       for (const [code, key, value] of forgeries) {
+        const rejections = (): number => all().filter(n => n.logs.some(l => l.msg === 'dht record rejected' && l.code === code && l.key === new TextDecoder().decode(key))).length
         // The sender's own store takes anything; its peers must refuse it.
-        await host.contentRouting.put(key, value, { signal: AbortSignal.timeout(10_000) }).catch(() => {})
-        await eventually(async () => all().filter(n => n.logs.some(l => l.msg === 'dht record rejected' && l.code === code && l.key === new TextDecoder().decode(key))).length,
-          n => n >= 1, { what: `a live node rejecting ${code}` })
+        await eventually(async () => {
+          await host.contentRouting.put(key, value, { signal: AbortSignal.timeout(10_000) }).catch(() => {})
+          return rejections()
+        }, n => n >= 1, { what: `a live node rejecting ${code}`, intervalMs: 500 })
       }
       // The victim is still listed with its own record, not the attacker's 8×H200 claim.
       const { body } = await getJson(`${gateway.api}/v1/providers?model=ref-tiny`)
