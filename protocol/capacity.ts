@@ -124,6 +124,9 @@ export function modelCid (network: Network, modelId: string): CID {
 
 export function signCapacityRecord (identity: Identity, network: Network, record: CapacityRecord): SignedCapacityRecord {
   const parsed = parseBody(record)
+  if (!bytesEqual(parsed.network, network.id)) {
+    throw new CodedError(ErrorCode.RECORD_WRONG_NETWORK, 'record.network must be the id of the network it is signed for')
+  }
   if (parsed.peer !== identity.peerId) {
     throw new CodedError(ErrorCode.RECORD_SIGNER_MISMATCH, 'record.peer must be the signing identity')
   }
@@ -168,6 +171,9 @@ export function verifyCapacityRecord (bytes: Uint8Array, opts: VerifyCapacityOpt
     throw new CodedError(ErrorCode.RECORD_BAD_SIGNATURE, `signature does not verify for ${record.peer}`)
   }
   const skewMs = limits.maxClockSkewSeconds * 1000
+  if (record.expiresAt <= record.issuedAt) {
+    throw new CodedError(ErrorCode.RECORD_MALFORMED, 'record expires before it is issued', { field: 'expiresAt' })
+  }
   if (record.expiresAt <= opts.now) {
     throw new CodedError(ErrorCode.RECORD_EXPIRED, `record expired ${opts.now - record.expiresAt} ms ago`, { expiresAt: record.expiresAt })
   }
@@ -207,7 +213,8 @@ function parseBody (input: unknown): CapacityRecord {
   const result = capacityBodySchema.safeParse(input)
   if (!result.success) {
     const issue = result.error.issues[0]!
-    throw new CodedError(ErrorCode.RECORD_MALFORMED, `capacity record field "${issue.path.join('.')}": ${issue.message}`, { field: issue.path.join('.') })
+    const field = (issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path).join('.')
+    throw new CodedError(ErrorCode.RECORD_MALFORMED, `capacity record field "${field}": ${issue.code === 'unrecognized_keys' ? 'is not a known field' : issue.message}`, { field })
   }
   return result.data
 }

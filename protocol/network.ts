@@ -12,7 +12,7 @@ import { CodedError, ErrorCode } from './errors.ts'
 import { isPeerId } from './identity.ts'
 
 const peerIdString = z.string().refine(isPeerId, { message: 'must be an Ed25519 PeerId (12D3Koo...)' })
-const multiaddrWithPeer = z.string().regex(/^\/.+\/p2p\/[1-9A-HJ-NP-Za-km-z]+$/, { message: 'must be a multiaddr ending in /p2p/<PeerId>' })
+const multiaddrWithPeer = z.string().max(512).refine(s => /^\/.+\/p2p\/[1-9A-HJ-NP-Za-km-z]+$/.test(s) && isPeerId(s.slice(s.lastIndexOf('/') + 1)), { message: 'must be a multiaddr ending in /p2p/<Ed25519 PeerId>' })
 
 export const networkDefinitionSchema = z.strictObject({
   /** Short name; the protocol prefix is /infermesh/<name>. */
@@ -23,7 +23,8 @@ export const networkDefinitionSchema = z.strictObject({
   anchors: z.array(z.strictObject({
     peerId: peerIdString,
     power: z.number().int().min(1).max(65535)
-  })).max(256).default([]),
+  })).max(256).default([])
+    .refine(a => new Set(a.map(x => x.peerId)).size === a.length, { message: 'lists the same PeerId twice (its power would count double)' }),
   /** Epoch length for validation and consensus. */
   epochSeconds: z.number().int().min(1).max(86400).default(60),
   /** How long a capacity record lives before it must be republished (Petals: 120 s). */
@@ -67,8 +68,9 @@ export function parseNetworkDefinition (input: unknown, source = 'network defini
   const result = networkDefinitionSchema.safeParse(input)
   if (!result.success) {
     const issue = result.error.issues[0]!
-    const field = issue.path.length > 0 ? issue.path.join('.') : (issue.code === 'unrecognized_keys' ? issue.keys.join(',') : '(root)')
-    const fieldName = issue.code === 'unrecognized_keys' ? [...issue.path, ...issue.keys].join('.') : field
+    // For unknown keys, name the first one; the operator fixes them one at a time.
+    const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path
+    const fieldName = path.length > 0 ? path.join('.') : '(root)'
     throw new CodedError(ErrorCode.NETWORK_INVALID,
       `${source}: field "${fieldName}" ${issue.code === 'unrecognized_keys' ? 'is not a known field' : issue.message}`,
       { field: fieldName })

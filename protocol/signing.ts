@@ -6,11 +6,14 @@
  * never verifies as another.
  */
 import { ed25519 } from '@noble/curves/ed25519.js'
-import { concatBytes, utf8 } from './bytes.ts'
+import { sha512 } from '@noble/hashes/sha2.js'
+import { bytesEqual, concatBytes, utf8 } from './bytes.ts'
 import { ED25519_SIGNATURE_BYTES } from './identity.ts'
 
 export const SigningDomain = {
-  CAPACITY_RECORD: 'infermesh/capacity-record/v1'
+  CAPACITY_RECORD: 'infermesh/capacity-record/v1',
+  TASK_REQUEST: 'infermesh/task-request/v1',
+  TASK_RECEIPT: 'infermesh/task-receipt/v1'
 } as const
 export type SigningDomain = typeof SigningDomain[keyof typeof SigningDomain]
 
@@ -24,11 +27,36 @@ export function signingMessage (domain: SigningDomain, networkId: Uint8Array, by
 /** Verifies a raw Ed25519 signature over a message. Pluggable so node/ can use a native one. */
 export type VerifyFn = (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean
 
-/** Portable pure-JS verification (@noble/curves), strict per RFC 8032 (zip215: false). */
+const Point = ed25519.Point
+const L = Point.Fn.ORDER
+
+function scalarLE (bytes: Uint8Array): bigint {
+  let x = 0n
+  for (let i = bytes.length - 1; i >= 0; i--) x = (x << 8n) | BigInt(bytes[i]!)
+  return x
+}
+
+/**
+ * Portable pure-JS verification (@noble/curves) with the same acceptance rule
+ * as OpenSSL, which node/ uses on hot paths: RFC 8032 strict encodings, no
+ * small-order R or A, and the cofactorless equation [S]B − [k]A = R checked by
+ * encoding. Noble alone checks the cofactored equation and accepts a few
+ * signatures OpenSSL rejects (ed25519-speccheck cases 2, 4, 5); two verifiers
+ * that disagree would let a signer split the network.
+ */
 export const nobleVerify: VerifyFn = (publicKey, message, signature) => {
-  if (signature.length !== ED25519_SIGNATURE_BYTES) return false
+  if (signature.length !== ED25519_SIGNATURE_BYTES || publicKey.length !== 32) return false
   try {
-    return ed25519.verify(signature, message, publicKey, { zip215: false })
+    if (!ed25519.verify(signature, message, publicKey, { zip215: false })) return false
+    const rBytes = signature.subarray(0, 32)
+    const A = Point.fromBytes(publicKey)
+    const R = Point.fromBytes(rBytes)
+    if (R.isSmallOrder() || A.isSmallOrder()) return false
+    const S = scalarLE(signature.subarray(32))
+    if (S >= L) return false
+    const k = scalarLE(sha512(concatBytes(rBytes, publicKey, message))) % L
+    const check = Point.BASE.multiplyUnsafe(S).subtract(A.multiplyUnsafe(k))
+    return bytesEqual(check.toBytes(), rBytes)
   } catch {
     return false
   }

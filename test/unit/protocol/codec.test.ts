@@ -2,10 +2,10 @@ import { decode as cborgDecode } from 'cborg'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { fromHex, toHex } from '../../../protocol/bytes.ts'
-import { decodeCanonical, encodeCanonical } from '../../../protocol/codec.ts'
+import { MAX_DEPTH, decodeCanonical, encodeCanonical } from '../../../protocol/codec.ts'
 import { CodedError, ErrorCode } from '../../../protocol/errors.ts'
 import { CODEC_VALUE } from '../../fixtures/golden-inputs.ts'
-import { catchCoded, expectCode, golden } from './helpers.ts'
+import { cborValue, expectCode, golden } from './helpers.ts'
 
 const MAX = 1 << 20
 
@@ -49,21 +49,6 @@ describe('codec: golden bytes', () => {
     expect(toHex(encodeCanonical({ b: 1, a: 2 }))).toBe('a2616102616201')
   })
 })
-
-/** Values the codec is meant to carry: no undefined, NaN, ±Infinity, -0 or unsafe ints. */
-const { cborValue } = fc.letrec(tie => ({
-  cborValue: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    fc.constant(null),
-    fc.boolean(),
-    fc.maxSafeInteger(),
-    fc.double({ noNaN: true, noDefaultInfinity: true }).filter(d => !Object.is(d, -0)),
-    fc.string({ unit: 'binary' }),
-    fc.uint8Array({ maxLength: 64 }),
-    fc.array(tie('cborValue'), { maxLength: 5 }),
-    fc.dictionary(fc.string({ unit: 'binary', maxLength: 8 }), tie('cborValue'), { maxKeys: 5 })
-  )
-}))
 
 describe('codec: canonical round trip', () => {
   it('decode(encode(v)) equals v and re-encodes to the same bytes', () => {
@@ -207,45 +192,50 @@ describe('codec: fuzz', () => {
     fc.assert(fc.property(mutated, b => checkContract(b)), { numRuns: 2000 })
   })
 
-  // A deeply nested value that fits the size limit must still be a typed
-  // rejection. Depth is what overflows the stack, so scan every depth whose
-  // encoding fits a default record (8192 bytes): one level of {"": …} is 2
-  // bytes, one level of [ … ] is 1 byte.
-  it('deeply nested maps within the size limit never throw anything but CodedError', () => {
-    const limit = 8192
-    const leaks: number[] = []
-    for (let depth = 1; 2 * depth + 1 <= limit; depth++) {
-      const b = new Uint8Array(2 * depth + 1)
-      for (let i = 0; i < depth; i++) { b[2 * i] = 0xa1; b[2 * i + 1] = 0x60 }
-      b[2 * depth] = 0x00
-      try {
-        decodeCanonical(b, limit)
-      } catch (err) {
-        if (!(err instanceof CodedError)) leaks.push(depth)
-      }
-    }
-    expect(leaks, `non-CodedError at nesting depths ${leaks[0]}…${leaks.at(-1)}`).toEqual([])
+  it('mutations of a valid record-shaped value either decode canonically or throw CodedError', () => {
+    const base = Array.from(fromHex(golden.codec.valueHex))
+    fc.assert(fc.property(fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }), edits => {
+      const b = base.slice()
+      for (const [pos, byte] of edits) b[pos % b.length] = byte
+      checkContract(Uint8Array.from(b))
+    }), { numRuns: 2000 })
   })
+})
 
-  it('deeply nested arrays within the size limit never throw anything but CodedError', () => {
-    const limit = 8192
-    const leaks: number[] = []
-    for (let depth = 1; depth + 1 <= limit; depth += 3) {
-      const b = new Uint8Array(depth + 1).fill(0x81)
-      b[depth] = 0x00
-      try {
-        decodeCanonical(b, limit)
-      } catch (err) {
-        if (!(err instanceof CodedError)) leaks.push(depth)
-      }
-    }
-    expect(leaks, `non-CodedError at nesting depths ${leaks[0]}…${leaks.at(-1)}`).toEqual([])
-  })
+describe('codec: nesting depth', () => {
+  function nestedMaps (depth: number): Uint8Array {
+    const b = new Uint8Array(2 * depth + 1) // {"": {"": … 0}}: 2 bytes a level
+    for (let i = 0; i < depth; i++) { b[2 * i] = 0xa1; b[2 * i + 1] = 0x60 }
+    return b
+  }
+  function nestedArrays (depth: number): Uint8Array {
+    const b = new Uint8Array(depth + 1).fill(0x81) // [[… 0]]: 1 byte a level
+    b[depth] = 0x00
+    return b
+  }
 
-  it('a nested value of moderate depth round-trips', () => {
+  it(`accepts ${MAX_DEPTH} nested containers and rejects ${MAX_DEPTH + 1}`, () => {
     let v: unknown = 0
-    for (let i = 0; i < 200; i++) v = { '': v }
-    expect(decodeCanonical(encodeCanonical(v), MAX)).toEqual(v)
-    expect(catchCoded(() => decodeCanonical(Uint8Array.of(0xa1, 0x60), MAX)).code).toBe(ErrorCode.RECORD_MALFORMED)
+    for (let i = 0; i < MAX_DEPTH; i++) v = { '': v }
+    expect(toHex(encodeCanonical(v))).toBe(toHex(nestedMaps(MAX_DEPTH)))
+    expect(decodeCanonical(nestedMaps(MAX_DEPTH), MAX)).toEqual(v)
+    expect(decodeCanonical(nestedArrays(MAX_DEPTH), MAX)).toEqual(JSON.parse('['.repeat(MAX_DEPTH) + '0' + ']'.repeat(MAX_DEPTH)))
+    expectCode(() => decodeCanonical(nestedMaps(MAX_DEPTH + 1), MAX), ErrorCode.RECORD_MALFORMED)
+    expectCode(() => decodeCanonical(nestedArrays(MAX_DEPTH + 1), MAX), ErrorCode.RECORD_MALFORMED)
+  })
+
+  // Hostile nesting that fits a default record (8192 bytes) used to exhaust
+  // the stack inside the re-encode check and escape as a RangeError.
+  it.each([17, 100, 1000, 3500, 4095])('%i nested maps within an 8192-byte limit → RECORD_MALFORMED', depth => {
+    expectCode(() => decodeCanonical(nestedMaps(depth), 8192), ErrorCode.RECORD_MALFORMED)
+  })
+  it.each([17, 1000, 4000, 8191])('%i nested arrays within an 8192-byte limit → RECORD_MALFORMED', depth => {
+    expectCode(() => decodeCanonical(nestedArrays(depth), 8192), ErrorCode.RECORD_MALFORMED)
+  })
+
+  it('an array claiming more elements than there are bytes is rejected without allocating them', () => {
+    expectCode(() => decodeCanonical(fromHex('9bffffffffffffffff'), MAX), ErrorCode.RECORD_MALFORMED)
+    expectCode(() => decodeCanonical(fromHex('bbffffffffffffffff'), MAX), ErrorCode.RECORD_MALFORMED)
+    expectCode(() => decodeCanonical(fromHex('5bffffffffffffffff'), MAX), ErrorCode.RECORD_MALFORMED)
   })
 })

@@ -1,6 +1,7 @@
 /** Shared helpers for the protocol unit tests. */
 import { readFileSync } from 'node:fs'
 import { createPublicKey, verify as nodeCryptoVerify } from 'node:crypto'
+import fc from 'fast-check'
 import { expect } from 'vitest'
 import { CodedError, type ErrorCode, type ErrorMeta } from '../../../protocol/errors.ts'
 import type { VerifyFn } from '../../../protocol/signing.ts'
@@ -57,3 +58,18 @@ export function flipBit (b: Uint8Array, bit: number): Uint8Array {
   out[i] = out[i]! ^ (1 << (bit % 8))
   return out
 }
+
+/** Values the codec is meant to carry: no undefined, NaN, ±Infinity, -0 or unsafe ints. */
+export const { cborValue } = fc.letrec(tie => ({
+  cborValue: fc.oneof(
+    { depthSize: 'small', maxDepth: 6, withCrossShrink: true },
+    fc.constant(null),
+    fc.boolean(),
+    fc.maxSafeInteger(),
+    fc.double({ noNaN: true, noDefaultInfinity: true }).filter(d => !Object.is(d, -0)),
+    fc.string({ unit: 'binary' }),
+    fc.uint8Array({ maxLength: 64 }),
+    fc.array(tie('cborValue'), { maxLength: 5 }),
+    fc.dictionary(fc.string({ unit: 'binary', maxLength: 8 }), tie('cborValue'), { maxKeys: 5 })
+  )
+}))
