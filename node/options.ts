@@ -43,8 +43,39 @@ export const referenceModels: Record<string, { contextLength: number, priceMicro
 }
 
 export const providerDefaults = {
-  /** Concurrent task slots a provider advertises until the task service reports live load. */
-  slots: 4
+  /** Concurrent tasks a provider runs. */
+  slots: 4,
+  /** Tasks waiting for a slot before new ones get BUSY. */
+  maxQueue: 16,
+  /** Credit a requester may run up before its tasks are refused, micro-credits (1M credits). */
+  creditLimitMicros: 1_000_000_000_000,
+  /** The request frame must arrive this soon after a stream opens (slow-loris). */
+  requestReadTimeoutMs: 5 * 1000,
+  /** Closing a finished stream. */
+  closeTimeoutMs: 5 * 1000,
+  /** Concurrent inbound task streams per connection. */
+  maxInboundTaskStreams: 128
+}
+
+export const gatewayDefaults = {
+  /** Providers tried for one task before giving up. */
+  maxAttempts: 4,
+  /** Whole-task deadline written into every request. */
+  taskDeadlineMs: 120 * second,
+  /** Dialing a provider. */
+  dialTimeoutMs: 5 * second,
+  /** First frame (token, embedding or error) must arrive within this, else fail over. */
+  firstFrameTimeoutMs: 30 * second,
+  /** Gap allowed between frames once streaming. */
+  idleTimeoutMs: 30 * second,
+  /** A failing provider is skipped this long, doubling per failure (Petals: 15 s). */
+  banBaseMs: 15 * second,
+  banMaxMs: 5 * minute,
+  /** EMA factor for TTFT, throughput and reliability. */
+  statsAlpha: 0.2,
+  priorReliability: 0.9,
+  /** Bound on providers with stats or bans kept in memory. */
+  maxTrackedProviders: 10_000
 }
 
 export const advertDefaults = {

@@ -5,10 +5,12 @@
 import type { Db } from './db.ts'
 
 export const Bucket = {
-  meta: '00'
+  meta: '00',
+  receipts: '01',
+  accounts: '02'
 } as const
 
-function key (bucket: string, id: string): string {
+export function key (bucket: string, id: string): string {
   return `${bucket}/${id}`
 }
 

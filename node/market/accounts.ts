@@ -1,0 +1,107 @@
+/**
+ * Per-counterparty balances kept from signed receipts (design.md §7): what each
+ * requester owes this node as a provider, and what this node owes each
+ * provider as a gateway. A receipt and the balance it moves are written in one
+ * atomic batch, so a crash never leaves one without the other. Settlement is
+ * outside the node; the receipts are its evidence.
+ */
+import { decode, encode } from 'cborg'
+import { receiptId, type Receipt, type SignedObject } from '../../protocol/task.ts'
+import type { Db } from '../store/db.ts'
+import { Bucket, key } from '../store/repositories.ts'
+
+export interface Balance {
+  peer: string
+  /** Earned as a provider from this requester (they owe us), micro-credits. */
+  earnedMicros: number
+  /** Spent as a gateway with this provider (we owe them), micro-credits. */
+  owedMicros: number
+  tasksServed: number
+  tasksBought: number
+}
+
+export interface StoredReceipt {
+  body: Uint8Array
+  sig: Uint8Array
+  /** The signed request it answers, so anyone can recompute it. */
+  requestBody?: Uint8Array
+  requestSig?: Uint8Array
+  receivedAt: number
+}
+
+/** Bound on counterparties held in memory; all of them stay in level. */
+const MAX_BALANCES_IN_MEMORY = 100_000
+
+export class Accounts {
+  private readonly db: Db
+  private readonly self: string
+  private readonly balances = new Map<string, Balance>()
+
+  constructor (db: Db, self: string) {
+    this.db = db
+    this.self = self
+  }
+
+  async load (): Promise<void> {
+    for await (const [, v] of this.db.iterator({ gte: `${Bucket.accounts}/`, lt: `${Bucket.accounts}0` })) {
+      const b = decode(v) as Balance
+      if (this.balances.size < MAX_BALANCES_IN_MEMORY) this.balances.set(b.peer, b)
+    }
+  }
+
+  list (): Balance[] {
+    return [...this.balances.values()].sort((a, b) => a.peer.localeCompare(b.peer))
+  }
+
+  owedBy (requester: string): number {
+    return this.balances.get(requester)?.earnedMicros ?? 0
+  }
+
+  private balance (peer: string): Balance {
+    return this.balances.get(peer) ?? { peer, earnedMicros: 0, owedMicros: 0, tasksServed: 0, tasksBought: 0 }
+  }
+
+  /** Provider side: the requester owes us what the receipt charges. */
+  async recordEarned (receipt: SignedObject<Receipt>): Promise<void> {
+    await this.record(receipt, receipt.value.requester, b => ({ ...b, earnedMicros: b.earnedMicros + receipt.value.priceMicros, tasksServed: b.tasksServed + 1 }))
+  }
+
+  /** Gateway side: we owe the provider what the verified receipt charges. Idempotent per task. */
+  async recordSpent (receipt: SignedObject<Receipt>, request: { body: Uint8Array, sig: Uint8Array }): Promise<void> {
+    await this.record(receipt, receipt.value.provider, b => ({ ...b, owedMicros: b.owedMicros + receipt.value.priceMicros, tasksBought: b.tasksBought + 1 }), request)
+  }
+
+  private async record (receipt: SignedObject<Receipt>, peer: string, update: (b: Balance) => Balance, request?: { body: Uint8Array, sig: Uint8Array }): Promise<void> {
+    // When this node is both ends (a task it routed to itself) nothing is owed.
+    const selfDealing = receipt.value.requester === receipt.value.provider
+    const side = peer === receipt.value.provider ? 'spent' : 'earned'
+    const receiptKey = key(Bucket.receipts, `${receipt.value.taskId}/${side}`)
+    if ((await this.db.get(receiptKey)) != null) return // already counted
+    const stored: StoredReceipt = { body: receipt.body, sig: receipt.sig, requestBody: request?.body, requestSig: request?.sig, receivedAt: Date.now() }
+    const ops: Array<{ type: 'put', key: string, value: Uint8Array }> = [{ type: 'put', key: receiptKey, value: encode(stripUndefined(stored)) }]
+    let next: Balance | undefined
+    if (!selfDealing || peer !== this.self) {
+      next = update(this.balance(peer))
+      ops.push({ type: 'put', key: key(Bucket.accounts, peer), value: encode(next) })
+    }
+    await this.db.batch(ops)
+    if (next != null) this.balances.set(peer, next)
+  }
+
+  /** The receipt for a task, as this node stored it (the gateway's copy first). */
+  async receipt (taskId: string): Promise<StoredReceipt | undefined> {
+    for (const side of ['spent', 'earned']) {
+      const v = await this.db.get(key(Bucket.receipts, `${taskId}/${side}`))
+      if (v != null) return decode(v) as StoredReceipt
+    }
+    return undefined
+  }
+
+  static idOf (receipt: SignedObject<Receipt>): string {
+    return receiptId(receipt)
+  }
+}
+
+function stripUndefined<T extends object> (o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T
+}

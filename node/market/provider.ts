@@ -1,0 +1,179 @@
+/**
+ * The provider side of /infermesh/<net>/task/1.0.0 (design.md §7): verify the
+ * signed request, admit it (slots, queue, credit), run the backend while
+ * streaming chunks, then sign and send the receipt. A closed stream aborts the
+ * backend call. Every failure is a typed error frame.
+ */
+import { lpStream } from '@libp2p/utils'
+import type { Stream, Connection } from '@libp2p/interface'
+import { taskPriceMicros, decodeFrame, encodeFrame, requestHash, signReceipt, taskOutputHash, TaskError, TaskErrorCode, verifyTaskRequest, type Frame, type SignedObject, type TaskRequest } from '../../protocol/task.ts'
+import type { Identity } from '../../protocol/identity.ts'
+import type { Network } from '../../protocol/network.ts'
+import type { VerifyFn } from '../../protocol/signing.ts'
+import type { Backend } from '../backends/backend.ts'
+import type { Host } from '../libp2p.ts'
+import type { Logger } from '../logger.ts'
+import { providerDefaults } from '../options.ts'
+import { withTimeout } from '../util/abort.ts'
+import { Admission } from './admission.ts'
+import type { Accounts } from './accounts.ts'
+
+export function taskProtocol (network: Network): string {
+  return `${network.protocolPrefix}/task/1.0.0`
+}
+
+export interface ProviderComponents {
+  host: Host
+  network: Network
+  identity: Identity
+  verify: VerifyFn
+  backend: Backend
+  accounts: Accounts
+  logger: Logger
+  now: () => number
+}
+
+export interface ProviderInit {
+  slots: number
+  maxQueue: number
+  /** Credit a requester may run up before tasks are refused, micro-credits. */
+  creditLimitMicros: number
+}
+
+export class ProviderService {
+  private readonly c: ProviderComponents
+  private readonly init: ProviderInit
+  readonly admission: Admission
+  private readonly controller = new AbortController()
+
+  constructor (components: ProviderComponents, init: ProviderInit) {
+    this.c = components
+    this.init = init
+    this.admission = new Admission(init.slots, init.maxQueue)
+  }
+
+  async start (): Promise<void> {
+    await this.c.host.handle(taskProtocol(this.c.network), async (stream, connection) => this.handle(stream, connection), {
+      maxInboundStreams: providerDefaults.maxInboundTaskStreams,
+      runOnLimitedConnection: false
+    })
+  }
+
+  async stop (): Promise<void> {
+    this.controller.abort()
+    await this.c.host.unhandle(taskProtocol(this.c.network))
+  }
+
+  private async handle (stream: Stream, connection: Connection): Promise<void> {
+    const maxBytes = this.c.network.definition.limits.maxMessageBytes
+    const lp = lpStream(stream, { maxDataLength: maxBytes })
+    const task = new AbortController()
+    const onClose = (): void => task.abort()
+    stream.addEventListener('close', onClose)
+    const signal = AbortSignal.any([task.signal, this.controller.signal])
+    const send = async (frame: Frame): Promise<void> => lp.write(encodeFrame(frame), { signal })
+    try {
+      let signed: SignedObject<TaskRequest> | undefined
+      try {
+        // A peer that opens a stream and says nothing is cut off (slow-loris).
+        const first = await lp.read({ signal: withTimeout(signal, providerDefaults.requestReadTimeoutMs) })
+        const frame = decodeFrame(first.subarray(), maxBytes)
+        if (frame.t !== 'req') throw new TaskError(TaskErrorCode.INVALID_REQUEST, `expected a request frame, got "${frame.t}"`)
+        signed = verifyTaskRequest(frame.body, frame.sig, this.c.network, this.c.verify)
+      } catch (err) {
+        if (task.signal.aborted) return
+        await send(errorFrame(err, this.c.logger))
+        await closeQuietly(stream)
+        return
+      }
+      await this.execute(signed, connection.remotePeer.toString(), signal, send)
+      await closeQuietly(stream)
+    } finally {
+      stream.removeEventListener('close', onClose)
+    }
+  }
+
+  /**
+   * Run one verified request, sending chunk frames and then a receipt or an
+   * error frame through `send`. Used for streams and, in-process, when a
+   * gateway routes a task to its own node.
+   */
+  async execute (signed: SignedObject<TaskRequest>, remotePeer: string, signal: AbortSignal, send: (frame: Frame) => Promise<void>): Promise<void> {
+    const request = signed.value
+    try {
+      this.check(request, remotePeer)
+      const deadline = AbortSignal.any([signal, AbortSignal.timeout(Math.max(0, request.deadline - this.c.now()))])
+      const release = await this.admission.acquire(deadline)
+      const startedAt = this.c.now()
+      try {
+        const result = await this.c.backend.run(request, deadline, async chunk => send(chunk))
+          .catch((err: unknown) => {
+            if (deadline.aborted && !signal.aborted) throw new TaskError(TaskErrorCode.DEADLINE_EXCEEDED, 'the task ran past its deadline')
+            throw err
+          })
+        if ('embeddings' in result.output) await send({ t: 'emb', vectors: result.output.embeddings })
+        const offer = this.c.backend.models.find(m => m.id === request.model)!
+        const receipt = signReceipt(this.c.identity, this.c.network, {
+          v: 1,
+          network: this.c.network.id,
+          taskId: request.id,
+          requestHash: requestHash(signed.body),
+          requester: request.requester,
+          provider: this.c.identity.peerId,
+          model: request.model,
+          outputHash: taskOutputHash(result.output),
+          finishReason: result.finishReason,
+          usage: result.usage,
+          priceMicros: taskPriceMicros(result.usage, offer.priceInMicros, offer.priceOutMicros),
+          startedAt,
+          finishedAt: this.c.now()
+        })
+        // Record what we are owed before the receipt leaves: it is our evidence.
+        await this.c.accounts.recordEarned(receipt)
+        await send({ t: 'receipt', body: receipt.body, sig: receipt.sig })
+      } finally {
+        release()
+      }
+    } catch (err) {
+      if (signal.aborted) return
+      await send(errorFrame(err, this.c.logger, request.id)).catch(() => {})
+    }
+  }
+
+  /** Rules a provider applies before admitting a request. */
+  private check (request: TaskRequest, remotePeer: string): void {
+    if (request.requester !== remotePeer) {
+      throw new TaskError(TaskErrorCode.INVALID_REQUEST, 'the request must be signed by the peer that sends it')
+    }
+    if (request.provider !== this.c.identity.peerId) {
+      throw new TaskError(TaskErrorCode.INVALID_REQUEST, 'the request names another provider')
+    }
+    if (request.deadline <= this.c.now()) throw new TaskError(TaskErrorCode.DEADLINE_EXCEEDED, 'the deadline has already passed')
+    const offer = this.c.backend.models.find(m => m.id === request.model)
+    if (offer == null) throw new TaskError(TaskErrorCode.UNSUPPORTED_MODEL, `this provider does not serve "${request.model}"`)
+    if (offer.backend === 'reference' && (request.kind === 'embedding') !== request.model.includes('embed')) {
+      throw new TaskError(TaskErrorCode.UNSUPPORTED_MODEL, `"${request.model}" does not do ${request.kind} tasks`)
+    }
+    if (request.maxPrice.inMicros < offer.priceInMicros || request.maxPrice.outMicros < offer.priceOutMicros) {
+      throw new TaskError(TaskErrorCode.PRICE_TOO_LOW, `price ceiling is below this provider's ${offer.priceInMicros}/${offer.priceOutMicros} micro-credits per million tokens`)
+    }
+    if (this.c.accounts.owedBy(request.requester) >= this.init.creditLimitMicros) {
+      throw new TaskError(TaskErrorCode.CREDIT_LIMIT, 'requester is over this provider\'s credit limit; settle first')
+    }
+  }
+}
+
+function errorFrame (err: unknown, log: Logger, taskId?: string): Frame {
+  const code = err instanceof TaskError ? err.code : TaskErrorCode.INTERNAL
+  if (code === TaskErrorCode.INTERNAL) log.warn({ err, taskId }, 'task failed')
+  else log.debug({ code, err: (err as Error).message, taskId }, 'task refused')
+  return { t: 'error', code, message: err instanceof TaskError ? err.message.slice(0, 1024) : 'provider internal error' }
+}
+
+async function closeQuietly (stream: Stream): Promise<void> {
+  try {
+    await stream.close({ signal: AbortSignal.timeout(providerDefaults.closeTimeoutMs) })
+  } catch (err) {
+    stream.abort(err as Error)
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Provider ranking, after OpenRouter's default routing: effective price,
+ * measured throughput, time to first token, reliability and free slots, all
+ * from recent traffic where we have it, scaled by reputation. Clients steer it
+ * with the OpenRouter `provider` object.
+ */
+import type { CapacityRecord } from '../../protocol/capacity.ts'
+
+export interface ProviderPrefs {
+  order?: string[]
+  only?: string[]
+  ignore?: string[]
+  allowFallbacks: boolean
+  sort?: 'price' | 'throughput' | 'latency'
+  /** Client ceiling, micro-credits per million tokens. */
+  maxPrice?: { inMicros?: number, outMicros?: number }
+}
+
+export interface ProviderStats {
+  /** EMA of time to first token, ms. */
+  ttftMs?: number
+  /** EMA of decode tokens per second. */
+  tokensPerSecond?: number
+  /** EMA of success (1) and failure (0). */
+  reliability: number
+  /** Tasks observed. */
+  samples: number
+}
+
+export interface Candidate {
+  record: CapacityRecord
+  priceInMicros: number
+  priceOutMicros: number
+  stats: ProviderStats
+  reputation: number
+  score: number
+}
+
+export const rankingDefaults = {
+  /** Share of tasks sent first to a provider we have never measured. */
+  explorationShare: 0.05,
+  /** Reliability assumed for an unmeasured provider. */
+  priorReliability: 0.9,
+  /** TTFT assumed for an unmeasured provider, ms. */
+  priorTtftMs: 500
+}
+
+export function priceOf (record: CapacityRecord, model: string): { inMicros: number, outMicros: number } | undefined {
+  const m = record.models.find(x => x.id === model)
+  return m == null ? undefined : { inMicros: m.priceInMicros, outMicros: m.priceOutMicros }
+}
+
+export function withinPrice (price: { inMicros: number, outMicros: number }, max?: ProviderPrefs['maxPrice']): boolean {
+  if (max == null) return true
+  return (max.inMicros == null || price.inMicros <= max.inMicros) && (max.outMicros == null || price.outMicros <= max.outMicros)
+}
+
+/**
+ * Order candidates best first. Higher score is better:
+ *   reputation · reliability² · (1 + slots/8) · throughputFactor / ((1 + price/median) · (1 + ttft/1 s))
+ */
+export function rankCandidates (candidates: Candidate[], prefs: ProviderPrefs, random: () => number = Math.random): Candidate[] {
+  const prices = candidates.map(c => c.priceInMicros + c.priceOutMicros).sort((a, b) => a - b)
+  const median = Math.max(1, prices[Math.floor(prices.length / 2)] ?? 1)
+  for (const c of candidates) {
+    const price = (c.priceInMicros + c.priceOutMicros) / median
+    const ttft = c.stats.ttftMs ?? rankingDefaults.priorTtftMs
+    const tps = c.stats.tokensPerSecond ?? 0
+    const slots = Math.min(c.record.freeSlots, 8) / 8
+    c.score = c.reputation * c.stats.reliability ** 2 * (1 + slots) * (1 + Math.log1p(tps) / 10) / ((1 + price) * (1 + ttft / 1000))
+  }
+  const key: Record<NonNullable<ProviderPrefs['sort']>, (c: Candidate) => number> = {
+    price: c => c.priceInMicros + c.priceOutMicros,
+    throughput: c => -(c.stats.tokensPerSecond ?? 0),
+    latency: c => c.stats.ttftMs ?? rankingDefaults.priorTtftMs
+  }
+  const sorted = [...candidates].sort((a, b) => prefs.sort != null
+    ? key[prefs.sort](a) - key[prefs.sort](b) || b.score - a.score
+    : b.score - a.score)
+  // Exploration: new providers get a small share of first attempts, or they never get measured.
+  if (prefs.sort == null && prefs.order == null && random() < rankingDefaults.explorationShare) {
+    const fresh = sorted.filter(c => c.stats.samples === 0)
+    if (fresh.length > 0) {
+      const pick = fresh[Math.floor(random() * fresh.length)]!
+      sorted.splice(sorted.indexOf(pick), 1)
+      sorted.unshift(pick)
+    }
+  }
+  if (prefs.order != null && prefs.order.length > 0) {
+    const pos = (c: Candidate): number => {
+      const i = prefs.order!.indexOf(c.record.peer)
+      return i < 0 ? Number.MAX_SAFE_INTEGER : i
+    }
+    sorted.sort((a, b) => pos(a) - pos(b))
+  }
+  return sorted
+}

@@ -1,0 +1,251 @@
+/**
+ * Tasks (design.md §7): the signed request a gateway sends a provider, the
+ * frames of the task stream, and the provider's signed receipt. Every frame is
+ * canonical CBOR in one length-prefixed message of at most
+ * limits.maxMessageBytes.
+ *
+ *   gateway → provider   {t:'req', body, sig}
+ *   provider → gateway   {t:'chunk', text, lp?}*  or {t:'emb', vectors}
+ *                        then {t:'receipt', body, sig}  or  {t:'error', code, message}
+ */
+import { sha256 } from '@noble/hashes/sha2.js'
+import { z } from 'zod'
+import { bytesEqual, toHex } from './bytes.ts'
+import { decodeCanonical, encodeCanonical } from './codec.ts'
+import { modelIdSchema } from './capacity.ts'
+import { isPeerId, publicKeyFromPeerId, type Identity } from './identity.ts'
+import type { Network } from './network.ts'
+import { SigningDomain, signDomain, verifyDomain, type VerifyFn } from './signing.ts'
+
+/** Typed error frames. Gateways map them to HTTP statuses in one place. */
+export const TaskErrorCode = {
+  BUSY: 'BUSY',
+  UNSUPPORTED_MODEL: 'UNSUPPORTED_MODEL',
+  PRICE_TOO_LOW: 'PRICE_TOO_LOW',
+  INVALID_REQUEST: 'INVALID_REQUEST',
+  DEADLINE_EXCEEDED: 'DEADLINE_EXCEEDED',
+  CREDIT_LIMIT: 'CREDIT_LIMIT',
+  INTERNAL: 'INTERNAL'
+} as const
+export type TaskErrorCode = typeof TaskErrorCode[keyof typeof TaskErrorCode]
+
+export class TaskError extends Error {
+  readonly code: TaskErrorCode
+  constructor (code: TaskErrorCode, message: string) {
+    super(message)
+    this.name = 'TaskError'
+    this.code = code
+  }
+}
+
+export const TASK_KINDS = ['chat', 'completion', 'embedding'] as const
+export type TaskKind = typeof TASK_KINDS[number]
+
+/** Hard protocol bounds; a network's limits may only be tighter. */
+export const TASK_LIMITS = {
+  maxTokens: 4096,
+  maxStop: 4,
+  maxStopLength: 64,
+  maxTopLogprobs: 20,
+  maxMessages: 256,
+  maxEmbeddingInputs: 64
+} as const
+
+const bytes32 = z.custom<Uint8Array>(v => v instanceof Uint8Array && v.length === 32, { message: 'must be 32 bytes' })
+const peerId = z.string().refine(isPeerId, { message: 'must be an Ed25519 PeerId' })
+const timestampMs = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
+const micros = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
+
+export const chatMessageSchema = z.strictObject({
+  role: z.enum(['system', 'user', 'assistant', 'tool', 'developer']),
+  content: z.string()
+})
+export type ChatMessage = z.infer<typeof chatMessageSchema>
+
+export const taskInputSchema = z.union([
+  z.strictObject({ messages: z.array(chatMessageSchema).min(1).max(TASK_LIMITS.maxMessages) }),
+  z.strictObject({ prompt: z.string() }),
+  z.strictObject({ texts: z.array(z.string()).min(1).max(TASK_LIMITS.maxEmbeddingInputs) })
+])
+export type TaskInput = z.infer<typeof taskInputSchema>
+
+export const taskParamsSchema = z.strictObject({
+  maxTokens: z.number().int().min(1).max(TASK_LIMITS.maxTokens),
+  temperature: z.number().min(0).max(2),
+  topP: z.number().gt(0).max(1),
+  /** Always set: the gateway picks one when the client did not (design.md §7). */
+  seed: z.number().int().min(0).max(0xffff_ffff),
+  stop: z.array(z.string().min(1).max(TASK_LIMITS.maxStopLength)).max(TASK_LIMITS.maxStop),
+  logprobs: z.boolean(),
+  topLogprobs: z.number().int().min(0).max(TASK_LIMITS.maxTopLogprobs)
+})
+export type TaskParams = z.infer<typeof taskParamsSchema>
+
+export const taskRequestSchema = z.strictObject({
+  v: z.literal(1),
+  network: bytes32,
+  /** 16 random bytes, hex. */
+  id: z.string().regex(/^[0-9a-f]{32}$/),
+  requester: peerId,
+  /** The provider this request is for: it cannot be replayed to another. */
+  provider: peerId,
+  model: modelIdSchema,
+  kind: z.enum(TASK_KINDS),
+  input: taskInputSchema,
+  params: taskParamsSchema,
+  /** Most the requester pays, micro-credits per million tokens. */
+  maxPrice: z.strictObject({ inMicros: micros, outMicros: micros }),
+  issuedAt: timestampMs,
+  deadline: timestampMs
+})
+export type TaskRequest = z.infer<typeof taskRequestSchema>
+
+export const usageSchema = z.strictObject({
+  promptTokens: z.number().int().min(0).max(0xffff_ffff),
+  completionTokens: z.number().int().min(0).max(0xffff_ffff)
+})
+export type Usage = z.infer<typeof usageSchema>
+
+export const receiptSchema = z.strictObject({
+  v: z.literal(1),
+  network: bytes32,
+  taskId: z.string().regex(/^[0-9a-f]{32}$/),
+  /** sha256 of the signed request body: names the model, input, params and seed. */
+  requestHash: bytes32,
+  requester: peerId,
+  provider: peerId,
+  model: modelIdSchema,
+  /** sha256 of the canonical output (taskOutputHash). */
+  outputHash: bytes32,
+  finishReason: z.enum(['stop', 'length']),
+  usage: usageSchema,
+  /** What the provider charges, micro-credits. */
+  priceMicros: micros,
+  startedAt: timestampMs,
+  finishedAt: timestampMs
+})
+export type Receipt = z.infer<typeof receiptSchema>
+
+export interface SignedObject<T> {
+  readonly value: T
+  /** canonical CBOR of the body that was signed */
+  readonly body: Uint8Array
+  readonly sig: Uint8Array
+}
+
+export type TaskOutput = { text: string } | { embeddings: number[][] }
+
+/** sha256 over canonical CBOR of the output, so any node can recompute and compare. */
+export function taskOutputHash (output: TaskOutput): Uint8Array {
+  return sha256(encodeCanonical(output))
+}
+
+/** Micro-credits charged: per-million-token prices, rounded up. */
+export function taskPriceMicros (usage: Usage, priceInMicros: number, priceOutMicros: number): number {
+  return Math.ceil((usage.promptTokens * priceInMicros + usage.completionTokens * priceOutMicros) / 1e6)
+}
+
+function parseWith<T> (schema: z.ZodType<T>, input: unknown, what: string): T {
+  const r = schema.safeParse(input)
+  if (!r.success) {
+    const issue = r.error.issues[0]!
+    throw new TaskError(TaskErrorCode.INVALID_REQUEST, `${what} field "${issue.path.join('.')}": ${issue.message}`)
+  }
+  return r.data
+}
+
+export function signTaskRequest (identity: Identity, network: Network, request: TaskRequest): SignedObject<TaskRequest> {
+  const value = parseWith(taskRequestSchema, request, 'task request')
+  if (value.requester !== identity.peerId) throw new TaskError(TaskErrorCode.INVALID_REQUEST, 'requester must be the signing identity')
+  const body = encodeCanonical(value)
+  return { value, body, sig: signDomain(identity.seed, SigningDomain.TASK_REQUEST, network.id, body) }
+}
+
+export function signReceipt (identity: Identity, network: Network, receipt: Receipt): SignedObject<Receipt> {
+  const value = parseWith(receiptSchema, receipt, 'receipt')
+  if (value.provider !== identity.peerId) throw new TaskError(TaskErrorCode.INTERNAL, 'receipt provider must be the signing identity')
+  const body = encodeCanonical(value)
+  return { value, body, sig: signDomain(identity.seed, SigningDomain.TASK_RECEIPT, network.id, body) }
+}
+
+function verifySigned<T extends { network: Uint8Array }> (schema: z.ZodType<T>, domain: SigningDomain, signer: (v: T) => string, what: string,
+  body: Uint8Array, sig: Uint8Array, network: Network, verify: VerifyFn): SignedObject<T> {
+  const value = parseWith(schema, decodeOrInvalid(body, network), what)
+  if (!bytesEqual(value.network, network.id)) throw new TaskError(TaskErrorCode.INVALID_REQUEST, `${what} is for another network`)
+  if (!verifyDomain(verify, publicKeyFromPeerId(signer(value)), sig, domain, network.id, body)) {
+    throw new TaskError(TaskErrorCode.INVALID_REQUEST, `${what} signature does not verify`)
+  }
+  return { value, body, sig }
+}
+
+function decodeOrInvalid (bytes: Uint8Array, network: Network): unknown {
+  try {
+    return decodeCanonical(bytes, network.definition.limits.maxMessageBytes)
+  } catch (err) {
+    throw new TaskError(TaskErrorCode.INVALID_REQUEST, (err as Error).message)
+  }
+}
+
+export function verifyTaskRequest (body: Uint8Array, sig: Uint8Array, network: Network, verify: VerifyFn): SignedObject<TaskRequest> {
+  return verifySigned(taskRequestSchema, SigningDomain.TASK_REQUEST, v => v.requester, 'task request', body, sig, network, verify)
+}
+
+export function verifyReceipt (body: Uint8Array, sig: Uint8Array, network: Network, verify: VerifyFn): SignedObject<Receipt> {
+  return verifySigned(receiptSchema, SigningDomain.TASK_RECEIPT, v => v.provider, 'receipt', body, sig, network, verify)
+}
+
+export function requestHash (signedBody: Uint8Array): Uint8Array {
+  return sha256(signedBody)
+}
+
+/** A receipt is only accepted for the request it answers and the output that was streamed. */
+export function checkReceiptMatches (receipt: Receipt, request: SignedObject<TaskRequest>, output: TaskOutput): void {
+  const r = request.value
+  const problems: string[] = []
+  if (receipt.taskId !== r.id) problems.push('taskId')
+  if (receipt.provider !== r.provider) problems.push('provider')
+  if (receipt.requester !== r.requester) problems.push('requester')
+  if (receipt.model !== r.model) problems.push('model')
+  if (!bytesEqual(receipt.requestHash, requestHash(request.body))) problems.push('requestHash')
+  if (!bytesEqual(receipt.outputHash, taskOutputHash(output))) problems.push('outputHash')
+  if (receipt.priceMicros > taskPriceMicros(receipt.usage, r.maxPrice.inMicros, r.maxPrice.outMicros)) problems.push('priceMicros')
+  if (problems.length > 0) throw new TaskError(TaskErrorCode.INTERNAL, `receipt does not match the task: ${problems.join(', ')}`)
+}
+
+// ---- frames ----
+
+export const frameSchema = z.discriminatedUnion('t', [
+  z.strictObject({ t: z.literal('req'), body: z.custom<Uint8Array>(v => v instanceof Uint8Array), sig: z.custom<Uint8Array>(v => v instanceof Uint8Array) }),
+  z.strictObject({
+    t: z.literal('chunk'),
+    text: z.string(),
+    lp: z.optional(z.strictObject({ logprob: z.number(), top: z.array(z.strictObject({ token: z.string(), logprob: z.number() })).max(TASK_LIMITS.maxTopLogprobs) }))
+  }),
+  z.strictObject({ t: z.literal('emb'), vectors: z.array(z.array(z.number())).max(TASK_LIMITS.maxEmbeddingInputs) }),
+  z.strictObject({ t: z.literal('receipt'), body: z.custom<Uint8Array>(v => v instanceof Uint8Array), sig: z.custom<Uint8Array>(v => v instanceof Uint8Array) }),
+  z.strictObject({ t: z.literal('error'), code: z.enum(Object.values(TaskErrorCode) as [TaskErrorCode, ...TaskErrorCode[]]), message: z.string().max(1024) })
+])
+export type Frame = z.infer<typeof frameSchema>
+export type ChunkFrame = Extract<Frame, { t: 'chunk' }>
+
+export function encodeFrame (frame: Frame): Uint8Array {
+  return encodeCanonical(frame)
+}
+
+/** Decode one frame; anything malformed is INVALID_REQUEST, never another error. */
+export function decodeFrame (bytes: Uint8Array, maxBytes: number): Frame {
+  let raw: unknown
+  try {
+    raw = decodeCanonical(bytes, maxBytes)
+  } catch (err) {
+    throw new TaskError(TaskErrorCode.INVALID_REQUEST, `bad frame: ${(err as Error).message}`)
+  }
+  const r = frameSchema.safeParse(raw)
+  if (!r.success) throw new TaskError(TaskErrorCode.INVALID_REQUEST, `bad frame: ${r.error.issues[0]?.message ?? 'unknown shape'}`)
+  return r.data
+}
+
+export function receiptId (receipt: SignedObject<Receipt>): string {
+  return toHex(sha256(receipt.body)).slice(0, 32)
+}
+
