@@ -7,6 +7,12 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { isCodedError, CodedError, ErrorCode } from '../protocol/errors.ts'
 import type { Network } from '../protocol/network.ts'
 import { nodeRoutes } from './api/nodeRoutes.ts'
+import { openaiRoutes } from './api/openaiRoutes.ts'
+import { createReferenceBackend } from './backends/reference.ts'
+import { Catalog } from './discovery/catalog.ts'
+import { Accounts } from './market/accounts.ts'
+import { Gateway } from './market/gateway.ts'
+import { ProviderService } from './market/provider.ts'
 import { startApiServer, type ApiServer } from './api/server.ts'
 import { loadNetwork, parseApiAddress, parseModelSpecs, parseRoles } from './config.ts'
 import { nativeVerify } from './crypto/nativeVerify.ts'
@@ -24,6 +30,10 @@ import { MetaRepository } from './store/repositories.ts'
 export interface InfermeshNode extends NodeContext {
   api: ApiServer
   db: Db
+  gateway: Gateway
+  accounts: Accounts
+  catalog: Catalog
+  provider?: ProviderService
   stop: () => Promise<void>
 }
 
@@ -98,22 +108,38 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
     stack.push(async () => host.stop())
     log.info({ peerId: identity.peerId, network: network.definition.name, networkId: network.idHex, addresses: host.getMultiaddrs().map(String), bootstrap: bootstrap.length }, 'libp2p host started')
 
+    const accounts = new Accounts(db, identity.peerId)
+    await accounts.load()
+    const catalog = new Catalog({ host, network, verify: nativeVerify, now, logger: log.child({ component: 'catalog' }) })
+    catalog.start()
+    stack.push(async () => catalog.stop())
+
+    let provider: ProviderService | undefined
     let advertiser: Advertiser | undefined
     if (models.length > 0) {
+      const backend = createReferenceBackend(models)
+      provider = new ProviderService({ host, network, identity, verify: nativeVerify, backend, accounts, logger: log.child({ component: 'provider' }), now }, {
+        slots: providerDefaults.slots, maxQueue: providerDefaults.maxQueue, creditLimitMicros: providerDefaults.creditLimitMicros
+      })
+      await provider.start()
+      stack.push(async () => provider!.stop())
+      const admission = provider.admission
       advertiser = new Advertiser({ host, network, identity, meta, logger: log.child({ component: 'advertiser' }), now }, {
-        hardware, models, roles, version: VERSION, freeSlots: () => providerDefaults.slots, expectPeers: bootstrap.length > 0
+        hardware, models, roles, version: VERSION, freeSlots: () => admission.freeSlots, expectPeers: bootstrap.length > 0,
+        onPublished: async signed => catalog.publish(signed.bytes, signed.record)
       })
       advertiser.start()
       stack.push(async () => advertiser!.stop())
     }
     const lookup = new ProviderLookup({ host, network, identity, verify: nativeVerify, now, logger: log.child({ component: 'lookup' }), advertiser })
+    const gateway = new Gateway({ host, network, identity, verify: nativeVerify, lookup, accounts, logger: log.child({ component: 'gateway' }), now, localProvider: provider })
 
     const context: NodeContext = { identity, network, host, roles, models, lookup, version: VERSION, startedAt: Date.now() }
-    const api = await startApiServer(apiAddress, nodeRoutes(context), { token: options.apiToken, logger: log.child({ component: 'api' }) })
+    const api = await startApiServer(apiAddress, [...nodeRoutes(context), ...openaiRoutes({ node: context, gateway, catalog, accounts })], { token: options.apiToken, logger: log.child({ component: 'api' }) })
     stack.push(async () => api.close())
     log.info({ api: `http://${api.address.host.includes(':') ? `[${api.address.host}]` : api.address.host}:${api.address.port}` }, 'API listening')
 
-    return { ...context, api, db, stop: stopAll }
+    return { ...context, api, db, gateway, accounts, catalog, provider, stop: stopAll }
   } catch (err) {
     await stopAll()
     throw err

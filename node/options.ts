@@ -78,6 +78,11 @@ export const gatewayDefaults = {
   maxTrackedProviders: 10_000
 }
 
+export const catalogDefaults = {
+  /** Most capacity records the model catalog holds. */
+  maxRecords: 10_000
+}
+
 export const advertDefaults = {
   /** Republish the capacity record when this fraction of its TTL has passed (Petals: 60 s of 120 s). */
   republishFraction: 0.5,
@@ -119,6 +124,13 @@ export const apiDefaults = {
   headersTimeoutMs: 10 * second,
   /** Whole request deadline. */
   requestTimeoutMs: 60 * second
+}
+
+export const openaiDefaults = {
+  /** max_tokens when a chat request gives none. */
+  chatMaxTokens: 64,
+  /** max_tokens when a completion request gives none (OpenAI's default). */
+  completionMaxTokens: 16
 }
 
 export const hardwareDefaults = {

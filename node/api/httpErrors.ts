@@ -4,6 +4,8 @@
  * OpenAI API understand every failure.
  */
 import { CodedError, ErrorCode } from '../../protocol/errors.ts'
+import { TaskError, type TaskErrorCode } from '../../protocol/task.ts'
+import { GatewayError } from '../market/gateway.ts'
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
   INVALID_REQUEST: 400,
@@ -17,6 +19,9 @@ const TYPE: Record<number, string> = {
   400: 'invalid_request_error',
   401: 'authentication_error',
   404: 'not_found_error',
+  429: 'rate_limit_error',
+  502: 'server_error',
+  504: 'timeout_error',
   405: 'invalid_request_error',
   413: 'invalid_request_error',
   500: 'server_error'
@@ -27,11 +32,27 @@ export interface OpenAIErrorBody {
 }
 
 export function httpStatusOf (err: unknown): number {
+  if (err instanceof GatewayError) return err.status
+  if (err instanceof TaskError) return TASK_STATUS[err.code]
   return err instanceof CodedError ? (STATUS[err.code] ?? 500) : 500
+}
+
+/** Task error frames as HTTP statuses (the gateway ran out of providers, or the input is bad). */
+const TASK_STATUS: Record<TaskErrorCode, number> = {
+  BUSY: 429,
+  UNSUPPORTED_MODEL: 404,
+  PRICE_TOO_LOW: 400,
+  INVALID_REQUEST: 400,
+  DEADLINE_EXCEEDED: 504,
+  CREDIT_LIMIT: 429,
+  INTERNAL: 502
 }
 
 export function errorBody (err: unknown): OpenAIErrorBody {
   const status = httpStatusOf(err)
+  if (err instanceof GatewayError || err instanceof TaskError) {
+    return { error: { message: err.message, type: TYPE[status] ?? 'server_error', param: null, code: err.code } }
+  }
   if (err instanceof CodedError) {
     const param = typeof err.meta.param === 'string' ? err.meta.param : null
     return { error: { message: err.message, type: TYPE[status] ?? 'server_error', param, code: err.code } }

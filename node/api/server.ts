@@ -8,6 +8,7 @@ import { CodedError, ErrorCode } from '../../protocol/errors.ts'
 import { isLoopbackHost, type ApiAddress } from '../config.ts'
 import type { Logger } from '../logger.ts'
 import { apiDefaults } from '../options.ts'
+import { GatewayError } from '../market/gateway.ts'
 import { errorBody, httpStatusOf, invalidRequest } from './httpErrors.ts'
 
 export interface RequestContext {
@@ -59,6 +60,32 @@ export function matchPath (pattern: string, path: string): Record<string, string
     }
   }
   return params
+}
+
+/** Read a JSON body of at most `maxBytes`; 413 beyond it, 400 if it is not JSON. */
+export async function readJsonBody (req: IncomingMessage, maxBytes: number): Promise<unknown> {
+  const declared = Number(req.headers['content-length'] ?? 0)
+  if (declared > maxBytes) {
+    req.resume()
+    throw new CodedError(ErrorCode.PAYLOAD_TOO_LARGE, `request body is ${declared} bytes; the limit is ${maxBytes}`)
+  }
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length
+    if (size > maxBytes) {
+      req.resume()
+      throw new CodedError(ErrorCode.PAYLOAD_TOO_LARGE, `request body is over the ${maxBytes}-byte limit`)
+    }
+    chunks.push(chunk as Buffer)
+  }
+  const text = Buffer.concat(chunks).toString('utf8')
+  if (text.trim() === '') throw invalidRequest('the request body is empty; send a JSON object')
+  try {
+    return JSON.parse(text)
+  } catch (err) {
+    throw invalidRequest(`the request body is not valid JSON: ${(err as Error).message}`)
+  }
 }
 
 export function sendJson (res: ServerResponse, status: number, body: unknown): void {
@@ -117,9 +144,14 @@ export async function startApiServer (address: ApiAddress, routes: Route[], opts
       throw new CodedError(ErrorCode.NOT_FOUND, `no endpoint ${req.method ?? ''} ${url.pathname}; see GET /v1/node and the README's endpoint list`)
     } catch (err) {
       const status = httpStatusOf(err)
-      if (status >= 500) log.error({ err, url: req.url }, 'request failed')
-      if (!res.headersSent) sendJson(res, status, errorBody(err))
-      else res.destroy()
+      if (status >= 500 && !(err instanceof GatewayError)) log.error({ err, url: req.url }, 'request failed')
+      if (!res.headersSent) {
+        // A 413 answers before the body is read: close so the client stops sending.
+        if (status === 413) res.setHeader('connection', 'close')
+        sendJson(res, status, errorBody(err))
+      } else {
+        res.destroy()
+      }
     }
   }
 

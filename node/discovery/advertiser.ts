@@ -30,6 +30,8 @@ export interface AdvertiserInit {
   freeSlots: () => number
   /** Whether bootstrap peers are configured; a lone node publishes at once. */
   expectPeers?: boolean
+  /** Called after each publish, e.g. to gossip the record. */
+  onPublished?: (signed: SignedCapacityRecord) => Promise<void>
 }
 
 const SEQ_KEY = 'capacity-seq'
@@ -114,6 +116,7 @@ export class Advertiser {
     const started = Date.now()
     await this.c.host.contentRouting.put(capacityKey(this.c.identity.peerId), signed.bytes, { signal })
     await Promise.all(this.init.models.map(async m => this.c.host.contentRouting.provide(modelCid(this.c.network, m.id), { signal })))
+    await this.init.onPublished?.(signed)
     this.c.logger.info({ seq, expiresAt: new Date(signed.record.expiresAt).toISOString(), models: this.init.models.map(m => m.id), bytes: signed.bytes.length, routingPeers: this.routingTableSize(), ms: Date.now() - started }, 'capacity record published')
   }
 }

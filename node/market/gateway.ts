@@ -47,6 +47,12 @@ export interface SubmitInput {
   prefs: ProviderPrefs
 }
 
+export interface SubmitOptions {
+  signal?: AbortSignal
+  /** Each streamed chunk, with the task it belongs to. */
+  onChunk?: (chunk: ChunkFrame, meta: { taskId: string, provider: string }) => void | Promise<void>
+}
+
 export interface SubmitResult {
   provider: string
   taskId: string
@@ -119,7 +125,7 @@ export class Gateway {
     return { ranked, all: records }
   }
 
-  async submit (task: SubmitInput, opts: { signal?: AbortSignal, onChunk?: (chunk: ChunkFrame) => void | Promise<void> } = {}): Promise<SubmitResult> {
+  async submit (task: SubmitInput, opts: SubmitOptions = {}): Promise<SubmitResult> {
     const { ranked, all } = await this.candidates(task.model, task.prefs, opts.signal)
     if (ranked.length === 0) {
       if (all.length === 0) throw new GatewayError(404, 'model_not_found', `no provider in the network serves "${task.model}"; GET /v1/models lists the models on offer`)
@@ -154,7 +160,7 @@ export class Gateway {
     throw new GatewayError(502, 'all_providers_failed', `every provider of "${task.model}" failed: ${failures.map(f => `${f.code}: ${f.message}`).join('; ').slice(0, 500)}`)
   }
 
-  private async attempt (candidate: Candidate, task: SubmitInput & { params: TaskParams }, opts: { signal?: AbortSignal, onChunk?: (chunk: ChunkFrame) => void | Promise<void> }): Promise<SubmitResult> {
+  private async attempt (candidate: Candidate, task: SubmitInput & { params: TaskParams }, opts: SubmitOptions): Promise<SubmitResult> {
     const peer = candidate.record.peer
     const now = this.c.now()
     const maxPrice = {
@@ -197,7 +203,7 @@ export class Gateway {
         if (frame.t === 'chunk') {
           firstTokenAt ??= Date.now()
           text += frame.text
-          await opts.onChunk?.(frame)
+          await opts.onChunk?.(frame, { taskId: request.value.id, provider: peer })
         } else if (frame.t === 'emb') {
           firstTokenAt ??= Date.now()
           embeddings = frame.vectors

@@ -1,0 +1,385 @@
+/**
+ * OpenAI-compatible endpoints (design.md §10): chat completions, completions
+ * and embeddings, streaming as SSE, plus /v1/models, /v1/tasks/:id and
+ * /v1/accounts. The official `openai` client works against them unmodified.
+ */
+import type { ServerResponse } from 'node:http'
+import type { z } from 'zod'
+import { toHex } from '../../protocol/bytes.ts'
+import { decodeCanonical } from '../../protocol/codec.ts'
+import { CodedError, ErrorCode } from '../../protocol/errors.ts'
+import { receiptId, verifyReceipt, type ChunkFrame, type Receipt, type SignedObject, type TaskInput, type TaskKind } from '../../protocol/task.ts'
+import type { Catalog } from '../discovery/catalog.ts'
+import type { Accounts } from '../market/accounts.ts'
+import { GatewayError, type Gateway, type SubmitInput, type SubmitOptions, type SubmitResult } from '../market/gateway.ts'
+import type { ProviderPrefs } from '../market/ranking.ts'
+import { nativeVerify } from '../crypto/nativeVerify.ts'
+import type { NodeContext } from '../nodeContext.ts'
+import { apiDefaults, openaiDefaults } from '../options.ts'
+import { errorBody, invalidRequest } from './httpErrors.ts'
+import { chatRequestSchema, completionRequestSchema, embeddingRequestSchema, type ProviderPrefsBody } from './openaiSchemas.ts'
+import { readJsonBody, type RequestContext, type Route } from './server.ts'
+
+export interface OpenAIRouteDeps {
+  node: NodeContext
+  gateway: Gateway
+  catalog: Catalog
+  accounts: Accounts
+}
+
+function parse<T> (schema: z.ZodType<T>, raw: unknown): T {
+  if (raw == null || typeof raw !== 'object' || Array.isArray(raw)) throw invalidRequest('the request body must be a JSON object')
+  const r = schema.safeParse(raw)
+  if (!r.success) {
+    const issue = r.error.issues[0]!
+    const param = issue.path.join('.')
+    throw invalidRequest(`${param === '' ? 'request' : `"${param}"`}: ${issue.message}`, param === '' ? undefined : param)
+  }
+  return r.data
+}
+
+export function toPrefs (p: ProviderPrefsBody | undefined): ProviderPrefs {
+  return {
+    order: p?.order,
+    only: p?.only,
+    ignore: p?.ignore,
+    allowFallbacks: p?.allow_fallbacks ?? true,
+    sort: p?.sort,
+    maxPrice: p?.max_price == null
+      ? undefined
+      : {
+          inMicros: p.max_price.prompt == null ? undefined : Math.floor(p.max_price.prompt * 1e6),
+          outMicros: p.max_price.completion == null ? undefined : Math.floor(p.max_price.completion * 1e6)
+        }
+  }
+}
+
+function modelList (body: { model?: string, models?: string[] }): string[] {
+  const list = [...(body.model != null ? [body.model] : []), ...(body.models ?? [])]
+  if (list.length === 0) throw invalidRequest('"model" is required (or a "models" fallback list)', 'model')
+  return [...new Set(list)]
+}
+
+export function receiptView (r: SignedObject<Receipt>): Record<string, unknown> {
+  const v = r.value
+  return {
+    id: receiptId(r),
+    taskId: v.taskId,
+    provider: v.provider,
+    requester: v.requester,
+    model: v.model,
+    requestHash: toHex(v.requestHash),
+    outputHash: toHex(v.outputHash),
+    finishReason: v.finishReason,
+    usage: v.usage,
+    priceMicros: v.priceMicros,
+    startedAt: new Date(v.startedAt).toISOString(),
+    finishedAt: new Date(v.finishedAt).toISOString(),
+    body: Buffer.from(r.body).toString('base64'),
+    signature: Buffer.from(r.sig).toString('base64')
+  }
+}
+
+function infermeshField (result: SubmitResult): Record<string, unknown> {
+  return { provider: result.provider, taskId: result.taskId, seed: result.request.value.params.seed, receipt: receiptView(result.receipt) }
+}
+
+/** Try each model of the fallback list in turn while nothing has been streamed. */
+async function submitWithFallbacks (gateway: Gateway, models: string[], build: (model: string) => SubmitInput, opts: SubmitOptions): Promise<SubmitResult> {
+  let last: unknown
+  for (const model of models) {
+    try {
+      return await gateway.submit(build(model), opts)
+    } catch (err) {
+      last = err
+      if (!(err instanceof GatewayError) || err.afterFirstToken || err.status === 400) throw err
+    }
+  }
+  throw last
+}
+
+function checkMaxTokens (catalog: Catalog, model: string, maxTokens: number): void {
+  const ctx = catalog.contextLength(model)
+  if (ctx != null && maxTokens > ctx - 1) {
+    throw invalidRequest(`max_tokens ${maxTokens} is beyond "${model}"'s limit of ${ctx - 1}`, 'max_tokens')
+  }
+}
+
+class SseWriter {
+  private readonly res: ServerResponse
+  started = false
+  constructor (res: ServerResponse) {
+    this.res = res
+  }
+
+  send (data: unknown): void {
+    if (!this.started) {
+      this.res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' })
+      this.started = true
+    }
+    this.res.write(`data: ${JSON.stringify(data)}\n\n`)
+  }
+
+  done (): void {
+    this.res.write('data: [DONE]\n\n')
+    this.res.end()
+  }
+}
+
+function clientSignal (ctx: RequestContext): AbortSignal {
+  const controller = new AbortController()
+  ctx.res.on('close', () => { if (!ctx.res.writableFinished) controller.abort() })
+  return controller.signal
+}
+
+type TextTask = { kind: 'chat', object: 'chat.completion' } | { kind: 'completion', object: 'text_completion' }
+
+async function textTask (deps: OpenAIRouteDeps, ctx: RequestContext, task: TextTask, body: {
+  models: string[]
+  input: TaskInput
+  maxTokens: number
+  temperature: number
+  topP: number
+  seed?: number
+  stop: string[]
+  logprobs: boolean
+  topLogprobs: number
+  stream: boolean
+  includeUsage: boolean
+  prefs: ProviderPrefs
+}): Promise<unknown> {
+  for (const m of body.models) checkMaxTokens(deps.catalog, m, body.maxTokens)
+  const created = Math.floor(Date.now() / 1000)
+  const signal = clientSignal(ctx)
+  const build = (model: string): SubmitInput => ({
+    model,
+    kind: task.kind as TaskKind,
+    input: body.input,
+    params: { maxTokens: body.maxTokens, temperature: body.temperature, topP: body.topP, seed: body.seed, stop: body.stop, logprobs: body.logprobs, topLogprobs: body.topLogprobs },
+    prefs: body.prefs
+  })
+  const chunkObject = task.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion'
+  const idPrefix = task.kind === 'chat' ? 'chatcmpl-' : 'cmpl-'
+
+  if (!body.stream) {
+    const lps: ChunkFrame[] = []
+    const result = await submitWithFallbacks(deps.gateway, body.models, build, { signal, onChunk: c => { if (c.lp != null) lps.push(c) } })
+    const text = 'text' in result.output ? result.output.text : ''
+    const usage = result.receipt.value.usage
+    const choice = task.kind === 'chat'
+      ? { index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: body.logprobs ? { content: lps.map(chatLogprob) } : null, finish_reason: result.receipt.value.finishReason }
+      : { index: 0, text, logprobs: body.logprobs ? completionLogprobs(lps) : null, finish_reason: result.receipt.value.finishReason }
+    return {
+      id: `${idPrefix}${result.taskId}`,
+      object: task.object,
+      created,
+      model: result.receipt.value.model,
+      choices: [choice],
+      usage: { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.promptTokens + usage.completionTokens },
+      infermesh: infermeshField(result)
+    }
+  }
+
+  const sse = new SseWriter(ctx.res)
+  let model = body.models[0]!
+  const chunk = (delta: Record<string, unknown> | string, finish: string | null, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+    id: `${idPrefix}${extra.taskId ?? ''}`,
+    object: chunkObject,
+    created,
+    model,
+    choices: [task.kind === 'chat' ? { index: 0, delta, logprobs: null, finish_reason: finish } : { index: 0, text: delta, logprobs: null, finish_reason: finish }],
+    ...extra.rest as object
+  })
+  try {
+    let first = true
+    const result = await submitWithFallbacks(deps.gateway, body.models, m => { model = m; return build(m) }, {
+      signal,
+      onChunk: (c, meta) => {
+        if (task.kind === 'chat') {
+          const delta: Record<string, unknown> = first ? { role: 'assistant', content: c.text } : { content: c.text }
+          const out = chunk(delta, null, { taskId: meta.taskId })
+          if (body.logprobs && c.lp != null) (out.choices as Array<Record<string, unknown>>)[0]!.logprobs = { content: [chatLogprob(c)] }
+          sse.send(out)
+        } else {
+          sse.send(chunk(c.text, null, { taskId: meta.taskId }))
+        }
+        first = false
+      }
+    })
+    const usage = result.receipt.value.usage
+    const usageBody = { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.promptTokens + usage.completionTokens }
+    const last = chunk(task.kind === 'chat' ? (first ? { role: 'assistant', content: '' } : {}) : '', result.receipt.value.finishReason, { rest: { infermesh: infermeshField(result) } })
+    last.id = `${idPrefix}${result.taskId}`
+    sse.send(last)
+    if (body.includeUsage) sse.send({ id: `${idPrefix}${result.taskId}`, object: chunkObject, created, model, choices: [], usage: usageBody })
+    sse.done()
+  } catch (err) {
+    if (!sse.started) throw err // nothing streamed yet: a normal HTTP error
+    // After the first token the status is sent; end the stream with an error event.
+    sse.send(errorBody(err))
+    ctx.res.end()
+  }
+  return undefined
+}
+
+function chatLogprob (c: ChunkFrame): Record<string, unknown> {
+  const bytes = (s: string): number[] => [...Buffer.from(s, 'utf8')]
+  return {
+    token: c.text,
+    logprob: c.lp?.logprob ?? 0,
+    bytes: bytes(c.text),
+    top_logprobs: (c.lp?.top ?? []).map(t => ({ token: t.token, logprob: t.logprob, bytes: bytes(t.token) }))
+  }
+}
+
+function completionLogprobs (lps: ChunkFrame[]): Record<string, unknown> {
+  let offset = 0
+  const textOffset: number[] = []
+  for (const c of lps) {
+    textOffset.push(offset)
+    offset += c.text.length
+  }
+  return {
+    tokens: lps.map(c => c.text),
+    token_logprobs: lps.map(c => c.lp?.logprob ?? 0),
+    top_logprobs: lps.map(c => Object.fromEntries((c.lp?.top ?? []).map(t => [t.token, t.logprob]))),
+    text_offset: textOffset
+  }
+}
+
+function contentText (content: string | Array<{ type: 'text', text: string }> | null): string {
+  if (content == null) return ''
+  return typeof content === 'string' ? content : content.map(p => p.text).join('')
+}
+
+export function openaiRoutes (deps: OpenAIRouteDeps): Route[] {
+  return [
+    {
+      method: 'POST',
+      path: '/v1/chat/completions',
+      handler: async ctx => {
+        const body = parse(chatRequestSchema, await readJsonBody(ctx.req, apiDefaults.maxBodyBytes))
+        const wantLogprobs = body.logprobs === true
+        return textTask(deps, ctx, { kind: 'chat', object: 'chat.completion' }, {
+          models: modelList(body),
+          input: { messages: body.messages.map(m => ({ role: m.role, content: contentText(m.content) })) },
+          maxTokens: body.max_completion_tokens ?? body.max_tokens ?? openaiDefaults.chatMaxTokens,
+          temperature: body.temperature ?? 1,
+          topP: body.top_p ?? 1,
+          seed: body.seed ?? undefined,
+          stop: body.stop == null ? [] : typeof body.stop === 'string' ? [body.stop] : body.stop,
+          logprobs: wantLogprobs,
+          topLogprobs: wantLogprobs ? body.top_logprobs ?? 0 : 0,
+          stream: body.stream === true,
+          includeUsage: body.stream_options?.include_usage === true,
+          prefs: toPrefs(body.provider)
+        })
+      }
+    },
+    {
+      method: 'POST',
+      path: '/v1/completions',
+      handler: async ctx => {
+        const body = parse(completionRequestSchema, await readJsonBody(ctx.req, apiDefaults.maxBodyBytes))
+        const wantLogprobs = body.logprobs != null
+        return textTask(deps, ctx, { kind: 'completion', object: 'text_completion' }, {
+          models: modelList(body),
+          input: { prompt: typeof body.prompt === 'string' ? body.prompt : body.prompt[0]! },
+          maxTokens: body.max_tokens ?? openaiDefaults.completionMaxTokens,
+          temperature: body.temperature ?? 1,
+          topP: body.top_p ?? 1,
+          seed: body.seed ?? undefined,
+          stop: body.stop == null ? [] : typeof body.stop === 'string' ? [body.stop] : body.stop,
+          logprobs: wantLogprobs,
+          topLogprobs: body.logprobs ?? 0,
+          stream: body.stream === true,
+          includeUsage: body.stream_options?.include_usage === true,
+          prefs: toPrefs(body.provider)
+        })
+      }
+    },
+    {
+      method: 'POST',
+      path: '/v1/embeddings',
+      handler: async ctx => {
+        const body = parse(embeddingRequestSchema, await readJsonBody(ctx.req, apiDefaults.maxBodyBytes))
+        const texts = typeof body.input === 'string' ? [body.input] : body.input
+        const result = await submitWithFallbacks(deps.gateway, modelList(body), model => ({
+          model,
+          kind: 'embedding',
+          input: { texts },
+          params: { maxTokens: 1, temperature: 0, topP: 1, stop: [], logprobs: false, topLogprobs: 0, seed: 0 },
+          prefs: toPrefs(body.provider)
+        }), { signal: clientSignal(ctx) })
+        const vectors = 'embeddings' in result.output ? result.output.embeddings : []
+        if (body.dimensions != null && vectors[0] != null && body.dimensions !== vectors[0].length) {
+          throw invalidRequest(`"${result.receipt.value.model}" returns ${vectors[0].length} dimensions; it cannot give ${body.dimensions}`, 'dimensions')
+        }
+        const usage = result.receipt.value.usage
+        return {
+          object: 'list',
+          data: vectors.map((v, index) => ({
+            object: 'embedding',
+            index,
+            // base64 is little-endian float32, as OpenAI sends it.
+            embedding: body.encoding_format === 'base64' ? Buffer.from(new Float32Array(v).buffer).toString('base64') : v
+          })),
+          model: result.receipt.value.model,
+          usage: { prompt_tokens: usage.promptTokens, total_tokens: usage.promptTokens },
+          infermesh: infermeshField(result)
+        }
+      }
+    },
+    {
+      method: 'GET',
+      path: '/v1/models',
+      handler: async () => ({
+        object: 'list',
+        data: deps.catalog.models().map(m => ({
+          id: m.id,
+          object: 'model',
+          created: 0,
+          owned_by: 'infermesh',
+          providers: m.providers,
+          context_length: m.contextLength,
+          pricing: {
+            prompt: { min: m.priceInMicros.min / 1e6, max: m.priceInMicros.max / 1e6 },
+            completion: { min: m.priceOutMicros.min / 1e6, max: m.priceOutMicros.max / 1e6 }
+          }
+        }))
+      })
+    },
+    {
+      method: 'GET',
+      path: '/v1/tasks/:id',
+      handler: async ({ params }) => {
+        if (!/^[0-9a-f]{32}$/.test(params.id!)) throw invalidRequest('a task id is 32 hex characters', 'id')
+        const stored = await deps.accounts.receipt(params.id!)
+        if (stored == null) throw new CodedError(ErrorCode.NOT_FOUND, `no receipt for task ${params.id!} on this node`)
+        const receipt = verifyReceipt(stored.body, stored.sig, deps.node.network, nativeVerify)
+        let request: unknown
+        if (stored.requestBody != null) {
+          const r = decodeCanonical(stored.requestBody, deps.node.network.definition.limits.maxMessageBytes) as Record<string, unknown>
+          request = { ...r, network: toHex(r.network as Uint8Array), body: Buffer.from(stored.requestBody).toString('base64'), signature: Buffer.from(stored.requestSig ?? new Uint8Array()).toString('base64') }
+        }
+        return { taskId: params.id, receipt: receiptView(receipt), request, verified: true }
+      }
+    },
+    {
+      method: 'GET',
+      path: '/v1/accounts',
+      handler: async () => ({
+        peerId: deps.node.identity.peerId,
+        accounts: deps.accounts.list().map(b => ({
+          peer: b.peer,
+          earned: b.earnedMicros / 1e6,
+          owed: b.owedMicros / 1e6,
+          earnedMicros: b.earnedMicros,
+          owedMicros: b.owedMicros,
+          tasksServed: b.tasksServed,
+          tasksBought: b.tasksBought
+        }))
+      })
+    }
+  ]
+}

@@ -1,0 +1,75 @@
+/**
+ * Request bodies of the OpenAI-compatible endpoints, with OpenRouter's
+ * `provider` routing object. Unknown top-level fields are ignored, as clients
+ * built for OpenAI send many; known fields are checked strictly.
+ */
+import { z } from 'zod'
+import { modelIdSchema } from '../../protocol/capacity.ts'
+import { isPeerId } from '../../protocol/identity.ts'
+import { TASK_LIMITS } from '../../protocol/task.ts'
+
+const peerSlug = z.string().refine(isPeerId, { message: 'provider slugs are PeerIds (12D3Koo…)' })
+
+/** OpenRouter's provider object; prices are per million tokens, in credits. */
+export const providerPrefsSchema = z.strictObject({
+  order: z.array(peerSlug).max(64).optional(),
+  only: z.array(peerSlug).max(64).optional(),
+  ignore: z.array(peerSlug).max(64).optional(),
+  allow_fallbacks: z.boolean().optional(),
+  sort: z.enum(['price', 'throughput', 'latency']).optional(),
+  max_price: z.strictObject({ prompt: z.number().min(0).optional(), completion: z.number().min(0).optional() }).optional(),
+  require_parameters: z.boolean().optional()
+})
+
+const stop = z.union([z.string().min(1).max(TASK_LIMITS.maxStopLength), z.array(z.string().min(1).max(TASK_LIMITS.maxStopLength)).max(TASK_LIMITS.maxStop)]).nullable().optional()
+
+const sampling = {
+  model: modelIdSchema.optional(),
+  models: z.array(modelIdSchema).min(1).max(8).optional(),
+  max_tokens: z.number().int().min(1).max(TASK_LIMITS.maxTokens).nullable().optional(),
+  temperature: z.number().min(0).max(2).nullable().optional(),
+  top_p: z.number().gt(0).max(1).nullable().optional(),
+  seed: z.number().int().min(0).max(0xffff_ffff).nullable().optional(),
+  stop,
+  stream: z.boolean().nullable().optional(),
+  stream_options: z.object({ include_usage: z.boolean().optional() }).nullable().optional(),
+  n: z.literal(1).nullable().optional(),
+  provider: providerPrefsSchema.optional(),
+  user: z.string().max(256).optional()
+}
+
+const contentPart = z.object({ type: z.literal('text'), text: z.string() })
+
+export const chatRequestSchema = z.object({
+  ...sampling,
+  messages: z.array(z.object({
+    role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
+    content: z.union([z.string(), z.array(contentPart).max(64)]).nullable(),
+    name: z.string().optional()
+  })).min(1).max(TASK_LIMITS.maxMessages),
+  max_completion_tokens: z.number().int().min(1).max(TASK_LIMITS.maxTokens).nullable().optional(),
+  logprobs: z.boolean().nullable().optional(),
+  top_logprobs: z.number().int().min(0).max(TASK_LIMITS.maxTopLogprobs).nullable().optional()
+})
+
+export const completionRequestSchema = z.object({
+  ...sampling,
+  prompt: z.union([z.string(), z.array(z.string()).length(1)]),
+  logprobs: z.number().int().min(0).max(5).nullable().optional(),
+  echo: z.literal(false).nullable().optional()
+})
+
+export const embeddingRequestSchema = z.object({
+  model: modelIdSchema.optional(),
+  models: z.array(modelIdSchema).min(1).max(8).optional(),
+  input: z.union([z.string(), z.array(z.string()).min(1).max(TASK_LIMITS.maxEmbeddingInputs)]),
+  encoding_format: z.enum(['float', 'base64']).optional(),
+  dimensions: z.number().int().min(1).optional(),
+  provider: providerPrefsSchema.optional(),
+  user: z.string().max(256).optional()
+})
+
+export type ChatRequestBody = z.infer<typeof chatRequestSchema>
+export type CompletionRequestBody = z.infer<typeof completionRequestSchema>
+export type EmbeddingRequestBody = z.infer<typeof embeddingRequestSchema>
+export type ProviderPrefsBody = z.infer<typeof providerPrefsSchema>

@@ -1,0 +1,116 @@
+/**
+ * The network's model catalog. Providers also gossip their signed capacity
+ * records on /infermesh/<net>/capacity/1, so every node knows which models the
+ * network serves (GET /v1/models) without walking the DHT. The DHT remains
+ * the source for "who serves X"; gossip is the index of X.
+ */
+import { TopicValidatorResult, type Message } from '@libp2p/gossipsub'
+import { verifyCapacityRecord, type CapacityRecord } from '../../protocol/capacity.ts'
+import { isCodedError } from '../../protocol/errors.ts'
+import type { Network } from '../../protocol/network.ts'
+import type { VerifyFn } from '../../protocol/signing.ts'
+import type { Host } from '../libp2p.ts'
+import type { Logger } from '../logger.ts'
+import { catalogDefaults } from '../options.ts'
+
+export interface CatalogModel {
+  id: string
+  providers: number
+  priceInMicros: { min: number, max: number }
+  priceOutMicros: { min: number, max: number }
+  contextLength: number
+}
+
+export class Catalog {
+  private readonly host: Host
+  private readonly network: Network
+  private readonly verify: VerifyFn
+  private readonly now: () => number
+  private readonly log: Logger
+  private readonly records = new Map<string, CapacityRecord>()
+  readonly topic: string
+  private readonly onMessage = (evt: CustomEvent<Message>): void => {
+    if (evt.detail.topic !== this.topic) return
+    try {
+      this.add(verifyCapacityRecord(evt.detail.data, { network: this.network, now: this.now(), verify: this.verify }))
+    } catch {}
+  }
+
+  constructor (components: { host: Host, network: Network, verify: VerifyFn, now: () => number, logger: Logger }) {
+    this.host = components.host
+    this.network = components.network
+    this.verify = components.verify
+    this.now = components.now
+    this.log = components.logger
+    this.topic = `${this.network.protocolPrefix}/capacity/1`
+  }
+
+  start (): void {
+    const pubsub = this.host.services.pubsub
+    // ACCEPT only a verified, unexpired record of this network; anything else is
+    // REJECT, which lowers the sender's gossipsub score.
+    pubsub.topicValidators.set(this.topic, (_peer, message) => {
+      try {
+        verifyCapacityRecord(message.data, { network: this.network, now: this.now(), verify: this.verify })
+        return TopicValidatorResult.Accept
+      } catch (err) {
+        this.log.debug({ code: isCodedError(err) ? err.code : 'UNKNOWN' }, 'capacity gossip rejected')
+        return isCodedError(err, 'RECORD_EXPIRED') ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject
+      }
+    })
+    pubsub.addEventListener('message', this.onMessage)
+    pubsub.subscribe(this.topic)
+  }
+
+  stop (): void {
+    const pubsub = this.host.services.pubsub
+    pubsub.removeEventListener('message', this.onMessage)
+    pubsub.topicValidators.delete(this.topic)
+  }
+
+  add (record: CapacityRecord): void {
+    const prev = this.records.get(record.peer)
+    if (prev != null && prev.seq >= record.seq) return
+    if (prev == null && this.records.size >= catalogDefaults.maxRecords) this.prune()
+    if (prev == null && this.records.size >= catalogDefaults.maxRecords) return
+    this.records.set(record.peer, record)
+  }
+
+  /** Gossip our own record (the advertiser calls this after each DHT publish). */
+  async publish (bytes: Uint8Array, record: CapacityRecord): Promise<void> {
+    this.add(record)
+    await this.host.services.pubsub.publish(this.topic, bytes).catch((err: Error) => {
+      this.log.debug({ err: err.message }, 'capacity gossip not sent')
+    })
+  }
+
+  private prune (): void {
+    const now = this.now()
+    for (const [peer, r] of this.records) if (r.expiresAt <= now) this.records.delete(peer)
+  }
+
+  /** Every model with at least one unexpired provider record. */
+  models (): CatalogModel[] {
+    this.prune()
+    const byModel = new Map<string, CatalogModel>()
+    for (const r of this.records.values()) {
+      for (const m of r.models) {
+        const c = byModel.get(m.id)
+        if (c == null) {
+          byModel.set(m.id, { id: m.id, providers: 1, priceInMicros: { min: m.priceInMicros, max: m.priceInMicros }, priceOutMicros: { min: m.priceOutMicros, max: m.priceOutMicros }, contextLength: m.contextLength })
+        } else {
+          c.providers++
+          c.priceInMicros = { min: Math.min(c.priceInMicros.min, m.priceInMicros), max: Math.max(c.priceInMicros.max, m.priceInMicros) }
+          c.priceOutMicros = { min: Math.min(c.priceOutMicros.min, m.priceOutMicros), max: Math.max(c.priceOutMicros.max, m.priceOutMicros) }
+          c.contextLength = Math.max(c.contextLength, m.contextLength)
+        }
+      }
+    }
+    return [...byModel.values()].sort((a, b) => a.id.localeCompare(b.id))
+  }
+
+  /** Largest context length any provider of `model` advertises, if known. */
+  contextLength (model: string): number | undefined {
+    return this.models().find(m => m.id === model)?.contextLength
+  }
+}
