@@ -162,8 +162,19 @@ async function textTask (deps: OpenAIRouteDeps, ctx: RequestContext, task: TextT
   const idPrefix = task.kind === 'chat' ? 'chatcmpl-' : 'cmpl-'
 
   if (!body.stream) {
-    const lps: ChunkFrame[] = []
-    const result = await submitWithFallbacks(deps.gateway, body.models, build, { signal, onChunk: c => { if (c.lp != null) lps.push(c) } })
+    // Logprobs of the attempt that produced the receipt (an earlier one may have failed part-way).
+    const lpsByTask = new Map<string, ChunkFrame[]>()
+    const result = await submitWithFallbacks(deps.gateway, body.models, build, {
+      signal,
+      streaming: false,
+      onChunk: (c, meta) => {
+        if (c.lp == null) return
+        const list = lpsByTask.get(meta.taskId) ?? []
+        list.push(c)
+        lpsByTask.set(meta.taskId, list)
+      }
+    })
+    const lps = lpsByTask.get(result.taskId) ?? []
     const text = 'text' in result.output ? result.output.text : ''
     const usage = result.receipt.value.usage
     const choice = task.kind === 'chat'
@@ -310,7 +321,7 @@ export function openaiRoutes (deps: OpenAIRouteDeps): Route[] {
           input: { texts },
           params: { maxTokens: 1, temperature: 0, topP: 1, stop: [], logprobs: false, topLogprobs: 0, seed: 0 },
           prefs: toPrefs(body.provider)
-        }), { signal: clientSignal(ctx) })
+        }), { signal: clientSignal(ctx), streaming: false })
         const vectors = 'embeddings' in result.output ? result.output.embeddings : []
         if (body.dimensions != null && vectors[0] != null && body.dimensions !== vectors[0].length) {
           throw invalidRequest(`"${result.receipt.value.model}" returns ${vectors[0].length} dimensions; it cannot give ${body.dimensions}`, 'dimensions')

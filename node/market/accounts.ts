@@ -36,6 +36,7 @@ export class Accounts {
   private readonly db: Db
   private readonly self: string
   private readonly balances = new Map<string, Balance>()
+  private readonly inFlight = new Set<string>()
 
   constructor (db: Db, self: string) {
     this.db = db
@@ -76,16 +77,22 @@ export class Accounts {
     const selfDealing = receipt.value.requester === receipt.value.provider
     const side = peer === receipt.value.provider ? 'spent' : 'earned'
     const receiptKey = key(Bucket.receipts, `${receipt.value.taskId}/${side}`)
-    if ((await this.db.get(receiptKey)) != null) return // already counted
-    const stored: StoredReceipt = { body: receipt.body, sig: receipt.sig, requestBody: request?.body, requestSig: request?.sig, receivedAt: Date.now() }
-    const ops: Array<{ type: 'put', key: string, value: Uint8Array }> = [{ type: 'put', key: receiptKey, value: encode(stripUndefined(stored)) }]
-    let next: Balance | undefined
-    if (!selfDealing || peer !== this.self) {
-      next = update(this.balance(peer))
-      ops.push({ type: 'put', key: key(Bucket.accounts, peer), value: encode(next) })
+    if (this.inFlight.has(receiptKey) || (await this.db.get(receiptKey)) != null) return // already counted
+    this.inFlight.add(receiptKey)
+    try {
+      const stored: StoredReceipt = { body: receipt.body, sig: receipt.sig, requestBody: request?.body, requestSig: request?.sig, receivedAt: Date.now() }
+      const ops: Array<{ type: 'put', key: string, value: Uint8Array }> = [{ type: 'put', key: receiptKey, value: encode(stripUndefined(stored)) }]
+      if (!selfDealing || peer !== this.self) {
+        // Update memory before the write, so concurrent receipts never read a
+        // stale balance; batches are applied in order, so the last one wins.
+        const next = update(this.balance(peer))
+        this.balances.set(peer, next)
+        ops.push({ type: 'put', key: key(Bucket.accounts, peer), value: encode(next) })
+      }
+      await this.db.batch(ops)
+    } finally {
+      this.inFlight.delete(receiptKey)
     }
-    await this.db.batch(ops)
-    if (next != null) this.balances.set(peer, next)
   }
 
   /** The receipt for a task, as this node stored it (the gateway's copy first). */

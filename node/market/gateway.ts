@@ -49,6 +49,12 @@ export interface SubmitInput {
 
 export interface SubmitOptions {
   signal?: AbortSignal
+  /**
+   * Whether chunks go straight to the client. When they do not, a failure
+   * after the first token can still fail over, since the client saw nothing.
+   * @default true
+   */
+  streaming?: boolean
   /** Each streamed chunk, with the task it belongs to. */
   onChunk?: (chunk: ChunkFrame, meta: { taskId: string, provider: string }) => void | Promise<void>
 }
@@ -146,7 +152,7 @@ export class Gateway {
         if (opts.signal?.aborted === true) throw err
         const e = err instanceof AttemptError ? err : new AttemptError(TaskErrorCode.INTERNAL, (err as Error).message, false)
         this.recordFailure(candidate.record.peer, e)
-        if (e.afterFirstToken) throw new GatewayError(502, 'provider_failed_mid_stream', `provider ${candidate.record.peer} failed after the first token: ${e.message}`, true)
+        if (e.afterFirstToken && opts.streaming !== false) throw new GatewayError(502, 'provider_failed_mid_stream', `provider ${candidate.record.peer} failed after the first token: ${e.message}`, true)
         failures.push(e)
         this.c.logger.info({ provider: candidate.record.peer, code: e.code, err: e.message }, 'attempt failed; failing over')
       }
