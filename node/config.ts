@@ -35,7 +35,12 @@ const ENV_NAMES: Record<ConfigKey, string> = {
   roles: 'INFERMESH_ROLE',
   models: 'INFERMESH_MODELS',
   logLevel: 'INFERMESH_LOG_LEVEL',
-  config: 'INFERMESH_CONFIG'
+  config: 'INFERMESH_CONFIG',
+  backend: 'INFERMESH_BACKEND',
+  upstream: 'INFERMESH_UPSTREAM',
+  slots: 'INFERMESH_SLOTS',
+  creditLimit: 'INFERMESH_CREDIT_LIMIT',
+  upstreamTimeout: 'INFERMESH_UPSTREAM_TIMEOUT'
 }
 export { ENV_NAMES }
 
@@ -50,7 +55,12 @@ const fileSchema = z.strictObject({
   apiToken: z.string(),
   roles: z.array(z.string()),
   models: z.array(z.string()),
-  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+  backend: z.enum(['reference', 'openai']),
+  upstream: z.string(),
+  slots: z.union([z.number(), z.string()]).transform(String),
+  creditLimit: z.union([z.number(), z.string()]).transform(String),
+  upstreamTimeout: z.union([z.number(), z.string()]).transform(String)
 }).partial()
 
 export function splitList (value: string | string[]): string[] {
@@ -154,7 +164,7 @@ export function parseRoles (values: string[]): Role[] {
 }
 
 /** `ID` or `ID=PRICE`, PRICE in credits per million tokens (both directions). */
-export function parseModelSpecs (values: string[]): ModelOffer[] {
+export function parseModelSpecs (values: string[], backend: 'reference' | 'openai' = 'reference'): ModelOffer[] {
   const seen = new Set<string>()
   return values.map(spec => {
     const [id = '', price] = spec.split('=')
@@ -172,11 +182,40 @@ export function parseModelSpecs (values: string[]): ModelOffer[] {
       }
       priceMicros = Math.round(p * 1e6)
     }
+    if (backend === 'openai') {
+      return { id, backend: 'openai', contextLength: upstreamContextLength, priceInMicros: priceMicros, priceOutMicros: priceMicros, tokensPerSecondMilli: 0 }
+    }
     if (ref == null) {
-      throw new CodedError(ErrorCode.CONFIG_INVALID, `model "${id}" is not a built-in reference model (${Object.keys(referenceModels).join(', ')}); other models need an upstream backend`, { field: 'models' })
+      throw new CodedError(ErrorCode.CONFIG_INVALID, `model "${id}" is not a built-in reference model (${Object.keys(referenceModels).join(', ')}); serve other models with --backend openai --upstream URL`, { field: 'models' })
     }
     return { id, backend: 'reference', contextLength: ref.contextLength, priceInMicros: priceMicros, priceOutMicros: priceMicros, tokensPerSecondMilli: 0 }
   })
+}
+
+/** Context length advertised for upstream models, whose real limit the node cannot read. */
+export const upstreamContextLength = 8192
+
+export function parsePositiveInt (value: string, field: string, max: number): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 1 || n > max) {
+    throw new CodedError(ErrorCode.CONFIG_INVALID, `${field} "${value}" must be an integer from 1 to ${max}`, { field })
+  }
+  return n
+}
+
+export function parseBackend (options: { backend: string, upstream?: string }): { kind: 'reference' } | { kind: 'openai', upstream: URL } {
+  if (options.backend === 'reference') return { kind: 'reference' }
+  if (options.backend !== 'openai') {
+    throw new CodedError(ErrorCode.CONFIG_INVALID, `unknown backend "${options.backend}"; use reference or openai`, { field: 'backend' })
+  }
+  let url: URL | undefined
+  try {
+    url = options.upstream == null ? undefined : new URL(options.upstream)
+  } catch {}
+  if (url == null || !/^https?:$/.test(url.protocol)) {
+    throw new CodedError(ErrorCode.CONFIG_INVALID, '--backend openai needs --upstream URL, the base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:11434/v1', { field: 'upstream' })
+  }
+  return { kind: 'openai', upstream: url }
 }
 
 /** Read a network by name (seeds/NAME.json) or by path. */

@@ -8,13 +8,14 @@ import { isCodedError, CodedError, ErrorCode } from '../protocol/errors.ts'
 import type { Network } from '../protocol/network.ts'
 import { nodeRoutes } from './api/nodeRoutes.ts'
 import { openaiRoutes } from './api/openaiRoutes.ts'
+import { createOpenAIBackend } from './backends/openai.ts'
 import { createReferenceBackend } from './backends/reference.ts'
 import { Catalog } from './discovery/catalog.ts'
 import { Accounts } from './market/accounts.ts'
 import { Gateway } from './market/gateway.ts'
 import { ProviderService } from './market/provider.ts'
 import { startApiServer, type ApiServer } from './api/server.ts'
-import { loadNetwork, parseApiAddress, parseModelSpecs, parseRoles } from './config.ts'
+import { loadNetwork, parseApiAddress, parseBackend, parseModelSpecs, parsePositiveInt, parseRoles } from './config.ts'
 import { nativeVerify } from './crypto/nativeVerify.ts'
 import { Advertiser } from './discovery/advertiser.ts'
 import { detectHardware } from './discovery/hardware.ts'
@@ -55,7 +56,10 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
   const network = ctx.network ?? loadNetwork(options.network, ctx.cwd).network
   const apiAddress = parseApiAddress(options.api)
   const roles = parseRoles(options.roles)
-  const models = roles.includes('provider') ? parseModelSpecs(options.models) : []
+  const backendKind = parseBackend(options)
+  const models = roles.includes('provider') ? parseModelSpecs(options.models, backendKind.kind) : []
+  const slots = parsePositiveInt(options.slots, 'slots', 4096)
+  const creditLimitMicros = parsePositiveInt(options.creditLimit, 'creditLimit', Number.MAX_SAFE_INTEGER / 1e6) * 1e6
   const bootstrap = validateBootstrap([...new Set([...network.definition.bootstrap, ...options.bootstrap])])
   const dataDir = resolve(ctx.cwd, options.dataDir)
 
@@ -117,9 +121,11 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
     let provider: ProviderService | undefined
     let advertiser: Advertiser | undefined
     if (models.length > 0) {
-      const backend = createReferenceBackend(models)
+      const backend = backendKind.kind === 'openai'
+        ? createOpenAIBackend({ upstream: backendKind.upstream, models, apiKey: process.env.INFERMESH_UPSTREAM_KEY, timeoutMs: parsePositiveInt(options.upstreamTimeout, 'upstreamTimeout', 3600) * 1000 })
+        : createReferenceBackend(models)
       provider = new ProviderService({ host, network, identity, verify: nativeVerify, backend, accounts, logger: log.child({ component: 'provider' }), now }, {
-        slots: providerDefaults.slots, maxQueue: providerDefaults.maxQueue, creditLimitMicros: providerDefaults.creditLimitMicros
+        slots, maxQueue: providerDefaults.maxQueue, creditLimitMicros
       })
       await provider.start()
       stack.push(async () => provider!.stop())

@@ -30,7 +30,17 @@ export const defaultNodeOptions = {
   /** pino level */
   logLevel: 'info',
   /** Optional JSON config file; <dataDir>/config.json is read when present. */
-  config: undefined as string | undefined
+  config: undefined as string | undefined,
+  /** Provider backend: the built-in reference models, or an OpenAI-compatible upstream server. */
+  backend: 'reference',
+  /** Upstream base URL for --backend openai, e.g. http://127.0.0.1:11434/v1 (Ollama). */
+  upstream: undefined as string | undefined,
+  /** Concurrent tasks this provider runs. */
+  slots: '4',
+  /** Credit a requester may run up before its tasks are refused, in credits. */
+  creditLimit: '1000000',
+  /** Seconds the upstream may take to start answering or between stream chunks. */
+  upstreamTimeout: '60'
 }
 
 export type NodeOptions = typeof defaultNodeOptions
@@ -131,6 +141,13 @@ export const openaiDefaults = {
   chatMaxTokens: 64,
   /** max_tokens when a completion request gives none (OpenAI's default). */
   completionMaxTokens: 16
+}
+
+export const upstreamDefaults = {
+  /** The upstream must start answering (and keep streaming) within this. */
+  timeoutMs: 60 * second,
+  /** Largest single SSE event accepted from an upstream. */
+  maxEventBytes: 1024 * 1024
 }
 
 export const hardwareDefaults = {

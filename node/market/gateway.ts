@@ -160,6 +160,9 @@ export class Gateway {
     if (failures.every(f => f.code === TaskErrorCode.BUSY || f.code === TaskErrorCode.CREDIT_LIMIT)) {
       throw new GatewayError(429, 'all_providers_busy', `every provider of "${task.model}" is busy; retry shortly`)
     }
+    if (failures.every(f => f.code === TaskErrorCode.INVALID_REQUEST)) {
+      throw new GatewayError(400, 'invalid_request', `the provider refused the request: ${failures[0]!.message}`)
+    }
     if (failures.every(f => f.code === 'TIMEOUT' || f.code === TaskErrorCode.DEADLINE_EXCEEDED)) {
       throw new GatewayError(504, 'provider_timeout', `every provider of "${task.model}" timed out`)
     }

@@ -1,0 +1,149 @@
+/**
+ * The OpenAI-compatible upstream backend (design.md §8): a provider in front of
+ * a server the operator already runs (Ollama, vLLM, llama.cpp server, LM
+ * Studio, or another infermesh node). Text tasks are always requested as
+ * streams so chunks flow through as they come; upstream errors and timeouts
+ * become typed task errors.
+ */
+import type { ModelOffer } from '../../protocol/capacity.ts'
+import { TaskError, TaskErrorCode, type ChunkFrame, type TaskRequest } from '../../protocol/task.ts'
+import { upstreamDefaults } from '../options.ts'
+import type { Backend, BackendResult } from './backend.ts'
+
+export interface OpenAIBackendInit {
+  /** Base URL, e.g. http://127.0.0.1:11434/v1 */
+  upstream: URL
+  models: ModelOffer[]
+  apiKey?: string
+  /** No response headers (or no next chunk) within this: DEADLINE_EXCEEDED. */
+  timeoutMs?: number
+}
+
+function endpoint (base: URL, path: string): URL {
+  return new URL(path, base.href.endsWith('/') ? base.href : `${base.href}/`)
+}
+
+/** Map an upstream HTTP status to a task error. */
+export function upstreamError (status: number, detail: string): TaskError {
+  const msg = `upstream answered ${status}: ${detail.slice(0, 300)}`
+  if (status === 404) return new TaskError(TaskErrorCode.UNSUPPORTED_MODEL, msg)
+  if (status === 429 || status === 503) return new TaskError(TaskErrorCode.BUSY, msg)
+  if (status === 408 || status === 504) return new TaskError(TaskErrorCode.DEADLINE_EXCEEDED, msg)
+  if (status >= 400 && status < 500) return new TaskError(TaskErrorCode.INVALID_REQUEST, msg)
+  return new TaskError(TaskErrorCode.INTERNAL, msg)
+}
+
+function bodyFor (request: TaskRequest): { path: string, body: Record<string, unknown> } {
+  const p = request.params
+  const sampling = {
+    model: request.model,
+    max_tokens: p.maxTokens,
+    temperature: p.temperature,
+    top_p: p.topP,
+    seed: p.seed,
+    ...(p.stop.length > 0 ? { stop: p.stop } : {}),
+    stream: true,
+    stream_options: { include_usage: true }
+  }
+  const input = request.input
+  if (request.kind === 'embedding' && 'texts' in input) return { path: 'embeddings', body: { model: request.model, input: input.texts, encoding_format: 'float' } }
+  if (request.kind === 'chat' && 'messages' in input) {
+    return { path: 'chat/completions', body: { ...sampling, messages: input.messages, ...(p.logprobs ? { logprobs: true, top_logprobs: p.topLogprobs } : {}) } }
+  }
+  if (request.kind === 'completion' && 'prompt' in input) {
+    return { path: 'completions', body: { ...sampling, prompt: input.prompt, ...(p.logprobs ? { logprobs: p.topLogprobs } : {}) } }
+  }
+  throw new TaskError(TaskErrorCode.INVALID_REQUEST, `a ${request.kind} task needs ${request.kind === 'chat' ? 'messages' : request.kind === 'completion' ? 'a prompt' : 'texts'}`)
+}
+
+/** Server-sent events from a fetch body: yields each `data:` payload. */
+async function * sseData (body: ReadableStream<Uint8Array>, idleMs: number, signal: AbortSignal): AsyncGenerator<string> {
+  const reader = body.getReader()
+  const decoder = new TextDecoder()
+  let buf = ''
+  try {
+    for (;;) {
+      let timer: NodeJS.Timeout | undefined
+      const idle = new Promise<'idle'>(resolve => { timer = setTimeout(() => resolve('idle'), idleMs) })
+      const r = await Promise.race([reader.read(), idle]).finally(() => clearTimeout(timer))
+      if (r === 'idle') throw new TaskError(TaskErrorCode.DEADLINE_EXCEEDED, `upstream sent nothing for ${idleMs} ms`)
+      if (r.done) break
+      if (signal.aborted) throw new TaskError(TaskErrorCode.DEADLINE_EXCEEDED, 'cancelled')
+      buf += decoder.decode(r.value, { stream: true })
+      if (buf.length > upstreamDefaults.maxEventBytes) throw new TaskError(TaskErrorCode.INTERNAL, 'upstream event too large')
+      let i: number
+      while ((i = buf.indexOf('\n\n')) >= 0) {
+        const event = buf.slice(0, i)
+        buf = buf.slice(i + 2)
+        for (const line of event.split('\n')) {
+          if (line.startsWith('data:')) yield line.slice(5).trim()
+        }
+      }
+    }
+  } finally {
+    reader.cancel().catch(() => {})
+  }
+}
+
+export function createOpenAIBackend (init: OpenAIBackendInit): Backend {
+  const timeoutMs = init.timeoutMs ?? upstreamDefaults.timeoutMs
+  return {
+    kind: 'openai',
+    models: init.models,
+    async run (request, signal, emit): Promise<BackendResult> {
+      const { path, body } = bodyFor(request)
+      const headerTimeout = AbortSignal.timeout(timeoutMs)
+      let res: Response
+      try {
+        res = await fetch(endpoint(init.upstream, path), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'text/event-stream, application/json', ...(init.apiKey != null ? { authorization: `Bearer ${init.apiKey}` } : {}) },
+          body: JSON.stringify(body),
+          signal: AbortSignal.any([signal, headerTimeout])
+        })
+      } catch (err) {
+        if (headerTimeout.aborted) throw new TaskError(TaskErrorCode.DEADLINE_EXCEEDED, `upstream did not answer within ${timeoutMs} ms`)
+        if (signal.aborted) throw new TaskError(TaskErrorCode.DEADLINE_EXCEEDED, 'cancelled')
+        throw new TaskError(TaskErrorCode.INTERNAL, `cannot reach upstream ${init.upstream.origin}: ${String((err as Error & { cause?: Error }).cause?.message ?? (err as Error).message)}`)
+      }
+      if (!res.ok) {
+        const text = await res.text().catch(() => '')
+        let detail = text
+        try { detail = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? text } catch {}
+        throw upstreamError(res.status, detail)
+      }
+      if (request.kind === 'embedding') {
+        const json = await res.json() as { data?: Array<{ index: number, embedding: number[] }>, usage?: { prompt_tokens?: number } }
+        const data = [...(json.data ?? [])].sort((a, b) => a.index - b.index)
+        if (!Array.isArray(json.data) || data.some(d => !Array.isArray(d.embedding))) throw new TaskError(TaskErrorCode.INTERNAL, 'upstream returned no embeddings')
+        return { output: { embeddings: data.map(d => d.embedding) }, usage: { promptTokens: json.usage?.prompt_tokens ?? 0, completionTokens: 0 }, finishReason: 'stop' }
+      }
+      if (res.body == null) throw new TaskError(TaskErrorCode.INTERNAL, 'upstream sent no body')
+      let text = ''
+      let finishReason: 'stop' | 'length' = 'stop'
+      let usage: { promptTokens: number, completionTokens: number } | undefined
+      let chunks = 0
+      for await (const data of sseData(res.body, timeoutMs, signal)) {
+        if (data === '[DONE]') break
+        let ev: any
+        try { ev = JSON.parse(data) } catch { throw new TaskError(TaskErrorCode.INTERNAL, 'upstream sent an event that is not JSON') }
+        if (ev?.error != null) throw new TaskError(TaskErrorCode.INTERNAL, `upstream failed mid-stream: ${String(ev.error.message ?? 'unknown error').slice(0, 300)}`)
+        const choice = ev?.choices?.[0]
+        const piece: unknown = request.kind === 'chat' ? choice?.delta?.content : choice?.text
+        if (typeof piece === 'string' && piece.length > 0) {
+          text += piece
+          chunks++
+          const lp = choice?.logprobs?.content?.[0]
+          const frame: ChunkFrame = lp != null && typeof lp.logprob === 'number'
+            ? { t: 'chunk', text: piece, lp: { logprob: lp.logprob, top: (lp.top_logprobs ?? []).slice(0, 20).map((x: { token: string, logprob: number }) => ({ token: String(x.token), logprob: Number(x.logprob) })) } }
+            : { t: 'chunk', text: piece }
+          await emit(frame)
+        }
+        if (choice?.finish_reason === 'length') finishReason = 'length'
+        if (ev?.usage != null) usage = { promptTokens: Number(ev.usage.prompt_tokens ?? 0), completionTokens: Number(ev.usage.completion_tokens ?? 0) }
+      }
+      // Servers that omit usage are billed by chunks (one per token in practice).
+      return { output: { text }, usage: usage ?? { promptTokens: 0, completionTokens: chunks }, finishReason }
+    }
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * The OpenAI-compatible upstream backend against real HTTP servers: another
+ * infermesh node's API (streaming and an upstream error), and a server that
+ * never answers (an upstream timeout).
+ */
+import { createServer, type Server } from 'node:http'
+import { join } from 'node:path'
+import OpenAI from 'openai'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { computeReference } from '../../node/backends/reference.ts'
+import { loadNetwork } from '../../node/config.ts'
+import { createLogger } from '../../node/logger.ts'
+import { startNode, type InfermeshNode } from '../../node/node.ts'
+import { defaultNodeOptions } from '../../node/options.ts'
+import { startNodeProcess, tempDir, writeNetworkFile, type NodeProcess } from '../helpers/nodeProcess.ts'
+
+describe('--backend openai', () => {
+  const dir = tempDir()
+  const networkFile = writeNetworkFile(dir, { recordTtlSeconds: 30 })
+  let upstream: NodeProcess
+  let front: InfermeshNode
+  let stuck: InfermeshNode
+  let hanging: Server
+  const silent = createLogger('silent')
+
+  const waitForSelf = async (node: InfermeshNode): Promise<void> => {
+    for (let i = 0; i < 100 && node.catalog.models().length === 0; i++) await new Promise(r => setTimeout(r, 100))
+  }
+
+  beforeAll(async () => {
+    upstream = await startNodeProcess(['--data', join(dir, 'upstream'), '--network', writeNetworkFile(tempDir(), { name: 'upstream-net' }), '--models', 'ref-tiny,ref-embed'])
+    const network = loadNetwork(networkFile, dir).network
+    front = await startNode({ ...defaultNodeOptions, dataDir: join(dir, 'front'), api: '127.0.0.1:0', roles: ['provider'], backend: 'openai', upstream: `${upstream.api}/v1`, models: ['ref-tiny=0.3', 'ref-embed', 'ghost-model'] }, { cwd: dir, logger: silent, network })
+    hanging = createServer(() => { /* never answers */ })
+    await new Promise<void>(resolve => hanging.listen(0, '127.0.0.1', resolve))
+    const port = (hanging.address() as { port: number }).port
+    stuck = await startNode({ ...defaultNodeOptions, dataDir: join(dir, 'stuck'), api: '127.0.0.1:0', roles: ['provider'], backend: 'openai', upstream: `http://127.0.0.1:${port}/v1`, upstreamTimeout: '1', models: ['slow-model'] }, { cwd: dir, logger: silent, network })
+    await Promise.all([waitForSelf(front), waitForSelf(stuck)])
+  }, 60_000)
+
+  afterAll(async () => {
+    await front?.stop()
+    await stuck?.stop()
+    hanging?.closeAllConnections()
+    await new Promise<void>(resolve => hanging == null ? resolve() : hanging.close(() => resolve()))
+    await upstream?.stop()
+  })
+
+  const client = (node: InfermeshNode): OpenAI => new OpenAI({ baseURL: `http://127.0.0.1:${node.api.address.port}/v1`, apiKey: 'x', maxRetries: 0 })
+
+  it('proxies a streaming chat completion, and the text is the upstream model\'s', async () => {
+    const messages = [{ role: 'user' as const, content: 'through the proxy' }]
+    const stream = await client(front).chat.completions.create({ model: 'ref-tiny', messages, max_tokens: 20, seed: 3, temperature: 0.5, stream: true })
+    let text = ''
+    let receiptProvider: string | undefined
+    for await (const c of stream) {
+      text += c.choices[0]?.delta?.content ?? ''
+      receiptProvider ??= (c as unknown as { infermesh?: { provider: string } }).infermesh?.provider
+    }
+    const local = computeReference({ model: 'ref-tiny', kind: 'chat', input: { messages }, params: { maxTokens: 20, temperature: 0.5, topP: 1, seed: 3, stop: [], logprobs: false, topLogprobs: 0 } })
+    expect(text).toBe((local.output as { text: string }).text)
+    // The receipt is the proxying provider's: it is accountable for what it relayed.
+    expect(receiptProvider).toBe(front.identity.peerId)
+  })
+
+  it('proxies non-streaming chat, completions and embeddings with usage', async () => {
+    const chat = await client(front).chat.completions.create({ model: 'ref-tiny', messages: [{ role: 'user', content: 'x' }], max_tokens: 5, seed: 1 })
+    expect(chat.usage?.completion_tokens).toBe(5)
+    const completion = await client(front).completions.create({ model: 'ref-tiny', prompt: 'abc', max_tokens: 6, seed: 2 })
+    expect(completion.choices[0]!.text.length).toBeGreaterThan(0)
+    const emb = await client(front).embeddings.create({ model: 'ref-embed', input: 'vector' })
+    expect(emb.data[0]!.embedding).toHaveLength(64)
+  })
+
+  it('maps an upstream error to a typed error the client sees', async () => {
+    // ghost-model is advertised but the upstream does not serve it: a 404 there.
+    const err = await client(front).chat.completions.create({ model: 'ghost-model', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(OpenAI.APIError)
+    expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(502)
+    expect((err as Error).message).toMatch(/UNSUPPORTED_MODEL: upstream answered 404/)
+    // An upstream 400 (max_tokens beyond ref-tiny's context) is the client's 400.
+    const bad = await client(front).chat.completions.create({ model: 'ref-tiny', messages: [{ role: 'user', content: 'x' }], max_tokens: 1000 }).catch((e: unknown) => e)
+    expect(bad).toBeInstanceOf(OpenAI.BadRequestError)
+  })
+
+  it('turns an upstream that never answers into a timeout (504), and the node stays up', async () => {
+    const err = await client(stuck).chat.completions.create({ model: 'slow-model', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(OpenAI.APIError)
+    expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(504)
+    expect((await fetch(`http://127.0.0.1:${stuck.api.address.port}/v1/node`)).status).toBe(200)
+  }, 30_000)
+})
