@@ -28,6 +28,8 @@ export class WalkTrace {
   /** Requests that needed a new connection first. */
   dials = 0
   errors = 0
+  /** Error messages of failed requests, with counts. */
+  readonly errorKinds = new Map<string, number>()
   /** Hop depth at which each peer was reached: starting peers are hop 1. */
   private readonly depth = new Map<string, number>()
   private readonly learnedAt = new Map<string, number>()
@@ -71,9 +73,13 @@ export class WalkTrace {
         }
         break
       }
-      case 'QUERY_ERROR':
+      case 'QUERY_ERROR': {
         this.errors++
+        const e = (d as { error?: Error }).error
+        const kind = `${e?.name ?? 'Error'}: ${(e?.message ?? '').slice(0, 80)}`
+        this.errorKinds.set(kind, (this.errorKinds.get(kind) ?? 0) + 1)
         break
+      }
       default:
         break
     }
@@ -97,62 +103,119 @@ export interface LookupTrace {
   localProviders: number
 }
 
+export interface Probe {
+  /** Pass this host to the code under test. */
+  host: Host
+  /** The trace since the last start(). */
+  readonly trace: LookupTrace
+  /** Begin a new trace (and its clock). */
+  start: () => void
+}
+
+type OnProgress = (evt: { type: string, detail?: unknown }) => void
+
+function chain (a: OnProgress | undefined, b: OnProgress): OnProgress {
+  return a == null ? b : evt => { a(evt); b(evt) }
+}
+
 /**
- * A host for one lookup: everything is the real host except contentRouting,
- * which adds the probe's onProgress and timing around findProviders and get.
+ * A view of `host` for the code under test: everything is the real host except
+ * contentRouting.findProviders/get and services.dht.findProviders/get, which
+ * add the probe's onProgress and timing (whichever of the two the lookup uses).
  */
-export function probeHost (host: Host, expected: number): { host: Host, trace: LookupTrace, start: () => void } {
+export function probeHost (host: Host, expected: number): Probe {
   const self = host.peerId.toString()
-  const trace: LookupTrace = { walk: new WalkTrace(self), gets: new WalkTrace(self), getMs: [], localProviders: 0 }
+  const fresh = (): LookupTrace => ({ walk: new WalkTrace(self), gets: new WalkTrace(self), getMs: [], localProviders: 0 })
+  let trace = fresh()
   let t0 = performance.now()
   const since = (): number => performance.now() - t0
-  const real = host.contentRouting
-  const seen = new Set<string>()
+  let seen = new Set<string>()
 
-  const walkProgress = (evt: { type: string, detail?: unknown }): void => {
+  const walkProgress: OnProgress = evt => {
     const d = (evt.detail ?? {}) as QueryEventDetail
-    if (d.name === 'PROVIDER' && d.from?.toString() === self) trace.localProviders += d.providers?.length ?? 0
+    if (d.name === 'PROVIDER') {
+      if (d.from?.toString() === self) trace.localProviders += d.providers?.length ?? 0
+      for (const p of d.providers ?? []) {
+        const id = p.id.toString()
+        if (seen.has(id)) continue
+        seen.add(id)
+        trace.firstProviderMs ??= since()
+        if (seen.size === expected) trace.allProvidersMs = since()
+      }
+    }
     trace.walk.onEvent(host, evt)
   }
 
+  /** Times an async iterable walk until it ends or its consumer stops. */
+  async function * timedWalk<T> (source: AsyncIterable<T>, t: LookupTrace): AsyncGenerator<T> {
+    try {
+      yield * source
+    } finally {
+      t.walkEndMs = since()
+    }
+  }
+
+  /** Times one record fetch and routes its events to the gets trace. */
+  const getOptions = (options: RoutingOptions, t: LookupTrace): RoutingOptions => ({ ...options, onProgress: chain(options.onProgress, evt => t.gets.onEvent(host, evt)) })
+
+  const real = host.contentRouting
   const contentRouting: ContentRouting = {
     provide: async (cid, options) => real.provide(cid, options),
     cancelReprovide: async (cid, options) => real.cancelReprovide(cid, options),
     put: async (key, value, options) => real.put(key, value, options),
-    findProviders (cid: CID, options: RoutingOptions = {}): AsyncIterable<Provider> {
-      const source = real.findProviders(cid, { ...options, onProgress: walkProgress })
-      return (async function * () {
-        try {
-          for await (const p of source) {
-            const id = p.id.toString()
-            if (!seen.has(id)) {
-              seen.add(id)
-              trace.firstProviderMs ??= since()
-              if (seen.size === expected) trace.allProvidersMs = since()
-            }
-            yield p
-          }
-        } finally {
-          trace.walkEndMs = since()
-        }
-      })()
-    },
+    findProviders: (cid: CID, options: RoutingOptions = {}): AsyncIterable<Provider> =>
+      timedWalk(real.findProviders(cid, { ...options, onProgress: chain(options.onProgress, walkProgress) }), trace),
     async get (key: Uint8Array, options: RoutingOptions = {}): Promise<Uint8Array> {
+      const t = trace
       const started = performance.now()
       try {
-        return await real.get(key, { ...options, onProgress: evt => trace.gets.onEvent(host, evt) })
+        return await real.get(key, getOptions(options, t))
       } finally {
-        trace.getMs.push(performance.now() - started)
+        t.getMs.push(performance.now() - started)
       }
     }
   }
 
-  const view = new Proxy(host, {
+  const realDht = host.services.dht
+  const dht = new Proxy(realDht, {
     get (target, prop) {
-      if (prop === 'contentRouting') return contentRouting
+      if (prop === 'findProviders') {
+        return (cid: CID, options: RoutingOptions = {}) => timedWalk(target.findProviders(cid, { ...options, onProgress: chain(options.onProgress, walkProgress) }), trace)
+      }
+      if (prop === 'get') {
+        return (key: Uint8Array, options: RoutingOptions = {}) => {
+          const t = trace
+          const started = performance.now()
+          return (async function * () {
+            try {
+              yield * target.get(key, getOptions(options, t))
+            } finally {
+              t.getMs.push(performance.now() - started)
+            }
+          })()
+        }
+      }
       const v: unknown = Reflect.get(target, prop, target)
       return typeof v === 'function' ? (v as (...args: unknown[]) => unknown).bind(target) : v
     }
   })
-  return { host: view, trace, start: () => { t0 = performance.now() } }
+  const services = { ...host.services, dht }
+
+  const view = new Proxy(host, {
+    get (target, prop) {
+      if (prop === 'contentRouting') return contentRouting
+      if (prop === 'services') return services
+      const v: unknown = Reflect.get(target, prop, target)
+      return typeof v === 'function' ? (v as (...args: unknown[]) => unknown).bind(target) : v
+    }
+  })
+  return {
+    host: view,
+    get trace () { return trace },
+    start: () => {
+      trace = fresh()
+      seen = new Set()
+      t0 = performance.now()
+    }
+  }
 }
