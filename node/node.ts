@@ -19,6 +19,7 @@ import { loadNetwork, parseApiAddress, parseBackend, parseModelSpecs, parsePosit
 import { nativeVerify } from './crypto/nativeVerify.ts'
 import { Advertiser } from './discovery/advertiser.ts'
 import { detectHardware } from './discovery/hardware.ts'
+import { serveStatus } from './discovery/statusProtocol.ts'
 import { ProviderLookup } from './discovery/providerLookup.ts'
 import { createHost, type Host } from './libp2p.ts'
 import type { Logger } from './logger.ts'
@@ -136,6 +137,7 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
       })
       advertiser.start()
       stack.push(async () => advertiser!.stop())
+      await serveStatus(host, network, advertiser)
     }
     const lookup = new ProviderLookup({ host, network, identity, verify: nativeVerify, now, logger: log.child({ component: 'lookup' }), advertiser })
     const gateway = new Gateway({ host, network, identity, verify: nativeVerify, lookup, accounts, logger: log.child({ component: 'gateway' }), now, localProvider: provider })

@@ -109,6 +109,14 @@ export const lookupDefaults = {
   recordTimeoutMs: 3 * second,
   /** Most verified capacity records kept in memory (oldest evicted first). */
   maxCachedRecords: 4096,
+  /** A model's provider list is reused this long without a new DHT walk. */
+  providerListTtlMs: 10 * second,
+  /** ...and served while a background walk refreshes it, up to this age. */
+  providerListMaxStaleMs: 60 * second,
+  /** Most models whose provider lists are cached. */
+  maxCachedModels: 1024,
+  /** Asking a provider for its record directly (status protocol). */
+  statusTimeoutMs: 1 * second,
   /** Verified records are reused until this close to their expiry. */
   cacheMarginMs: 1 * second
 }

@@ -1,8 +1,14 @@
 /**
- * "Who serves model X, on what hardware, at what price": one provider-record
- * lookup on the model's CID, then each provider's capacity record from the DHT,
- * verified before use (design.md §6). Verified records are cached until shortly
- * before they expire.
+ * "Who serves model X, on what hardware, at what price": a provider-record
+ * walk in the DHT on the model's CID, then each provider's capacity record,
+ * verified before use (design.md §6).
+ *
+ * Costs, measured by scripts/bench/discovery.ts: a cold walk touches ~20
+ * peers, and a full DHT GET per record walks the neighbourhood again, so
+ * - the provider list is cached per model and refreshed in the background;
+ * - each record is asked of its provider first (status protocol), then from
+ *   the DHT, stopping at the first copy that verifies;
+ * - verified records are cached until shortly before they expire.
  */
 import { capacityKey, modelCid, verifyCapacityRecord, type CapacityRecord } from '../../protocol/capacity.ts'
 import { isCodedError } from '../../protocol/errors.ts'
@@ -14,6 +20,7 @@ import type { Logger } from '../logger.ts'
 import { lookupDefaults } from '../options.ts'
 import { withTimeout } from '../util/abort.ts'
 import type { Advertiser } from './advertiser.ts'
+import { fetchStatus } from './statusProtocol.ts'
 
 export interface ProviderLookupComponents {
   host: Host
@@ -29,45 +36,37 @@ export interface LookupOptions {
   signal?: AbortSignal
   timeoutMs?: number
   maxProviders?: number
+  /** Skip the provider-list cache (a fresh walk). */
+  fresh?: boolean
 }
 
 export interface LookupStats {
   providersFound: number
   recordsVerified: number
   recordsRejected: number
+  /** Whether the provider list came from the cache. */
+  cachedList: boolean
 }
+
+interface ListEntry { peers: string[], at: number, refreshing?: Promise<string[]> }
 
 export class ProviderLookup {
   private readonly c: ProviderLookupComponents
   private readonly cache = new Map<string, CapacityRecord>()
+  private readonly lists = new Map<string, ListEntry>()
 
   constructor (components: ProviderLookupComponents) {
     this.c = components
   }
 
-  /** Verified capacity records of the providers of `model`, freshest first by seq. */
+  /** Verified capacity records of the providers of `model`, sorted by PeerId. */
   async find (model: string, opts: LookupOptions = {}): Promise<{ records: CapacityRecord[], stats: LookupStats }> {
     const signal = withTimeout(opts.signal, opts.timeoutMs ?? lookupDefaults.timeoutMs)
-    const max = opts.maxProviders ?? lookupDefaults.maxProviders
-    const peers = new Set<string>()
-    const fetches: Array<Promise<CapacityRecord | undefined>> = []
-    const stats: LookupStats = { providersFound: 0, recordsVerified: 0, recordsRejected: 0 }
-    try {
-      for await (const provider of this.c.host.contentRouting.findProviders(modelCid(this.c.network, model), { signal })) {
-        const id = provider.id.toString()
-        if (peers.has(id)) continue
-        peers.add(id)
-        // Fetch records while the provider walk continues.
-        fetches.push(this.record(id, signal))
-        if (peers.size >= max) break
-      }
-    } catch (err) {
-      // A timeout still returns whatever was found; anything else is logged.
-      if (!signal.aborted) this.c.logger.warn({ err: (err as Error).message, model }, 'provider lookup failed part-way')
-    }
-    stats.providersFound = peers.size
+    const { peers, cached } = await this.providerList(model, signal, opts)
+    const found = await Promise.all(peers.map(async p => this.record(p, signal)))
+    const stats: LookupStats = { providersFound: peers.length, recordsVerified: 0, recordsRejected: 0, cachedList: cached }
     const records: CapacityRecord[] = []
-    for (const r of await Promise.all(fetches)) {
+    for (const r of found) {
       if (r == null) {
         stats.recordsRejected++
         continue
@@ -80,34 +79,82 @@ export class ProviderLookup {
     return { records, stats }
   }
 
+  private async providerList (model: string, signal: AbortSignal, opts: LookupOptions): Promise<{ peers: string[], cached: boolean }> {
+    const entry = this.lists.get(model)
+    const age = entry == null ? Infinity : Date.now() - entry.at
+    if (entry != null && opts.fresh !== true) {
+      if (age < lookupDefaults.providerListTtlMs) return { peers: entry.peers, cached: true }
+      if (age < lookupDefaults.providerListMaxStaleMs) {
+        // Serve the old list now; refresh it for the next caller.
+        entry.refreshing ??= this.walk(model, AbortSignal.timeout(lookupDefaults.timeoutMs), opts.maxProviders)
+          .finally(() => { entry.refreshing = undefined })
+        return { peers: entry.peers, cached: true }
+      }
+    }
+    return { peers: await this.walk(model, signal, opts.maxProviders), cached: false }
+  }
+
+  private async walk (model: string, signal: AbortSignal, maxProviders = lookupDefaults.maxProviders): Promise<string[]> {
+    const peers = new Set<string>()
+    try {
+      for await (const provider of this.c.host.contentRouting.findProviders(modelCid(this.c.network, model), { signal })) {
+        peers.add(provider.id.toString())
+        if (peers.size >= maxProviders) break
+      }
+    } catch (err) {
+      // A timeout still returns whatever was found; anything else is logged.
+      if (!signal.aborted) this.c.logger.warn({ err: (err as Error).message, model }, 'provider lookup failed part-way')
+    }
+    const list = [...peers]
+    // An empty answer is not cached: the network may still be forming.
+    if (list.length > 0) {
+      if (!this.lists.has(model) && this.lists.size >= lookupDefaults.maxCachedModels) this.lists.delete(this.lists.keys().next().value!)
+      this.lists.set(model, { peers: list, at: Date.now() })
+    }
+    return list
+  }
+
   /** One provider's capacity record, verified; undefined when missing, invalid or expired. */
   async record (peerId: string, signal?: AbortSignal): Promise<CapacityRecord | undefined> {
-    const now = this.c.now()
     const cached = this.cache.get(peerId)
-    if (cached != null && cached.expiresAt - lookupDefaults.cacheMarginMs > now) return cached
+    if (cached != null && cached.expiresAt - lookupDefaults.cacheMarginMs > this.c.now()) return cached
     this.cache.delete(peerId)
 
     const key = capacityKey(peerId)
-    let bytes: Uint8Array | undefined
-    if (peerId === this.c.identity.peerId) {
-      bytes = this.c.advertiser?.current()?.bytes
-    } else {
+    const check = (bytes: Uint8Array | undefined): CapacityRecord | undefined => {
+      if (bytes == null) return undefined
       try {
-        bytes = await this.c.host.contentRouting.get(key, { signal: withTimeout(signal, lookupDefaults.recordTimeoutMs) })
+        return verifyCapacityRecord(bytes, { network: this.c.network, now: this.c.now(), verify: this.c.verify, key })
       } catch (err) {
-        this.c.logger.debug({ peer: peerId, err: (err as Error).message }, 'no capacity record found')
+        this.c.logger.info({ peer: peerId, code: isCodedError(err) ? err.code : 'UNKNOWN', err: (err as Error).message }, 'capacity record rejected')
         return undefined
       }
     }
-    if (bytes == null) return undefined
-    try {
-      const record = verifyCapacityRecord(bytes, { network: this.c.network, now: this.c.now(), verify: this.c.verify, key })
+    let record: CapacityRecord | undefined
+    if (peerId === this.c.identity.peerId) {
+      record = check(this.c.advertiser?.current()?.bytes)
+    } else {
+      record = check(await fetchStatus(this.c.host, this.c.network, peerId, signal)) ?? await this.fromDht(key, check, signal)
+    }
+    if (record != null) {
       if (this.cache.size >= lookupDefaults.maxCachedRecords) this.cache.delete(this.cache.keys().next().value!)
       this.cache.set(peerId, record)
-      return record
-    } catch (err) {
-      this.c.logger.info({ peer: peerId, code: isCodedError(err) ? err.code : 'UNKNOWN', err: (err as Error).message }, 'capacity record rejected')
-      return undefined
     }
+    return record
+  }
+
+  /** The first copy in the DHT that verifies; the walk stops there. */
+  private async fromDht (key: Uint8Array, check: (b: Uint8Array) => CapacityRecord | undefined, signal?: AbortSignal): Promise<CapacityRecord | undefined> {
+    try {
+      for await (const event of this.c.host.services.dht.get(key, { signal: withTimeout(signal, lookupDefaults.recordTimeoutMs) })) {
+        const value = event.name === 'PEER_RESPONSE' || event.name === 'VALUE' ? (event as { record?: { value: Uint8Array }, value?: Uint8Array }).record?.value ?? (event as { value?: Uint8Array }).value : undefined
+        if (value == null) continue
+        const r = check(value)
+        if (r != null) return r
+      }
+    } catch (err) {
+      this.c.logger.debug({ err: (err as Error).message }, 'no capacity record found in the DHT')
+    }
+    return undefined
   }
 }
