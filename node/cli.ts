@@ -145,6 +145,78 @@ export function buildProgram (): Command {
       process.stdout.write(formatTable(['PEER', 'HARDWARE', 'PRICE IN/OUT PER 1M', 'FREE SLOTS', 'EXPIRES'], rows))
     })
 
+  program.command('submit')
+    .description('submit a chat task to a node and print the answer, the provider and the receipt id')
+    .argument('<prompt>', 'the user message')
+    .requiredOption('--model <id>', 'model id, e.g. ref-tiny')
+    .option('--stream', 'print the answer as it streams')
+    .option('--max-price <credits>', 'most to pay per million tokens, in and out')
+    .option('--max-tokens <n>', 'most tokens to generate')
+    .option('--seed <n>', 'sampling seed (the gateway picks one if absent)')
+    .option('--api <url>', 'node API URL', `http://${defaultNodeOptions.api}`)
+    .option('--json', 'print the whole response as JSON')
+    .action(async (prompt: string, opts: { model: string, stream?: boolean, maxPrice?: string, maxTokens?: string, seed?: string, api: string, json?: boolean }) => {
+      const num = (v: string | undefined, name: string): number | undefined => {
+        if (v == null) return undefined
+        const n = Number(v)
+        if (!Number.isFinite(n) || n < 0) throw new CodedError(ErrorCode.CONFIG_INVALID, `--${name} must be a non-negative number`)
+        return n
+      }
+      const maxPrice = num(opts.maxPrice, 'max-price')
+      const body = {
+        model: opts.model,
+        messages: [{ role: 'user', content: prompt }],
+        max_tokens: num(opts.maxTokens, 'max-tokens'),
+        seed: num(opts.seed, 'seed'),
+        stream: opts.stream === true && opts.json !== true,
+        ...(maxPrice != null ? { provider: { max_price: { prompt: maxPrice, completion: maxPrice } } } : {})
+      }
+      const token = process.env.INFERMESH_API_TOKEN
+      let res: Response
+      try {
+        res = await fetch(new URL('/v1/chat/completions', opts.api), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(token != null ? { authorization: `Bearer ${token}` } : {}) },
+          body: JSON.stringify(body),
+          signal: AbortSignal.timeout(180_000)
+        })
+      } catch (err) {
+        throw new CodedError(ErrorCode.CONFIG_INVALID, `cannot reach the node API at ${opts.api} (${(err as Error).message}); start a node with "infermesh start" or pass --api URL`)
+      }
+      if (!res.ok) {
+        const e = await res.json().catch(() => undefined) as { error?: { message?: string } } | undefined
+        throw new CodedError(res.status >= 500 ? ErrorCode.INTERNAL : ErrorCode.INVALID_REQUEST, `the node answered ${res.status}: ${e?.error?.message ?? res.statusText}`)
+      }
+      let info: { provider: string, taskId: string, receipt: { id: string } } | undefined
+      if (body.stream) {
+        const decoder = new TextDecoder()
+        let buf = ''
+        for await (const part of res.body as unknown as AsyncIterable<Uint8Array>) {
+          buf += decoder.decode(part, { stream: true })
+          let i: number
+          while ((i = buf.indexOf('\n\n')) >= 0) {
+            const line = buf.slice(0, i).replace(/^data: /, '')
+            buf = buf.slice(i + 2)
+            if (line === '[DONE]') continue
+            const ev = JSON.parse(line) as { error?: { message: string }, choices?: Array<{ delta?: { content?: string } }>, infermesh?: typeof info }
+            if (ev.error != null) throw new CodedError(ErrorCode.INTERNAL, `the stream failed: ${ev.error.message}`)
+            process.stdout.write(ev.choices?.[0]?.delta?.content ?? '')
+            info ??= ev.infermesh
+          }
+        }
+        process.stdout.write('\n')
+      } else {
+        const json = await res.json() as { choices: Array<{ message: { content: string } }>, infermesh: typeof info }
+        if (opts.json === true) {
+          process.stdout.write(JSON.stringify(json, null, 2) + '\n')
+          return
+        }
+        process.stdout.write(json.choices[0]!.message.content + '\n')
+        info = json.infermesh
+      }
+      process.stdout.write(`provider: ${info?.provider ?? 'unknown'}\nreceipt:  ${info?.receipt.id ?? 'none'} (task ${info?.taskId ?? '?'}; GET /v1/tasks/${info?.taskId ?? ''})\n`)
+    })
+
   return program
 }
 

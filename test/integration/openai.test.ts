@@ -13,7 +13,7 @@ import { toHex } from '../../protocol/bytes.ts'
 import type { Network } from '../../protocol/network.ts'
 import { nobleVerify } from '../../protocol/signing.ts'
 import { requestHash, taskOutputHash, verifyReceipt, verifyTaskRequest } from '../../protocol/task.ts'
-import { eventually, getJson, startNodeProcess, tempDir, writeNetworkFile, type NodeProcess } from '../helpers/nodeProcess.ts'
+import { eventually, getJson, runCli, startNodeProcess, tempDir, writeNetworkFile, type NodeProcess } from '../helpers/nodeProcess.ts'
 
 interface InfermeshField { provider: string, taskId: string, seed: number, receipt: { body: string, signature: string, taskId: string, outputHash: string, provider: string } }
 
@@ -155,6 +155,25 @@ describe('OpenAI SDK against an infermesh network', () => {
     const res = await client.chat.completions.create({ model: 'ref-tiny', messages: [{ role: 'user', content: 'order' }], max_tokens: 4, provider: { order: [p2.peerId, p1.peerId] } } as OpenAI.ChatCompletionCreateParamsNonStreaming)
     expect((res as unknown as { infermesh: InfermeshField }).infermesh.provider).toBe(p2.peerId)
   })
+
+  it('infermesh submit prints the text, the provider and the receipt id, streaming or not', async () => {
+    const messages = [{ role: 'user' as const, content: 'from the cli' }]
+    const local = computeReference({ model: 'ref-tiny', kind: 'chat', input: { messages }, params: { maxTokens: 10, temperature: 1, topP: 1, seed: 77, stop: [], logprobs: false, topLogprobs: 0 } })
+    const text = (local.output as { text: string }).text
+    for (const extra of [[], ['--stream']]) {
+      const r = await runCli(['submit', '--model', 'ref-tiny', '--api', gateway.api, '--seed', '77', '--max-tokens', '10', ...extra, 'from the cli'])
+      expect(r.code).toBe(0)
+      const lines = r.stdout.split('\n')
+      expect(lines[0]).toBe(text)
+      expect(lines[1]).toMatch(/^provider: 12D3KooW/)
+      expect(lines[2]).toMatch(/^receipt: {2}[0-9a-f]{32} \(task [0-9a-f]{32};/)
+    }
+    const json = await runCli(['submit', '--model', 'ref-tiny', '--api', gateway.api, '--seed', '77', '--max-tokens', '10', '--json', 'from the cli'])
+    expect(JSON.parse(json.stdout).choices[0].message.content).toBe(text)
+    const bad = await runCli(['submit', '--model', 'nope', '--api', gateway.api, 'x'])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/404/)
+  }, 60_000)
 
   it('fails over: 50 tasks all complete with one verified receipt each while a provider is killed', async () => {
     const results: InfermeshField[] = []
