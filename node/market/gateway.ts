@@ -286,7 +286,9 @@ export class Gateway {
             if (frame.t === 'receipt' || frame.t === 'error') return
           }
         } finally {
-          stream.close().catch(() => stream.abort(new Error('close failed')))
+          // Cancelled: reset the stream so the provider stops the backend at once.
+          if (signal.aborted) stream.abort(new Error('task cancelled by the gateway'))
+          else stream.close().catch(() => stream.abort(new Error('close failed')))
         }
       }
     }
