@@ -7,7 +7,7 @@ import { parseNetworkDefinition } from '../../../protocol/network.ts'
 import { nobleVerify } from '../../../protocol/signing.ts'
 import {
   checkReceiptMatches, decodeFrame, encodeFrame, requestHash, signReceipt, signTaskRequest, taskOutputHash, taskPriceMicros,
-  TaskError, verifyReceipt, verifyTaskRequest, type Receipt, type TaskRequest
+  TaskError, verifyReceipt, verifyTaskRequest, type Frame, type Receipt, type TaskRequest
 } from '../../../protocol/task.ts'
 
 const gateway = identityFromSeed(new Uint8Array(32).fill(7))
@@ -91,7 +91,7 @@ describe('task frames', () => {
       { t: 'emb', vectors: [[0.25, -1]] },
       { t: 'receipt', body: new Uint8Array([3]), sig: new Uint8Array(64) },
       { t: 'error', code: 'BUSY', message: 'full' }
-    ] as const
+    ] satisfies Frame[]
     for (const f of frames) expect(decodeFrame(encodeFrame(f), 1 << 20)).toEqual(f)
   })
 
