@@ -47,7 +47,7 @@ async function apiGet (base: string, path: string, token?: string): Promise<unkn
 
 function startFlags (opts: Record<string, unknown>): Partial<Record<ConfigKey, string | string[]>> {
   const map: Record<string, ConfigKey> = {
-    data: 'dataDir', network: 'network', bootstrap: 'bootstrap', listen: 'listen', api: 'api', apiToken: 'apiToken', role: 'roles', models: 'models', logLevel: 'logLevel', config: 'config', backend: 'backend', upstream: 'upstream', slots: 'slots', creditLimit: 'creditLimit', upstreamTimeout: 'upstreamTimeout'
+    data: 'dataDir', network: 'network', bootstrap: 'bootstrap', listen: 'listen', api: 'api', apiToken: 'apiToken', role: 'roles', models: 'models', logLevel: 'logLevel', config: 'config', backend: 'backend', upstream: 'upstream', slots: 'slots', creditLimit: 'creditLimit', upstreamTimeout: 'upstreamTimeout', fault: 'fault'
   }
   const flags: Partial<Record<ConfigKey, string | string[]>> = {}
   for (const [flag, key] of Object.entries(map)) {
@@ -79,6 +79,7 @@ export function buildProgram (): Command {
     .option('--backend <kind>', `reference (built-in models) or openai (an upstream server) (default ${defaultNodeOptions.backend})`)
     .option('--upstream <url>', 'base URL of the OpenAI-compatible server for --backend openai, e.g. http://127.0.0.1:11434/v1')
     .option('--upstream-timeout <seconds>', `how long the upstream may take to start answering, and between chunks (default ${defaultNodeOptions.upstreamTimeout})`)
+    .option('--fault <strategy>', 'TESTS AND DEVNETS ONLY: make this provider cheat (garbage, cheat:Q, honest-to:ID,…, honest-to-new, long-prompts:N)')
     .option('--slots <n>', `concurrent tasks this provider runs (default ${defaultNodeOptions.slots})`)
     .option('--credit-limit <credits>', `credit a requester may run up before its tasks are refused (default ${defaultNodeOptions.creditLimit})`)
     .option('--log-level <level>', `trace|debug|info|warn|error (default ${defaultNodeOptions.logLevel})`)

@@ -40,7 +40,8 @@ const ENV_NAMES: Record<ConfigKey, string> = {
   upstream: 'INFERMESH_UPSTREAM',
   slots: 'INFERMESH_SLOTS',
   creditLimit: 'INFERMESH_CREDIT_LIMIT',
-  upstreamTimeout: 'INFERMESH_UPSTREAM_TIMEOUT'
+  upstreamTimeout: 'INFERMESH_UPSTREAM_TIMEOUT',
+  fault: 'INFERMESH_FAULT'
 }
 export { ENV_NAMES }
 
@@ -60,7 +61,8 @@ const fileSchema = z.strictObject({
   upstream: z.string(),
   slots: z.union([z.number(), z.string()]).transform(String),
   creditLimit: z.union([z.number(), z.string()]).transform(String),
-  upstreamTimeout: z.union([z.number(), z.string()]).transform(String)
+  upstreamTimeout: z.union([z.number(), z.string()]).transform(String),
+  fault: z.string()
 }).partial()
 
 export function splitList (value: string | string[]): string[] {

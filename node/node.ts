@@ -8,6 +8,7 @@ import { isCodedError, CodedError, ErrorCode } from '../protocol/errors.ts'
 import type { Network } from '../protocol/network.ts'
 import { nodeRoutes } from './api/nodeRoutes.ts'
 import { openaiRoutes } from './api/openaiRoutes.ts'
+import { createFaultyBackend, parseFault } from './backends/faulty.ts'
 import { createOpenAIBackend } from './backends/openai.ts'
 import { createReferenceBackend } from './backends/reference.ts'
 import { Catalog } from './discovery/catalog.ts'
@@ -60,6 +61,7 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
   const backendKind = parseBackend(options)
   const models = roles.includes('provider') ? parseModelSpecs(options.models, backendKind.kind) : []
   const slots = parsePositiveInt(options.slots, 'slots', 4096)
+  const fault = options.fault == null ? undefined : parseFault(options.fault)
   const creditLimitMicros = parsePositiveInt(options.creditLimit, 'creditLimit', Number.MAX_SAFE_INTEGER / 1e6) * 1e6
   const bootstrap = validateBootstrap([...new Set([...network.definition.bootstrap, ...options.bootstrap])])
   const dataDir = resolve(ctx.cwd, options.dataDir)
@@ -122,9 +124,11 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
     let provider: ProviderService | undefined
     let advertiser: Advertiser | undefined
     if (models.length > 0) {
-      const backend = backendKind.kind === 'openai'
+      const honest = backendKind.kind === 'openai'
         ? createOpenAIBackend({ upstream: backendKind.upstream, models, apiKey: process.env.INFERMESH_UPSTREAM_KEY, timeoutMs: parsePositiveInt(options.upstreamTimeout, 'upstreamTimeout', 3600) * 1000 })
         : createReferenceBackend(models)
+      const backend = fault == null ? honest : createFaultyBackend(honest, fault)
+      if (fault != null) log.warn({ fault: options.fault }, 'FAULT INJECTION ON: this provider cheats on purpose (tests and devnets only)')
       provider = new ProviderService({ host, network, identity, verify: nativeVerify, backend, accounts, logger: log.child({ component: 'provider' }), now }, {
         slots, maxQueue: providerDefaults.maxQueue, creditLimitMicros
       })

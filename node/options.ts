@@ -40,7 +40,9 @@ export const defaultNodeOptions = {
   /** Credit a requester may run up before its tasks are refused, in credits. */
   creditLimit: '1000000',
   /** Seconds the upstream may take to start answering or between stream chunks. */
-  upstreamTimeout: '60'
+  upstreamTimeout: '60',
+  /** Fault injection for tests and devnets (see node/backends/faulty.ts). Never set in production. */
+  fault: undefined as string | undefined
 }
 
 export type NodeOptions = typeof defaultNodeOptions
@@ -156,6 +158,19 @@ export const upstreamDefaults = {
   timeoutMs: 60 * second,
   /** Largest single SSE event accepted from an upstream. */
   maxEventBytes: 1024 * 1024
+}
+
+export const ledgerDefaults = {
+  /** Anti-entropy round interval: short, so a healed partition converges within seconds. */
+  syncIntervalMs: 1 * second,
+  /** Random peers compared per round. */
+  syncPeersPerRound: 2,
+  /** Epochs of history compared and kept in sync. */
+  syncEpochs: 64,
+  /** One sync request/response. */
+  syncTimeoutMs: 5 * second,
+  /** Concurrent inbound sync streams per connection. */
+  maxInboundSyncStreams: 16
 }
 
 export const hardwareDefaults = {

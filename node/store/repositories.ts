@@ -7,7 +7,9 @@ import type { Db } from './db.ts'
 export const Bucket = {
   meta: '00',
   receipts: '01',
-  accounts: '02'
+  accounts: '02',
+  ledgerByEpoch: '03',
+  ledgerById: '04'
 } as const
 
 export function key (bucket: string, id: string): string {

@@ -1,0 +1,67 @@
+/**
+ * A fault-injecting backend for tests and devnets, never a default
+ * (design.md §13). It wraps an honest backend and, when its strategy says so,
+ * serves the output of a different seed while signing a receipt for it, which
+ * is exactly what recomputation catches.
+ *
+ *   garbage             every task
+ *   cheat:Q             a fraction Q of tasks (0 < Q ≤ 1)
+ *   honest-to:ID,ID     honest toward these requesters (e.g. validators' keys), cheating to all others
+ *   honest-to-new       honest to a requester's first task, cheating to requesters it has seen
+ *   long-prompts:N      cheating when the prompt is longer than N characters
+ */
+import { CodedError, ErrorCode } from '../../protocol/errors.ts'
+import type { TaskRequest } from '../../protocol/task.ts'
+import type { Backend } from './backend.ts'
+
+export type FaultStrategy =
+  | { kind: 'garbage' }
+  | { kind: 'cheat', fraction: number }
+  | { kind: 'honest-to', peers: Set<string> }
+  | { kind: 'honest-to-new' }
+  | { kind: 'long-prompts', minChars: number }
+
+export function parseFault (spec: string): FaultStrategy {
+  const [kind = '', arg = ''] = spec.split(/:(.*)/s)
+  if (kind === 'garbage') return { kind }
+  if (kind === 'honest-to-new') return { kind }
+  if (kind === 'cheat') {
+    const q = Number(arg)
+    if (Number.isFinite(q) && q > 0 && q <= 1) return { kind, fraction: q }
+  }
+  if (kind === 'honest-to' && arg.length > 0) return { kind, peers: new Set(arg.split(',')) }
+  if (kind === 'long-prompts' && Number.isInteger(Number(arg))) return { kind, minChars: Number(arg) }
+  throw new CodedError(ErrorCode.CONFIG_INVALID, `--fault "${spec}" is not one of garbage, cheat:Q, honest-to:ID[,ID], honest-to-new, long-prompts:N`, { field: 'fault' })
+}
+
+function promptLength (r: TaskRequest): number {
+  const i = r.input
+  return 'messages' in i ? i.messages.reduce((n, m) => n + m.content.length, 0) : 'prompt' in i ? i.prompt.length : i.texts.join('').length
+}
+
+export function createFaultyBackend (honest: Backend, strategy: FaultStrategy, random: () => number = Math.random): Backend {
+  const seen = new Set<string>()
+  const cheats = (r: TaskRequest): boolean => {
+    switch (strategy.kind) {
+      case 'garbage': return true
+      case 'cheat': return random() < strategy.fraction
+      case 'honest-to': return !strategy.peers.has(r.requester)
+      case 'honest-to-new': {
+        const known = seen.has(r.requester)
+        if (seen.size < 100_000) seen.add(r.requester)
+        return known
+      }
+      case 'long-prompts': return promptLength(r) > strategy.minChars
+    }
+  }
+  return {
+    kind: honest.kind,
+    models: honest.models,
+    async run (request, signal, emit) {
+      if (request.kind === 'embedding' || !cheats(request)) return honest.run(request, signal, emit)
+      // Serve another seed's output: cheap to make, plausible to look at, wrong.
+      const forged: TaskRequest = { ...request, params: { ...request.params, seed: (request.params.seed ^ 0x5bd1e995) >>> 0, temperature: Math.max(request.params.temperature, 1) } }
+      return honest.run(forged, signal, emit)
+    }
+  }
+}

@@ -1,0 +1,277 @@
+/**
+ * Ledger replication (design.md §9): gossip on /infermesh/<net>/ledger/1 with a
+ * validator that answers ACCEPT, IGNORE or REJECT, plus anti-entropy over
+ * /infermesh/<net>/ledger-sync/1.0.0. An entry is stored (atomically, on disk)
+ * before gossipsub is told to accept and forward it.
+ */
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import type { PeerId } from '@libp2p/interface'
+import { lpStream } from '@libp2p/utils'
+import { toHex } from '../../protocol/bytes.ts'
+import type { Identity } from '../../protocol/identity.ts'
+import { decodeEntry, epochOf, type LedgerEntry } from '../../protocol/ledger/entries.ts'
+import { epochEntriesRoot } from '../../protocol/ledger/merkle.ts'
+import { validateGossipEntry, validateSyncedEntry } from '../../protocol/ledger/validate.ts'
+import type { Network } from '../../protocol/network.ts'
+import { computeReference } from '../../protocol/reference/compute.ts'
+import type { VerifyFn } from '../../protocol/signing.ts'
+import type { TaskRequest } from '../../protocol/task.ts'
+import type { Host } from '../libp2p.ts'
+import type { Logger } from '../logger.ts'
+import { ledgerDefaults } from '../options.ts'
+import { sleep } from '../util/abort.ts'
+import type { LedgerStore } from './ledgerStore.ts'
+import { decodeSyncRequest, decodeSyncResponse, encodeSync, SYNC_LIMITS, type SyncRequest, type SyncResponse } from './syncProtocol.ts'
+
+export interface LedgerServiceComponents {
+  host: Host
+  network: Network
+  identity: Identity
+  verify: VerifyFn
+  store: LedgerStore
+  logger: Logger
+  now: () => number
+}
+
+export type Verdict = ReturnType<typeof validateGossipEntry>
+
+export class LedgerService {
+  private readonly c: LedgerServiceComponents
+  readonly topic: string
+  readonly syncProtocol: string
+  private readonly decoded = new Map<string, LedgerEntry>()
+  private readonly commits = new Map<string, LedgerEntry[]>()
+  private readonly listeners = new Set<(entries: LedgerEntry[]) => void>()
+  private readonly controller = new AbortController()
+  private loop?: Promise<void>
+  /** Counts by verdict code, for metrics and tests. */
+  readonly verdicts = new Map<string, number>()
+
+  constructor (components: LedgerServiceComponents) {
+    this.c = components
+    this.topic = `${components.network.protocolPrefix}/ledger/1`
+    this.syncProtocol = `${components.network.protocolPrefix}/ledger-sync/1.0.0`
+  }
+
+  /** Called with entries newly stored, from gossip, sync or this node. */
+  onEntries (fn: (entries: LedgerEntry[]) => void): void {
+    this.listeners.add(fn)
+  }
+
+  entries (): LedgerEntry[] {
+    return [...this.decoded.values()]
+  }
+
+  async start (): Promise<void> {
+    // Re-index what is on disk; each entry was validated when it was stored.
+    for (const epoch of this.c.store.epochs()) {
+      for (const e of this.c.store.entries(epoch)) {
+        try {
+          this.remember(decodeEntry(e.bytes, this.c.network, this.c.verify))
+        } catch (err) {
+          this.c.logger.warn({ id: e.id, err: (err as Error).message }, 'stored ledger entry no longer decodes; ignoring it')
+        }
+      }
+    }
+    const pubsub = this.c.host.services.pubsub
+    pubsub.topicValidators.set(this.topic, async (_peer, message) => this.onGossip(message.data))
+    pubsub.subscribe(this.topic)
+    await this.c.host.handle(this.syncProtocol, async stream => {
+      const lp = lpStream(stream, { maxDataLength: this.c.network.definition.limits.maxMessageBytes })
+      try {
+        const req = decodeSyncRequest((await lp.read({ signal: AbortSignal.timeout(ledgerDefaults.syncTimeoutMs) })).subarray(), this.c.network.definition.limits.maxMessageBytes)
+        await lp.write(encodeSync(this.answer(req)), { signal: AbortSignal.timeout(ledgerDefaults.syncTimeoutMs) })
+        await stream.close({ signal: AbortSignal.timeout(ledgerDefaults.syncTimeoutMs) })
+      } catch (err) {
+        try {
+          await lp.write(encodeSync({ t: 'error', message: (err as Error).message.slice(0, 500) }))
+          await stream.close()
+        } catch {
+          stream.abort(err as Error)
+        }
+      }
+    }, { maxInboundStreams: ledgerDefaults.maxInboundSyncStreams })
+    this.loop = this.syncLoop(this.controller.signal)
+  }
+
+  async stop (): Promise<void> {
+    this.controller.abort()
+    await this.loop
+    this.c.host.services.pubsub.topicValidators.delete(this.topic)
+    await this.c.host.unhandle(this.syncProtocol)
+  }
+
+  private context (): Parameters<typeof validateGossipEntry>[1] {
+    return {
+      network: this.c.network,
+      verify: this.c.verify,
+      now: this.c.now(),
+      has: (id: string) => this.c.store.has(id),
+      commitOf: (author: string, epoch: number) => this.commits.get(`${author}/${epoch}`)?.at(-1),
+      recompute: (request: TaskRequest) => computeReference(request).output
+    }
+  }
+
+  private count (code: string): void {
+    this.verdicts.set(code, (this.verdicts.get(code) ?? 0) + 1)
+  }
+
+  private async onGossip (bytes: Uint8Array): Promise<TopicValidatorResult> {
+    let verdict: Verdict
+    try {
+      verdict = validateGossipEntry(bytes, this.context())
+    } catch (err) {
+      this.c.logger.warn({ err: (err as Error).message }, 'ledger validator failed')
+      return TopicValidatorResult.Reject
+    }
+    this.count(verdict.code)
+    if (verdict.action === 'ACCEPT' && verdict.entry != null) {
+      await this.persist([verdict.entry])
+      return TopicValidatorResult.Accept
+    }
+    if (verdict.action === 'REJECT') this.c.logger.info({ code: verdict.code }, 'ledger entry rejected')
+    return verdict.action === 'REJECT' ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore
+  }
+
+  /** Store and gossip an entry this node made. Resolves once it is on disk. */
+  async publish (entry: LedgerEntry): Promise<void> {
+    await this.persist([entry])
+    await this.c.host.services.pubsub.publish(this.topic, entry.bytes).catch((err: Error) => {
+      // No gossip peers yet: anti-entropy delivers it later.
+      this.c.logger.debug({ err: err.message }, 'ledger gossip not sent')
+    })
+  }
+
+  private remember (entry: LedgerEntry): void {
+    if (this.decoded.has(entry.id)) return
+    this.decoded.set(entry.id, entry)
+    if (entry.body.kind === 'commit') {
+      const k = `${entry.body.author}/${entry.body.epoch}`
+      const list = this.commits.get(k) ?? []
+      list.push(entry)
+      list.sort((a, b) => a.body.issuedAt - b.body.issuedAt || a.id.localeCompare(b.id))
+      this.commits.set(k, list)
+    }
+  }
+
+  private async persist (entries: LedgerEntry[]): Promise<void> {
+    const fresh = await this.c.store.put(entries.map(e => ({ id: e.id, epoch: e.body.epoch, bytes: e.bytes })))
+    if (fresh.length === 0) return
+    const stored = entries.filter(e => fresh.some(f => f.id === e.id))
+    for (const e of stored) this.remember(e)
+    for (const fn of this.listeners) fn(stored)
+  }
+
+  /** Per-epoch roots of what this node holds. */
+  roots (from: number, to: number): Array<{ epoch: number, root: Uint8Array, count: number }> {
+    const out = []
+    for (let e = from; e <= to && out.length < SYNC_LIMITS.maxEpochs; e++) {
+      const ids = this.c.store.ids(e)
+      out.push({ epoch: e, root: epochEntriesRoot(ids), count: ids.length })
+    }
+    return out
+  }
+
+  rootHex (epoch: number): string {
+    return toHex(epochEntriesRoot(this.c.store.ids(epoch)))
+  }
+
+  private answer (req: SyncRequest): SyncResponse {
+    if (req.t === 'roots') {
+      if (req.to < req.from || req.to - req.from >= SYNC_LIMITS.maxEpochs) return { t: 'error', message: `ask for at most ${SYNC_LIMITS.maxEpochs} epochs` }
+      return { t: 'roots', roots: this.roots(req.from, req.to) }
+    }
+    if (req.t === 'ids') return { t: 'ids', epoch: req.epoch, ids: this.c.store.ids(req.epoch).slice(0, SYNC_LIMITS.maxIds) }
+    const entries: Uint8Array[] = []
+    let size = 0
+    for (const id of req.ids) {
+      const e = this.c.store.get(id)
+      if (e == null) continue
+      // Stay well inside one message.
+      if (size + e.bytes.length > this.c.network.definition.limits.maxMessageBytes / 2) break
+      size += e.bytes.length
+      entries.push(e.bytes)
+    }
+    return { t: 'entries', entries }
+  }
+
+  private async request (peer: PeerId, req: SyncRequest, signal: AbortSignal): Promise<SyncResponse> {
+    const s = AbortSignal.any([signal, AbortSignal.timeout(ledgerDefaults.syncTimeoutMs)])
+    const stream = await this.c.host.dialProtocol(peer, this.syncProtocol, { signal: s })
+    const lp = lpStream(stream, { maxDataLength: this.c.network.definition.limits.maxMessageBytes })
+    try {
+      await lp.write(encodeSync(req), { signal: s })
+      const res = decodeSyncResponse((await lp.read({ signal: s })).subarray(), this.c.network.definition.limits.maxMessageBytes)
+      await stream.close({ signal: s }).catch(() => {})
+      if (res.t === 'error') throw new Error(`peer refused sync: ${res.message}`)
+      return res
+    } catch (err) {
+      stream.abort(err as Error)
+      throw err
+    }
+  }
+
+  /** Compare roots with one peer and fetch every entry we lack. Returns how many were added. */
+  async syncWith (peer: PeerId, signal: AbortSignal = this.controller.signal): Promise<number> {
+    const current = epochOf(this.c.now(), this.c.network)
+    const from = Math.max(0, current - ledgerDefaults.syncEpochs)
+    const theirs = await this.request(peer, { t: 'roots', from, to: current + 1 }, signal)
+    if (theirs.t !== 'roots') return 0
+    let added = 0
+    for (const r of theirs.roots) {
+      if (r.count === 0 || toHex(r.root) === this.rootHex(r.epoch)) continue
+      const ids = await this.request(peer, { t: 'ids', epoch: r.epoch }, signal)
+      if (ids.t !== 'ids') continue
+      const missing = ids.ids.filter(id => !this.c.store.has(id))
+      for (let i = 0; i < missing.length; i += SYNC_LIMITS.maxGet) {
+        const got = await this.request(peer, { t: 'get', ids: missing.slice(i, i + SYNC_LIMITS.maxGet) }, signal)
+        if (got.t !== 'entries') continue
+        // Commits before reveals, so a reveal finds its commit.
+        const verdicts = got.entries.map(b => ({ b, v: this.safeSyncVerdict(b) }))
+        const ordered = [...verdicts].sort((x, y) => rank(x.v.entry) - rank(y.v.entry))
+        const accepted: LedgerEntry[] = []
+        for (const { b, v } of ordered) {
+          const verdict = v.code === 'REVEAL_WITHOUT_COMMIT' ? this.safeSyncVerdict(b) : v
+          this.count(verdict.code)
+          if (verdict.action === 'ACCEPT' && verdict.entry != null) {
+            accepted.push(verdict.entry)
+            this.remember(verdict.entry)
+          }
+        }
+        await this.persist(accepted)
+        added += accepted.length
+      }
+    }
+    return added
+  }
+
+  private safeSyncVerdict (bytes: Uint8Array): Verdict {
+    try {
+      return validateSyncedEntry(bytes, this.context())
+    } catch (err) {
+      return { action: 'REJECT', code: 'ENTRY_MALFORMED' } as Verdict
+    }
+  }
+
+  private async syncLoop (signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      await sleep(ledgerDefaults.syncIntervalMs, signal)
+      const peers = this.c.host.getPeers()
+      // A couple of random peers a round: enough to spread, cheap enough to repeat.
+      for (let i = 0; i < Math.min(ledgerDefaults.syncPeersPerRound, peers.length) && !signal.aborted; i++) {
+        const peer = peers[Math.floor(Math.random() * peers.length)]!
+        try {
+          const added = await this.syncWith(peer, signal)
+          if (added > 0) this.c.logger.info({ peer: peer.toString(), added }, 'ledger entries synced')
+        } catch (err) {
+          this.c.logger.debug({ peer: peer.toString(), err: (err as Error).message }, 'ledger sync with peer failed')
+        }
+      }
+    }
+  }
+}
+
+function rank (e: LedgerEntry | undefined): number {
+  const order: Record<string, number> = { endorse: 0, commit: 1, reveal: 2, fraud: 3 }
+  return e == null ? 9 : order[e.body.kind] ?? 9
+}

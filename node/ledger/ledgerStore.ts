@@ -1,0 +1,87 @@
+/**
+ * Ledger entries in level (design.md §9): `03/<epoch>/<id>` holds the signed
+ * envelope and `04/<id>` its epoch, written in one atomic batch, so an entry
+ * acknowledged to a peer survives kill -9. An in-memory index per epoch keeps
+ * roots and membership checks off the disk.
+ */
+import type { Db } from '../store/db.ts'
+import { Bucket, key } from '../store/repositories.ts'
+
+export interface StoredEntry { id: string, epoch: number, bytes: Uint8Array }
+
+const pad = (epoch: number): string => epoch.toString().padStart(12, '0')
+
+export class LedgerStore {
+  private readonly db: Db
+  /** epoch → id → bytes */
+  private readonly byEpoch = new Map<number, Map<string, Uint8Array>>()
+  private readonly epochOfId = new Map<string, number>()
+
+  constructor (db: Db) {
+    this.db = db
+  }
+
+  /** Load every stored entry into the index (entries are small; epochs are pruned by the caller). */
+  async load (): Promise<number> {
+    let n = 0
+    for await (const [k, v] of this.db.iterator({ gte: `${Bucket.ledgerByEpoch}/`, lt: `${Bucket.ledgerByEpoch}0` })) {
+      const [, epochText, id] = k.split('/')
+      if (epochText == null || id == null) continue
+      this.index({ id, epoch: Number(epochText), bytes: v })
+      n++
+    }
+    return n
+  }
+
+  private index (e: StoredEntry): void {
+    let m = this.byEpoch.get(e.epoch)
+    if (m == null) {
+      m = new Map()
+      this.byEpoch.set(e.epoch, m)
+    }
+    m.set(e.id, e.bytes)
+    this.epochOfId.set(e.id, e.epoch)
+  }
+
+  has (id: string): boolean {
+    return this.epochOfId.has(id)
+  }
+
+  /** Store entries atomically; returns those that were new. Resolves once on disk. */
+  async put (entries: StoredEntry[]): Promise<StoredEntry[]> {
+    const fresh = entries.filter(e => !this.epochOfId.has(e.id))
+    if (fresh.length === 0) return []
+    await this.db.batch(fresh.flatMap(e => {
+      const epochBytes = new TextEncoder().encode(pad(e.epoch))
+      return [
+        { type: 'put' as const, key: key(Bucket.ledgerByEpoch, `${pad(e.epoch)}/${e.id}`), value: e.bytes },
+        { type: 'put' as const, key: key(Bucket.ledgerById, e.id), value: epochBytes }
+      ]
+    }))
+    for (const e of fresh) this.index(e)
+    return fresh
+  }
+
+  epochs (): number[] {
+    return [...this.byEpoch.keys()].sort((a, b) => a - b)
+  }
+
+  ids (epoch: number): string[] {
+    return [...(this.byEpoch.get(epoch)?.keys() ?? [])].sort()
+  }
+
+  entries (epoch: number): StoredEntry[] {
+    return [...(this.byEpoch.get(epoch)?.entries() ?? [])].map(([id, bytes]) => ({ id, epoch, bytes })).sort((a, b) => a.id.localeCompare(b.id))
+  }
+
+  get (id: string): StoredEntry | undefined {
+    const epoch = this.epochOfId.get(id)
+    if (epoch == null) return undefined
+    const bytes = this.byEpoch.get(epoch)?.get(id)
+    return bytes == null ? undefined : { id, epoch, bytes }
+  }
+
+  count (): number {
+    return this.epochOfId.size
+  }
+}
