@@ -17,6 +17,7 @@ import { Gateway } from './market/gateway.ts'
 import { ProviderService } from './market/provider.ts'
 import { startApiServer, type ApiServer } from './api/server.ts'
 import { loadNetwork, parseApiAddress, parseBackend, parseModelSpecs, parsePositiveInt, parseRoles } from './config.ts'
+import { nativeSign } from './crypto/nativeSign.ts'
 import { nativeVerify } from './crypto/nativeVerify.ts'
 import { Advertiser } from './discovery/advertiser.ts'
 import { detectHardware } from './discovery/hardware.ts'
@@ -66,7 +67,9 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
   const bootstrap = validateBootstrap([...new Set([...network.definition.bootstrap, ...options.bootstrap])])
   const dataDir = resolve(ctx.cwd, options.dataDir)
 
-  const { identity, path: keyPath, created } = loadOrCreateIdentity(dataDir)
+  const loaded = loadOrCreateIdentity(dataDir)
+  const { path: keyPath, created } = loaded
+  const identity = { ...loaded.identity, sign: nativeSign }
   if (created) log.info({ peerId: identity.peerId, keyPath }, 'created a new node identity')
   if (identityFileTooOpen(keyPath)) log.warn({ keyPath }, 'identity key is readable by other users; run chmod 600 on it')
 

@@ -160,6 +160,13 @@ export const upstreamDefaults = {
   maxEventBytes: 1024 * 1024
 }
 
+export const submitDefaults = {
+  /** Tasks one peer may have in flight through this gateway's submit protocol. */
+  maxActivePerPeer: 8,
+  readTimeoutMs: 5 * second,
+  writeTimeoutMs: 10 * second
+}
+
 export const ledgerDefaults = {
   /** Anti-entropy round interval: short, so a healed partition converges within seconds. */
   syncIntervalMs: 1 * second,

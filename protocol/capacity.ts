@@ -131,7 +131,7 @@ export function signCapacityRecord (identity: Identity, network: Network, record
     throw new CodedError(ErrorCode.RECORD_SIGNER_MISMATCH, 'record.peer must be the signing identity')
   }
   const body = encodeCanonical(parsed)
-  const sig = signDomain(identity.seed, SigningDomain.CAPACITY_RECORD, network.id, body)
+  const sig = signDomain(identity.seed, SigningDomain.CAPACITY_RECORD, network.id, body, identity.sign)
   const bytes = encodeCanonical({ body, sig })
   if (bytes.length > network.definition.limits.maxRecordBytes) {
     throw new CodedError(ErrorCode.RECORD_TOO_LARGE, `record is ${bytes.length} bytes, the network allows ${network.definition.limits.maxRecordBytes}; advertise fewer models or addresses`, { size: bytes.length })

@@ -22,6 +22,8 @@ export interface Identity {
   readonly seed: Uint8Array
   readonly publicKey: Uint8Array
   readonly peerId: string
+  /** Optional faster signer (node/ plugs in native Ed25519); noble otherwise. Same bytes either way. */
+  readonly sign?: (seed: Uint8Array, message: Uint8Array) => Uint8Array
 }
 
 export function identityFromSeed (seed: Uint8Array): Identity {

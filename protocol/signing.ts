@@ -13,7 +13,8 @@ import { ED25519_SIGNATURE_BYTES } from './identity.ts'
 export const SigningDomain = {
   CAPACITY_RECORD: 'infermesh/capacity-record/v1',
   TASK_REQUEST: 'infermesh/task-request/v1',
-  TASK_RECEIPT: 'infermesh/task-receipt/v1'
+  TASK_RECEIPT: 'infermesh/task-receipt/v1',
+  LEDGER_ENTRY: 'infermesh/ledger-entry/v1'
 } as const
 export type SigningDomain = typeof SigningDomain[keyof typeof SigningDomain]
 
@@ -62,8 +63,13 @@ export const nobleVerify: VerifyFn = (publicKey, message, signature) => {
   }
 }
 
-export function signDomain (seed: Uint8Array, domain: SigningDomain, networkId: Uint8Array, bytes: Uint8Array): Uint8Array {
-  return ed25519.sign(signingMessage(domain, networkId, bytes), seed)
+/** Makes a raw Ed25519 signature. Pluggable so node/ can sign natively (~15× faster). */
+export type SignFn = (seed: Uint8Array, message: Uint8Array) => Uint8Array
+
+export const nobleSign: SignFn = (seed, message) => ed25519.sign(message, seed)
+
+export function signDomain (seed: Uint8Array, domain: SigningDomain, networkId: Uint8Array, bytes: Uint8Array, sign: SignFn = nobleSign): Uint8Array {
+  return sign(seed, signingMessage(domain, networkId, bytes))
 }
 
 export function verifyDomain (verify: VerifyFn, publicKey: Uint8Array, signature: Uint8Array, domain: SigningDomain, networkId: Uint8Array, bytes: Uint8Array): boolean {

@@ -158,14 +158,14 @@ export function signTaskRequest (identity: Identity, network: Network, request: 
   const value = parseWith(taskRequestSchema, request, 'task request')
   if (value.requester !== identity.peerId) throw new TaskError(TaskErrorCode.INVALID_REQUEST, 'requester must be the signing identity')
   const body = encodeCanonical(value)
-  return { value, body, sig: signDomain(identity.seed, SigningDomain.TASK_REQUEST, network.id, body) }
+  return { value, body, sig: signDomain(identity.seed, SigningDomain.TASK_REQUEST, network.id, body, identity.sign) }
 }
 
 export function signReceipt (identity: Identity, network: Network, receipt: Receipt): SignedObject<Receipt> {
   const value = parseWith(receiptSchema, receipt, 'receipt')
   if (value.provider !== identity.peerId) throw new TaskError(TaskErrorCode.INTERNAL, 'receipt provider must be the signing identity')
   const body = encodeCanonical(value)
-  return { value, body, sig: signDomain(identity.seed, SigningDomain.TASK_RECEIPT, network.id, body) }
+  return { value, body, sig: signDomain(identity.seed, SigningDomain.TASK_RECEIPT, network.id, body, identity.sign) }
 }
 
 function verifySigned<T extends { network: Uint8Array }> (schema: z.ZodType<T>, domain: SigningDomain, signer: (v: T) => string, what: string,

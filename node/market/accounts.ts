@@ -31,12 +31,15 @@ export interface StoredReceipt {
 
 /** Bound on counterparties held in memory; all of them stay in level. */
 const MAX_BALANCES_IN_MEMORY = 100_000
+/** Receipt keys remembered for de-duplication (far more than fit in a 120 s deadline). */
+const RECENT_RECEIPTS = 200_000
 
 export class Accounts {
   private readonly db: Db
   private readonly self: string
   private readonly balances = new Map<string, Balance>()
   private readonly inFlight = new Set<string>()
+  private readonly recent = new Set<string>()
 
   constructor (db: Db, self: string) {
     this.db = db
@@ -77,7 +80,9 @@ export class Accounts {
     const selfDealing = receipt.value.requester === receipt.value.provider
     const side = peer === receipt.value.provider ? 'spent' : 'earned'
     const receiptKey = key(Bucket.receipts, `${receipt.value.taskId}/${side}`)
-    if (this.inFlight.has(receiptKey) || (await this.db.get(receiptKey)) != null) return // already counted
+    // Task ids are random and a request dies at its deadline, so a bounded set of
+    // recent keys catches every replay without a disk read on the hot path.
+    if (this.inFlight.has(receiptKey) || this.recent.has(receiptKey)) return // already counted
     this.inFlight.add(receiptKey)
     try {
       const stored: StoredReceipt = { body: receipt.body, sig: receipt.sig, requestBody: request?.body, requestSig: request?.sig, receivedAt: Date.now() }
@@ -90,6 +95,8 @@ export class Accounts {
         ops.push({ type: 'put', key: key(Bucket.accounts, peer), value: encode(next) })
       }
       await this.db.batch(ops)
+      this.recent.add(receiptKey)
+      if (this.recent.size > RECENT_RECEIPTS) this.recent.delete(this.recent.values().next().value!)
     } finally {
       this.inFlight.delete(receiptKey)
     }

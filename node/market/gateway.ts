@@ -97,6 +97,8 @@ export class Gateway {
   private readonly c: GatewayComponents
   private readonly stats = new Map<string, ProviderStats>()
   private readonly bans = new Map<string, Ban>()
+  /** Record seq whose addresses were last given to the peer store, per provider. */
+  private readonly mergedSeq = new Map<string, number>()
 
   constructor (components: GatewayComponents) {
     this.c = components
@@ -202,6 +204,7 @@ export class Gateway {
     let text = ''
     let embeddings: number[][] | undefined
     const iterator = frames[Symbol.asyncIterator]()
+    let succeeded = false
     try {
       while (true) {
         const wait = firstTokenAt == null ? gatewayDefaults.firstFrameTimeoutMs : gatewayDefaults.idleTimeoutMs
@@ -229,13 +232,15 @@ export class Gateway {
           }
           await this.c.accounts.recordSpent(receipt, request)
           this.recordSuccess(peer, (firstTokenAt ?? Date.now()) - started, receipt.value.usage.completionTokens, Date.now() - (firstTokenAt ?? started))
+          succeeded = true
           return { provider: peer, taskId: request.value.id, request, receipt, output }
         } else {
           throw new AttemptError(TaskErrorCode.INVALID_REQUEST, `unexpected "${frame.t}" frame from provider`, firstTokenAt != null)
         }
       }
     } finally {
-      attemptAbort.abort()
+      // Only a failed attempt resets the stream; a finished one closes cleanly.
+      if (!succeeded) attemptAbort.abort()
       await iterator.return?.()
     }
   }
@@ -253,8 +258,13 @@ export class Gateway {
     let stream
     try {
       // The record's addresses were signed by the provider; give them to the dialer.
-      await this.c.host.peerStore.merge(peerId, { multiaddrs: record.addrs.map(a => multiaddr(a)) }).catch(() => {})
-      stream = await this.c.host.dialProtocol(peerId, taskProtocol(this.c.network), { signal: AbortSignal.any([signal, AbortSignal.timeout(gatewayDefaults.dialTimeoutMs)]) })
+      if (this.mergedSeq.get(record.peer) !== record.seq) {
+        await this.c.host.peerStore.merge(peerId, { multiaddrs: record.addrs.map(a => multiaddr(a)) }).catch(() => {})
+        if (this.mergedSeq.size >= gatewayDefaults.maxTrackedProviders) this.mergedSeq.delete(this.mergedSeq.keys().next().value!)
+        this.mergedSeq.set(record.peer, record.seq)
+      }
+      // negotiateFully: false sends the request with the protocol proposal, saving a round trip.
+      stream = await this.c.host.dialProtocol(peerId, taskProtocol(this.c.network), { signal: AbortSignal.any([signal, AbortSignal.timeout(gatewayDefaults.dialTimeoutMs)]), negotiateFully: false })
     } catch (err) {
       throw new AttemptError('DIAL', `cannot reach provider: ${(err as Error).message}`, false)
     }

@@ -1,0 +1,167 @@
+/**
+ * Per-operation costs of the work a task does besides moving bytes: the
+ * protocol steps of one task run back to back with no network (gateway signs,
+ * provider decodes and verifies, provider signs the receipt, gateway verifies
+ * it), each step alone, and the receipt writes to level. Beside them, Ed25519
+ * signing through Node's native crypto (OpenSSL), the drop-in the benchmark
+ * suggests for protocol/signing.ts signDomain; it is checked to give the same
+ * bytes (Ed25519 signatures are deterministic).
+ */
+import { createPrivateKey, randomBytes, sign as cryptoSign, type KeyObject } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { nativeVerify } from '../../../node/crypto/nativeVerify.ts'
+import { Accounts } from '../../../node/market/accounts.ts'
+import { openDb } from '../../../node/store/db.ts'
+import { bytesEqual } from '../../../protocol/bytes.ts'
+import { decodeCanonical, encodeCanonical } from '../../../protocol/codec.ts'
+import { generateIdentity, isPeerId, type Identity } from '../../../protocol/identity.ts'
+import type { Network } from '../../../protocol/network.ts'
+import { nobleVerify, signDomain, signingMessage, SigningDomain } from '../../../protocol/signing.ts'
+import {
+  checkReceiptMatches, decodeFrame, encodeFrame, receiptSchema, requestHash, signReceipt, signTaskRequest, taskOutputHash,
+  taskRequestSchema, verifyReceipt, verifyTaskRequest, type Receipt, type SignedObject, type TaskRequest
+} from '../../../protocol/task.ts'
+
+// DER PKCS#8 header for an Ed25519 private key (RFC 8410 §7): the 32-byte seed follows.
+const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
+
+export function nativeSigningKey (seed: Uint8Array): KeyObject {
+  return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' })
+}
+
+export interface MicroCost {
+  op: string
+  /** Microseconds per operation. */
+  us: number
+  /** Operations per task through the gateway and provider. */
+  perTask: number
+  note: string
+}
+
+/** Mean µs of `fn` over about `budgetMs` of runs, after a short warm-up. */
+function time (fn: () => void, budgetMs: number): number {
+  for (let i = 0; i < 200; i++) fn()
+  let n = 0
+  const t0 = performance.now()
+  let t = t0
+  while (t - t0 < budgetMs) {
+    for (let i = 0; i < 50; i++) fn()
+    n += 50
+    t = performance.now()
+  }
+  return ((t - t0) * 1000) / n
+}
+
+async function timeAsync (fn: (i: number) => Promise<void>, count: number): Promise<number> {
+  for (let i = 0; i < 50; i++) await fn(-1 - i)
+  const t0 = performance.now()
+  for (let i = 0; i < count; i++) await fn(i)
+  return ((performance.now() - t0) * 1000) / count
+}
+
+function sampleRequest (gateway: Identity, provider: Identity, network: Network): TaskRequest {
+  const now = Date.now()
+  return {
+    v: 1,
+    network: network.id,
+    id: randomBytes(16).toString('hex'),
+    requester: gateway.peerId,
+    provider: provider.peerId,
+    model: 'zero-model',
+    kind: 'chat',
+    input: { messages: [{ role: 'user', content: 'hi' }] },
+    params: { maxTokens: 16, temperature: 1, topP: 1, seed: 12345, stop: [], logprobs: false, topLogprobs: 0 },
+    maxPrice: { inMicros: 0, outMicros: 0 },
+    issuedAt: now,
+    deadline: now + 120_000
+  }
+}
+
+function sampleReceipt (signed: SignedObject<TaskRequest>, provider: Identity, network: Network): Receipt {
+  const now = Date.now()
+  return {
+    v: 1,
+    network: network.id,
+    taskId: signed.value.id,
+    requestHash: requestHash(signed.body),
+    requester: signed.value.requester,
+    provider: provider.peerId,
+    model: signed.value.model,
+    outputHash: taskOutputHash({ text: 'ok' }),
+    finishReason: 'stop',
+    usage: { promptTokens: 1, completionTokens: 1 },
+    priceMicros: 0,
+    startedAt: now,
+    finishedAt: now
+  }
+}
+
+export async function measureMicroCosts (network: Network, budgetMs: number, progress: (line: string) => void): Promise<{ costs: MicroCost[], nativeSignMatches: boolean }> {
+  const gateway = generateIdentity()
+  const provider = generateIdentity()
+  const maxBytes = network.definition.limits.maxMessageBytes
+  const request = signTaskRequest(gateway, network, sampleRequest(gateway, provider, network))
+  const receipt = signReceipt(provider, network, sampleReceipt(request, provider, network))
+  const reqFrame = encodeFrame({ t: 'req', body: request.body, sig: request.sig })
+  const chunkFrame = encodeFrame({ t: 'chunk', text: 'ok' })
+  const receiptFrame = encodeFrame({ t: 'receipt', body: receipt.body, sig: receipt.sig })
+  const message = signingMessage(SigningDomain.TASK_RECEIPT, network.id, receipt.body)
+  const key = nativeSigningKey(provider.seed)
+  const nativeSignMatches = bytesEqual(new Uint8Array(cryptoSign(null, message, key)), signDomain(provider.seed, SigningDomain.TASK_RECEIPT, network.id, receipt.body))
+
+  // One task's protocol work, in the order the two nodes do it (no I/O).
+  const pipeline = (): void => {
+    const req = signTaskRequest(gateway, network, sampleRequest(gateway, provider, network))
+    const f1 = decodeFrame(encodeFrame({ t: 'req', body: req.body, sig: req.sig }), maxBytes) as { body: Uint8Array, sig: Uint8Array }
+    const got = verifyTaskRequest(f1.body, f1.sig, network, nativeVerify)
+    const rc = signReceipt(provider, network, sampleReceipt(got, provider, network))
+    decodeFrame(encodeFrame({ t: 'chunk', text: 'ok' }), maxBytes)
+    const f2 = decodeFrame(encodeFrame({ t: 'receipt', body: rc.body, sig: rc.sig }), maxBytes) as { body: Uint8Array, sig: Uint8Array }
+    const v = verifyReceipt(f2.body, f2.sig, network, nativeVerify)
+    checkReceiptMatches(v.value, req, { text: 'ok' })
+  }
+
+  const costs: MicroCost[] = []
+  const add = (op: string, perTask: number, note: string, fn: () => void): void => {
+    costs.push({ op, us: time(fn, budgetMs), perTask, note })
+    progress(`micro: ${op}`)
+  }
+  add('protocol work of one task (all steps below, no I/O)', 1, 'gateway + provider', pipeline)
+  add('Ed25519 sign, noble (signDomain)', 2, 'request + receipt', () => { signDomain(provider.seed, SigningDomain.TASK_RECEIPT, network.id, receipt.body) })
+  add('Ed25519 sign, node:crypto (same bytes)', 0, 'suggested replacement', () => { cryptoSign(null, message, key) })
+  add('Ed25519 verify, node:crypto (nativeVerify)', 2, 'request + receipt', () => { nativeVerify(provider.publicKey, message, receipt.sig) })
+  add('Ed25519 verify, noble (nobleVerify)', 0, 'not on the task path', () => { nobleVerify(provider.publicKey, message, receipt.sig) })
+  const reqValue = request.value
+  add('zod taskRequestSchema.safeParse', 2, 'sign + verify', () => { taskRequestSchema.safeParse(reqValue) })
+  const rcValue = receipt.value
+  add('zod receiptSchema.safeParse', 2, 'sign + verify', () => { receiptSchema.safeParse(rcValue) })
+  add('isPeerId (base58 decode; zod refine)', 8, 'requester + provider in each of 4 parses', () => { isPeerId(gateway.peerId) })
+  add('encodeCanonical(request)', 1, 'signTaskRequest (the re-encode in decodeCanonical is counted there)', () => { encodeCanonical(reqValue) })
+  add('decodeCanonical(request body)', 1, 'verifyTaskRequest: structure walk + decode + re-encode check', () => { decodeCanonical(request.body, maxBytes) })
+  add('decodeFrame(req)', 1, 'cbor decode + re-encode + zod', () => { decodeFrame(reqFrame, maxBytes) })
+  add('decodeFrame(chunk)', 1, '', () => { decodeFrame(chunkFrame, maxBytes) })
+  add('decodeFrame(receipt)', 1, '', () => { decodeFrame(receiptFrame, maxBytes) })
+  add('signTaskRequest (zod + cbor + noble sign)', 1, 'gateway', () => { signTaskRequest(gateway, network, reqValue) })
+  add('verifyTaskRequest (cbor + zod + native verify)', 1, 'provider', () => { verifyTaskRequest(request.body, request.sig, network, nativeVerify) })
+  add('signReceipt (zod + cbor + noble sign)', 1, 'provider', () => { signReceipt(provider, network, rcValue) })
+  add('verifyReceipt (cbor + zod + native verify)', 1, 'gateway', () => { verifyReceipt(receipt.body, receipt.sig, network, nativeVerify) })
+
+  // Receipt bookkeeping: one get and one batch of two puts per side.
+  const dir = mkdtempSync(join(tmpdir(), 'infermesh-bench-micro-'))
+  const db = await openDb(dir)
+  try {
+    const accounts = new Accounts(db, provider.peerId)
+    const receipts = Array.from({ length: 1100 }, () => signReceipt(provider, network, sampleReceipt(signTaskRequest(gateway, network, sampleRequest(gateway, provider, network)), provider, network)))
+    let next = 0
+    const us = await timeAsync(async () => { await accounts.recordEarned(receipts[next++ % receipts.length]!) }, 1000)
+    costs.push({ op: 'Accounts.recordEarned (level get + batch), serial', us, perTask: 2, note: 'earned + spent (wall time; part is libuv threadpool)' })
+    progress('micro: level')
+  } finally {
+    await db.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+  return { costs, nativeSignMatches }
+}

@@ -1,0 +1,455 @@
+/**
+ * Gateway overhead benchmark (design.md §12: "a task through gateway and
+ * provider, with a zero-cost backend, against a direct HTTP call to that
+ * backend: ≤ 1 ms added at p50. Throughput at least 1,500 tasks/s at
+ * concurrency 64").
+ *
+ * One process runs everything on one event loop, in-process:
+ * - a zero-cost OpenAI-compatible server (lib/zeroBackend.ts) that answers
+ *   every chat completion at once with "ok";
+ * - a PROVIDER node (startNode, --backend openai --upstream <zero>, model
+ *   zero-model) and a GATEWAY node (role gateway, bootstrapped from the
+ *   provider), real libp2p hosts on loopback (TCP, Noise, yamux);
+ * - a keep-alive node:http client that calls both paths:
+ *     direct:  POST zero /v1/chat/completions (non-streaming)
+ *     through: POST gateway /v1/chat/completions (non-streaming): gateway →
+ *              libp2p task stream → provider → zero (streaming) → signed
+ *              receipt back, verified and stored by the gateway.
+ * Latency at concurrency 1 interleaves the two paths in ABBA blocks so load
+ * drifts fall on both; throughput runs a closed loop per concurrency.
+ * Because every part shares one thread, the throughput figures are what one
+ * core gives gateway + provider + backend + client together.
+ *
+ * Also: tokens/s per core of the reference models (ref-small beside
+ * ref-tiny), run directly and single-threaded before the nodes start, and the
+ * per-operation cost of each protocol step of a task (signing, zod, CBOR,
+ * level).
+ *
+ *   node scripts/bench/task-overhead.ts [--quick] [--cpu-prof-dir DIR] [--json]
+ *
+ * stdout: markdown tables (and with --json one JSON line). stderr: progress
+ * and, with --cpu-prof-dir, where the time of the through path goes at
+ * concurrency 64. Exit 1 only when something breaks (a node fails to start,
+ * the through path answers wrongly); a missed budget is reported, not an error.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { parseArgs } from 'node:util'
+import { createLogger } from '../../node/logger.ts'
+import { startNode, type InfermeshNode } from '../../node/node.ts'
+import { defaultNodeOptions } from '../../node/options.ts'
+import { sleep } from '../../node/util/abort.ts'
+import { parseNetworkDefinition } from '../../protocol/network.ts'
+import { chatPrompt, getReferenceChatModel } from '../../protocol/reference/index.ts'
+import { closedLoop, errorCount, HttpClient, interleavedSerial, jsonTarget, type PhaseResult, type Target } from './lib/httpLoad.ts'
+import { measureMicroCosts, type MicroCost } from './lib/microCosts.ts'
+import { startProfiler, summarizeInclusive, summarizeProfile, type Category, type CallFrame } from './lib/profile.ts'
+import { fmt, markdownTable, percentile } from './lib/stats.ts'
+import { startZeroBackend, type ZeroBackend } from './lib/zeroBackend.ts'
+
+const BUDGET_ADDED_P50_MS = 1
+const BUDGET_TASKS_PER_S = 1500
+const BUDGET_CONCURRENCY = 64
+const MODEL = 'zero-model'
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    requests: { type: 'string' },
+    warmup: { type: 'string' },
+    block: { type: 'string', default: '25' },
+    seconds: { type: 'string' },
+    concurrency: { type: 'string', default: `16,${BUDGET_CONCURRENCY}` },
+    'cpu-prof-dir': { type: 'string' },
+    'profile-seconds': { type: 'string' },
+    'profile-concurrency': { type: 'string', default: String(BUDGET_CONCURRENCY) },
+    generations: { type: 'string' },
+    tokens: { type: 'string', default: '64' },
+    'micro-ms': { type: 'string' },
+    'no-model': { type: 'boolean', default: false },
+    'no-micro': { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false }
+  },
+  strict: true
+})
+
+if (args.help) {
+  process.stdout.write(`usage: node scripts/bench/task-overhead.ts [options]
+  --quick                a shorter run (100 requests, 2 s phases, 3 generations)
+  --requests N           timed requests per path at concurrency 1 (default 300)
+  --warmup N             untimed requests per path first (default 50)
+  --block N              requests per path per interleaved block (default 25)
+  --seconds S            length of each throughput phase (default 5)
+  --concurrency LIST     throughput concurrencies (default 16,${BUDGET_CONCURRENCY})
+  --cpu-prof-dir DIR     afterwards, profile the through path (at --profile-concurrency), write
+                         DIR/task-overhead-through-cN.cpuprofile and print where the time goes
+  --profile-seconds S    length of the profiled phase (default: --seconds)
+  --profile-concurrency N  concurrency of the profiled phase (default ${BUDGET_CONCURRENCY})
+  --generations N        reference-model generations per model (default 10)
+  --tokens N             max tokens per generation (default 64)
+  --micro-ms MS          time spent on each per-operation micro-measure (default 300)
+  --no-model             skip the reference-model tokens/s
+  --no-micro             skip the per-operation costs
+  --json                 also print one JSON line with every figure
+`)
+  process.exit(0)
+}
+
+function positiveNumber (name: string, text: string | undefined, integer = true): number {
+  const n = Number(text)
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    process.stderr.write(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got "${text}"\n`)
+    process.exit(2)
+  }
+  return n
+}
+
+const quick = args.quick
+const requests = positiveNumber('requests', args.requests ?? (quick ? '100' : '300'))
+const warmup = positiveNumber('warmup', args.warmup ?? (quick ? '20' : '50'))
+const block = positiveNumber('block', args.block)
+const phaseMs = positiveNumber('seconds', args.seconds ?? (quick ? '2' : '5'), false) * 1000
+const concurrencies = (args.concurrency ?? '').split(',').map(s => positiveNumber('concurrency', s.trim()))
+const profileConcurrency = positiveNumber('profile-concurrency', args['profile-concurrency'])
+const profileMs = positiveNumber('profile-seconds', args['profile-seconds'] ?? String(phaseMs / 1000), false) * 1000
+const generations = positiveNumber('generations', args.generations ?? (quick ? '3' : '10'))
+const maxTokens = positiveNumber('tokens', args.tokens)
+const microMs = positiveNumber('micro-ms', args['micro-ms'] ?? (quick ? '100' : '300'))
+
+const log = (line: string): void => { process.stderr.write(`[task-overhead] ${line}\n`) }
+
+// A reset socket must never kill the run (design.md §14).
+const socketErrors = new Map<string, number>()
+const TOLERATED = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ERR_STREAM_PREMATURE_CLOSE', 'ABORT_ERR'])
+const onStray = (kind: string) => (err: unknown): void => {
+  const code = (err as { code?: string }).code ?? (err as Error).name
+  if (code != null && TOLERATED.has(code)) {
+    socketErrors.set(code, (socketErrors.get(code) ?? 0) + 1)
+    return
+  }
+  process.stderr.write(`${kind}: ${(err as Error).stack ?? String(err)}\n`)
+  process.exit(1)
+}
+process.on('uncaughtException', onStray('uncaught exception'))
+process.on('unhandledRejection', onStray('unhandled rejection'))
+
+// ---- reference models: tokens/s per core ----
+
+interface ModelRow {
+  model: string
+  buildMs: number
+  generations: number
+  completionTokens: number
+  promptTokens: number
+  wallMs: number
+  cpuMs: number
+  tokensPerCpuSecond: number
+  tokensPerWallSecond: number
+}
+
+function threadCpuMs (): number {
+  const u = process.threadCpuUsage()
+  return (u.user + u.system) / 1000
+}
+
+function measureModel (id: 'ref-tiny' | 'ref-small'): ModelRow {
+  const t0 = performance.now()
+  const model = getReferenceChatModel(id)
+  if (model == null) throw new Error(`no reference model ${id}`)
+  const buildMs = performance.now() - t0
+  const prompt = chatPrompt([{ role: 'user', content: 'Benchmark the reference workload, please.' }])
+  const tokens = Math.min(maxTokens, model.info.contextLength - 1 - 64)
+  model.generate(prompt, { maxTokens: 8, seed: 999 }) // JIT warm-up
+  let completionTokens = 0
+  let promptTokens = 0
+  const cpu0 = threadCpuMs()
+  const w0 = performance.now()
+  for (let g = 0; g < generations; g++) {
+    const r = model.generate(prompt, { maxTokens: tokens, temperature: 1, seed: g + 1 })
+    completionTokens += r.usage.completionTokens
+    promptTokens += r.usage.promptTokens
+  }
+  const wallMs = performance.now() - w0
+  const cpuMs = threadCpuMs() - cpu0
+  return { model: id, buildMs, generations, completionTokens, promptTokens, wallMs, cpuMs, tokensPerCpuSecond: completionTokens / (cpuMs / 1000), tokensPerWallSecond: completionTokens / (wallMs / 1000) }
+}
+
+// ---- the two nodes ----
+
+interface Bench {
+  zero: ZeroBackend
+  provider: InfermeshNode
+  gateway: InfermeshNode
+  dir: string
+  stop: () => Promise<void>
+}
+
+async function startBench (): Promise<Bench> {
+  const dir = mkdtempSync(join(tmpdir(), 'infermesh-bench-overhead-'))
+  const silent = createLogger('silent')
+  const network = parseNetworkDefinition({ name: 'bench-overhead', recordTtlSeconds: 120 }, 'bench network')
+  const zero = await startZeroBackend()
+  let provider: InfermeshNode | undefined
+  let gateway: InfermeshNode | undefined
+  const stop = async (): Promise<void> => {
+    await gateway?.stop().catch(() => {})
+    await provider?.stop().catch(() => {})
+    await zero.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+  try {
+    provider = await startNode({
+      ...defaultNodeOptions,
+      dataDir: join(dir, 'provider'),
+      api: '127.0.0.1:0',
+      roles: ['provider'],
+      backend: 'openai',
+      upstream: zero.url,
+      models: [MODEL],
+      slots: '256'
+    }, { cwd: dir, logger: silent, network })
+    const addr = provider.host.getMultiaddrs()[0]?.toString()
+    if (addr == null) throw new Error('the provider has no listen address')
+    log(`provider ${provider.identity.peerId} at ${addr}`)
+    gateway = await startNode({
+      ...defaultNodeOptions,
+      dataDir: join(dir, 'gateway'),
+      api: '127.0.0.1:0',
+      roles: ['gateway'],
+      models: [],
+      bootstrap: [addr.includes('/p2p/') ? addr : `${addr}/p2p/${provider.identity.peerId}`]
+    }, { cwd: dir, logger: silent, network })
+    log(`gateway ${gateway.identity.peerId}, API on 127.0.0.1:${gateway.api.address.port}`)
+
+    // The gateway must see the provider through discovery, as a client would.
+    const t0 = Date.now()
+    for (;;) {
+      const res = await fetch(`http://127.0.0.1:${gateway.api.address.port}/v1/providers?model=${MODEL}`)
+      const body = await res.json() as { providers?: Array<{ peerId: string }> }
+      if (body.providers?.some(p => p.peerId === provider!.identity.peerId) === true) break
+      if (Date.now() - t0 > 30_000) throw new Error(`the gateway did not find the provider of ${MODEL} within 30 s`)
+      await sleep(200)
+    }
+    log(`the gateway lists the provider (${((Date.now() - t0) / 1000).toFixed(1)} s)`)
+    return { zero, provider, gateway, dir, stop }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}
+
+/** One request per path, checked, so a broken path fails loudly rather than fast. */
+async function sanityCheck (client: HttpClient, direct: Target, through: Target, providerId: string): Promise<void> {
+  const d = await client.post(direct)
+  const dj = JSON.parse(d.body.toString()) as { choices?: Array<{ message?: { content?: string } }> }
+  if (d.status !== 200 || dj.choices?.[0]?.message?.content !== 'ok') throw new Error(`direct path answered ${d.status}: ${d.body.toString().slice(0, 300)}`)
+  const t = await client.post(through)
+  const tj = JSON.parse(t.body.toString()) as { choices?: Array<{ message?: { content?: string } }>, infermesh?: { provider?: string, receipt?: { signature?: string } } }
+  if (t.status !== 200 || tj.choices?.[0]?.message?.content !== 'ok' || tj.infermesh?.provider !== providerId || tj.infermesh.receipt?.signature == null) {
+    throw new Error(`through path answered ${t.status}: ${t.body.toString().slice(0, 500)}`)
+  }
+}
+
+// ---- profile categories for the through path ----
+
+const has = (cf: CallFrame, s: string): boolean => cf.url.includes(s)
+const fn = (cf: CallFrame, name: string, file: string): boolean => cf.functionName === name && cf.url.includes(file)
+/** Each profile sample goes to the specific category nearest its leaf (see summarizeInclusive). */
+const categories: Category[] = [
+  { name: 'Ed25519 sign, noble (protocol/signing.ts signDomain)', match: cf => has(cf, '@noble/curves') || fn(cf, 'signDomain', 'protocol/signing.ts') },
+  { name: 'Ed25519 verify, native (nativeVerify)', match: cf => fn(cf, 'nativeVerify', 'nativeVerify.ts') },
+  { name: 'sha256 / sha512 (@noble/hashes)', match: cf => has(cf, '@noble/hashes') },
+  { name: 'base58 PeerId decode (isPeerId, publicKeyFromPeerId, peerIdFromString)', match: cf => has(cf, 'multiformats/dist') || fn(cf, 'publicKeyFromPeerId', 'protocol/identity.ts') || has(cf, '@libp2p/peer-id') },
+  { name: 'zod parsing', match: cf => has(cf, 'node_modules/zod') },
+  { name: 'canonical CBOR (cborg + codec.ts)', match: cf => has(cf, 'node_modules/cborg') || has(cf, 'protocol/codec.ts') },
+  { name: 'level (receipt + balance get/batch)', match: cf => has(cf, 'level') || has(cf, 'node/market/accounts.ts') },
+  { name: 'peerStore.merge per task (gateway.ts remoteFrames)', match: cf => has(cf, '@libp2p/peer-store') || has(cf, 'datastore') || has(cf, '@multiformats/multiaddr') || has(cf, 'mortice') },
+  { name: 'multistream-select (per-task protocol negotiation)', match: cf => has(cf, '@libp2p/multistream-select') },
+  { name: 'libp2p TCP socket writes (one write(2) per frame)', match: cf => has(cf, '@libp2p/tcp') },
+  { name: 'noise (encryption)', match: cf => has(cf, '@chainsafe/libp2p-noise') || has(cf, 'chacha20poly1305') || has(cf, '@noble/ciphers') },
+  { name: 'yamux', match: cf => has(cf, '@chainsafe/libp2p-yamux') },
+  { name: 'libp2p (other: dial, stream, lp, utils)', match: cf => has(cf, '@libp2p/') || has(cf, 'node_modules/libp2p/') || has(cf, 'node_modules/it-') || has(cf, 'uint8arraylist') || has(cf, 'main-event') || has(cf, 'progress-events') || has(cf, 'race-signal') || has(cf, 'p-event') || has(cf, 'weald') },
+  { name: 'undici fetch + web streams to the upstream (node/backends/openai.ts)', match: cf => has(cf, 'undici') || has(cf, 'node/backends/openai.ts') || has(cf, 'internal/webstreams') },
+  { name: 'AbortSignal.any / .timeout / abort(), DOMException, timers', match: cf => has(cf, 'abort_controller') || cf.functionName === 'DOMException' || has(cf, 'internal/timers') || has(cf, 'node/util/abort.ts') },
+  { name: 'provider lookup + ranking per task', match: cf => has(cf, 'node/discovery/') || has(cf, 'node/market/ranking.ts') },
+  { name: 'gateway / provider logic (node/market/*)', match: cf => has(cf, 'node/market/') || has(cf, 'protocol/task.ts') },
+  { name: 'API routes + server (node/api/*)', match: cf => has(cf, 'node/api/') },
+  { name: 'bench client + zero backend (scripts/bench)', match: cf => has(cf, 'scripts/bench') },
+  { name: 'node:http (bench client, gateway API server, zero backend)', match: cf => has(cf, '_http_') || cf.url === 'node:http' },
+  { name: 'JSON.parse / JSON.stringify', match: cf => cf.url === '' && (cf.functionName === 'parse' || cf.functionName === 'stringify') },
+  { name: 'net / streams / microtasks (node internals, not attributed)', match: cf => cf.url.startsWith('node:'), generic: true },
+  { name: 'GC', match: cf => cf.functionName === '(garbage collector)', generic: true },
+  { name: 'idle', match: cf => cf.functionName === '(idle)', generic: true },
+  { name: '(program): native, not attributed', match: cf => cf.functionName === '(program)', generic: true }
+]
+
+// ---- run ----
+
+interface Figures {
+  p50: { through: number, direct: number }
+  p99: { through: number, direct: number }
+  throughput: Array<{ concurrency: number, through: PhaseResult, direct: PhaseResult }>
+}
+
+function tasksPerSecond (r: PhaseResult): number {
+  return r.ok / (r.elapsedMs / 1000)
+}
+
+function errorsText (r: PhaseResult): string {
+  const n = errorCount(r)
+  return n === 0 ? '0' : `${n} (${[...r.errors].map(([k, v]) => `${v}× ${k}`).join(', ')})`
+}
+
+async function main (): Promise<number> {
+  const started = Date.now()
+  const load0 = loadavg()
+  log(`${cpus().length} CPUs, load average ${load0.map(l => l.toFixed(2)).join(' ')} (other processes skew the timings); in-process: client, gateway, provider and zero backend share one event loop`)
+
+  const modelRows: ModelRow[] = []
+  if (!args['no-model']) {
+    for (const id of ['ref-tiny', 'ref-small'] as const) {
+      log(`reference model ${id}: ${generations} × up to ${maxTokens} tokens, single-threaded`)
+      const row = measureModel(id)
+      modelRows.push(row)
+      log(`${id}: ${fmt(row.tokensPerCpuSecond, 0)} tokens per CPU-second (${row.completionTokens} tokens in ${fmt(row.cpuMs, 0)} ms CPU, ${fmt(row.wallMs, 0)} ms wall; weights built in ${fmt(row.buildMs, 0)} ms)`)
+    }
+  }
+
+  let micro: { costs: MicroCost[], nativeSignMatches: boolean } | undefined
+  if (!args['no-micro']) {
+    log('per-operation costs')
+    micro = await measureMicroCosts(parseNetworkDefinition({ name: 'bench-micro' }, 'bench network'), microMs, line => log(line))
+  }
+
+  log('starting the zero backend, the provider and the gateway')
+  const bench = await startBench()
+  const maxC = Math.max(1, ...concurrencies)
+  const client = new HttpClient(maxC)
+  const body = { model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 16 }
+  const direct = jsonTarget('direct', `${bench.zero.url}/chat/completions`, body)
+  const through = jsonTarget('through', `http://127.0.0.1:${bench.gateway.api.address.port}/v1/chat/completions`, body)
+  const phases: Array<{ phase: string, r: PhaseResult }> = []
+  let figures: Figures
+  let profileLines: string[] = []
+  const load1 = loadavg()
+  try {
+    await sanityCheck(client, direct, through, bench.provider.identity.peerId)
+    log(`both paths answer "ok"; warming up (${warmup} serial requests per path, then 1 s at concurrency ${maxC} per path)`)
+    const warm = await interleavedSerial(client, [direct, through], warmup, warmup)
+    phases.push(...warm.map(r => ({ phase: 'warm-up, c=1', r })))
+    for (const t of [direct, through]) phases.push({ phase: `warm-up, c=${maxC}`, r: await closedLoop(client, t, maxC, 1000) })
+
+    log(`latency at concurrency 1: ${requests} requests per path in blocks of ${block}`)
+    const [d1, t1] = await interleavedSerial(client, [direct, through], requests, block, done => {
+      if (done % (block * 4) === 0 || done === requests) log(`  ${done}/${requests}`)
+    })
+    phases.push({ phase: 'latency, c=1', r: d1! }, { phase: 'latency, c=1', r: t1! })
+    figures = {
+      p50: { through: percentile(t1!.latencies, 50), direct: percentile(d1!.latencies, 50) },
+      p99: { through: percentile(t1!.latencies, 99), direct: percentile(d1!.latencies, 99) },
+      throughput: []
+    }
+    log(`  p50 through ${fmt(figures.p50.through, 3)} ms, direct ${fmt(figures.p50.direct, 3)} ms`)
+
+    for (const [i, c] of concurrencies.entries()) {
+      // Alternate which path goes first so neither always runs on a warmer machine.
+      const order = i % 2 === 0 ? [direct, through] : [through, direct]
+      const out: Record<string, PhaseResult> = {}
+      for (const t of order) {
+        log(`throughput: ${t.name} at concurrency ${c} for ${phaseMs / 1000} s`)
+        const r = await closedLoop(client, t, c, phaseMs)
+        out[t.name] = r
+        phases.push({ phase: `throughput, c=${c}`, r })
+        log(`  ${fmt(tasksPerSecond(r), 0)} tasks/s, ${errorCount(r)} errors, event loop busy ${fmt(r.elu * 100, 0)}%`)
+      }
+      figures.throughput.push({ concurrency: c, through: out.through!, direct: out.direct! })
+    }
+
+    if (args['cpu-prof-dir'] != null) {
+      log(`profiling the through path at concurrency ${profileConcurrency} for ${profileMs / 1000} s`)
+      const profiler = await startProfiler(100)
+      const r = await closedLoop(client, through, profileConcurrency, profileMs)
+      mkdirSync(args['cpu-prof-dir'], { recursive: true })
+      const file = join(args['cpu-prof-dir'], `task-overhead-through-c${profileConcurrency}.cpuprofile`)
+      const profile = await profiler.stop(file)
+      phases.push({ phase: `profiled, c=${profileConcurrency}`, r })
+      profileLines = [
+        `wrote ${file}: ${r.ok} tasks at ${fmt(tasksPerSecond(r), 0)} tasks/s under the profiler (sampling every 100 µs slows it)`,
+        ...summarizeInclusive(profile, categories, 30, { count: Math.max(1, r.ok), unit: 'task' }),
+        ...summarizeProfile(profile, 25)
+      ]
+      for (const line of profileLines) log(line)
+    }
+  } finally {
+    client.close()
+    log('stopping')
+    await bench.stop()
+  }
+
+  // ---- report ----
+  const load2 = loadavg()
+  const ok = (met: boolean): string => met ? 'ok' : 'over budget'
+  const rows: string[][] = []
+  const added50 = figures.p50.through - figures.p50.direct
+  rows.push(['latency p50, concurrency 1 (ms)', fmt(figures.p50.through, 3), fmt(figures.p50.direct, 3), fmt(figures.p50.through / figures.p50.direct, 1) + '×', `+${fmt(added50, 3)} ms`, `≤ ${BUDGET_ADDED_P50_MS} ms added`, ok(added50 <= BUDGET_ADDED_P50_MS)])
+  rows.push(['latency p99, concurrency 1 (ms)', fmt(figures.p99.through, 3), fmt(figures.p99.direct, 3), fmt(figures.p99.through / figures.p99.direct, 1) + '×', `+${fmt(figures.p99.through - figures.p99.direct, 3)} ms`, '-', '-'])
+  for (const t of figures.throughput) {
+    const tp = tasksPerSecond(t.through)
+    const dp = tasksPerSecond(t.direct)
+    const budget = t.concurrency === BUDGET_CONCURRENCY
+    rows.push([`throughput, concurrency ${t.concurrency} (tasks/s)`, fmt(tp, 0), fmt(dp, 0), fmt(tp / dp, 2) + '×', `+${fmt(1000 / tp - 1000 / dp, 3)} ms/task`, budget ? `≥ ${BUDGET_TASKS_PER_S.toLocaleString('en-US')} tasks/s` : '-', budget ? ok(tp >= BUDGET_TASKS_PER_S) : '-'])
+    rows.push([`latency p50 / p99, concurrency ${t.concurrency} (ms)`, `${fmt(percentile(t.through.latencies, 50), 2)} / ${fmt(percentile(t.through.latencies, 99), 2)}`, `${fmt(percentile(t.direct.latencies, 50), 2)} / ${fmt(percentile(t.direct.latencies, 99), 2)}`, '-', '-', '-', '-'])
+    const cpuT = t.through.cpuMs / Math.max(1, t.through.ok)
+    const cpuD = t.direct.cpuMs / Math.max(1, t.direct.ok)
+    rows.push([`process CPU per task, concurrency ${t.concurrency} (ms)`, fmt(cpuT, 3), fmt(cpuD, 3), fmt(cpuT / cpuD, 1) + '×', `+${fmt(cpuT - cpuD, 3)} ms`, '-', '-'])
+  }
+  process.stdout.write(`\n## Task overhead (in-process: client, gateway, provider and zero backend on one event loop; ${cpus().length} CPUs; load average at start ${load0.map(l => l.toFixed(2)).join(' ')}, before the HTTP phases ${load1.map(l => l.toFixed(2)).join(' ')}, at end ${load2.map(l => l.toFixed(2)).join(' ')})\n\n`)
+  process.stdout.write(markdownTable(['figure', 'infermesh', 'comparison (direct)', 'ratio', 'added', 'budget', 'ok'], rows) + '\n')
+
+  process.stdout.write('\n### Phases (errors = non-200 answers and transport errors)\n\n')
+  process.stdout.write(markdownTable(['phase', 'path', 'requests ok', 'errors', 'seconds', 'tasks/s', 'CPU ms/task', 'event loop busy'], phases.map(({ phase, r }) => [
+    phase, r.target, String(r.ok), errorsText(r), fmt(r.elapsedMs / 1000, 2), fmt(tasksPerSecond(r), 0), fmt(r.cpuMs / Math.max(1, r.ok), 3), `${fmt(r.elu * 100, 0)}%`
+  ])) + '\n')
+  const zc = bench.zero.counts
+  process.stdout.write(`\nzero backend: ${zc.stream} streaming requests (from the provider) over ${zc.streamConnections} TCP connections; ${zc.json} non-streaming (direct, from the bench client) over ${zc.jsonConnections} connections${zc.other > 0 ? `; ${zc.other} others` : ''}\n`)
+
+  if (modelRows.length > 0) {
+    process.stdout.write('\n### Reference models, single-threaded, run directly (tokens = completion tokens; the prompt\'s positions are computed too)\n\n')
+    const tiny = modelRows.find(r => r.model === 'ref-tiny')
+    process.stdout.write(markdownTable(['model', 'generations', 'completion tokens', 'prompt tokens', 'CPU ms', 'wall ms', 'tokens/s per core (CPU time)', 'tokens/s (wall)', 'vs ref-tiny'], modelRows.map(r => [
+      r.model, String(r.generations), String(r.completionTokens), String(r.promptTokens), fmt(r.cpuMs, 0), fmt(r.wallMs, 0), fmt(r.tokensPerCpuSecond, 0), fmt(r.tokensPerWallSecond, 0),
+      tiny != null ? `${fmt(r.tokensPerCpuSecond / tiny.tokensPerCpuSecond, 3)}×` : '-'
+    ])) + '\n')
+  }
+
+  if (micro != null) {
+    process.stdout.write(`\n### Per-operation costs (µs, mean; native Ed25519 signature identical to noble's: ${micro.nativeSignMatches ? 'yes' : 'NO'})\n\n`)
+    process.stdout.write(markdownTable(['operation', 'µs each', 'per task', 'µs per task', 'note'], micro.costs.map(c => [
+      c.op, fmt(c.us, 1), String(c.perTask), c.perTask > 0 ? fmt(c.us * c.perTask, 1) : '-', c.note
+    ])) + '\n')
+  }
+
+  if (args.json) {
+    process.stdout.write(JSON.stringify({
+      bench: 'task-overhead',
+      mode: 'in-process',
+      loadavg: { start: load0, beforeHttp: load1, end: load2 },
+      p50: figures.p50,
+      p99: figures.p99,
+      throughput: figures.throughput.map(t => ({ concurrency: t.concurrency, through: tasksPerSecond(t.through), direct: tasksPerSecond(t.direct), throughErrors: errorCount(t.through), directErrors: errorCount(t.direct) })),
+      models: modelRows,
+      micro: micro?.costs
+    }) + '\n')
+  }
+  if (socketErrors.size > 0) log(`tolerated socket errors: ${[...socketErrors].map(([k, v]) => `${k}×${v}`).join(', ')}`)
+  log(`total ${((Date.now() - started) / 1000).toFixed(1)} s`)
+  return 0
+}
+
+main().then(code => process.exit(code), (err: unknown) => {
+  process.stderr.write(`[task-overhead] FAILED: ${(err as Error).stack ?? String(err)}\n`)
+  process.exit(1)
+})
