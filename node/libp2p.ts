@@ -36,6 +36,12 @@ export interface HostInit {
   bootstrap: string[]
   verify: VerifyFn
   now: () => number
+  /**
+   * Gossipsub's app-specific peer score (design.md §9): reputation and fraud
+   * bans, so the mesh itself shuns proven cheaters. Late-bound: the ledger
+   * starts after the host.
+   */
+  appScore?: (peerId: string) => number
   /** Called with every DHT record the validator rejects, for logs and metrics. */
   onRecordRejected?: (err: unknown, key: Uint8Array) => void
 }
@@ -86,7 +92,11 @@ export async function createHost (init: HostInit): Promise<Host> {
       }),
       pubsub: gossipsub({
         allowPublishToZeroTopicPeers: true,
-        maxInboundDataLength: network.definition.limits.maxMessageBytes
+        maxInboundDataLength: network.definition.limits.maxMessageBytes,
+        scoreParams: {
+          appSpecificScore: (p: string) => init.appScore?.(p) ?? 0,
+          appSpecificWeight: 1
+        }
       })
     }
   })

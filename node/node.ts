@@ -14,6 +14,12 @@ import { createReferenceBackend } from './backends/reference.ts'
 import { Catalog } from './discovery/catalog.ts'
 import { Accounts } from './market/accounts.ts'
 import { Gateway } from './market/gateway.ts'
+import { SubmitService } from './market/submitService.ts'
+import { LedgerService } from './ledger/ledgerService.ts'
+import { LedgerStore } from './ledger/ledgerStore.ts'
+import { ReputationService } from './ledger/reputation.ts'
+import { Auditor } from './validator/auditor.ts'
+import { ledgerRoutes } from './api/ledgerRoutes.ts'
 import { ProviderService } from './market/provider.ts'
 import { startApiServer, type ApiServer } from './api/server.ts'
 import { loadNetwork, parseApiAddress, parseBackend, parseModelSpecs, parsePositiveInt, parseRoles } from './config.ts'
@@ -26,7 +32,7 @@ import { ProviderLookup } from './discovery/providerLookup.ts'
 import { createHost, type Host } from './libp2p.ts'
 import type { Logger } from './logger.ts'
 import type { NodeContext } from './nodeContext.ts'
-import { providerDefaults, VERSION, type NodeOptions } from './options.ts'
+import { gatewayDefaults, providerDefaults, VERSION, type NodeOptions } from './options.ts'
 import { openDb, type Db } from './store/db.ts'
 import { identityFileTooOpen, loadOrCreateIdentity } from './store/identityFile.ts'
 import { MetaRepository } from './store/repositories.ts'
@@ -38,6 +44,9 @@ export interface InfermeshNode extends NodeContext {
   accounts: Accounts
   catalog: Catalog
   provider?: ProviderService
+  ledger: LedgerService
+  reputation: ReputationService
+  auditor?: Auditor
   stop: () => Promise<void>
 }
 
@@ -95,9 +104,12 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
 
     const now = (): number => Date.now()
     const dhtLog = log.child({ component: 'dht' })
+    // Filled in once the reputation service exists (the host must start first).
+    let appScore: (peer: string) => number = () => 0
     let host: Host
     try {
       host = await createHost({
+        appScore: peer => appScore(peer),
         identity,
         network,
         listen: options.listen,
@@ -147,14 +159,41 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
       await serveStatus(host, network, advertiser)
     }
     const lookup = new ProviderLookup({ host, network, identity, verify: nativeVerify, now, logger: log.child({ component: 'lookup' }), advertiser })
-    const gateway = new Gateway({ host, network, identity, verify: nativeVerify, lookup, accounts, logger: log.child({ component: 'gateway' }), now, localProvider: provider })
+
+    // The ledger and reputation run on every node (design.md §2).
+    const ledgerStore = new LedgerStore(db)
+    const loadedEntries = await ledgerStore.load()
+    const ledger = new LedgerService({ host, network, identity, verify: nativeVerify, store: ledgerStore, logger: log.child({ component: 'ledger' }), now })
+    await ledger.start()
+    stack.push(async () => ledger.stop())
+    const reputation = new ReputationService({ network, ledger, logger: log.child({ component: 'reputation' }), now })
+    reputation.start()
+    stack.push(async () => reputation.stop())
+    if (loadedEntries > 0) log.info({ entries: loadedEntries }, 'ledger loaded')
+    // Proven cheaters score far below gossipsub's graylist threshold; reputation adds a little.
+    appScore = peer => reputation.zeroedNow.has(peer) ? -1000 : (reputation.reputationOf(peer) ?? 0) * 10
+
+    const gateway = new Gateway({
+      host, network, identity, verify: nativeVerify, lookup, accounts, logger: log.child({ component: 'gateway' }), now, localProvider: provider,
+      reputation: peer => reputation.reputationOf(peer) ?? gatewayDefaults.newProviderReputation
+    })
+    const submit = new SubmitService({ host, network, gateway, logger: log.child({ component: 'submit' }) })
+    await submit.start()
+    stack.push(async () => submit.stop())
+
+    let auditor: Auditor | undefined
+    if (roles.includes('validator')) {
+      auditor = new Auditor({ host, network, identity, verify: nativeVerify, ledger, catalog, logger: log.child({ component: 'validator' }), now })
+      auditor.start()
+      stack.push(async () => auditor!.stop())
+    }
 
     const context: NodeContext = { identity, network, host, roles, models, lookup, version: VERSION, startedAt: Date.now() }
-    const api = await startApiServer(apiAddress, [...nodeRoutes(context), ...openaiRoutes({ node: context, gateway, catalog, accounts })], { token: options.apiToken, logger: log.child({ component: 'api' }) })
+    const api = await startApiServer(apiAddress, [...nodeRoutes(context), ...openaiRoutes({ node: context, gateway, catalog, accounts }), ...ledgerRoutes({ node: context, ledger, reputation, auditor })], { token: options.apiToken, logger: log.child({ component: 'api' }) })
     stack.push(async () => api.close())
     log.info({ api: `http://${api.address.host.includes(':') ? `[${api.address.host}]` : api.address.host}:${api.address.port}` }, 'API listening')
 
-    return { ...context, api, db, gateway, accounts, catalog, provider, stop: stopAll }
+    return { ...context, api, db, gateway, accounts, catalog, provider, ledger, reputation, auditor, stop: stopAll }
   } catch (err) {
     await stopAll()
     throw err

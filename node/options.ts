@@ -86,6 +86,8 @@ export const gatewayDefaults = {
   /** EMA factor for TTFT, throughput and reliability. */
   statsAlpha: 0.2,
   priorReliability: 0.9,
+  /** Routing weight of a provider consensus has not scored yet (1 = the best known). */
+  newProviderReputation: 0.5,
   /** Bound on providers with stats or bans kept in memory. */
   maxTrackedProviders: 10_000
 }
@@ -178,6 +180,30 @@ export const ledgerDefaults = {
   syncTimeoutMs: 5 * second,
   /** Concurrent inbound sync streams per connection. */
   maxInboundSyncStreams: 16
+}
+
+export const auditorDefaults = {
+  /** Most audits a validator sends per epoch: bounds validation work well below serving. */
+  auditsPerEpoch: 16,
+  /** Audits per known provider per epoch, before the cap above. */
+  auditsPerProvider: 2,
+  /** Fractions of the epoch: reveal the previous epoch's weights, then audit, then commit. */
+  revealAt: 0.1,
+  commitAt: 0.85,
+  auditTimeoutMs: 30 * second,
+  /** A proven fraud keeps a provider's weight at 0 for this many epochs in this validator's view. */
+  fraudMemoryEpochs: 10,
+  /** Latency at which the weight halves. */
+  latencyScaleMs: 10 * second
+}
+
+export const reputationDefaults = {
+  /** Epochs folded into reputation, ending at the latest closed epoch (≤ ledgerDefaults.syncEpochs). */
+  windowEpochs: 32,
+  /** Epochs a fraud proof zeroes its provider for. */
+  fraudPenaltyEpochs: 10,
+  /** How often to check for new entries or a new epoch. */
+  recomputeCheckMs: 500
 }
 
 export const hardwareDefaults = {

@@ -4,7 +4,7 @@
  * outputs are bit-exact, which is what makes fraud provable.
  */
 import type { ModelOffer } from '../../protocol/capacity.ts'
-import { chunkOf, computeReference, paramsOf, referencePrompt } from '../../protocol/reference/compute.ts'
+import { chunkOf, computeReference, paramsOf, referencePrompt } from '../../protocol/referenceTask.ts'
 import { getReferenceChatModel } from '../../protocol/reference/index.ts'
 import { TaskError, TaskErrorCode } from '../../protocol/task.ts'
 import type { Backend } from './backend.ts'

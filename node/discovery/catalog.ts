@@ -27,7 +27,7 @@ export class Catalog {
   private readonly verify: VerifyFn
   private readonly now: () => number
   private readonly log: Logger
-  private readonly records = new Map<string, CapacityRecord>()
+  private readonly byPeer = new Map<string, CapacityRecord>()
   readonly topic: string
   private readonly onMessage = (evt: CustomEvent<Message>): void => {
     if (evt.detail.topic !== this.topic) return
@@ -69,11 +69,11 @@ export class Catalog {
   }
 
   add (record: CapacityRecord): void {
-    const prev = this.records.get(record.peer)
+    const prev = this.byPeer.get(record.peer)
     if (prev != null && prev.seq >= record.seq) return
-    if (prev == null && this.records.size >= catalogDefaults.maxRecords) this.prune()
-    if (prev == null && this.records.size >= catalogDefaults.maxRecords) return
-    this.records.set(record.peer, record)
+    if (prev == null && this.byPeer.size >= catalogDefaults.maxRecords) this.prune()
+    if (prev == null && this.byPeer.size >= catalogDefaults.maxRecords) return
+    this.byPeer.set(record.peer, record)
   }
 
   /** Gossip our own record (the advertiser calls this after each DHT publish). */
@@ -86,14 +86,20 @@ export class Catalog {
 
   private prune (): void {
     const now = this.now()
-    for (const [peer, r] of this.records) if (r.expiresAt <= now) this.records.delete(peer)
+    for (const [peer, r] of this.byPeer) if (r.expiresAt <= now) this.byPeer.delete(peer)
+  }
+
+  /** Unexpired capacity records, by PeerId. */
+  records (): CapacityRecord[] {
+    this.prune()
+    return [...this.byPeer.values()].sort((a, b) => a.peer.localeCompare(b.peer))
   }
 
   /** Every model with at least one unexpired provider record. */
   models (): CatalogModel[] {
     this.prune()
     const byModel = new Map<string, CatalogModel>()
-    for (const r of this.records.values()) {
+    for (const r of this.byPeer.values()) {
       for (const m of r.models) {
         const c = byModel.get(m.id)
         if (c == null) {

@@ -13,7 +13,7 @@ import { decodeEntry, epochOf, type LedgerEntry } from '../../protocol/ledger/en
 import { epochEntriesRoot } from '../../protocol/ledger/merkle.ts'
 import { validateGossipEntry, validateSyncedEntry } from '../../protocol/ledger/validate.ts'
 import type { Network } from '../../protocol/network.ts'
-import { computeReference } from '../../protocol/reference/compute.ts'
+import { computeReference } from '../../protocol/referenceTask.ts'
 import type { VerifyFn } from '../../protocol/signing.ts'
 import type { TaskRequest } from '../../protocol/task.ts'
 import type { Host } from '../libp2p.ts'
@@ -107,7 +107,7 @@ export class LedgerService {
       verify: this.c.verify,
       now: this.c.now(),
       has: (id: string) => this.c.store.has(id),
-      commitOf: (author: string, epoch: number) => this.commits.get(`${author}/${epoch}`)?.at(-1),
+      commitOf: (author: string, epoch: number) => this.commits.get(`${author}/${epoch}`),
       recompute: (request: TaskRequest) => computeReference(request).output
     }
   }
@@ -249,7 +249,7 @@ export class LedgerService {
     try {
       return validateSyncedEntry(bytes, this.context())
     } catch (err) {
-      return { action: 'REJECT', code: 'ENTRY_MALFORMED' } as Verdict
+      return { action: 'REJECT', code: 'ENTRY_MALFORMED', id: '', message: (err as Error).message }
     }
   }
 

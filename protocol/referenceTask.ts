@@ -2,9 +2,9 @@
  * Recompute a reference task from its request: what a provider runs and what
  * any node runs to check a receipt or a fraud proof (design.md §9).
  */
-import { TaskError, TaskErrorCode, type ChatMessage, type ChunkFrame, type TaskOutput, type TaskRequest, type Usage } from '../task.ts'
-import { chatPrompt, type ChatRole } from './chatTemplate.ts'
-import { getReferenceChatModel, getReferenceEmbeddingModel } from './index.ts'
+import { TaskError, TaskErrorCode, type ChatMessage, type ChunkFrame, type TaskOutput, type TaskRequest, type Usage } from './task.ts'
+import { chatPrompt, type ChatRole } from './reference/chatTemplate.ts'
+import { getReferenceChatModel, getReferenceEmbeddingModel } from './reference/index.ts'
 
 export interface ReferenceResult {
   output: TaskOutput

@@ -1,0 +1,79 @@
+/** /v1/reputation and /v1/ledger/epochs/:n: what this node's ledger and consensus say. */
+import { CodedError, ErrorCode } from '../../protocol/errors.ts'
+import { SCALE } from '../../protocol/consensus/index.ts'
+import { fraudProviderOf } from '../../protocol/ledger/fraud.ts'
+import type { LedgerService } from '../ledger/ledgerService.ts'
+import type { ReputationService } from '../ledger/reputation.ts'
+import type { NodeContext } from '../nodeContext.ts'
+import type { Auditor } from '../validator/auditor.ts'
+import { invalidRequest } from './httpErrors.ts'
+import type { Route } from './server.ts'
+
+const fx = (x: number | undefined): number | null => x == null ? null : Math.round((x / SCALE) * 1e6) / 1e6
+
+export function ledgerRoutes (deps: { node: NodeContext, ledger: LedgerService, reputation: ReputationService, auditor?: Auditor }): Route[] {
+  const { reputation, ledger } = deps
+  return [
+    {
+      method: 'GET',
+      path: '/v1/reputation',
+      handler: async () => {
+        const state = reputation.state()
+        const outcomes = reputation.outcomesList().filter(o => o.result != null)
+        const fraudProofs = new Map<string, number>()
+        for (const e of ledger.entries()) {
+          if (e.body.kind !== 'fraud') continue
+          const provider = fraudProviderOf(e.body.payload, deps.node.network)
+          if (provider != null) fraudProofs.set(provider, (fraudProofs.get(provider) ?? 0) + 1)
+        }
+        const providers = (state?.providers ?? []).map((peerId, j) => {
+          const obs = deps.auditor?.observations.get(peerId)
+          return {
+            peerId,
+            reputation: fx(state!.reputation[j]),
+            score: reputation.reputationOf(peerId) ?? null,
+            zeroed: reputation.zeroedNow.has(peerId),
+            fraudProofs: fraudProofs.get(peerId) ?? 0,
+            audits: obs == null ? null : { passed: obs.passed, failed: obs.failed, unavailable: obs.unavailable },
+            history: outcomes.map(o => {
+              const k = o.result!.state.providers.indexOf(peerId)
+              return { epoch: o.epoch, reputation: k < 0 ? null : fx(o.result!.reputation[k]), rank: k < 0 ? null : fx(o.result!.rank[k]), final: o.final }
+            })
+          }
+        })
+        const last = outcomes.at(-1)
+        const validators = (state?.validators ?? []).map((peerId, i) => ({
+          peerId,
+          trust: fx(state!.trust[i]),
+          power: last == null ? null : last.input.power[last.input.validators.indexOf(peerId)] ?? null
+        }))
+        return { epoch: reputation.latestClosed(), currentEpoch: reputation.currentEpoch(), stateRoot: last?.stateRoot ?? null, providers, validators }
+      }
+    },
+    {
+      method: 'GET',
+      path: '/v1/ledger/epochs/:n',
+      handler: async ({ params }) => {
+        const n = Number(params.n)
+        if (!Number.isSafeInteger(n) || n < 0) throw invalidRequest('the epoch is a non-negative integer', 'n')
+        const o = reputation.outcome(n)
+        const ids = deps.ledger.entries().filter(e => e.body.epoch === n)
+        if (o == null && ids.length === 0) throw new CodedError(ErrorCode.NOT_FOUND, `this node holds nothing for epoch ${n} (current epoch ${reputation.currentEpoch()})`)
+        return {
+          epoch: n,
+          entriesRoot: ledger.rootHex(n),
+          entries: ids.length,
+          counts: o?.counts ?? null,
+          final: reputation.isFinal(n),
+          consensus: o?.result == null
+            ? null
+            : {
+                stateRoot: o.stateRoot,
+                validators: o.input.validators.map((v, i) => ({ peerId: v, power: o.input.power[i], trust: fx(o.result!.validatorTrust[i]) })),
+                providers: o.input.providers.map((p, j) => ({ peerId: p, consensus: fx(o.result!.consensus[j]), rank: fx(o.result!.rank[j]), reputation: fx(o.result!.reputation[j]), zeroed: o.input.zeroed[j] === 1 }))
+              }
+        }
+      }
+    }
+  ]
+}

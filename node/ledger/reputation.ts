@@ -1,0 +1,158 @@
+/**
+ * Reputation (design.md §9): every node folds the ledger's epochs through the
+ * pure consensus function and gets the same state. The fold covers a fixed
+ * window of epochs ending at the latest closed epoch, starting from an empty
+ * state, so a node that joined late computes exactly what old nodes compute
+ * once it holds the same entries (anti-entropy keeps the same window). A late
+ * entry only triggers a deterministic recompute.
+ */
+import { toHex } from '../../protocol/bytes.ts'
+import { runEpoch, SCALE, type ConsensusParams, type ConsensusState, type EpochResult } from '../../protocol/consensus/index.ts'
+import { epochOf, type LedgerEntry } from '../../protocol/ledger/entries.ts'
+import { resolveEpoch, type EpochInput } from '../../protocol/ledger/epochInput.ts'
+import { epochEntriesRoot } from '../../protocol/ledger/merkle.ts'
+import type { Network } from '../../protocol/network.ts'
+import type { Logger } from '../logger.ts'
+import { reputationDefaults } from '../options.ts'
+import type { LedgerService } from './ledgerService.ts'
+
+export interface EpochOutcome {
+  epoch: number
+  entriesRoot: string
+  counts: Record<LedgerEntry['body']['kind'], number>
+  input: EpochInput
+  result?: EpochResult
+  stateRoot?: string
+  final: boolean
+}
+
+export class ReputationService {
+  private readonly network: Network
+  private readonly ledger: LedgerService
+  private readonly log: Logger
+  private readonly now: () => number
+  private readonly params: ConsensusParams
+  private outcomes = new Map<number, EpochOutcome>()
+  private latest?: ConsensusState
+  private latestEpoch = -1
+  private timer?: NodeJS.Timeout
+  private dirty = true
+  readonly zeroedNow = new Set<string>()
+  /** Called after each recompute (e.g. to refresh gossipsub scores). */
+  onUpdate?: () => void
+
+  constructor (c: { network: Network, ledger: LedgerService, logger: Logger, now: () => number }) {
+    this.network = c.network
+    this.ledger = c.ledger
+    this.log = c.logger
+    this.now = c.now
+    this.params = { kappa: c.network.definition.consensus.kappa, bondAlpha: c.network.definition.consensus.bondAlpha }
+    c.ledger.onEntries(() => { this.dirty = true })
+  }
+
+  start (): void {
+    // Recompute when entries arrived, and at least once per epoch as the window moves.
+    const tick = (): void => {
+      const closed = this.closedEpoch()
+      if (this.dirty || closed !== this.latestEpoch) {
+        this.dirty = false
+        try {
+          this.recompute(closed)
+        } catch (err) {
+          this.log.error({ err }, 'consensus failed')
+        }
+      }
+    }
+    this.timer = setInterval(tick, reputationDefaults.recomputeCheckMs)
+    tick()
+  }
+
+  stop (): void {
+    clearInterval(this.timer)
+  }
+
+  currentEpoch (): number {
+    return epochOf(this.now(), this.network)
+  }
+
+  /** The latest epoch whose reveals may have arrived: reveals come commitRevealEpochs later. */
+  closedEpoch (): number {
+    return this.currentEpoch() - this.network.definition.commitRevealEpochs
+  }
+
+  isFinal (epoch: number): boolean {
+    const d = this.network.definition
+    return this.currentEpoch() > epoch + d.commitRevealEpochs + d.finalityEpochs
+  }
+
+  recompute (closed = this.closedEpoch()): void {
+    const started = performance.now()
+    const entries = this.ledger.entries()
+    const anchors = this.network.definition.anchors
+    const outcomes = new Map<number, EpochOutcome>()
+    let state: ConsensusState | undefined
+    const byEpoch = new Map<number, LedgerEntry[]>()
+    for (const e of entries) {
+      const list = byEpoch.get(e.body.epoch) ?? []
+      list.push(e)
+      byEpoch.set(e.body.epoch, list)
+    }
+    for (let epoch = closed - reputationDefaults.windowEpochs + 1; epoch <= closed; epoch++) {
+      const own = byEpoch.get(epoch) ?? []
+      const counts = { commit: 0, reveal: 0, fraud: 0, endorse: 0 }
+      for (const e of own) counts[e.body.kind]++
+      const input = resolveEpoch(entries, epoch, this.network, anchors, { fraudPenaltyEpochs: reputationDefaults.fraudPenaltyEpochs, endorsementDepth: 3 })
+      const outcome: EpochOutcome = { epoch, entriesRoot: toHex(epochEntriesRoot(own.map(e => e.id))), counts, input, final: this.isFinal(epoch) }
+      // An epoch with no revealed weights leaves the state as it was.
+      if (input.validators.length > 0 && input.providers.length > 0) {
+        const result = runEpoch(input, state, this.params)
+        state = result.state
+        outcome.result = result
+        outcome.stateRoot = toHex(result.stateRoot)
+      }
+      if (own.length > 0 || outcome.result != null) outcomes.set(epoch, outcome)
+    }
+    this.outcomes = outcomes
+    this.latest = state
+    this.latestEpoch = closed
+    this.zeroedNow.clear()
+    const last = [...outcomes.values()].at(-1)
+    if (last != null) last.input.providers.forEach((p, j) => { if (last.input.zeroed[j] === 1) this.zeroedNow.add(p) })
+    this.log.debug({ closed, epochs: outcomes.size, ms: Math.round(performance.now() - started) }, 'reputation recomputed')
+    this.onUpdate?.()
+  }
+
+  /**
+   * Reputation of a provider in [0, 1], relative to the best provider, for
+   * routing: 0 for fraud-proven or fully clipped providers; undefined when
+   * consensus has never seen it (new providers keep a neutral chance).
+   */
+  reputationOf (peer: string): number | undefined {
+    if (this.zeroedNow.has(peer)) return 0
+    const s = this.latest
+    if (s == null) return undefined
+    const j = s.providers.indexOf(peer)
+    if (j < 0) return undefined
+    let max = 0
+    for (const r of s.reputation) max = Math.max(max, r)
+    return max === 0 ? 0 : s.reputation[j]! / max
+  }
+
+  outcome (epoch: number): EpochOutcome | undefined {
+    return this.outcomes.get(epoch)
+  }
+
+  outcomesList (): EpochOutcome[] {
+    return [...this.outcomes.values()]
+  }
+
+  state (): ConsensusState | undefined {
+    return this.latest
+  }
+
+  latestClosed (): number {
+    return this.latestEpoch
+  }
+}
+
+export const fromFixedPoint = (x: number): number => x / SCALE

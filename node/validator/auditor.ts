@@ -1,0 +1,229 @@
+/**
+ * The validator (design.md §9). Each epoch it audits a sample of providers
+ * with tasks drawn from the client workload, handed to a randomly chosen
+ * ordinary gateway over the submit protocol, so the provider sees a gateway's
+ * key and signature exactly as on client traffic. Each result is checked by
+ * recomputing it; a provider-signed receipt that does not recompute becomes a
+ * fraud proof in the ledger. At the end of the epoch the observations become
+ * a u16 weight vector: committed in epoch e, revealed in e+1.
+ */
+import { randomBytes } from 'node:crypto'
+import type { PeerId } from '@libp2p/interface'
+import { bytesEqual } from '../../protocol/bytes.ts'
+import type { CapacityRecord } from '../../protocol/capacity.ts'
+import type { Identity } from '../../protocol/identity.ts'
+import { commitmentOf, epochOf, epochStartMs, signEntry, sortWeights, type Weights } from '../../protocol/ledger/entries.ts'
+import type { Network } from '../../protocol/network.ts'
+import { computeReference } from '../../protocol/referenceTask.ts'
+import { isReferenceModelId } from '../../protocol/reference/index.ts'
+import type { VerifyFn } from '../../protocol/signing.ts'
+import { requestHash, taskOutputHash, verifyReceipt, verifyTaskRequest } from '../../protocol/task.ts'
+import { drawTask, workloadRandom } from '../../protocol/workload.ts'
+import type { Catalog } from '../discovery/catalog.ts'
+import type { LedgerService } from '../ledger/ledgerService.ts'
+import type { Host } from '../libp2p.ts'
+import type { Logger } from '../logger.ts'
+import { submitProtocol, submitVia } from '../market/submitService.ts'
+import { auditorDefaults } from '../options.ts'
+import { sleep } from '../util/abort.ts'
+
+export interface AuditorComponents {
+  host: Host
+  network: Network
+  identity: Identity
+  verify: VerifyFn
+  ledger: LedgerService
+  catalog: Catalog
+  logger: Logger
+  now: () => number
+}
+
+export interface ProviderObservation {
+  passed: number
+  failed: number
+  unavailable: number
+  /** Epoch of the last proven fraud, if any. */
+  lastFraudEpoch?: number
+  /** EMA of total audit latency, ms. */
+  latencyMs?: number
+}
+
+export type AuditOutcome = 'passed' | 'fraud' | 'unavailable' | 'skipped'
+
+export class Auditor {
+  private readonly c: AuditorComponents
+  private readonly controller = new AbortController()
+  private loop?: Promise<void>
+  readonly observations = new Map<string, ProviderObservation>()
+  private readonly pending = new Map<number, { weights: Weights, salt: Uint8Array }>()
+  private readonly random = workloadRandom(randomBytes(4).readUInt32BE())
+  /** Every audit's outcome, for metrics and tests. */
+  readonly log: Array<{ epoch: number, provider: string, gateway?: string, outcome: AuditOutcome }> = []
+
+  constructor (components: AuditorComponents) {
+    this.c = components
+  }
+
+  start (): void {
+    this.loop = this.run(this.controller.signal)
+  }
+
+  async stop (): Promise<void> {
+    this.controller.abort()
+    await this.loop
+  }
+
+  private epochMs (): number {
+    return this.c.network.definition.epochSeconds * 1000
+  }
+
+  private async until (ms: number, signal: AbortSignal): Promise<void> {
+    const wait = ms - this.c.now()
+    if (wait > 0) await sleep(wait, signal)
+  }
+
+  private async run (signal: AbortSignal): Promise<void> {
+    const epochMs = this.epochMs()
+    while (!signal.aborted) {
+      const epoch = epochOf(this.c.now(), this.c.network)
+      const start = epochStartMs(epoch, this.c.network)
+      // Reveal last epoch's weights early in this one.
+      await this.until(start + epochMs * auditorDefaults.revealAt, signal)
+      await this.reveal(epoch - this.c.network.definition.commitRevealEpochs).catch(err => this.c.logger.warn({ err: (err as Error).message }, 'reveal failed'))
+      // Audits at random moments over most of the epoch, like client traffic.
+      const targets = this.pickTargets()
+      const times = targets.map(() => start + epochMs * (auditorDefaults.revealAt + this.random() * (auditorDefaults.commitAt - auditorDefaults.revealAt - 0.05))).sort((a, b) => a - b)
+      const running: Array<Promise<void>> = []
+      for (let i = 0; i < targets.length && !signal.aborted; i++) {
+        await this.until(times[i]!, signal)
+        if (epochOf(this.c.now(), this.c.network) !== epoch) break
+        running.push(this.audit(targets[i]!, epoch, signal).then(() => {}, err => this.c.logger.debug({ err: (err as Error).message }, 'audit error')))
+      }
+      await Promise.all(running)
+      await this.until(start + epochMs * auditorDefaults.commitAt, signal)
+      if (signal.aborted) break
+      if (epochOf(this.c.now(), this.c.network) === epoch) await this.commit(epoch).catch(err => this.c.logger.warn({ err: (err as Error).message }, 'commit failed'))
+      await this.until(start + epochMs, signal)
+    }
+  }
+
+  /** Providers to audit this epoch: uniformly among those serving a reference chat model. */
+  private pickTargets (): CapacityRecord[] {
+    const records = this.c.catalog.records().filter(r => r.peer !== this.c.identity.peerId && r.models.some(m => isReferenceModelId(m.id) && !m.id.includes('embed')))
+    if (records.length === 0) return []
+    const n = Math.min(auditorDefaults.auditsPerEpoch, Math.max(records.length * auditorDefaults.auditsPerProvider, 1))
+    return Array.from({ length: n }, () => records[Math.floor(this.random() * records.length)]!)
+  }
+
+  /** Ordinary gateways: connected peers that route tasks, other than the target and ourselves. */
+  private gateways (target: string): PeerId[] {
+    return this.c.host.getPeers().filter(p => p.toString() !== target && p.toString() !== this.c.identity.peerId)
+  }
+
+  private async pickGateway (target: string): Promise<PeerId | undefined> {
+    const protocol = submitProtocol(this.c.network)
+    const candidates: PeerId[] = []
+    for (const p of this.gateways(target)) {
+      const info = await this.c.host.peerStore.get(p).catch(() => undefined)
+      if (info?.protocols.includes(protocol) === true) candidates.push(p)
+    }
+    return candidates[Math.floor(this.random() * candidates.length)]
+  }
+
+  private observe (provider: string): ProviderObservation {
+    let o = this.observations.get(provider)
+    if (o == null) {
+      o = { passed: 0, failed: 0, unavailable: 0 }
+      this.observations.set(provider, o)
+    }
+    return o
+  }
+
+  /** One audit: route it through a gateway, then recompute and compare. */
+  async audit (target: CapacityRecord, epoch: number, signal: AbortSignal): Promise<AuditOutcome> {
+    const model = target.models.find(m => isReferenceModelId(m.id) && !m.id.includes('embed'))!.id
+    const gateway = await this.pickGateway(target.peer)
+    if (gateway == null) {
+      this.log.push({ epoch, provider: target.peer, outcome: 'skipped' })
+      return 'skipped'
+    }
+    const task = drawTask(this.random)
+    const obs = this.observe(target.peer)
+    const started = Date.now()
+    let res
+    try {
+      res = await submitVia(this.c.host, this.c.network, gateway, { model, kind: 'chat', input: { messages: task.messages }, params: task.params, only: [target.peer] },
+        AbortSignal.any([signal, AbortSignal.timeout(auditorDefaults.auditTimeoutMs)]))
+    } catch (err) {
+      res = undefined
+      this.c.logger.debug({ gateway: gateway.toString(), err: (err as Error).message }, 'gateway did not take the audit')
+    }
+    if (res == null || !res.ok) {
+      // A gateway-side failure (no route, busy) says little about the provider unless it names it.
+      const outcome: AuditOutcome = res != null && !res.ok && res.status >= 500 ? 'unavailable' : 'skipped'
+      if (outcome === 'unavailable') obs.unavailable++
+      this.log.push({ epoch, provider: target.peer, gateway: gateway.toString(), outcome })
+      return outcome
+    }
+    const request = verifyTaskRequest(res.request.body, res.request.sig, this.c.network, this.c.verify)
+    const receipt = verifyReceipt(res.receipt.body, res.receipt.sig, this.c.network, this.c.verify)
+    if (receipt.value.provider !== target.peer || !bytesEqual(receipt.value.requestHash, requestHash(request.body))) {
+      this.log.push({ epoch, provider: target.peer, gateway: gateway.toString(), outcome: 'skipped' })
+      return 'skipped'
+    }
+    obs.latencyMs = obs.latencyMs == null ? Date.now() - started : 0.8 * obs.latencyMs + 0.2 * (Date.now() - started)
+    const expected = taskOutputHash(computeReference(request.value).output)
+    if (bytesEqual(expected, receipt.value.outputHash)) {
+      obs.passed++
+      this.log.push({ epoch, provider: target.peer, gateway: gateway.toString(), outcome: 'passed' })
+      return 'passed'
+    }
+    obs.failed++
+    obs.lastFraudEpoch = epoch
+    this.log.push({ epoch, provider: target.peer, gateway: gateway.toString(), outcome: 'fraud' })
+    this.c.logger.warn({ provider: target.peer, taskId: request.value.id }, 'audit failed recomputation: publishing a fraud proof')
+    const now = this.c.now()
+    await this.c.ledger.publish(signEntry(this.c.identity, this.c.network, {
+      v: 1, network: this.c.network.id, kind: 'fraud', author: this.c.identity.peerId, epoch: epochOf(now, this.c.network), issuedAt: now,
+      payload: { request: { body: request.body, sig: request.sig }, receipt: { body: receipt.body, sig: receipt.sig } }
+    }))
+    return 'fraud'
+  }
+
+  /** Observations → u16 weights: 0 after a recent fraud, else availability × a latency factor. */
+  weights (epoch: number): Weights {
+    const out: Weights = []
+    for (const [provider, o] of this.observations) {
+      const total = o.passed + o.failed + o.unavailable
+      if (total === 0) continue
+      let score = o.passed / total
+      if (o.lastFraudEpoch != null && epoch - o.lastFraudEpoch < auditorDefaults.fraudMemoryEpochs) score = 0
+      const latency = o.latencyMs ?? 0
+      score *= 1 / (1 + latency / auditorDefaults.latencyScaleMs)
+      out.push({ provider, weight: Math.max(0, Math.min(0xffff, Math.round(score * 0xffff))) })
+    }
+    return sortWeights(out)
+  }
+
+  async commit (epoch: number): Promise<void> {
+    const weights = this.weights(epoch)
+    if (weights.length === 0) return
+    const salt = new Uint8Array(randomBytes(32))
+    this.pending.set(epoch, { weights, salt })
+    for (const e of this.pending.keys()) if (e < epoch - 4) this.pending.delete(e)
+    await this.c.ledger.publish(signEntry(this.c.identity, this.c.network, {
+      v: 1, network: this.c.network.id, kind: 'commit', author: this.c.identity.peerId, epoch, issuedAt: this.c.now(),
+      payload: { commitment: commitmentOf(this.c.identity.peerId, epoch, weights, salt) }
+    }))
+  }
+
+  async reveal (epoch: number): Promise<void> {
+    const p = this.pending.get(epoch)
+    if (p == null) return
+    this.pending.delete(epoch)
+    await this.c.ledger.publish(signEntry(this.c.identity, this.c.network, {
+      v: 1, network: this.c.network.id, kind: 'reveal', author: this.c.identity.peerId, epoch, issuedAt: this.c.now(),
+      payload: { weights: p.weights, salt: p.salt }
+    }))
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Fraud proofs (design.md §9 "Fraud proof"): a receipt signed by a provider,
+ * plus the signed request it answers, whose deterministic recomputation does
+ * not hash to the receipt's output hash. Anyone can check one with nothing but
+ * the two signed objects and the reference model (design.md §8).
+ */
+import { bytesEqual, toHex } from '../bytes.ts'
+import { decodeCanonical } from '../codec.ts'
+import { CodedError, ErrorCode } from '../errors.ts'
+import type { Network } from '../network.ts'
+import { computeReference } from '../referenceTask.ts'
+import { isReferenceModelId } from '../reference/index.ts'
+import type { VerifyFn } from '../signing.ts'
+import { receiptSchema, requestHash, taskOutputHash, verifyReceipt, verifyTaskRequest, type Receipt, type SignedObject, type TaskOutput, type TaskRequest } from '../task.ts'
+import type { FraudPayload } from './entries.ts'
+
+/** Recomputes a request's output; must be deterministic (the reference backend). */
+export type RecomputeFn = (request: TaskRequest) => TaskOutput
+
+/** The reference backend's recomputation: what every node passes as `recompute`. */
+export const referenceRecompute: RecomputeFn = request => computeReference(request).output
+
+function notProven (message: string, meta: Record<string, string> = {}): CodedError {
+  return new CodedError(ErrorCode.FRAUD_NOT_PROVEN, `not a fraud proof: ${message}`, meta)
+}
+
+/**
+ * Check a fraud proof and return the PeerId of the provider it convicts, or
+ * throw FRAUD_NOT_PROVEN. Checks run cheapest first; recomputation is last.
+ */
+export function verifyFraudProof (payload: FraudPayload, network: Network, verify: VerifyFn, recompute: RecomputeFn): string {
+  let request: SignedObject<TaskRequest>
+  let receipt: SignedObject<Receipt>
+  // verifyTaskRequest/verifyReceipt check schema, network and signature (design.md §4):
+  // the receipt's signer is receipt.provider, so the provider convicts itself.
+  try {
+    request = verifyTaskRequest(payload.request.body, payload.request.sig, network, verify)
+  } catch (err) {
+    throw notProven(`request: ${(err as Error).message}`)
+  }
+  try {
+    receipt = verifyReceipt(payload.receipt.body, payload.receipt.sig, network, verify)
+  } catch (err) {
+    throw notProven(`receipt: ${(err as Error).message}`)
+  }
+  // The receipt must answer this very request: it commits to the request's hash.
+  if (!bytesEqual(receipt.value.requestHash, requestHash(request.body))) {
+    throw notProven('the receipt is for another request')
+  }
+  // Only deterministic models make a differing recomputation proof of fraud (design.md §8).
+  if (!isReferenceModelId(request.value.model)) {
+    throw notProven(`"${request.value.model}" is not a reference model, so its output cannot be recomputed exactly`, { model: request.value.model })
+  }
+  let output: TaskOutput
+  try {
+    output = recompute(request.value)
+  } catch (err) {
+    // A request the reference model refuses (e.g. max_tokens past its context) proves nothing.
+    throw notProven(`the request cannot be recomputed: ${(err as Error).message}`)
+  }
+  const expected = taskOutputHash(output)
+  if (bytesEqual(expected, receipt.value.outputHash)) {
+    throw notProven('the recomputed output matches the receipt', { outputHash: toHex(expected) })
+  }
+  return receipt.value.provider
+}
+
+/**
+ * The provider a fraud payload names, without checking anything: for code
+ * that reads entries already validated by verifyFraudProof (epochInput.ts).
+ * Undefined when the receipt does not even parse.
+ */
+export function fraudProviderOf (payload: FraudPayload, network: Network): string | undefined {
+  try {
+    const r = receiptSchema.safeParse(decodeCanonical(payload.receipt.body, network.definition.limits.maxMessageBytes))
+    return r.success ? r.data.provider : undefined
+  } catch {
+    return undefined
+  }
+}
