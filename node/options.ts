@@ -191,6 +191,8 @@ export const auditorDefaults = {
   revealAt: 0.1,
   commitAt: 0.85,
   auditTimeoutMs: 30 * second,
+  /** Audits in flight at once. */
+  maxConcurrentAudits: 8,
   /** A proven fraud keeps a provider's weight at 0 for this many epochs in this validator's view. */
   fraudMemoryEpochs: 10,
   /** Latency at which the weight halves. */

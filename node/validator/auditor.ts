@@ -56,6 +56,7 @@ export class Auditor {
   private loop?: Promise<void>
   readonly observations = new Map<string, ProviderObservation>()
   private readonly pending = new Map<number, { weights: Weights, salt: Uint8Array }>()
+  private inFlight = 0
   private readonly random = workloadRandom(randomBytes(4).readUInt32BE())
   /** Every audit's outcome, for metrics and tests. */
   readonly log: Array<{ epoch: number, provider: string, gateway?: string, outcome: AuditOutcome }> = []
@@ -93,13 +94,16 @@ export class Auditor {
       // Audits at random moments over most of the epoch, like client traffic.
       const targets = this.pickTargets()
       const times = targets.map(() => start + epochMs * (auditorDefaults.revealAt + this.random() * (auditorDefaults.commitAt - auditorDefaults.revealAt - 0.05))).sort((a, b) => a - b)
-      const running: Array<Promise<void>> = []
+      // Audits run on their own; one that is still running at commit time counts next epoch.
       for (let i = 0; i < targets.length && !signal.aborted; i++) {
         await this.until(times[i]!, signal)
-        if (epochOf(this.c.now(), this.c.network) !== epoch) break
-        running.push(this.audit(targets[i]!, epoch, signal).then(() => {}, err => this.c.logger.debug({ err: (err as Error).message }, 'audit error')))
+        if (epochOf(this.c.now(), this.c.network) !== epoch || this.c.now() > start + epochMs * auditorDefaults.commitAt) break
+        if (this.inFlight >= auditorDefaults.maxConcurrentAudits) continue
+        this.inFlight++
+        void this.audit(targets[i]!, epoch, signal)
+          .catch(err => this.c.logger.debug({ err: (err as Error).message }, 'audit error'))
+          .finally(() => { this.inFlight-- })
       }
-      await Promise.all(running)
       await this.until(start + epochMs * auditorDefaults.commitAt, signal)
       if (signal.aborted) break
       if (epochOf(this.c.now(), this.c.network) === epoch) await this.commit(epoch).catch(err => this.c.logger.warn({ err: (err as Error).message }, 'commit failed'))

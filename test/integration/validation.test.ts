@@ -1,0 +1,108 @@
+/**
+ * Trustless validation on a real network of CLI processes (issue 4): two
+ * anchor validators, honest and cheating providers (fault-injecting backend),
+ * a gateway and a seed, with 3-second epochs. Cheaters are caught by
+ * recomputation, fraud proofs zero them on every node, honest providers keep
+ * their reputation, and every node reports the same per-epoch roots.
+ */
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { eventually, getJson, runCli, startNodeProcess, tempDir, writeNetworkFile, type NodeProcess } from '../helpers/nodeProcess.ts'
+
+const EPOCH_SECONDS = 3
+
+interface ReputationView {
+  epoch: number
+  stateRoot: string | null
+  providers: Array<{ peerId: string, score: number | null, zeroed: boolean, fraudProofs: number, reputation: number | null }>
+  validators: Array<{ peerId: string, trust: number | null, power: number | null }>
+}
+
+describe('validators catch cheating providers', () => {
+  const dir = tempDir()
+  let networkFile: string
+  const nodes: Record<string, NodeProcess> = {}
+  let validatorIds: string[] = []
+  const all = (): NodeProcess[] => Object.values(nodes)
+  const start = async (name: string, args: string[]): Promise<NodeProcess> => {
+    const n = await startNodeProcess(['--data', join(dir, name), '--network', networkFile, ...args])
+    nodes[name] = n
+    return n
+  }
+  const reputation = async (n: NodeProcess): Promise<ReputationView> => (await getJson<ReputationView>(`${n.api}/v1/reputation`)).body
+  const provider = (view: ReputationView, name: string): ReputationView['providers'][number] | undefined => view.providers.find(p => p.peerId === nodes[name]!.peerId)
+
+  beforeAll(async () => {
+    // Anchor validators' keys exist before the network file that names them.
+    for (const v of ['v1', 'v2']) {
+      const r = await runCli(['identity', '--data', join(dir, v), '--json'])
+      validatorIds.push(JSON.parse(r.stdout).peerId)
+    }
+    networkFile = writeNetworkFile(dir, { epochSeconds: EPOCH_SECONDS, recordTtlSeconds: 30, anchors: validatorIds.map(peerId => ({ peerId, power: 1 })) })
+    const seed = await start('seed', ['--role', 'gateway'])
+    const boot = ['--bootstrap', seed.addresses[0]!]
+    await Promise.all([
+      start('honest1', ['--role', 'provider', '--models', 'ref-tiny', ...boot]),
+      start('honest2', ['--role', 'provider', '--models', 'ref-tiny', ...boot]),
+      start('garbage', ['--role', 'provider', '--models', 'ref-tiny', '--fault', 'garbage', ...boot]),
+      start('cheat20', ['--role', 'provider', '--models', 'ref-tiny', '--fault', 'cheat:0.2', ...boot]),
+      start('honestToValidators', ['--role', 'provider', '--models', 'ref-tiny', '--fault', `honest-to:${validatorIds.join(',')}`, ...boot]),
+      start('honestToNew', ['--role', 'provider', '--models', 'ref-tiny', '--fault', 'honest-to-new', ...boot])
+    ])
+    await start('gateway', ['--role', 'gateway', ...boot])
+    await Promise.all([start('v1', ['--role', 'validator', ...boot]), start('v2', ['--role', 'validator', ...boot])])
+  }, 120_000)
+
+  afterAll(async () => {
+    await Promise.all(all().map(async n => n.stop()))
+  })
+
+  it('zeroes every kind of cheater on every node, and keeps honest providers', async () => {
+    const cheaters = ['garbage', 'cheat20', 'honestToValidators', 'honestToNew']
+    // A little client traffic through the gateway, as on a live network.
+    const traffic = setInterval(() => {
+      void fetch(`${nodes.gateway!.api}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'ref-tiny', messages: [{ role: 'user', content: 'traffic' }], max_tokens: 8 }) }).catch(() => {})
+    }, 500)
+    try {
+      const view = await eventually(async () => reputation(nodes.gateway!), v => cheaters.every(c => provider(v, c)?.zeroed === true), { timeoutMs: 25 * EPOCH_SECONDS * 1000, intervalMs: 1000, what: 'every cheater zeroed' })
+      for (const c of cheaters) expect(provider(view, c)!.fraudProofs).toBeGreaterThan(0)
+      for (const h of ['honest1', 'honest2']) {
+        const p = provider(view, h)
+        expect(p?.zeroed ?? false).toBe(false)
+        expect(p?.fraudProofs ?? 0).toBe(0)
+      }
+    } finally {
+      clearInterval(traffic)
+    }
+    // The proofs reach every node: each one zeroes the same providers.
+    for (const n of all()) {
+      await eventually(async () => reputation(n), v => cheaters.every(c => provider(v, c)?.zeroed === true), { timeoutMs: 20_000, what: `cheaters zeroed on ${n.peerId}` })
+    }
+  }, 180_000)
+
+  it('honest providers keep a positive reputation and get the client traffic', async () => {
+    const view = await eventually(async () => reputation(nodes.gateway!), v => ['honest1', 'honest2'].every(h => (provider(v, h)?.reputation ?? 0) > 0), { timeoutMs: 30_000, intervalMs: 1000, what: 'honest reputation' })
+    expect(view.validators.map(v => v.peerId).sort()).toEqual([...validatorIds].sort())
+    const zeroedIds = view.providers.filter(p => p.zeroed).map(p => p.peerId)
+    for (let i = 0; i < 10; i++) {
+      const { status, body } = await getJson(`${nodes.gateway!.api}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'ref-tiny', messages: [{ role: 'user', content: `after ${i}` }], max_tokens: 4 }) })
+      expect(status).toBe(200)
+      expect(zeroedIds).not.toContain(body.infermesh.provider)
+    }
+  }, 60_000)
+
+  it('every node reports the same roots for a final epoch', async () => {
+    const v = await reputation(nodes.gateway!)
+    // The latest epoch old enough to be final whose consensus ran.
+    let target: number | undefined
+    for (let e = v.epoch - 3; e > v.epoch - 12 && target == null; e--) {
+      const r = await getJson(`${nodes.gateway!.api}/v1/ledger/epochs/${e}`)
+      if (r.status === 200 && r.body.consensus != null && r.body.final === true) target = e
+    }
+    expect(target).toBeDefined()
+    const views = await eventually(async () => Promise.all(all().map(async n => (await getJson(`${n.api}/v1/ledger/epochs/${target!}`)).body)),
+      vs => vs.every(x => x.entriesRoot === vs[0]!.entriesRoot && x.consensus?.stateRoot === vs[0]!.consensus?.stateRoot), { timeoutMs: 20_000, what: 'same roots everywhere' })
+    expect(views[0]!.consensus.stateRoot).toMatch(/^[0-9a-f]{64}$/)
+    expect(views[0]!.entries).toBeGreaterThan(0)
+  }, 60_000)
+})
