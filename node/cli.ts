@@ -146,6 +146,32 @@ export function buildProgram (): Command {
       process.stdout.write(formatTable(['PEER', 'HARDWARE', 'PRICE IN/OUT PER 1M', 'FREE SLOTS', 'EXPIRES'], rows))
     })
 
+  program.command('reputation')
+    .description('show each provider\'s reputation, fraud proofs and audits, and the validators\' trust, as this node computes them')
+    .option('--api <url>', 'node API URL', `http://${defaultNodeOptions.api}`)
+    .option('--json', 'print JSON')
+    .action(async (opts: { api: string, json?: boolean }) => {
+      const body = await apiGet(opts.api, '/v1/reputation', process.env.INFERMESH_API_TOKEN) as {
+        epoch: number, stateRoot: string | null,
+        providers: Array<{ peerId: string, reputation: number | null, score: number | null, zeroed: boolean, fraudProofs: number, audits: { passed: number, failed: number } | null }>,
+        validators: Array<{ peerId: string, trust: number | null, power: number | null }>
+      }
+      if (opts.json === true) {
+        process.stdout.write(JSON.stringify(body, null, 2) + '\n')
+        return
+      }
+      process.stdout.write(`epoch ${body.epoch}, state root ${body.stateRoot ?? 'none yet'}\n\n`)
+      if (body.providers.length === 0) process.stdout.write('no provider has been scored yet; validators publish weights once per epoch\n')
+      else {
+        process.stdout.write(formatTable(['PROVIDER', 'REPUTATION', 'ROUTING', 'FRAUD PROOFS', 'AUDITS OK/FAILED'], body.providers.map(p => [
+          p.peerId, p.reputation == null ? '-' : p.reputation.toFixed(4), p.zeroed ? 'ZEROED' : p.score == null ? '-' : p.score.toFixed(2), String(p.fraudProofs), p.audits == null ? '-' : `${p.audits.passed}/${p.audits.failed}`
+        ])))
+      }
+      if (body.validators.length > 0) {
+        process.stdout.write('\n' + formatTable(['VALIDATOR', 'POWER', 'TRUST'], body.validators.map(v => [v.peerId, v.power == null ? '-' : String(v.power), v.trust == null ? '-' : v.trust.toFixed(4)])))
+      }
+    })
+
   program.command('submit')
     .description('submit a chat task to a node and print the answer, the provider and the receipt id')
     .argument('<prompt>', 'the user message')

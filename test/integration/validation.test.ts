@@ -91,6 +91,38 @@ describe('validators catch cheating providers', () => {
     }
   }, 60_000)
 
+  it('infermesh reputation shows the same picture, as a table and as JSON', async () => {
+    const json = await runCli(['reputation', '--api', nodes.gateway!.api, '--json'])
+    expect(json.code).toBe(0)
+    const body = JSON.parse(json.stdout) as ReputationView
+    expect(body.providers.find(p => p.peerId === nodes.garbage!.peerId)?.zeroed).toBe(true)
+    const table = await runCli(['reputation', '--api', nodes.gateway!.api])
+    expect(table.code).toBe(0)
+    expect(table.stdout).toMatch(/PROVIDER\s+REPUTATION/)
+    expect(table.stdout).toContain(`${nodes.garbage!.peerId}`)
+    expect(table.stdout).toMatch(/ZEROED/)
+  })
+
+  it('a node started late, and a node killed with SIGKILL and restarted, converge to the same roots', async () => {
+    const seedBefore = await reputation(nodes.seed!)
+    const heldBefore = (await getJson(`${nodes.seed!.api}/v1/ledger/epochs/${seedBefore.epoch - 1}`)).body
+    expect(await nodes.seed!.stop('SIGKILL')).toBe(null)
+    const late = await start('late', ['--role', 'gateway', '--bootstrap', nodes.gateway!.addresses[0]!])
+    // A few epochs pass while the seed is down.
+    await new Promise(r => setTimeout(r, 3 * EPOCH_SECONDS * 1000))
+    const seed = await startNodeProcess(['--data', join(dir, 'seed'), '--network', networkFile, '--role', 'gateway', '--bootstrap', nodes.gateway!.addresses[0]!])
+    nodes.seed = seed
+    // Nothing it acknowledged before the kill is lost.
+    const heldAfter = (await getJson(`${seed.api}/v1/ledger/epochs/${seedBefore.epoch - 1}`)).body
+    expect(heldAfter.entries).toBeGreaterThanOrEqual(heldBefore.entries)
+    const v = await reputation(nodes.gateway!)
+    const target = v.epoch - 2
+    for (const n of [late, seed]) {
+      await eventually(async () => Promise.all([n, nodes.gateway!].map(async x => (await getJson(`${x.api}/v1/ledger/epochs/${target}`)).body)),
+        ([a, b]) => a.entriesRoot === b.entriesRoot && a.consensus?.stateRoot === b.consensus?.stateRoot && a.consensus != null, { timeoutMs: 30_000, intervalMs: 500, what: 'caught up through sync' })
+    }
+  }, 90_000)
+
   it('every node reports the same roots for a final epoch', async () => {
     const v = await reputation(nodes.gateway!)
     // The latest epoch old enough to be final whose consensus ran.
