@@ -200,10 +200,6 @@ export const auditorDefaults = {
 }
 
 export const reputationDefaults = {
-  /** Epochs folded into reputation, ending at the latest closed epoch (≤ ledgerDefaults.syncEpochs). */
-  windowEpochs: 32,
-  /** Epochs a fraud proof zeroes its provider for. */
-  fraudPenaltyEpochs: 10,
   /** How often to check for new entries or a new epoch. */
   recomputeCheckMs: 500
 }

@@ -37,8 +37,14 @@ export const networkDefinitionSchema = z.strictObject({
     /** Yuma κ: the power share a weight must reach to survive clipping. */
     kappa: z.number().gt(0).lt(1).default(0.5),
     /** Bond EMA α. */
-    bondAlpha: z.number().gt(0).lte(1).default(0.1)
-  }).default({ kappa: 0.5, bondAlpha: 0.1 }),
+    bondAlpha: z.number().gt(0).lte(1).default(0.1),
+    /** Epochs a fraud proof zeroes its provider for. */
+    fraudPenaltyEpochs: z.number().int().min(1).max(10_000).default(10),
+    /** Epochs folded into reputation, ending at the latest closed epoch; every node uses the same window. */
+    windowEpochs: z.number().int().min(1).max(1024).default(32),
+    /** Hops voting power may flow through endorsements from an anchor. */
+    endorsementDepth: z.number().int().min(0).max(8).default(3)
+  }).default({ kappa: 0.5, bondAlpha: 0.1, fraudPenaltyEpochs: 10, windowEpochs: 32, endorsementDepth: 3 }),
   limits: z.strictObject({
     /** Largest signed capacity record accepted. */
     maxRecordBytes: z.number().int().min(512).max(65536).default(8192),

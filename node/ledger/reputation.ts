@@ -97,11 +97,12 @@ export class ReputationService {
       list.push(e)
       byEpoch.set(e.body.epoch, list)
     }
-    for (let epoch = closed - reputationDefaults.windowEpochs + 1; epoch <= closed; epoch++) {
+    const c = this.network.definition.consensus
+    for (let epoch = closed - c.windowEpochs + 1; epoch <= closed; epoch++) {
       const own = byEpoch.get(epoch) ?? []
       const counts = { commit: 0, reveal: 0, fraud: 0, endorse: 0 }
       for (const e of own) counts[e.body.kind]++
-      const input = resolveEpoch(entries, epoch, this.network, anchors, { fraudPenaltyEpochs: reputationDefaults.fraudPenaltyEpochs, endorsementDepth: 3 })
+      const input = resolveEpoch(entries, epoch, this.network, anchors, { fraudPenaltyEpochs: c.fraudPenaltyEpochs, endorsementDepth: c.endorsementDepth })
       const outcome: EpochOutcome = { epoch, entriesRoot: toHex(epochEntriesRoot(own.map(e => e.id))), counts, input, final: this.isFinal(epoch) }
       // An epoch with no revealed weights leaves the state as it was.
       if (input.validators.length > 0 && input.providers.length > 0) {

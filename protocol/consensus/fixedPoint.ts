@@ -62,6 +62,18 @@ export function idivInv (a: number, b: number, invB: number): number {
 }
 
 /**
+ * `idivInv` for quotients known to be in [0, 2^31): a ≥ 0, a + b ≤ 2^53,
+ * a / b < 2^31. Truncation (`| 0`) equals floor for a non-negative value
+ * below 2^31 and is cheaper than Math.floor; consensus divides every cell
+ * this way (normalized weights and bond deltas are at most SCALE).
+ */
+export function idivInvSmall (a: number, b: number, invB: number): number {
+  const q = (a * invB) | 0
+  const r = a - q * b
+  return q + (r >= b ? 1 : 0) - (r < 0 ? 1 : 0)
+}
+
+/**
  * floor(p · SCALE / d) for integers 0 ≤ p, 1 ≤ d ≤ 2^42, p / d < 2^32: the
  * fixed-point value of the fraction p/d.
  *

@@ -3,7 +3,7 @@
  * pure, deterministic function in fixed point. See yuma.ts for the rules and
  * fixedPoint.ts for the arithmetic.
  */
-export { SCALE, SCALE_BITS, idiv, scaleDiv, mulDiv, toFixed, fromFixed, ema } from './fixedPoint.ts'
+export { SCALE, SCALE_BITS, idiv, idivInv, idivInvSmall, scaleDiv, mulDiv, toFixed, fromFixed, ema } from './fixedPoint.ts'
 export { majorityWeight, createMajorityScratch, type MajorityScratch } from './majorityWeight.ts'
 export {
   buildEpochInput,

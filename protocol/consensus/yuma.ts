@@ -16,7 +16,10 @@
  *     whose masked row is not all zero (subtensor's active mask); inactive
  *     validators and power 0 get S = 0 and have no influence at all.
  *  4. Consensus C_j = max{ w : Σ_i S_i·[W_ij ≥ w] ≥ κ·Σ_i S_i }
- *     (majorityWeight.ts); C = 0 when no validator has stake.
+ *     (majorityWeight.ts); C = 0 when no validator has stake. The bound is
+ *     inclusive: with κ = 0.5, validators holding exactly half the stake set
+ *     C_j (scripts/sim shows a 50 % coalition winning); a network that wants a
+ *     strict majority sets κ a little above 0.5.
  *  5. Clip: W̄_ij = min(W_ij, C_j).
  *  6. Validator trust Tv_i = Σ_j W̄_ij.
  *  7. Rank R_j = Σ_i S_i·W̄_ij (exact, at SCALE²), then
@@ -40,12 +43,18 @@
  * at reputation 0 and no bonds. Callers should keep every validator that has
  * power in the list, revealed or not, so its trust carries over.
  *
+ * Layout: steps 2 and 4–8 run fused, one provider column at a time, so no
+ * validators × providers working matrix is stored and bonds (provider-major,
+ * types.ts) are written sequentially. The plain, unfused form of the same
+ * rules is the BigInt oracle in test/unit/protocol/consensus/property.test.ts,
+ * which the tests hold this code bit-identical to.
+ *
  * Exactness: each step's values are integers below 2^53 (SCALE² = 2^40 bounds
  * every product; sums of products are bounded by ΣS ≤ SCALE and row sums
  * ≤ SCALE), so every node computes bit-identical results in any order of
  * evaluation; the loops still run in one fixed order.
  */
-import { ema, idivInv, INV_SCALE, SCALE, SCALE_DIV_FAST_P, scaleDiv } from './fixedPoint.ts'
+import { ema, idivInvSmall, INV_SCALE, SCALE, SCALE_DIV_FAST_P, scaleDiv } from './fixedPoint.ts'
 import { checkEpochInput, checkState, fixParams, type FixedParams } from './input.ts'
 import { createMajorityScratch, majorityWeight, type MajorityScratch } from './majorityWeight.ts'
 import { resultRoot } from './stateRoot.ts'
@@ -191,8 +200,8 @@ function normalizeColumn (ctx: ColumnPass, j: number): number {
     const v = weights[i * nP + j]!
     let x = 0
     if (v !== 0 && rowSum[i]! > 0 && selfCol[i] !== j) {
-      // v·SCALE < 2^36, rowSum ≤ 2^44, quotient ≤ SCALE: within idivInv's range.
-      x = idivInv(v * SCALE, rowSum[i]!, rowInv[i]!)
+      // v·SCALE < 2^36, rowSum ≤ 2^44, quotient ≤ SCALE: within idivInvSmall's range.
+      x = idivInvSmall(v * SCALE, rowSum[i]!, rowInv[i]!)
       const si = stake[i]!
       if (si > 0) {
         values[n] = x
@@ -212,12 +221,10 @@ function clipColumn (ctx: ColumnPass, c: number): number {
   const { nV, stake, col, validatorTrust } = ctx
   let r = 0
   for (let i = 0; i < nV; i++) {
-    let x = col[i]!
-    if (x === 0) continue
-    if (x > c) {
-      x = c
-      col[i] = c
-    }
+    // Math.min and an unconditional store: whether a weight is above the median is
+    // a coin flip per cell, too random for a branch to predict.
+    const x = Math.min(col[i]!, c)
+    col[i] = x
     validatorTrust[i] = validatorTrust[i]! + x
     r += stake[i]! * x
   }
@@ -232,16 +239,18 @@ function updateBonds (ctx: ColumnPass, j: number, r: number): void {
   const { nV, stake, col, prevBonds, bonds, bondAlpha } = ctx
   const bondKeep = SCALE - bondAlpha
   const cb = j * nV
+  // The EMA's numerator is below 2^41 and non-negative, so ·2^-20 is exact and
+  // below 2^21, where `| 0` is the floor.
   if (r === 0) {
-    for (let i = 0; i < nV; i++) bonds[cb + i] = Math.floor(bondKeep * prevBonds[cb + i]! * INV_SCALE)
+    for (let i = 0; i < nV; i++) bonds[cb + i] = (bondKeep * prevBonds[cb + i]! * INV_SCALE) | 0
     return
   }
   const rInv = 1 / r
   for (let i = 0; i < nV; i++) {
     const p = stake[i]! * col[i]!
-    // p ≤ r ≤ 2^40. Fast path: p·SCALE ≤ 2^52 and the quotient ≤ SCALE, so idivInv is exact.
-    const delta = p === 0 ? 0 : p <= SCALE_DIV_FAST_P ? idivInv(p * SCALE, r, rInv) : scaleDiv(p, r)
-    bonds[cb + i] = Math.floor((bondKeep * prevBonds[cb + i]! + bondAlpha * delta) * INV_SCALE)
+    // p ≤ r ≤ 2^40. Fast path: p·SCALE ≤ 2^52 and the quotient ≤ SCALE, within idivInvSmall's range.
+    const delta = p === 0 ? 0 : p <= SCALE_DIV_FAST_P ? idivInvSmall(p * SCALE, r, rInv) : scaleDiv(p, r)
+    bonds[cb + i] = ((bondKeep * prevBonds[cb + i]! + bondAlpha * delta) * INV_SCALE) | 0
   }
 }
 

@@ -52,7 +52,7 @@ describe('network: defaults', () => {
       recordTtlSeconds: 120,
       commitRevealEpochs: 1,
       finalityEpochs: 2,
-      consensus: { kappa: 0.5, bondAlpha: 0.1 },
+      consensus: { kappa: 0.5, bondAlpha: 0.1, fraudPenaltyEpochs: 10, windowEpochs: 32, endorsementDepth: 3 },
       limits: { maxRecordBytes: 8192, maxMessageBytes: 1024 * 1024, maxClockSkewSeconds: 30 }
     })
     expect(net.protocolPrefix).toBe('/infermesh/local')
@@ -60,7 +60,7 @@ describe('network: defaults', () => {
 
   it('fills defaults inside partly given nested objects', () => {
     const net = parseNetworkDefinition({ name: 'x', consensus: { kappa: 0.6 }, limits: { maxRecordBytes: 1024 } })
-    expect(net.definition.consensus).toEqual({ kappa: 0.6, bondAlpha: 0.1 })
+    expect(net.definition.consensus).toEqual({ kappa: 0.6, bondAlpha: 0.1, fraudPenaltyEpochs: 10, windowEpochs: 32, endorsementDepth: 3 })
     expect(net.definition.limits).toEqual({ maxRecordBytes: 1024, maxMessageBytes: 1024 * 1024, maxClockSkewSeconds: 30 })
   })
 
