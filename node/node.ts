@@ -183,7 +183,7 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
 
     let auditor: Auditor | undefined
     if (roles.includes('validator')) {
-      auditor = new Auditor({ host, network, identity, verify: nativeVerify, ledger, catalog, logger: log.child({ component: 'validator' }), now })
+      auditor = new Auditor({ host, network, identity, verify: nativeVerify, ledger, catalog, lookup, logger: log.child({ component: 'validator' }), now })
       auditor.start()
       stack.push(async () => auditor!.stop())
     }

@@ -186,7 +186,7 @@ export const auditorDefaults = {
   /** Most audits a validator sends per epoch: bounds validation work well below serving. */
   auditsPerEpoch: 16,
   /** Audits per known provider per epoch, before the cap above. */
-  auditsPerProvider: 2,
+  auditsPerProvider: 3,
   /** Fractions of the epoch: reveal the previous epoch's weights, then audit, then commit. */
   revealAt: 0.1,
   commitAt: 0.85,

@@ -10,6 +10,7 @@ import { toHex } from '../../protocol/bytes.ts'
 import { runEpoch, SCALE, type ConsensusParams, type ConsensusState, type EpochResult } from '../../protocol/consensus/index.ts'
 import { epochOf, type LedgerEntry } from '../../protocol/ledger/entries.ts'
 import { resolveEpoch, type EpochInput } from '../../protocol/ledger/epochInput.ts'
+import { fraudProviderOf } from '../../protocol/ledger/fraud.ts'
 import { epochEntriesRoot } from '../../protocol/ledger/merkle.ts'
 import type { Network } from '../../protocol/network.ts'
 import type { Logger } from '../logger.ts'
@@ -119,6 +120,14 @@ export class ReputationService {
     this.zeroedNow.clear()
     const last = [...outcomes.values()].at(-1)
     if (last != null) last.input.providers.forEach((p, j) => { if (last.input.zeroed[j] === 1) this.zeroedNow.add(p) })
+    // A fraud proof is checked by recomputation when it arrives, so routing can
+    // shun its provider at once instead of waiting for the epoch to close.
+    const current = this.currentEpoch()
+    for (const e of entries) {
+      if (e.body.kind !== 'fraud' || e.body.epoch <= current - c.fraudPenaltyEpochs) continue
+      const provider = fraudProviderOf(e.body.payload, this.network)
+      if (provider != null) this.zeroedNow.add(provider)
+    }
     this.log.debug({ closed, epochs: outcomes.size, ms: Math.round(performance.now() - started) }, 'reputation recomputed')
     this.onUpdate?.()
   }

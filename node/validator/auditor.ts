@@ -20,6 +20,7 @@ import type { VerifyFn } from '../../protocol/signing.ts'
 import { requestHash, taskOutputHash, verifyReceipt, verifyTaskRequest } from '../../protocol/task.ts'
 import { drawTask, workloadRandom } from '../../protocol/workload.ts'
 import type { Catalog } from '../discovery/catalog.ts'
+import type { ProviderLookup } from '../discovery/providerLookup.ts'
 import type { LedgerService } from '../ledger/ledgerService.ts'
 import type { Host } from '../libp2p.ts'
 import type { Logger } from '../logger.ts'
@@ -34,6 +35,8 @@ export interface AuditorComponents {
   verify: VerifyFn
   ledger: LedgerService
   catalog: Catalog
+  /** DHT provider lookups: a validator that just started knows providers before their next gossip. */
+  lookup: ProviderLookup
   logger: Logger
   now: () => number
 }
@@ -47,6 +50,9 @@ export interface ProviderObservation {
   /** EMA of total audit latency, ms. */
   latencyMs?: number
 }
+
+/** Reference chat models whose providers a validator looks up in the DHT. */
+const AUDITED_MODELS = ['ref-tiny', 'ref-small']
 
 export type AuditOutcome = 'passed' | 'fraud' | 'unavailable' | 'skipped'
 
@@ -92,7 +98,7 @@ export class Auditor {
       await this.until(start + epochMs * auditorDefaults.revealAt, signal)
       await this.reveal(epoch - this.c.network.definition.commitRevealEpochs).catch(err => this.c.logger.warn({ err: (err as Error).message }, 'reveal failed'))
       // Audits at random moments over most of the epoch, like client traffic.
-      const targets = this.pickTargets()
+      const targets = await this.pickTargets()
       const times = targets.map(() => start + epochMs * (auditorDefaults.revealAt + this.random() * (auditorDefaults.commitAt - auditorDefaults.revealAt - 0.05))).sort((a, b) => a - b)
       // Audits run on their own; one that is still running at commit time counts next epoch.
       for (let i = 0; i < targets.length && !signal.aborted; i++) {
@@ -112,8 +118,16 @@ export class Auditor {
   }
 
   /** Providers to audit this epoch: uniformly among those serving a reference chat model. */
-  private pickTargets (): CapacityRecord[] {
-    const records = this.c.catalog.records().filter(r => r.peer !== this.c.identity.peerId && r.models.some(m => isReferenceModelId(m.id) && !m.id.includes('embed')))
+  private async pickTargets (): Promise<CapacityRecord[]> {
+    const byPeer = new Map<string, CapacityRecord>()
+    const serves = (r: CapacityRecord): boolean => r.models.some(m => isReferenceModelId(m.id) && !m.id.includes('embed'))
+    for (const r of this.c.catalog.records()) if (serves(r)) byPeer.set(r.peer, r)
+    for (const model of AUDITED_MODELS) {
+      const { records } = await this.c.lookup.find(model).catch(() => ({ records: [] as CapacityRecord[] }))
+      for (const r of records) if (!byPeer.has(r.peer)) byPeer.set(r.peer, r)
+    }
+    byPeer.delete(this.c.identity.peerId)
+    const records = [...byPeer.values()].sort((a, b) => a.peer.localeCompare(b.peer))
     if (records.length === 0) return []
     const n = Math.min(auditorDefaults.auditsPerEpoch, Math.max(records.length * auditorDefaults.auditsPerProvider, 1))
     return Array.from({ length: n }, () => records[Math.floor(this.random() * records.length)]!)

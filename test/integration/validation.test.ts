@@ -13,6 +13,7 @@ const EPOCH_SECONDS = 3
 
 interface ReputationView {
   epoch: number
+  currentEpoch: number
   stateRoot: string | null
   providers: Array<{ peerId: string, score: number | null, zeroed: boolean, fraudProofs: number, reputation: number | null }>
   validators: Array<{ peerId: string, trust: number | null, power: number | null }>
@@ -22,7 +23,8 @@ describe('validators catch cheating providers', () => {
   const dir = tempDir()
   let networkFile: string
   const nodes: Record<string, NodeProcess> = {}
-  let validatorIds: string[] = []
+  const validatorIds: string[] = []
+  let auditStartEpoch = 0
   const all = (): NodeProcess[] => Object.values(nodes)
   const start = async (name: string, args: string[]): Promise<NodeProcess> => {
     const n = await startNodeProcess(['--data', join(dir, name), '--network', networkFile, ...args])
@@ -38,7 +40,7 @@ describe('validators catch cheating providers', () => {
       const r = await runCli(['identity', '--data', join(dir, v), '--json'])
       validatorIds.push(JSON.parse(r.stdout).peerId)
     }
-    networkFile = writeNetworkFile(dir, { epochSeconds: EPOCH_SECONDS, recordTtlSeconds: 30, anchors: validatorIds.map(peerId => ({ peerId, power: 1 })) })
+    networkFile = writeNetworkFile(dir, { epochSeconds: EPOCH_SECONDS, recordTtlSeconds: 10, anchors: validatorIds.map(peerId => ({ peerId, power: 1 })) })
     const seed = await start('seed', ['--role', 'gateway'])
     const boot = ['--bootstrap', seed.addresses[0]!]
     await Promise.all([
@@ -51,6 +53,8 @@ describe('validators catch cheating providers', () => {
     ])
     await start('gateway', ['--role', 'gateway', ...boot])
     await Promise.all([start('v1', ['--role', 'validator', ...boot]), start('v2', ['--role', 'validator', ...boot])])
+    // Validators audit from the epoch they start in.
+    auditStartEpoch = Math.floor(Date.now() / (EPOCH_SECONDS * 1000))
   }, 120_000)
 
   afterAll(async () => {
@@ -64,8 +68,32 @@ describe('validators catch cheating providers', () => {
       void fetch(`${nodes.gateway!.api}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'ref-tiny', messages: [{ role: 'user', content: 'traffic' }], max_tokens: 8 }) }).catch(() => {})
     }, 500)
     try {
-      const view = await eventually(async () => reputation(nodes.gateway!), v => cheaters.every(c => provider(v, c)?.zeroed === true), { timeoutMs: 25 * EPOCH_SECONDS * 1000, intervalMs: 1000, what: 'every cheater zeroed' })
+      // Note the epoch at which each cheater is first zeroed on the gateway.
+      // Note the epoch at which each cheater is first audited (the validators' own
+      // views count their audits) and first zeroed on the gateway.
+      const zeroedAt = new Map<string, number>()
+      const auditedAt = new Map<string, number>()
+      const epochNow = (): number => Math.floor(Date.now() / (EPOCH_SECONDS * 1000))
+      const view = await eventually(async () => {
+        for (const vname of ['v1', 'v2']) {
+          const vv = (await getJson(`${nodes[vname]!.api}/v1/reputation`)).body as { providers: Array<{ peerId: string, audits: { passed: number, failed: number } | null }> }
+          for (const c of cheaters) {
+            const a = vv.providers.find(p => p.peerId === nodes[c]!.peerId)?.audits
+            if (a != null && a.passed + a.failed > 0 && !auditedAt.has(c)) auditedAt.set(c, epochNow())
+          }
+        }
+        const v = await reputation(nodes.gateway!)
+        for (const c of cheaters) if (provider(v, c)?.zeroed === true && !zeroedAt.has(c)) zeroedAt.set(c, epochNow())
+        return v
+      }, v => cheaters.every(c => provider(v, c)?.zeroed === true), { timeoutMs: 25 * EPOCH_SECONDS * 1000, intervalMs: 250, what: 'every cheater zeroed' })
       for (const c of cheaters) expect(provider(view, c)!.fraudProofs).toBeGreaterThan(0)
+      const sinceStart = Object.fromEntries(cheaters.map(c => [c, zeroedAt.get(c)! - auditStartEpoch]))
+      const sinceAudited = Object.fromEntries(cheaters.map(c => [c, zeroedAt.get(c)! - (auditedAt.get(c) ?? auditStartEpoch)]))
+      console.log('epochs to reputation 0, from the validators\' start:', JSON.stringify(sinceStart), 'from the first audit seen:', JSON.stringify(sinceAudited))
+      // design targets: garbage within 2 epochs, a 20% cheater within 5 (of the validators auditing it)
+      expect(sinceAudited.garbage).toBeLessThanOrEqual(2)
+      expect(sinceAudited.cheat20).toBeLessThanOrEqual(5)
+      expect(sinceStart.cheat20).toBeLessThanOrEqual(8)
       for (const h of ['honest1', 'honest2']) {
         const p = provider(view, h)
         expect(p?.zeroed ?? false).toBe(false)
@@ -122,6 +150,16 @@ describe('validators catch cheating providers', () => {
         ([a, b]) => a.entriesRoot === b.entriesRoot && a.consensus?.stateRoot === b.consensus?.stateRoot && a.consensus != null, { timeoutMs: 30_000, intervalMs: 500, what: 'caught up through sync' })
     }
   }, 90_000)
+
+  it('honest providers have no fraud proof and keep their reputation after 20+ epochs', async () => {
+    const v = await eventually(async () => reputation(nodes.gateway!), x => x.currentEpoch >= auditStartEpoch + 20, { timeoutMs: 40 * EPOCH_SECONDS * 1000, intervalMs: 1000, what: '20 epochs of audits' })
+    for (const h of ['honest1', 'honest2']) {
+      const p = provider(v, h)!
+      expect(p.zeroed).toBe(false)
+      expect(p.fraudProofs).toBe(0)
+      expect(p.reputation!).toBeGreaterThan(0)
+    }
+  }, 150_000)
 
   it('every node reports the same roots for a final epoch', async () => {
     const v = await reputation(nodes.gateway!)

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { ema, fromFixed, idiv, idivInv, mulDiv, SCALE, SCALE_DIV_MAX_DIVISOR, scaleDiv, toFixed } from '../../../../protocol/consensus/fixedPoint.ts'
+import { ema, fromFixed, idiv, idivInv, idivInvSmall, mulDiv, SCALE, SCALE_DIV_MAX_DIVISOR, scaleDiv, toFixed } from '../../../../protocol/consensus/fixedPoint.ts'
 
 const TWO_53 = 2 ** 53
 
@@ -78,6 +78,23 @@ describe('idivInv', () => {
         expect(idivInv(k * b - 1, b, 1 / b)).toBe(k - 1)
       }
     }
+  })
+})
+
+describe('idivInvSmall', () => {
+  it('matches BigInt for quotients below 2^31, the only range consensus gives it', () => {
+    fc.assert(fc.property(
+      fc.bigInt({ min: 1n, max: 2n ** 44n }),
+      fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+      fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+      (b, q, remFrac) => {
+        const a = BigInt(q) * b + BigInt(Math.floor(Number(b) * remFrac))
+        if (a + b > 2n ** 53n) return
+        expect(idivInvSmall(Number(a), Number(b), 1 / Number(b))).toBe(Number(a / b))
+      }
+    ), { numRuns: 5000 })
+    expect(idivInvSmall(49, 49, 1 / 49)).toBe(1)
+    expect(idivInvSmall(65535 * SCALE, 65535, 1 / 65535)).toBe(SCALE)
   })
 })
 
