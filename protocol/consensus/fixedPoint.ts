@@ -6,14 +6,18 @@
  * EMA factors, trust, rank, bonds, reputation) is an integer x standing for
  * x / SCALE, with SCALE = 2^20. Values are held in plain Numbers or
  * Int32Arrays; every intermediate is an integer below 2^53, so each +, −, ×
- * is exact in binary64. The only rounding is an explicit floor: each division
- * goes through `idiv` (exact floor for any divisor) or divides by a power of
- * two (exact in binary64, then Math.floor). Nothing here rounds half-way, and
- * no transcendental builtin is used.
+ * is exact in binary64. The only rounding is an explicit floor: a division
+ * goes through `idiv`, `idivInv` or `idivInvSmall` (exact floors, checked by
+ * the remainder), `scaleDiv` or `mulDiv` (exact floors of p·SCALE/d and
+ * a·b/d), or divides by a power of two (exact in binary64, then floored).
+ * Nothing rounds half-way except the one-time conversion of the parameters
+ * (`toFixed`), and no transcendental builtin is used.
  *
- * Why 2^20: a product of two fractions is below 2^40, a sum of 4,096 such
- * products stays far below 2^53, and one unit (≈ 1e-6) is still fine enough to
- * tell apart the ranks of 4,096 providers (a fair share is 256 units).
+ * Why 2^20: a product of two fractions is below 2^40, and the sums consensus
+ * forms (Σ_i S_i·W_ij, Σ_j R_j, Σ_j B_ij·rank_j) are bounded by 2^40 too, far
+ * below 2^53, so the hot loops need no wide arithmetic. The price is
+ * resolution: at 4,096 providers a fair-share weight is ~256 units (0.4 %
+ * steps), and a provider scored at 5 % of the best is ~17 units (6 % steps).
  */
 
 /** Bits after the binary point. */
