@@ -191,6 +191,8 @@ export const auditorDefaults = {
   revealAt: 0.1,
   commitAt: 0.85,
   auditTimeoutMs: 30 * second,
+  /** DHT lookups for providers to audit. */
+  lookupTimeoutMs: 2 * second,
   /** Audits in flight at once. */
   maxConcurrentAudits: 8,
   /** A proven fraud keeps a provider's weight at 0 for this many epochs in this validator's view. */

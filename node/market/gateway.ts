@@ -113,8 +113,13 @@ export class Gateway {
   }
 
   /** Candidates for a model, filtered by the client's preferences, best first. */
-  async candidates (model: string, prefs: ProviderPrefs, signal?: AbortSignal): Promise<{ ranked: Candidate[], all: CapacityRecord[] }> {
-    const { records } = await this.c.lookup.find(model, { signal })
+  async candidates (model: string, prefs: ProviderPrefs, signal?: AbortSignal, fresh = false): Promise<{ ranked: Candidate[], all: CapacityRecord[] }> {
+    const { records, stats } = await this.c.lookup.find(model, { signal, fresh })
+    // A cached provider list may predate the provider asked for: walk again once.
+    const wanted = [...(prefs.only ?? []), ...(prefs.order ?? [])]
+    if (!fresh && stats.cachedList && (records.length === 0 || wanted.some(p => !records.some(r => r.peer === p)))) {
+      return this.candidates(model, prefs, signal, true)
+    }
     const eligible: Candidate[] = []
     for (const record of records) {
       const price = priceOf(record, model)

@@ -102,6 +102,9 @@ export class ProviderService {
     const request = signed.value
     try {
       this.check(request, remotePeer)
+      // What this provider sees of each task (for operators, and for measuring
+      // that audits look like client traffic).
+      this.c.logger.debug({ taskId: request.id, requester: remotePeer, model: request.model, kind: request.kind, promptChars: promptChars(request), messages: 'messages' in request.input ? request.input.messages.length : 0, params: request.params }, 'task admitted')
       const deadline = AbortSignal.any([signal, AbortSignal.timeout(Math.max(0, request.deadline - this.c.now()))])
       const release = await this.admission.acquire(deadline)
       const startedAt = this.c.now()
@@ -176,4 +179,9 @@ async function closeQuietly (stream: Stream): Promise<void> {
   } catch (err) {
     stream.abort(err as Error)
   }
+}
+
+function promptChars (r: TaskRequest): number {
+  const i = r.input
+  return 'messages' in i ? i.messages.reduce((n, m) => n + m.content.length, 0) : 'prompt' in i ? i.prompt.length : i.texts.reduce((n, t) => n + t.length, 0)
 }

@@ -63,6 +63,8 @@ export class Auditor {
   readonly observations = new Map<string, ProviderObservation>()
   private readonly pending = new Map<number, { weights: Weights, salt: Uint8Array }>()
   private inFlight = 0
+  private found = new Map<string, CapacityRecord>()
+  private refreshing?: Promise<void>
   private readonly random = workloadRandom(randomBytes(4).readUInt32BE())
   /** Every audit's outcome, for metrics and tests. */
   readonly log: Array<{ epoch: number, provider: string, gateway?: string, outcome: AuditOutcome }> = []
@@ -94,38 +96,59 @@ export class Auditor {
     while (!signal.aborted) {
       const epoch = epochOf(this.c.now(), this.c.network)
       const start = epochStartMs(epoch, this.c.network)
-      // Reveal last epoch's weights early in this one.
-      await this.until(start + epochMs * auditorDefaults.revealAt, signal)
-      await this.reveal(epoch - this.c.network.definition.commitRevealEpochs).catch(err => this.c.logger.warn({ err: (err as Error).message }, 'reveal failed'))
-      // Audits at random moments over most of the epoch, like client traffic.
       const targets = await this.pickTargets()
-      const times = targets.map(() => start + epochMs * (auditorDefaults.revealAt + this.random() * (auditorDefaults.commitAt - auditorDefaults.revealAt - 0.05))).sort((a, b) => a - b)
-      // Audits run on their own; one that is still running at commit time counts next epoch.
-      for (let i = 0; i < targets.length && !signal.aborted; i++) {
-        await this.until(times[i]!, signal)
-        if (epochOf(this.c.now(), this.c.network) !== epoch || this.c.now() > start + epochMs * auditorDefaults.commitAt) break
-        if (this.inFlight >= auditorDefaults.maxConcurrentAudits) continue
-        this.inFlight++
-        void this.audit(targets[i]!, epoch, signal)
-          .catch(err => this.c.logger.debug({ err: (err as Error).message }, 'audit error'))
-          .finally(() => { this.inFlight-- })
+      // One timeline per epoch: the reveal of the previous epoch, the commit of
+      // this one, and audits at uniformly random moments over the whole epoch,
+      // so nothing about their timing sets them apart from client traffic. An
+      // audit that finishes after the commit counts toward the next one.
+      const events: Array<{ at: number, run: () => void | Promise<void> }> = [
+        { at: start + epochMs * auditorDefaults.revealAt, run: async () => this.reveal(epoch - this.c.network.definition.commitRevealEpochs).catch(err => this.c.logger.warn({ err: (err as Error).message }, 'reveal failed')) },
+        { at: start + epochMs * auditorDefaults.commitAt, run: async () => this.commit(epoch).catch(err => this.c.logger.warn({ err: (err as Error).message }, 'commit failed')) },
+        ...targets.map(target => ({
+          at: start + epochMs * this.random(),
+          run: () => {
+            if (this.inFlight >= auditorDefaults.maxConcurrentAudits) return
+            this.inFlight++
+            void this.audit(target, epoch, signal)
+              .catch(err => this.c.logger.debug({ err: (err as Error).message }, 'audit error'))
+              .finally(() => { this.inFlight-- })
+          }
+        }))
+      ].sort((a, b) => a.at - b.at)
+      for (const ev of events) {
+        if (signal.aborted) return
+        await this.until(ev.at, signal)
+        // Past the epoch (e.g. a long pause): skip to the next one rather than commit late.
+        if (epochOf(this.c.now(), this.c.network) !== epoch) break
+        await ev.run()
       }
-      await this.until(start + epochMs * auditorDefaults.commitAt, signal)
-      if (signal.aborted) break
-      if (epochOf(this.c.now(), this.c.network) === epoch) await this.commit(epoch).catch(err => this.c.logger.warn({ err: (err as Error).message }, 'commit failed'))
       await this.until(start + epochMs, signal)
     }
   }
 
+  /** Refresh, off the epoch timeline, the providers found through the DHT. */
+  private refreshFound (): void {
+    if (this.refreshing != null) return
+    this.refreshing = (async () => {
+      const found = new Map<string, CapacityRecord>()
+      for (const model of AUDITED_MODELS) {
+        const { records } = await this.c.lookup.find(model, { timeoutMs: auditorDefaults.lookupTimeoutMs }).catch(() => ({ records: [] as CapacityRecord[] }))
+        for (const r of records) found.set(r.peer, r)
+      }
+      this.found = found
+    })().finally(() => { this.refreshing = undefined })
+  }
+
   /** Providers to audit this epoch: uniformly among those serving a reference chat model. */
   private async pickTargets (): Promise<CapacityRecord[]> {
+    this.refreshFound()
+    // The first time, wait briefly for the DHT; afterwards never block the epoch.
+    if (this.found.size === 0 && this.refreshing != null) await Promise.race([this.refreshing, sleep(auditorDefaults.lookupTimeoutMs)])
     const byPeer = new Map<string, CapacityRecord>()
     const serves = (r: CapacityRecord): boolean => r.models.some(m => isReferenceModelId(m.id) && !m.id.includes('embed'))
     for (const r of this.c.catalog.records()) if (serves(r)) byPeer.set(r.peer, r)
-    for (const model of AUDITED_MODELS) {
-      const { records } = await this.c.lookup.find(model).catch(() => ({ records: [] as CapacityRecord[] }))
-      for (const r of records) if (!byPeer.has(r.peer)) byPeer.set(r.peer, r)
-    }
+    const now = this.c.now()
+    for (const r of this.found.values()) if (!byPeer.has(r.peer) && r.expiresAt > now && serves(r)) byPeer.set(r.peer, r)
     byPeer.delete(this.c.identity.peerId)
     const records = [...byPeer.values()].sort((a, b) => a.peer.localeCompare(b.peer))
     if (records.length === 0) return []
@@ -179,6 +202,7 @@ export class Auditor {
     if (res == null || !res.ok) {
       // A gateway-side failure (no route, busy) says little about the provider unless it names it.
       const outcome: AuditOutcome = res != null && !res.ok && res.status >= 500 ? 'unavailable' : 'skipped'
+      this.c.logger.debug({ provider: target.peer, gateway: gateway.toString(), status: res?.ok === false ? res.status : undefined, code: res?.ok === false ? res.code : undefined }, 'audit not completed')
       if (outcome === 'unavailable') obs.unavailable++
       this.log.push({ epoch, provider: target.peer, gateway: gateway.toString(), outcome })
       return outcome
@@ -191,6 +215,7 @@ export class Auditor {
     }
     obs.latencyMs = obs.latencyMs == null ? Date.now() - started : 0.8 * obs.latencyMs + 0.2 * (Date.now() - started)
     const expected = taskOutputHash(computeReference(request.value).output)
+    this.c.logger.debug({ taskId: request.value.id, provider: target.peer, gateway: gateway.toString() }, 'audit done')
     if (bytesEqual(expected, receipt.value.outputHash)) {
       obs.passed++
       this.log.push({ epoch, provider: target.peer, gateway: gateway.toString(), outcome: 'passed' })
