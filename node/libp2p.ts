@@ -12,7 +12,9 @@ import { identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
+import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { createLibp2p, type Libp2p } from 'libp2p'
+import type { Registry } from 'prom-client'
 import { CAPACITY_KEY_NAMESPACE, selectCapacityRecord, verifyCapacityRecord } from '../protocol/capacity.ts'
 import type { Identity } from '../protocol/identity.ts'
 import type { Network } from '../protocol/network.ts'
@@ -42,6 +44,8 @@ export interface HostInit {
    * starts after the host.
    */
   appScore?: (peerId: string) => number
+  /** When given, libp2p's own metrics (connections, streams, DHT, gossipsub) go here. */
+  metricsRegistry?: Registry
   /** Called with every DHT record the validator rejects, for logs and metrics. */
   onRecordRejected?: (err: unknown, key: Uint8Array) => void
 }
@@ -61,6 +65,7 @@ export async function createHost (init: HostInit): Promise<Host> {
 
   return createLibp2p({
     privateKey,
+    ...(init.metricsRegistry != null ? { metrics: prometheusMetrics({ registry: init.metricsRegistry, collectDefaultMetrics: false, preserveExistingMetrics: true }) } : {}),
     addresses: { listen: init.listen },
     transports: [tcp()],
     connectionEncrypters: [noise()],

@@ -20,6 +20,8 @@ import { LedgerStore } from './ledger/ledgerStore.ts'
 import { ReputationService } from './ledger/reputation.ts'
 import { Auditor } from './validator/auditor.ts'
 import { ledgerRoutes } from './api/ledgerRoutes.ts'
+import { metricsRoute } from './api/metricsRoute.ts'
+import { createMetrics } from './metrics.ts'
 import { ProviderService } from './market/provider.ts'
 import { startApiServer, type ApiServer } from './api/server.ts'
 import { loadNetwork, parseApiAddress, parseBackend, parseModelSpecs, parsePositiveInt, parseRoles } from './config.ts'
@@ -103,6 +105,7 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
     log.info({ hardware }, hardware.cpuOnly ? 'no accelerator detected; advertising CPU-only' : 'accelerators detected')
 
     const now = (): number => Date.now()
+    const metrics = createMetrics()
     const dhtLog = log.child({ component: 'dht' })
     // Filled in once the reputation service exists (the host must start first).
     let appScore: (peer: string) => number = () => 0
@@ -110,6 +113,7 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
     try {
       host = await createHost({
         appScore: peer => appScore(peer),
+        metricsRegistry: metrics.registry,
         identity,
         network,
         listen: options.listen,
@@ -117,6 +121,7 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
         verify: nativeVerify,
         now,
         onRecordRejected: (err, key) => {
+          metrics.dhtRejected.inc({ code: isCodedError(err) ? err.code : 'UNKNOWN' })
           dhtLog.warn({ code: isCodedError(err) ? err.code : 'UNKNOWN', key: new TextDecoder().decode(key).slice(0, 80), err: (err as Error).message }, 'dht record rejected')
         }
       })
@@ -144,7 +149,7 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
         : createReferenceBackend(models)
       const backend = fault == null ? honest : createFaultyBackend(honest, fault)
       if (fault != null) log.warn({ fault: options.fault }, 'FAULT INJECTION ON: this provider cheats on purpose (tests and devnets only)')
-      provider = new ProviderService({ host, network, identity, verify: nativeVerify, backend, accounts, logger: log.child({ component: 'provider' }), now }, {
+      provider = new ProviderService({ host, network, identity, verify: nativeVerify, backend, accounts, logger: log.child({ component: 'provider' }), now, metrics }, {
         slots, maxQueue: providerDefaults.maxQueue, creditLimitMicros
       })
       await provider.start()
@@ -163,10 +168,10 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
     // The ledger and reputation run on every node (design.md §2).
     const ledgerStore = new LedgerStore(db)
     const loadedEntries = await ledgerStore.load()
-    const ledger = new LedgerService({ host, network, identity, verify: nativeVerify, store: ledgerStore, logger: log.child({ component: 'ledger' }), now })
+    const ledger = new LedgerService({ host, network, identity, verify: nativeVerify, store: ledgerStore, logger: log.child({ component: 'ledger' }), now, metrics })
     await ledger.start()
     stack.push(async () => ledger.stop())
-    const reputation = new ReputationService({ network, ledger, logger: log.child({ component: 'reputation' }), now })
+    const reputation = new ReputationService({ network, ledger, logger: log.child({ component: 'reputation' }), now, metrics })
     reputation.start()
     stack.push(async () => reputation.stop())
     if (loadedEntries > 0) log.info({ entries: loadedEntries }, 'ledger loaded')
@@ -174,7 +179,7 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
     appScore = peer => reputation.zeroedNow.has(peer) ? -1000 : (reputation.reputationOf(peer) ?? 0) * 10
 
     const gateway = new Gateway({
-      host, network, identity, verify: nativeVerify, lookup, accounts, logger: log.child({ component: 'gateway' }), now, localProvider: provider,
+      host, network, identity, verify: nativeVerify, lookup, accounts, logger: log.child({ component: 'gateway' }), now, localProvider: provider, metrics,
       reputation: peer => reputation.reputationOf(peer) ?? gatewayDefaults.newProviderReputation
     })
     const submit = new SubmitService({ host, network, gateway, logger: log.child({ component: 'submit' }) })
@@ -183,13 +188,13 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
 
     let auditor: Auditor | undefined
     if (roles.includes('validator')) {
-      auditor = new Auditor({ host, network, identity, verify: nativeVerify, ledger, catalog, lookup, logger: log.child({ component: 'validator' }), now })
+      auditor = new Auditor({ host, network, identity, verify: nativeVerify, ledger, catalog, lookup, logger: log.child({ component: 'validator' }), now, metrics })
       auditor.start()
       stack.push(async () => auditor!.stop())
     }
 
     const context: NodeContext = { identity, network, host, roles, models, lookup, version: VERSION, startedAt: Date.now() }
-    const api = await startApiServer(apiAddress, [...nodeRoutes(context), ...openaiRoutes({ node: context, gateway, catalog, accounts }), ...ledgerRoutes({ node: context, ledger, reputation, auditor })], { token: options.apiToken, logger: log.child({ component: 'api' }) })
+    const api = await startApiServer(apiAddress, [...nodeRoutes(context), ...openaiRoutes({ node: context, gateway, catalog, accounts }), ...ledgerRoutes({ node: context, ledger, reputation, auditor }), metricsRoute({ metrics, host, provider, ledgerStore })], { token: options.apiToken, logger: log.child({ component: 'api' }) })
     stack.push(async () => api.close())
     log.info({ api: `http://${api.address.host.includes(':') ? `[${api.address.host}]` : api.address.host}:${api.address.port}` }, 'API listening')
 

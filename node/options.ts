@@ -191,6 +191,8 @@ export const auditorDefaults = {
   revealAt: 0.1,
   commitAt: 0.85,
   auditTimeoutMs: 30 * second,
+  /** Audit outcomes kept in memory. */
+  maxAuditLog: 10_000,
   /** DHT lookups for providers to audit. */
   lookupTimeoutMs: 2 * second,
   /** Audits in flight at once. */

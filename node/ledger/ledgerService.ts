@@ -18,6 +18,7 @@ import type { VerifyFn } from '../../protocol/signing.ts'
 import type { TaskRequest } from '../../protocol/task.ts'
 import type { Host } from '../libp2p.ts'
 import type { Logger } from '../logger.ts'
+import type { Metrics } from '../metrics.ts'
 import { ledgerDefaults } from '../options.ts'
 import { sleep } from '../util/abort.ts'
 import type { LedgerStore } from './ledgerStore.ts'
@@ -30,6 +31,7 @@ export interface LedgerServiceComponents {
   verify: VerifyFn
   store: LedgerStore
   logger: Logger
+  metrics?: Metrics
   now: () => number
 }
 
@@ -114,6 +116,7 @@ export class LedgerService {
 
   private count (code: string): void {
     this.verdicts.set(code, (this.verdicts.get(code) ?? 0) + 1)
+    this.c.metrics?.ledgerVerdicts.inc({ code })
   }
 
   private async onGossip (bytes: Uint8Array): Promise<TopicValidatorResult> {

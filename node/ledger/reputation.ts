@@ -14,6 +14,7 @@ import { fraudProviderOf } from '../../protocol/ledger/fraud.ts'
 import { epochEntriesRoot } from '../../protocol/ledger/merkle.ts'
 import type { Network } from '../../protocol/network.ts'
 import type { Logger } from '../logger.ts'
+import type { Metrics } from '../metrics.ts'
 import { reputationDefaults } from '../options.ts'
 import type { LedgerService } from './ledgerService.ts'
 
@@ -42,7 +43,10 @@ export class ReputationService {
   /** Called after each recompute (e.g. to refresh gossipsub scores). */
   onUpdate?: () => void
 
-  constructor (c: { network: Network, ledger: LedgerService, logger: Logger, now: () => number }) {
+  private readonly metrics?: Metrics
+
+  constructor (c: { network: Network, ledger: LedgerService, logger: Logger, now: () => number, metrics?: Metrics }) {
+    this.metrics = c.metrics
     this.network = c.network
     this.ledger = c.ledger
     this.log = c.logger
@@ -128,6 +132,7 @@ export class ReputationService {
       const provider = fraudProviderOf(e.body.payload, this.network)
       if (provider != null) this.zeroedNow.add(provider)
     }
+    this.metrics?.consensusDuration.observe((performance.now() - started) / 1000)
     this.log.debug({ closed, epochs: outcomes.size, ms: Math.round(performance.now() - started) }, 'reputation recomputed')
     this.onUpdate?.()
   }

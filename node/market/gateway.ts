@@ -18,6 +18,7 @@ import {
 import type { ProviderLookup } from '../discovery/providerLookup.ts'
 import type { Host } from '../libp2p.ts'
 import type { Logger } from '../logger.ts'
+import type { Metrics } from '../metrics.ts'
 import { gatewayDefaults } from '../options.ts'
 import type { Accounts } from './accounts.ts'
 import { FrameQueue } from './frameQueue.ts'
@@ -35,6 +36,7 @@ export interface GatewayComponents {
   now: () => number
   /** This node's own provider service, for tasks routed to itself. */
   localProvider?: ProviderService
+  metrics?: Metrics
   /** Reputation hook (the ledger issue): 0..1, 0 = never route here. */
   reputation?: (peer: string) => number
 }
@@ -139,6 +141,21 @@ export class Gateway {
   }
 
   async submit (task: SubmitInput, opts: SubmitOptions = {}): Promise<SubmitResult> {
+    const started = performance.now()
+    try {
+      const result = await this.route(task, opts)
+      this.c.metrics?.tasks.inc({ role: 'gateway', outcome: 'ok' })
+      this.c.metrics?.taskDuration.observe({ role: 'gateway', outcome: 'ok' }, (performance.now() - started) / 1000)
+      return result
+    } catch (err) {
+      const outcome = err instanceof GatewayError ? err.code : 'error'
+      this.c.metrics?.tasks.inc({ role: 'gateway', outcome })
+      this.c.metrics?.taskDuration.observe({ role: 'gateway', outcome }, (performance.now() - started) / 1000)
+      throw err
+    }
+  }
+
+  private async route (task: SubmitInput, opts: SubmitOptions): Promise<SubmitResult> {
     const { ranked, all } = await this.candidates(task.model, task.prefs, opts.signal)
     if (ranked.length === 0) {
       if (all.length === 0) throw new GatewayError(404, 'model_not_found', `no provider in the network serves "${task.model}"; GET /v1/models lists the models on offer`)
@@ -161,6 +178,7 @@ export class Gateway {
         this.recordFailure(candidate.record.peer, e)
         if (e.afterFirstToken && opts.streaming !== false) throw new GatewayError(502, 'provider_failed_mid_stream', `provider ${candidate.record.peer} failed after the first token: ${e.message}`, true)
         failures.push(e)
+        this.c.metrics?.failovers.inc({ code: e.code })
         this.c.logger.info({ provider: candidate.record.peer, code: e.code, err: e.message }, 'attempt failed; failing over')
       }
     }
@@ -218,6 +236,7 @@ export class Gateway {
         if (next.done === true) throw new AttemptError(TaskErrorCode.INTERNAL, 'stream ended without a receipt', firstTokenAt != null)
         const frame = next.value
         if (frame.t === 'chunk') {
+          if (firstTokenAt == null) this.c.metrics?.timeToFirstToken.observe((Date.now() - started) / 1000)
           firstTokenAt ??= Date.now()
           text += frame.text
           await opts.onChunk?.(frame, { taskId: request.value.id, provider: peer })

@@ -16,6 +16,7 @@ import type { Logger } from '../logger.ts'
 import { providerDefaults } from '../options.ts'
 import { withTimeout } from '../util/abort.ts'
 import { Admission } from './admission.ts'
+import type { Metrics } from '../metrics.ts'
 import type { Accounts } from './accounts.ts'
 
 export function taskProtocol (network: Network): string {
@@ -30,6 +31,7 @@ export interface ProviderComponents {
   backend: Backend
   accounts: Accounts
   logger: Logger
+  metrics?: Metrics
   now: () => number
 }
 
@@ -100,6 +102,11 @@ export class ProviderService {
    */
   async execute (signed: SignedObject<TaskRequest>, remotePeer: string, signal: AbortSignal, send: (frame: Frame) => Promise<void>): Promise<void> {
     const request = signed.value
+    const t0 = performance.now()
+    const done = (outcome: string): void => {
+      this.c.metrics?.tasks.inc({ role: 'provider', outcome })
+      this.c.metrics?.taskDuration.observe({ role: 'provider', outcome }, (performance.now() - t0) / 1000)
+    }
     try {
       this.check(request, remotePeer)
       // What this provider sees of each task (for operators, and for measuring
@@ -134,10 +141,12 @@ export class ProviderService {
         // Record what we are owed before the receipt leaves: it is our evidence.
         await this.c.accounts.recordEarned(receipt)
         await send({ t: 'receipt', body: receipt.body, sig: receipt.sig })
+        done('ok')
       } finally {
         release()
       }
     } catch (err) {
+      done(err instanceof TaskError ? err.code : 'INTERNAL')
       if (signal.aborted) return
       await send(errorFrame(err, this.c.logger, request.id)).catch(() => {})
     }

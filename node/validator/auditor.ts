@@ -24,6 +24,7 @@ import type { ProviderLookup } from '../discovery/providerLookup.ts'
 import type { LedgerService } from '../ledger/ledgerService.ts'
 import type { Host } from '../libp2p.ts'
 import type { Logger } from '../logger.ts'
+import type { Metrics } from '../metrics.ts'
 import { submitProtocol, submitVia } from '../market/submitService.ts'
 import { auditorDefaults } from '../options.ts'
 import { sleep } from '../util/abort.ts'
@@ -38,6 +39,7 @@ export interface AuditorComponents {
   /** DHT provider lookups: a validator that just started knows providers before their next gossip. */
   lookup: ProviderLookup
   logger: Logger
+  metrics?: Metrics
   now: () => number
 }
 
@@ -171,6 +173,12 @@ export class Auditor {
     return candidates[Math.floor(this.random() * candidates.length)]
   }
 
+  private record (entry: { epoch: number, provider: string, gateway?: string, outcome: AuditOutcome }): void {
+    this.c.metrics?.audits.inc({ outcome: entry.outcome })
+    this.log.push(entry)
+    if (this.log.length > auditorDefaults.maxAuditLog) this.log.splice(0, this.log.length - auditorDefaults.maxAuditLog)
+  }
+
   private observe (provider: string): ProviderObservation {
     let o = this.observations.get(provider)
     if (o == null) {
@@ -185,7 +193,7 @@ export class Auditor {
     const model = target.models.find(m => isReferenceModelId(m.id) && !m.id.includes('embed'))!.id
     const gateway = await this.pickGateway(target.peer)
     if (gateway == null) {
-      this.log.push({ epoch, provider: target.peer, outcome: 'skipped' })
+      this.record({ epoch, provider: target.peer, outcome: 'skipped' })
       return 'skipped'
     }
     const task = drawTask(this.random)
@@ -204,13 +212,13 @@ export class Auditor {
       const outcome: AuditOutcome = res != null && !res.ok && res.status >= 500 ? 'unavailable' : 'skipped'
       this.c.logger.debug({ provider: target.peer, gateway: gateway.toString(), status: res?.ok === false ? res.status : undefined, code: res?.ok === false ? res.code : undefined }, 'audit not completed')
       if (outcome === 'unavailable') obs.unavailable++
-      this.log.push({ epoch, provider: target.peer, gateway: gateway.toString(), outcome })
+      this.record({ epoch, provider: target.peer, gateway: gateway.toString(), outcome })
       return outcome
     }
     const request = verifyTaskRequest(res.request.body, res.request.sig, this.c.network, this.c.verify)
     const receipt = verifyReceipt(res.receipt.body, res.receipt.sig, this.c.network, this.c.verify)
     if (receipt.value.provider !== target.peer || !bytesEqual(receipt.value.requestHash, requestHash(request.body))) {
-      this.log.push({ epoch, provider: target.peer, gateway: gateway.toString(), outcome: 'skipped' })
+      this.record({ epoch, provider: target.peer, gateway: gateway.toString(), outcome: 'skipped' })
       return 'skipped'
     }
     obs.latencyMs = obs.latencyMs == null ? Date.now() - started : 0.8 * obs.latencyMs + 0.2 * (Date.now() - started)
@@ -218,12 +226,12 @@ export class Auditor {
     this.c.logger.debug({ taskId: request.value.id, provider: target.peer, gateway: gateway.toString() }, 'audit done')
     if (bytesEqual(expected, receipt.value.outputHash)) {
       obs.passed++
-      this.log.push({ epoch, provider: target.peer, gateway: gateway.toString(), outcome: 'passed' })
+      this.record({ epoch, provider: target.peer, gateway: gateway.toString(), outcome: 'passed' })
       return 'passed'
     }
     obs.failed++
     obs.lastFraudEpoch = epoch
-    this.log.push({ epoch, provider: target.peer, gateway: gateway.toString(), outcome: 'fraud' })
+    this.record({ epoch, provider: target.peer, gateway: gateway.toString(), outcome: 'fraud' })
     this.c.logger.warn({ provider: target.peer, taskId: request.value.id }, 'audit failed recomputation: publishing a fraud proof')
     const now = this.c.now()
     await this.c.ledger.publish(signEntry(this.c.identity, this.c.network, {
@@ -270,3 +278,4 @@ export class Auditor {
     }))
   }
 }
+

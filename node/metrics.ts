@@ -1,0 +1,30 @@
+/**
+ * Prometheus metrics (prom-client), one registry per node. Names carry their
+ * unit (style.md §11). libp2p's own metrics (@libp2p/prometheus-metrics) and
+ * the process defaults (memory, CPU, event loop) go into the same registry.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+
+export function createMetrics () {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+  const taskBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+  return {
+    registry,
+    tasks: new Counter({ name: 'infermesh_tasks_total', help: 'Tasks finished, by role (gateway, provider) and outcome (ok or an error code)', labelNames: ['role', 'outcome'], registers: [registry] }),
+    taskDuration: new Histogram({ name: 'infermesh_task_duration_seconds', help: 'Task duration, by role and outcome', labelNames: ['role', 'outcome'], buckets: taskBuckets, registers: [registry] }),
+    timeToFirstToken: new Histogram({ name: 'infermesh_gateway_time_to_first_token_seconds', help: 'Time from dispatch to the first streamed frame, at the gateway', buckets: taskBuckets, registers: [registry] }),
+    failovers: new Counter({ name: 'infermesh_gateway_failovers_total', help: 'Attempts that failed and moved to the next provider, by error code', labelNames: ['code'], registers: [registry] }),
+    slotsFree: new Gauge({ name: 'infermesh_provider_slots_free', help: 'Free task slots on this provider', registers: [registry] }),
+    queueLength: new Gauge({ name: 'infermesh_provider_queue_length', help: 'Tasks waiting for a slot on this provider', registers: [registry] }),
+    dhtRejected: new Counter({ name: 'infermesh_dht_records_rejected_total', help: 'DHT records refused by the capacity-record validator, by code', labelNames: ['code'], registers: [registry] }),
+    lookupDuration: new Histogram({ name: 'infermesh_provider_lookup_duration_seconds', help: 'Provider lookups (provider walk and record fetches)', labelNames: ['cached'], buckets: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry] }),
+    ledgerEntries: new Gauge({ name: 'infermesh_ledger_entries', help: 'Ledger entries held', registers: [registry] }),
+    ledgerVerdicts: new Counter({ name: 'infermesh_ledger_verdicts_total', help: 'Ledger entries validated, by code (OK or the rejection code)', labelNames: ['code'], registers: [registry] }),
+    audits: new Counter({ name: 'infermesh_audits_total', help: 'Audits sent by this validator, by outcome', labelNames: ['outcome'], registers: [registry] }),
+    consensusDuration: new Histogram({ name: 'infermesh_consensus_duration_seconds', help: 'One reputation recompute over the consensus window', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 5], registers: [registry] }),
+    peers: new Gauge({ name: 'infermesh_peers', help: 'Connected peers', registers: [registry] })
+  }
+}
+
+export type Metrics = ReturnType<typeof createMetrics>
