@@ -17,6 +17,7 @@ import type { Network } from '../../protocol/network.ts'
 import type { VerifyFn } from '../../protocol/signing.ts'
 import type { Host } from '../libp2p.ts'
 import type { Logger } from '../logger.ts'
+import type { Metrics } from '../metrics.ts'
 import { lookupDefaults } from '../options.ts'
 import { withTimeout } from '../util/abort.ts'
 import type { Advertiser } from './advertiser.ts'
@@ -30,6 +31,7 @@ export interface ProviderLookupComponents {
   now: () => number
   logger: Logger
   advertiser?: Advertiser
+  metrics?: Metrics
 }
 
 export interface LookupOptions {
@@ -62,6 +64,7 @@ export class ProviderLookup {
   /** Verified capacity records of the providers of `model`, sorted by PeerId. */
   async find (model: string, opts: LookupOptions = {}): Promise<{ records: CapacityRecord[], stats: LookupStats }> {
     const signal = withTimeout(opts.signal, opts.timeoutMs ?? lookupDefaults.timeoutMs)
+    const started = performance.now()
     const { peers, cached } = await this.providerList(model, signal, opts)
     const found = await Promise.all(peers.map(async p => this.record(p, signal)))
     const stats: LookupStats = { providersFound: peers.length, recordsVerified: 0, recordsRejected: 0, cachedList: cached }
@@ -76,6 +79,7 @@ export class ProviderLookup {
       if (r.models.some(m => m.id === model)) records.push(r)
     }
     records.sort((a, b) => a.peer.localeCompare(b.peer))
+    this.c.metrics?.lookupDuration.observe({ cached: String(cached) }, (performance.now() - started) / 1000)
     return { records, stats }
   }
 
