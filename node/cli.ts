@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander'
 import { CodedError, ErrorCode, isCodedError } from '../protocol/errors.ts'
 import { resolveConfig, type ConfigKey } from './config.ts'
 import { createLogger } from './logger.ts'
+import { runDevnet } from './devnet.ts'
 import { startNode } from './node.ts'
 import { defaultNodeOptions, VERSION } from './options.ts'
 import { loadOrCreateIdentity } from './store/identityFile.ts'
@@ -108,6 +109,28 @@ export function buildProgram (): Command {
       }
       process.on('SIGINT', () => shutdown('SIGINT'))
       process.on('SIGTERM', () => shutdown('SIGTERM'))
+    })
+
+  program.command('devnet')
+    .description('run a whole network on this machine: a gateway, validators and providers (some faulty), with client traffic')
+    .option('--nodes <n>', 'node processes in all', '6')
+    .option('--validators <n>', 'validators among them (anchors of the fresh network)', '2')
+    .option('--faulty <n>', 'providers that cheat on purpose, so reputation visibly moves', '1')
+    .option('--epoch <seconds>', 'epoch length', '10')
+    .option('--data <dir>', 'devnet data directory (recreated on each run)', '.infermesh-devnet')
+    .option('--api-port <port>', 'the gateway\'s API port', '8484')
+    .option('--traffic <ms>', 'mean gap between client tasks (0 = none)', '1000')
+    .action(async (opts: Record<string, string>) => {
+      const int = (name: string, min: number): number => {
+        const n = Number(opts[name])
+        if (!Number.isInteger(n) || n < min) throw new CodedError(ErrorCode.CONFIG_INVALID, `--${name.replace(/[A-Z]/g, c => '-' + c.toLowerCase())} must be an integer ≥ ${min}`)
+        return n
+      }
+      await runDevnet({
+        nodes: int('nodes', 3), validators: int('validators', 1), faulty: int('faulty', 0), epochSeconds: int('epoch', 1),
+        dataDir: opts.data!, apiPort: int('apiPort', 0), trafficMs: int('traffic', 0), out: line => process.stdout.write(line + '\n')
+      })
+      process.exit(0)
     })
 
   program.command('identity')

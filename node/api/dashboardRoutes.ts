@@ -1,0 +1,44 @@
+/**
+ * GET /: the node's dashboard (design.md §10), plain HTML, CSS and vanilla JS
+ * from node/api/dashboard/, read once at startup. The page polls the node's
+ * own JSON API (same origin); nothing is loaded from elsewhere.
+ */
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Route } from './server.ts'
+
+const DASHBOARD_DIR = join(import.meta.dirname, 'dashboard')
+
+/** No inline script or style, no other origin: the page only talks to this node. */
+export const DASHBOARD_CSP = "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+interface Asset { path: string, file: string, type: string }
+
+const ASSETS: Asset[] = [
+  { path: '/', file: 'index.html', type: 'text/html; charset=utf-8' },
+  { path: '/dashboard/app.js', file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  { path: '/dashboard/style.css', file: 'style.css', type: 'text/css; charset=utf-8' }
+]
+
+export function dashboardRoutes (): Route[] {
+  return ASSETS.map(asset => {
+    const body = readFileSync(join(DASHBOARD_DIR, asset.file))
+    return {
+      method: 'GET' as const,
+      path: asset.path,
+      handler: async ({ res }) => {
+        res.writeHead(200, {
+          'content-type': asset.type,
+          'content-length': body.length,
+          'cache-control': 'no-cache',
+          'content-security-policy': DASHBOARD_CSP,
+          'x-content-type-options': 'nosniff',
+          'referrer-policy': 'no-referrer',
+          'x-frame-options': 'DENY'
+        })
+        res.end(body)
+        return undefined
+      }
+    }
+  })
+}

@@ -1,0 +1,239 @@
+/**
+ * The dashboard at GET / in a real browser (Debian's chromium driven by
+ * playwright-core) against a small real network in this process: a provider
+ * of ref-tiny, a gateway and an anchor validator, with 3-second epochs. The
+ * page must show what the API says, stream a task sent through its form, and
+ * draw reputation once consensus has some. Screenshots go to
+ * test-artifacts/dashboard/.
+ */
+import { existsSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadNetwork } from '../../node/config.ts'
+import { createLogger } from '../../node/logger.ts'
+import { startNode, type InfermeshNode } from '../../node/node.ts'
+import { defaultNodeOptions } from '../../node/options.ts'
+import { loadOrCreateIdentity } from '../../node/store/identityFile.ts'
+import { eventually, getJson, REPO_ROOT, tempDir, writeNetworkFile } from '../helpers/nodeProcess.ts'
+
+const CHROMIUM = process.env.INFERMESH_CHROMIUM ?? '/usr/bin/chromium'
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
+const ARTIFACTS = join(REPO_ROOT, 'test-artifacts', 'dashboard')
+const EPOCH_SECONDS = 3
+
+interface ReputationView {
+  epoch: number
+  providers: Array<{ peerId: string, reputation: number | null, history: Array<{ epoch: number, reputation: number | null }> }>
+  validators: Array<{ peerId: string, power: number | null }>
+}
+
+describe('the dashboard in a browser', () => {
+  const dir = tempDir()
+  const nodes: InfermeshNode[] = []
+  let provider: InfermeshNode
+  let gateway: InfermeshNode
+  let validatorId: string
+  let networkName: string
+  let base: string
+  let browser: Browser | undefined
+  let browserError: Error | undefined
+  let context: BrowserContext
+  let page: Page
+  const pageErrors: string[] = []
+  /** Errors on the page, less the 404s the page expects (epochs this node holds nothing for, an absent optional endpoint). */
+  const unexpectedErrors = (): string[] => pageErrors.filter(e => !/status of 404 \(Not Found\)/.test(e))
+
+  /** Fails the test with a clear message when the browser could not start. */
+  const requireBrowser = (): Page => {
+    if (browser == null) throw browserError ?? new Error('the browser did not start')
+    return page
+  }
+  const shot = async (name: string): Promise<string> => {
+    const path = join(ARTIFACTS, name)
+    await requireBrowser().screenshot({ path, fullPage: true })
+    return path
+  }
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true })
+    if (!existsSync(CHROMIUM)) {
+      browserError = new Error(`Chromium is not installed at ${CHROMIUM}: the dashboard test drives a real browser. Install it with \`apt-get update && apt-get install -y chromium\` (Debian), or set INFERMESH_CHROMIUM to a Chromium/Chrome binary.`)
+    } else {
+      try {
+        browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, timeout: 30_000 })
+      } catch (err) {
+        browserError = new Error(`Chromium at ${CHROMIUM} did not start: ${(err as Error).message}`)
+      }
+    }
+    if (browser == null) return
+
+    // The validator's key exists before the network file that names it an anchor.
+    validatorId = loadOrCreateIdentity(join(dir, 'validator')).identity.peerId
+    const file = writeNetworkFile(dir, { epochSeconds: EPOCH_SECONDS, recordTtlSeconds: 30, anchors: [{ peerId: validatorId, power: 1 }] })
+    const network = loadNetwork(file, dir).network
+    networkName = network.definition.name
+    const start = async (name: string, opts: Partial<typeof defaultNodeOptions>): Promise<InfermeshNode> => {
+      const n = await startNode({ ...defaultNodeOptions, dataDir: join(dir, name), api: '127.0.0.1:0', ...opts }, { cwd: dir, logger: createLogger('silent'), network })
+      nodes.push(n)
+      return n
+    }
+    provider = await start('provider', { roles: ['provider'], models: ['ref-tiny'] })
+    const boot = [provider.host.getMultiaddrs()[0]!.toString()]
+    gateway = await start('gateway', { roles: ['gateway'], bootstrap: boot })
+    await start('validator', { roles: ['validator'], bootstrap: boot })
+    base = `http://127.0.0.1:${gateway.api.address.port}`
+    // The gateway knows the model once capacity gossip reaches it.
+    await eventually(async () => getJson(`${base}/v1/models`), r => r.body.data?.some((m: { id: string }) => m.id === 'ref-tiny') === true, { timeoutMs: 30_000, what: 'ref-tiny in the gateway\'s /v1/models' })
+
+    context = await browser.newContext({ viewport: { width: 1440, height: 1000 } })
+    page = await context.newPage()
+    page.on('pageerror', err => pageErrors.push(`pageerror: ${err.message}`))
+    page.on('console', msg => { if (msg.type() === 'error') pageErrors.push(`console: ${msg.text()}`) })
+  }, 90_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await Promise.all(nodes.map(async n => n.stop()))
+  })
+
+  it('serves the page and its assets with a strict CSP', async () => {
+    requireBrowser()
+    const res = await fetch(`${base}/`)
+    if (res.status === 404) throw new Error('GET / is 404: wire ...dashboardRoutes() (node/api/dashboardRoutes.ts) into the route list in node/node.ts')
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8')
+    expect(res.headers.get('cache-control')).toBe('no-cache')
+    const csp = res.headers.get('content-security-policy') ?? ''
+    expect(csp).toContain("default-src 'self'")
+    expect(csp).toContain("script-src 'self'")
+    expect(csp).toContain("style-src 'self'")
+    expect(await res.text()).toContain('id="reputation-chart"')
+    for (const [path, type] of [['/dashboard/app.js', 'text/javascript; charset=utf-8'], ['/dashboard/style.css', 'text/css; charset=utf-8']] as const) {
+      const r = await fetch(`${base}${path}`)
+      expect(r.status).toBe(200)
+      expect(r.headers.get('content-type')).toBe(type)
+      expect(r.headers.get('cache-control')).toBe('no-cache')
+      expect((await r.arrayBuffer()).byteLength).toBeGreaterThan(100)
+    }
+  })
+
+  it('shows this node and as many providers as the network has', async () => {
+    const p = requireBrowser()
+    const res = await p.goto(`${base}/`)
+    expect(res?.status()).toBe(200)
+    const info = (await getJson(`${base}/v1/node`)).body
+    await expect.poll(async () => p.textContent('#node-peer'), { timeout: 10_000 }).toBe(gateway.identity.peerId)
+    expect(info.peerId).toBe(gateway.identity.peerId)
+    expect(await p.textContent('#node-network')).toBe(networkName)
+    expect(await p.getAttribute('#node-network-id span', 'title')).toBe(info.network.id)
+    expect(await p.textContent('#node-roles')).toBe('gateway')
+    expect(await p.textContent('#node-version')).toBe(info.version)
+    expect(await p.textContent('#node-uptime')).toMatch(/^\d+(s|m \d\ds)$/)
+
+    // The network's providers, as the API reports them across every model.
+    const distinctProviders = async (): Promise<number> => {
+      const models = (await getJson(`${base}/v1/models`)).body.data as Array<{ id: string }>
+      const ids = new Set<string>()
+      for (const m of models) {
+        for (const pr of (await getJson(`${base}/v1/providers?model=${encodeURIComponent(m.id)}`)).body.providers) ids.add(pr.peerId)
+      }
+      return ids.size
+    }
+    expect(await distinctProviders()).toBe(1)
+    await expect.poll(async () => p.textContent('#provider-count'), { timeout: 10_000 }).toBe(String(await distinctProviders()))
+    expect(await p.locator(`#providers-table tbody tr[data-provider="${provider.identity.peerId}"]`).count()).toBe(1)
+    // Only chat models are offered in the form.
+    expect(await p.locator('#model option').allTextContents()).toEqual(['ref-tiny'])
+    // The status line says the page is live (every poll answered).
+    await expect.poll(async () => p.textContent('#status-text'), { timeout: 10_000 }).toMatch(/^live/)
+    console.log('screenshot:', await shot('dashboard-node.png'))
+    expect(unexpectedErrors()).toEqual([])
+  })
+
+  it('sends a prompt through the form and streams the answer, then shows the receipt', async () => {
+    const p = requireBrowser()
+    // Count the answer's updates: a streamed answer grows in several steps.
+    await p.evaluate(() => {
+      const w = window as unknown as { answerUpdates: number }
+      w.answerUpdates = 0
+      new MutationObserver(() => { w.answerUpdates++ }).observe(document.getElementById('answer')!, { childList: true, characterData: true, subtree: true })
+    })
+    const requestSeen = p.waitForRequest(r => r.url().endsWith('/v1/chat/completions') && r.method() === 'POST')
+    const responseSeen = p.waitForResponse(r => r.url().endsWith('/v1/chat/completions'))
+    await p.fill('#prompt', 'hello from the dashboard')
+    await p.selectOption('#model', 'ref-tiny')
+    await p.fill('#max-tokens', '24')
+    await p.click('#submit-button')
+    const body = JSON.parse((await requestSeen).postData() ?? '{}')
+    expect(body).toMatchObject({ model: 'ref-tiny', stream: true, max_tokens: 24, messages: [{ role: 'user', content: 'hello from the dashboard' }] })
+    const response = await responseSeen
+    expect(response.status()).toBe(200)
+    expect(response.headers()['content-type']).toMatch(/^text\/event-stream/)
+
+    await p.waitForFunction(() => /^[0-9a-f]{32}$/.test(document.getElementById('receipt-id')?.textContent ?? ''), undefined, { timeout: 30_000 })
+    const receiptId = (await p.textContent('#receipt-id'))!
+    expect(receiptId).toMatch(/^[0-9a-f]{32}$/)
+    expect(await p.textContent('#receipt-provider')).toBe(provider.identity.peerId)
+    const answer = (await p.textContent('#answer')) ?? ''
+    expect(answer.length).toBeGreaterThan(0)
+    expect(await p.evaluate(() => (window as unknown as { answerUpdates: number }).answerUpdates)).toBeGreaterThan(1)
+    expect(await p.isHidden('#submit-error')).toBe(true)
+    expect(await p.isEnabled('#submit-button')).toBe(true)
+    expect(await p.textContent('#receipt-usage')).toMatch(/prompt \+ \d+ completion tokens/)
+
+    // The task shows up in the activity: the gateway's ok counter and its account with the provider.
+    await expect.poll(async () => Number(await p.textContent('#tasks-ok')), { timeout: 10_000 }).toBeGreaterThanOrEqual(1)
+    await expect.poll(async () => p.locator(`#accounts-table tbody tr[data-peer="${provider.identity.peerId}"]`).count(), { timeout: 10_000 }).toBe(1)
+    console.log('screenshot:', await shot('dashboard-answer.png'))
+
+    // An error from the API is shown in the form, not thrown away.
+    await p.fill('#max-tokens', '100000')
+    await p.click('#submit-button')
+    await p.waitForSelector('#submit-error:not([hidden])', { timeout: 10_000 })
+    expect(await p.textContent('#submit-error')).toMatch(/^400: .*max_tokens/)
+    await p.fill('#max-tokens', '24')
+    expect(unexpectedErrors().filter(e => !/status of 400 \(Bad Request\)/.test(e))).toEqual([])
+    pageErrors.length = 0
+  })
+
+  it('draws reputation per provider over epochs, the validators, and the ledger roots', async () => {
+    const p = requireBrowser()
+    const reputation = async (): Promise<ReputationView> => (await getJson<ReputationView>(`${base}/v1/reputation`)).body
+    const pid = provider.identity.peerId
+    // Wait until consensus has given the provider a reputation for a few epochs.
+    await eventually(reputation, v => (v.providers.find(x => x.peerId === pid)?.history.filter(h => h.reputation != null).length ?? 0) >= 2, { timeoutMs: 60_000, intervalMs: 500, what: 'two epochs of reputation for the provider' })
+    const circles = `#reputation-chart circle[data-provider="${pid}"]`
+    // The page redraws every 2 s and epochs pass every 3 s: compare against the API at the same moment.
+    await expect.poll(async () => {
+      const v = await reputation()
+      const expected = v.providers.find(x => x.peerId === pid)!.history.filter(h => h.reputation != null)
+      const drawn = await p.locator(circles).evaluateAll(cs => cs.map(c => ({ epoch: Number(c.getAttribute('data-epoch')), reputation: Number(c.getAttribute('data-reputation')) })))
+      return JSON.stringify(drawn) === JSON.stringify(expected.map(h => ({ epoch: h.epoch, reputation: h.reputation })))
+    }, { timeout: 15_000, intervals: [500] }).toBe(true)
+    expect(await p.locator(circles).count()).toBeGreaterThanOrEqual(2)
+    expect(await p.locator(`#reputation-chart polyline`).count()).toBe(1)
+    const cell = p.locator(`#reputation-table tbody tr[data-provider="${pid}"] .reputation`)
+    await expect.poll(async () => {
+      const current = (await reputation()).providers.find(x => x.peerId === pid)!.reputation
+      return Number(await cell.textContent()) === current
+    }, { timeout: 10_000, intervals: [500] }).toBe(true)
+
+    // Validators: the anchor, with power.
+    await expect.poll(async () => p.textContent('#validator-count'), { timeout: 10_000 }).toBe('1')
+    expect((await reputation()).validators.filter(v => (v.power ?? 0) > 0).map(v => v.peerId)).toEqual([validatorId])
+    expect(await p.locator(`#validators-table tbody tr[data-validator="${validatorId}"]`).count()).toBe(1)
+
+    // Ledger: this node's root for a closed epoch, shortened, the full root in the title.
+    const rows = p.locator('#ledger-table tbody tr')
+    expect(await rows.count()).toBeGreaterThanOrEqual(1)
+    const roots = await p.locator('#ledger-table tbody td.root span[title]').evaluateAll(spans => spans.map(s => ({ epoch: Number(s.closest('tr')!.getAttribute('data-epoch')), full: s.getAttribute('title')!, shown: s.textContent! })))
+    expect(roots.length).toBeGreaterThanOrEqual(1)
+    for (const r of roots) {
+      expect(r.shown).toBe(`${r.full.slice(0, 16)}…`)
+      expect((await getJson(`${base}/v1/ledger/epochs/${r.epoch}`)).body.entriesRoot).toBe(r.full)
+    }
+    console.log('screenshot:', await shot('dashboard-reputation.png'))
+    expect(unexpectedErrors()).toEqual([])
+  }, 90_000)
+})
