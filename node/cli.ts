@@ -6,7 +6,7 @@
 import { resolve } from 'node:path'
 import { Command, CommanderError } from 'commander'
 import { CodedError, ErrorCode, isCodedError } from '../protocol/errors.ts'
-import { resolveConfig, type ConfigKey } from './config.ts'
+import { ENV_NAMES, resolveConfig, type ConfigKey } from './config.ts'
 import { createLogger } from './logger.ts'
 import { runDevnet } from './devnet.ts'
 import { startNode } from './node.ts'
@@ -131,6 +131,61 @@ export function buildProgram (): Command {
         dataDir: opts.data!, apiPort: int('apiPort', 0), trafficMs: int('traffic', 0), out: line => process.stdout.write(line + '\n')
       })
       process.exit(0)
+    })
+
+  program.command('status')
+    .description('summarize a running node: identity, network, peers, models on offer, consensus')
+    .option('--api <url>', 'node API URL', `http://${defaultNodeOptions.api}`)
+    .option('--json', 'print JSON')
+    .action(async (opts: { api: string, json?: boolean }) => {
+      const token = process.env.INFERMESH_API_TOKEN
+      const node = await apiGet(opts.api, '/v1/node', token) as { peerId: string, network: { name: string, id: string }, roles: string[], models: string[], peers: number, version: string, uptimeSeconds: number, addresses: string[] }
+      const models = await apiGet(opts.api, '/v1/models', token) as { data: Array<{ id: string, providers: number }> }
+      const rep = await apiGet(opts.api, '/v1/reputation', token) as { epoch: number, stateRoot: string | null, providers: Array<{ zeroed: boolean }>, validators: unknown[] }
+      const summary = {
+        peerId: node.peerId,
+        network: node.network,
+        roles: node.roles,
+        version: node.version,
+        uptimeSeconds: node.uptimeSeconds,
+        peers: node.peers,
+        addresses: node.addresses,
+        servedModels: node.models,
+        networkModels: models.data.map(m => ({ id: m.id, providers: m.providers })),
+        consensus: { epoch: rep.epoch, stateRoot: rep.stateRoot, providersScored: rep.providers.length, providersZeroed: rep.providers.filter(p => p.zeroed).length, validators: rep.validators.length }
+      }
+      if (opts.json === true) {
+        process.stdout.write(JSON.stringify(summary, null, 2) + '\n')
+        return
+      }
+      const lines = [
+        `node      ${summary.peerId} (${summary.roles.join(', ')}), infermesh ${summary.version}, up ${summary.uptimeSeconds} s`,
+        `network   ${summary.network.name} ${summary.network.id.slice(0, 16)}…, ${summary.peers} peers`,
+        `serves    ${summary.servedModels.length > 0 ? summary.servedModels.join(', ') : '(not a provider)'}`,
+        `offered   ${summary.networkModels.length > 0 ? summary.networkModels.map(m => `${m.id} (${m.providers})`).join(', ') : 'no models seen yet'}`,
+        `consensus epoch ${summary.consensus.epoch}, ${summary.consensus.validators} validators, ${summary.consensus.providersScored} providers scored, ${summary.consensus.providersZeroed} zeroed, root ${summary.consensus.stateRoot?.slice(0, 16) ?? 'none yet'}`
+      ]
+      process.stdout.write(lines.join('\n') + '\n')
+    })
+
+  program.command('config')
+    .description('print the effective configuration of "infermesh start" and where each value came from')
+    .option('--data <dir>', 'data directory')
+    .option('--network <name|file>', 'network')
+    .option('--config <file>', 'config file')
+    .option('--json', 'print JSON')
+    .action((opts: { data?: string, network?: string, config?: string, json?: boolean }) => {
+      const flags: Partial<Record<ConfigKey, string>> = {}
+      if (opts.data != null) flags.dataDir = opts.data
+      if (opts.network != null) flags.network = opts.network
+      if (opts.config != null) flags.config = opts.config
+      const { options, sources, configFile } = resolveConfig(flags, process.env, process.cwd())
+      const shown = Object.fromEntries(Object.entries(options).map(([k, v]) => [k, { value: k === 'apiToken' && v != null ? '(set)' : v ?? null, source: sources[k as ConfigKey] }]))
+      if (opts.json === true) {
+        process.stdout.write(JSON.stringify({ configFile: configFile ?? null, settings: shown }, null, 2) + '\n')
+        return
+      }
+      process.stdout.write(formatTable(['SETTING', 'VALUE', 'FROM'], Object.entries(shown).map(([k, v]) => [k, Array.isArray(v.value) ? v.value.join(',') : String(v.value ?? '-'), v.source === 'env' ? `env ${ENV_NAMES[k as ConfigKey]}` : v.source === 'file' ? `file ${configFile ?? ''}` : v.source])))
     })
 
   program.command('identity')

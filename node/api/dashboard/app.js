@@ -358,7 +358,6 @@
     }
     nodes.push(svgEl('line', { class: 'axis', x1: M.l, x2: W - M.r, y1: H - M.b, y2: H - M.b }))
     nodes.push(svgEl('line', { class: 'axis', x1: M.l, x2: M.l, y1: M.t, y2: H - M.b }))
-    nodes.push(svgEl('text', { x: W - M.r, y: H - 2, 'text-anchor': 'end' }, 'epoch'))
     for (const s of series) {
       const colour = colourOf(s.peer)
       const g = svgEl('g', { 'data-provider': s.peer })
@@ -510,7 +509,8 @@
 
   async function loop () {
     try {
-      await refresh()
+      // A hidden tab does not poll; it catches up when shown again.
+      if (!document.hidden) await refresh()
     } finally {
       setTimeout(() => { void loop() }, POLL_MS)
     }
@@ -601,6 +601,7 @@
 
   document.addEventListener('DOMContentLoaded', () => {
     $('submit-form').addEventListener('submit', ev => { void submitTask(ev) })
+    document.addEventListener('visibilitychange', () => { if (!document.hidden) void refresh() })
     void loop()
   })
 })()
