@@ -214,6 +214,12 @@ export class LedgerService {
     }
   }
 
+  /** A peer's per-epoch roots, for comparing with ours. */
+  async peerRoots (peer: PeerId, from: number, to: number, signal: AbortSignal): Promise<Array<{ epoch: number, root: string, count: number }>> {
+    const res = await this.request(peer, { t: 'roots', from, to }, signal)
+    return res.t === 'roots' ? res.roots.map(r => ({ epoch: r.epoch, root: toHex(r.root), count: r.count })) : []
+  }
+
   /** Compare roots with one peer and fetch every entry we lack. Returns how many were added. */
   async syncWith (peer: PeerId, signal: AbortSignal = this.controller.signal): Promise<number> {
     const current = epochOf(this.c.now(), this.c.network)

@@ -6,10 +6,12 @@
  * at exponential gaps, at a rate like the audits'. The provider logs what it
  * sees of each task; the validators log which tasks were audits. Classifiers
  * given the provider's whole view (requester, prompt length, message count,
- * parameters, phase in the epoch, gap since the same requester's last task)
- * must do no better than chance on held-out tasks, and no requester the
- * provider sees may be one that only audits use, or a validator.
+ * parameters, phase in the epoch, gap since the same requester's last task,
+ * gaps to the nearest task from anyone) must do no better than chance on
+ * held-out tasks, and no requester the provider sees may be one that only
+ * audits use, or a validator.
  */
+import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { drawGapMs, drawTask, workloadRandom } from '../../protocol/workload.ts'
@@ -137,6 +139,7 @@ describe('audits look like client traffic to the provider', () => {
     trafficRunning = false
     await traffic
     await Promise.all(Object.values(nodes).map(async n => n.stop()))
+    rmSync(dir, { recursive: true, force: true })
   })
 
   it('no classifier given the provider\'s view beats chance, and audits use client requesters only', async () => {

@@ -173,6 +173,10 @@ describe('validators catch cheating providers', () => {
     const views = await eventually(async () => Promise.all(all().map(async n => (await getJson(`${n.api}/v1/ledger/epochs/${target!}`)).body)),
       vs => vs.every(x => x.entriesRoot === vs[0]!.entriesRoot && x.consensus?.stateRoot === vs[0]!.consensus?.stateRoot), { timeoutMs: 20_000, what: 'same roots everywhere' })
     expect(views[0]!.consensus.stateRoot).toMatch(/^[0-9a-f]{64}$/)
+    // The node's own view of agreement with its peers says the same.
+    const agreement = await eventually(async () => (await getJson(`${nodes.gateway!.api}/v1/ledger/agreement`)).body,
+      a => a.peersAnswered >= 3 && a.epochs[0].peers.every((p: { agrees: boolean }) => p.agrees), { timeoutMs: 20_000, what: 'peers agree on the oldest compared epoch' })
+    expect(agreement.epochs[0].peers.length).toBeGreaterThanOrEqual(3)
     expect(views[0]!.entries).toBeGreaterThan(0)
   }, 60_000)
 })
