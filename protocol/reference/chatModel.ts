@@ -11,9 +11,10 @@
  * context, so the prompt keeps only its last contextLength − 1 − maxTokens
  * bytes (truncated from the left, possibly mid-character: tokens are bytes).
  */
-import { EOS_ID, outputText, promptBytes, tokenString } from './tokenizer.ts'
-import { Sampler, samplerStream } from './sampler.ts'
-import type { TopLogprob } from './sampler.ts'
+import { EOS_ID, isOutputToken, outputText, promptBytes, tokenString } from './tokenizer.ts'
+import { Sampler, replaySample, samplerStream } from './sampler.ts'
+import type { SampleReplay, TopLogprob } from './sampler.ts'
+import type { Xoshiro128ss } from './prng.ts'
 import { reductionSource } from './model.ts'
 import type { InferenceState, RandomSource, ReductionOptions, Transformer } from './model.ts'
 import type { ReferenceModelInfo } from './registry.ts'
@@ -235,6 +236,20 @@ export class ReferenceChatModel {
   }
 
   /**
+   * Teacher forcing (design.md §9, tolerance check): a session that feeds a
+   * claimed completion token by token through the same prompt handling, KV
+   * cache and sampler stream as stream(), so a checker can replay, at every
+   * completion step, what the sampler would pick after the claimed prefix.
+   * One model step per fed token, O(n) in all. Parameters are checked as in
+   * stream(); logprobs are not used.
+   */
+  teacherForcing (prompt: string, params: GenerateParams = {}): TeacherForcing {
+    if (typeof prompt !== 'string') throw new RangeError('prompt must be a string')
+    const p = resolveParams(params, this.info.contextLength)
+    return new TeacherForcing(this.net, this.info.dims.vocab, prompt, p)
+  }
+
+  /**
    * Raw next-token logits (all vocab ids, unmasked) after [EOS, prompt], the
    * prompt truncated from the left to contextLength − 1 bytes. For comparing
    * the deterministic and nondeterministic modes.
@@ -250,5 +265,93 @@ export class ReferenceChatModel {
     this.net.step(state, EOS_ID, keep === 0 ? logits : null)
     for (let i = 0; i < keep; i++) this.net.step(state, bytes[start + i]!, i === keep - 1 ? logits : null)
     return logits
+  }
+}
+
+/**
+ * A claimed completion fed through the model one token at a time; made by
+ * ReferenceChatModel.teacherForcing. `position` counts the completion tokens
+ * fed; `logits` always holds the next-token logits after the prompt and them.
+ */
+export class TeacherForcing {
+  readonly maxTokens: number
+  readonly temperature: number
+  readonly topP: number
+  readonly stop: readonly string[]
+  readonly seed: number
+  /** Next-token logits at `position` (a live buffer, overwritten by feed and rewind). */
+  readonly logits: Float64Array
+  private readonly net: Transformer
+  private readonly state: InferenceState
+  private readonly promptTokens: number
+  /** The last token before the completion: the last kept prompt byte, or the leading EOS. */
+  private readonly lastPromptToken: number
+  private readonly fed: number[] = []
+  private readonly rng: Xoshiro128ss
+  private readonly draws: number[] = []
+
+  /** @internal use ReferenceChatModel.teacherForcing */
+  constructor (net: Transformer, vocab: number, prompt: string, p: ResolvedParams) {
+    this.net = net
+    this.maxTokens = p.maxTokens
+    this.temperature = p.temperature
+    this.topP = p.topP
+    this.stop = p.stop
+    this.seed = p.seed
+    // Exactly stream()'s prompt handling.
+    const bytes = promptBytes(prompt)
+    const keep = Math.min(bytes.length, net.contextLength - 1 - p.maxTokens)
+    const start = bytes.length - keep
+    this.promptTokens = keep + 1
+    this.state = net.newState(this.promptTokens + p.maxTokens, p.random)
+    this.logits = new Float64Array(vocab)
+    net.step(this.state, EOS_ID, keep === 0 ? this.logits : null)
+    for (let i = 0; i < keep; i++) net.step(this.state, bytes[start + i]!, i === keep - 1 ? this.logits : null)
+    this.lastPromptToken = keep === 0 ? EOS_ID : bytes[bytes.length - 1]!
+    this.rng = samplerStream(p.seed)
+  }
+
+  /** Completion tokens fed so far: the step whose logits `logits` holds. */
+  get position (): number {
+    return this.fed.length
+  }
+
+  /**
+   * The uniform draw stream() takes from the sampler stream at completion
+   * step n (every step with temperature > 0 takes exactly one, whatever the
+   * token), or null at temperature 0, which takes none.
+   */
+  draw (n: number): number | null {
+    if (this.temperature === 0) return null
+    if (!Number.isInteger(n) || n < 0 || n >= this.maxTokens) throw new RangeError(`step must be an integer in [0, ${this.maxTokens - 1}]`)
+    while (this.draws.length <= n) this.draws.push(this.rng.nextFloat())
+    return this.draws[n]!
+  }
+
+  /** replaySample at the current position with its draw: the id stream() would pick here, and the ids an ε-perturbation could pick. */
+  replay (epsilon: number): SampleReplay {
+    if (this.fed.length >= this.maxTokens) throw new RangeError('all maxTokens steps are fed')
+    return replaySample(this.logits, this.temperature, this.topP, this.draw(this.fed.length) ?? 0, epsilon)
+  }
+
+  /** Feeds the claimed token at `position` and computes the logits for the next step (skipped when `withLogits` is false). */
+  feed (tokenId: number, withLogits = true): void {
+    if (this.fed.length >= this.maxTokens) throw new RangeError('all maxTokens steps are fed')
+    if (!isOutputToken(tokenId)) throw new RangeError(`token ${tokenId} is not an output token`)
+    this.net.step(this.state, tokenId, withLogits ? this.logits : null)
+    this.fed.push(tokenId)
+  }
+
+  /**
+   * Goes back to an earlier position, dropping the tokens fed after it: the
+   * cache entries past it are overwritten by later steps, and the token
+   * before it is fed again to restore `logits` (one step).
+   */
+  rewind (position: number): void {
+    if (!Number.isInteger(position) || position < 0 || position > this.fed.length) throw new RangeError('rewind position out of range')
+    const token = position === 0 ? this.lastPromptToken : this.fed[position - 1]!
+    this.fed.length = position
+    this.state.length = this.promptTokens + position - 1
+    this.net.step(this.state, token, this.logits)
   }
 }

@@ -53,6 +53,9 @@ export function getReferenceEmbeddingModel (id: string): ReferenceEmbeddingModel
 }
 
 export { ReferenceChatModel, ReferenceEmbeddingModel }
+export type { TeacherForcing } from './chatModel.ts'
+export { replaySample } from './sampler.ts'
+export type { SampleReplay } from './sampler.ts'
 export type { FinishReason, GenerateParams, GenerateResult, TokenEvent, TokenLogprob } from './chatModel.ts'
 export { DEFAULT_MAX_TOKENS, MAX_STOP_LENGTH, MAX_STOP_SEQUENCES, MAX_TEMPERATURE, MAX_TOP_LOGPROBS } from './chatModel.ts'
 export type { EmbedResult } from './embeddingModel.ts'

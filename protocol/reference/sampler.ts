@@ -144,3 +144,159 @@ export class Sampler {
     return { logprob: weight[chosen]!, top }
   }
 }
+
+/**
+ * Slack for rounding in the sampler's own sums, relative to the sum: each of
+ * the at most 97 additions rounds by at most half an ulp of the running sum.
+ */
+const SUM_ROUNDING = 128 * Number.EPSILON
+
+/** What replaySample found for one completion step. */
+export interface SampleReplay {
+  /** The id Sampler.sample picks for these logits and this draw (bit-identical choice). */
+  id: number
+  /**
+   * Every id that logits perturbed by at most ε·scale each could make the
+   * sampler pick with the same draw, to first order (scale = the largest
+   * |logit| over the output ids): always contains `id`, and more only when the
+   * draw (or top-2 margin) lies within the perturbation's reach of a boundary.
+   */
+  plausible: number[]
+  /**
+   * The smallest relative logit perturbation (in units of scale, the same unit
+   * as ε) that could change the choice, to first order: how close this step was
+   * to a boundary. For temperature 0 it is the top-2 logit gap / (2·scale).
+   */
+  margin: number
+}
+
+/**
+ * Replays Sampler.sample for one step given the draw u it used (ignored at
+ * temperature 0), and says which other ids a perturbation of the logits of
+ * relative size ε could have produced (design.md §9, tolerance check).
+ *
+ * Perturbation model: every output logit is off by at most δ = ε·scale.
+ * - Temperature 0: id i could win iff l_i ≥ l_max − 2δ.
+ * - Temperature T: each weight e_i = exp((l_i − m)/T) is off by a relative
+ *   r = a·(1 + a) with a = 2δ/T (≥ e^a − 1 for a ≤ 1.79), so a running sum and
+ *   the target u·S each move by at most r·S, and a boundary can cross the
+ *   target when they are within w = (2r + ρ)·S of each other (ρ covers the
+ *   sums' own rounding). Likewise the top-p cut can move to any index whose
+ *   running sum is within (2r + ρ)·total of the threshold, which changes S;
+ *   every such nucleus is replayed. Two ids whose weights are within
+ *   2r·max of each other may swap places in the order; each takes the other's
+ *   interval, so the partners of a plausible id are plausible too.
+ */
+export function replaySample (logits: Float64Array, temperature: number, topP: number, u: number, epsilon: number): SampleReplay {
+  if (!(epsilon >= 0)) throw new RangeError('epsilon must be ≥ 0')
+  let scale = 0
+  for (let i = 0; i < OUTPUT_TOKEN_IDS.length; i++) {
+    const a = Math.abs(logits[OUTPUT_TOKEN_IDS[i]!]!)
+    if (a > scale) scale = a
+  }
+  if (scale === 0) scale = 1
+  const delta = epsilon * scale
+
+  if (temperature === 0) {
+    const id = argmaxOutput(logits)
+    const top = logits[id]!
+    const plausible = [id]
+    let second = -Infinity
+    for (let i = 0; i < OUTPUT_TOKEN_IDS.length; i++) {
+      const other = OUTPUT_TOKEN_IDS[i]!
+      if (other === id) continue
+      const l = logits[other]!
+      if (l > second) second = l
+      if (l >= top - 2 * delta) plausible.push(other)
+    }
+    return { id, plausible, margin: (top - second) / (2 * scale) }
+  }
+
+  if (!(u >= 0 && u < 1)) throw new RangeError('u must be in [0, 1)')
+  // The same arithmetic, in the same order, as Sampler.sample.
+  const m = maxOutputLogit(logits)
+  const n = OUTPUT_TOKEN_IDS.length
+  const weight = new Float64Array(VOCAB_SIZE)
+  let total = 0
+  for (let i = 0; i < n; i++) {
+    const id = OUTPUT_TOKEN_IDS[i]!
+    const e = detExp((logits[id]! - m) / temperature)
+    weight[id] = e
+    total += e
+  }
+  const order = Array.from(OUTPUT_TOKEN_IDS)
+  order.sort((a, b) => {
+    const wa = weight[a]!
+    const wb = weight[b]!
+    if (wa > wb) return -1
+    if (wa < wb) return 1
+    return a - b
+  })
+  /** cum[i]: the running sum of the first i + 1 weights in `order`, added as sample() adds them. */
+  const cum = new Float64Array(n)
+  let acc = 0
+  for (let i = 0; i < n; i++) {
+    acc += weight[order[i]!]!
+    cum[i] = acc
+  }
+  const threshold = topP < 1 ? topP * total : Infinity
+  let size = n
+  for (let i = 0; i < n; i++) {
+    if (cum[i]! >= threshold) {
+      size = i + 1
+      break
+    }
+  }
+  const pickIn = (s: number, target: number): number => {
+    for (let i = 0; i < s; i++) if (target < cum[i]!) return i
+    return s - 1
+  }
+  const S = cum[size - 1]!
+  const target = u * S
+  const chosen = pickIn(size, target)
+
+  const a = 2 * delta / temperature
+  const r = a * (1 + a)
+  const slack = 2 * r + SUM_ROUNDING
+  const plausibleIdx = new Set<number>()
+  const addWindow = (s: number): void => {
+    const sum = cum[s - 1]!
+    const t = u * sum
+    const w = slack * sum
+    for (let i = 0; i < s; i++) {
+      const lo = i === 0 ? 0 : cum[i - 1]!
+      const hi = i === s - 1 ? Infinity : cum[i]!
+      if (t >= lo - w && t < hi + w) plausibleIdx.add(i)
+    }
+  }
+  addWindow(size)
+  if (topP < 1) {
+    const w = slack * total
+    for (let j = 0; j < n; j++) {
+      const s = j + 1
+      if (s === size) continue
+      if ((j === 0 || cum[j - 1]! < threshold + w) && cum[j]! >= threshold - w) addWindow(s)
+    }
+  }
+  for (const i of [...plausibleIdx]) {
+    const wi = weight[order[i]!]!
+    for (let j = i - 1; j >= 0 && weight[order[j]!]! - wi < 2 * r * weight[order[j]!]!; j--) plausibleIdx.add(j)
+    for (let j = i + 1; j < n && wi - weight[order[j]!]! < 2 * r * wi; j++) plausibleIdx.add(j)
+  }
+  const plausible = [order[chosen]!]
+  for (const i of [...plausibleIdx].sort((x, y) => x - y)) if (i !== chosen) plausible.push(order[i]!)
+
+  // margin: the smallest r that reaches a boundary, converted back to ε.
+  let need = Infinity
+  if (chosen > 0) need = Math.min(need, (target - cum[chosen - 1]!) / S / 2)
+  if (chosen < size - 1) need = Math.min(need, (cum[chosen]! - target) / S / 2)
+  if (topP < 1) {
+    need = Math.min(need, (cum[size - 1]! - threshold) / total / 2)
+    if (size > 1) need = Math.min(need, (threshold - cum[size - 2]!) / total / 2)
+  }
+  const wc = weight[order[chosen]!]!
+  if (chosen > 0) need = Math.min(need, (weight[order[chosen - 1]!]! - wc) / weight[order[chosen - 1]!]! / 2)
+  if (chosen < n - 1 && wc > 0) need = Math.min(need, (wc - weight[order[chosen + 1]!]!) / wc / 2)
+  // r ≈ a = 2δ/T = 2ε·scale/T, so ε ≈ r·T/(2·scale).
+  return { id: order[chosen]!, plausible, margin: Math.max(0, need) * temperature / (2 * scale) }
+}
