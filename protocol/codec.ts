@@ -62,11 +62,27 @@ export function encodeCanonical (value: unknown): Uint8Array {
 }
 
 /**
- * Strict decode: rejects non-canonical integers, duplicate map keys, undefined,
- * indefinite lengths, NaN/Infinity, tags and trailing bytes, so one value has
- * exactly one encoding and re-encoding round-trips byte for byte.
+ * Strict canonical decode: rejects non-canonical integers, duplicate map keys,
+ * undefined, indefinite lengths, NaN/Infinity, tags and trailing bytes, so one
+ * value has exactly one encoding and re-encoding round-trips byte for byte.
+ * For everything that is signed or hashed.
  */
 export function decodeCanonical (bytes: Uint8Array, maxBytes: number): unknown {
+  const value = decodeStrict(bytes, maxBytes)
+  // cborg does not check map key order on decode; a re-encode comparison does,
+  // and also catches every other non-canonical form at once.
+  if (!bytesEqual(encodeCanonical(value), bytes)) {
+    throw new CodedError(ErrorCode.RECORD_MALFORMED, 'CBOR is not in canonical form')
+  }
+  return value
+}
+
+/**
+ * Strict decode without the canonical-form comparison: for framing that is
+ * never signed or hashed (task stream frames), where the re-encode only costs
+ * time. Size, nesting, tags, duplicate keys and trailing bytes are still refused.
+ */
+export function decodeStrict (bytes: Uint8Array, maxBytes: number): unknown {
   if (!(bytes instanceof Uint8Array)) {
     throw new CodedError(ErrorCode.RECORD_MALFORMED, 'expected bytes')
   }
@@ -74,9 +90,8 @@ export function decodeCanonical (bytes: Uint8Array, maxBytes: number): unknown {
     throw new CodedError(ErrorCode.RECORD_TOO_LARGE, `encoded value is ${bytes.length} bytes, limit is ${maxBytes}`, { size: bytes.length, limit: maxBytes })
   }
   checkStructure(bytes, MAX_DEPTH)
-  let value: unknown
   try {
-    value = decode(bytes, {
+    return decode(bytes, {
       strict: true,
       rejectDuplicateMapKeys: true,
       allowUndefined: false,
@@ -90,10 +105,4 @@ export function decodeCanonical (bytes: Uint8Array, maxBytes: number): unknown {
   } catch (err) {
     throw new CodedError(ErrorCode.RECORD_MALFORMED, `not canonical CBOR: ${(err as Error).message}`)
   }
-  // cborg does not check map key order on decode; a re-encode comparison does,
-  // and also catches every other non-canonical form at once.
-  if (!bytesEqual(encodeCanonical(value), bytes)) {
-    throw new CodedError(ErrorCode.RECORD_MALFORMED, 'CBOR is not in canonical form')
-  }
-  return value
 }

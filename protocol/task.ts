@@ -11,7 +11,7 @@
 import { sha256 } from '@noble/hashes/sha2.js'
 import { z } from 'zod'
 import { bytesEqual, toHex } from './bytes.ts'
-import { decodeCanonical, encodeCanonical } from './codec.ts'
+import { decodeCanonical, decodeStrict, encodeCanonical } from './codec.ts'
 import { modelIdSchema } from './capacity.ts'
 import { isPeerId, publicKeyFromPeerId, type Identity } from './identity.ts'
 import type { Network } from './network.ts'
@@ -236,7 +236,8 @@ export function encodeFrame (frame: Frame): Uint8Array {
 export function decodeFrame (bytes: Uint8Array, maxBytes: number): Frame {
   let raw: unknown
   try {
-    raw = decodeCanonical(bytes, maxBytes)
+    // Frames are not signed; the signed bodies inside are decoded canonically on verify.
+    raw = decodeStrict(bytes, maxBytes)
   } catch (err) {
     throw new TaskError(TaskErrorCode.INVALID_REQUEST, `bad frame: ${(err as Error).message}`)
   }
