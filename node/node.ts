@@ -21,6 +21,7 @@ import { ReputationService } from './ledger/reputation.ts'
 import { Auditor } from './validator/auditor.ts'
 import { ledgerRoutes } from './api/ledgerRoutes.ts'
 import { metricsRoute } from './api/metricsRoute.ts'
+import { dashboardRoutes } from './api/dashboardRoutes.ts'
 import { createMetrics } from './metrics.ts'
 import { ProviderService } from './market/provider.ts'
 import { startApiServer, type ApiServer } from './api/server.ts'
@@ -194,7 +195,7 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
     }
 
     const context: NodeContext = { identity, network, host, roles, models, lookup, version: VERSION, startedAt: Date.now() }
-    const api = await startApiServer(apiAddress, [...nodeRoutes(context), ...openaiRoutes({ node: context, gateway, catalog, accounts }), ...ledgerRoutes({ node: context, ledger, reputation, auditor }), metricsRoute({ metrics, host, provider, ledgerStore })], { token: options.apiToken, logger: log.child({ component: 'api' }) })
+    const api = await startApiServer(apiAddress, [...nodeRoutes(context), ...openaiRoutes({ node: context, gateway, catalog, accounts }), ...ledgerRoutes({ node: context, ledger, reputation, auditor }), metricsRoute({ metrics, host, provider, ledgerStore }), ...dashboardRoutes()], { token: options.apiToken, logger: log.child({ component: 'api' }) })
     stack.push(async () => api.close())
     log.info({ api: `http://${api.address.host.includes(':') ? `[${api.address.host}]` : api.address.host}:${api.address.port}` }, 'API listening')
 
