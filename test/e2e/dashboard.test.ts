@@ -1,7 +1,7 @@
 /**
  * The dashboard at GET / in a real browser (Debian's chromium driven by
  * playwright-core) against a small real network in this process: a provider
- * of ref-tiny, a gateway and an anchor validator, with 3-second epochs. The
+ * of ref-tiny and ref-embed, a gateway and an anchor validator, with 3-second epochs. The
  * page must show what the API says, stream a task sent through its form, and
  * draw reputation once consensus has some. Screenshots go to
  * test-artifacts/dashboard/.
@@ -78,13 +78,15 @@ describe('the dashboard in a browser', () => {
       nodes.push(n)
       return n
     }
-    provider = await start('provider', { roles: ['provider'], models: ['ref-tiny'] })
+    // An embedding model too: the form offers chat models only, and the provider counts once.
+    provider = await start('provider', { roles: ['provider'], models: ['ref-tiny', 'ref-embed'] })
     const boot = [provider.host.getMultiaddrs()[0]!.toString()]
     gateway = await start('gateway', { roles: ['gateway'], bootstrap: boot })
     await start('validator', { roles: ['validator'], bootstrap: boot })
     base = `http://127.0.0.1:${gateway.api.address.port}`
-    // The gateway knows the model once capacity gossip reaches it.
-    await eventually(async () => getJson(`${base}/v1/models`), r => r.body.data?.some((m: { id: string }) => m.id === 'ref-tiny') === true, { timeoutMs: 30_000, what: 'ref-tiny in the gateway\'s /v1/models' })
+    // The gateway knows the model once capacity gossip reaches it, and its provider once the DHT has the record.
+    await eventually(async () => getJson(`${base}/v1/models`), r => r.body.data?.length === 2, { timeoutMs: 45_000, what: 'ref-tiny and ref-embed in the gateway\'s /v1/models' })
+    await eventually(async () => getJson(`${base}/v1/providers?model=ref-tiny`), r => r.body.providers?.length === 1, { timeoutMs: 45_000, what: 'the provider found by the gateway' })
 
     context = await browser.newContext({ viewport: { width: 1440, height: 1000 } })
     page = await context.newPage()
@@ -140,8 +142,10 @@ describe('the dashboard in a browser', () => {
       }
       return ids.size
     }
-    expect(await distinctProviders()).toBe(1)
-    await expect.poll(async () => p.textContent('#provider-count'), { timeout: 10_000 }).toBe(String(await distinctProviders()))
+    await expect.poll(async () => {
+      const shown = await p.textContent('#provider-count')
+      return `${shown} shown, ${await distinctProviders()} in the API`
+    }, { timeout: 15_000, interval: 500 }).toBe('1 shown, 1 in the API')
     expect(await p.locator(`#providers-table tbody tr[data-provider="${provider.identity.peerId}"]`).count()).toBe(1)
     // Only chat models are offered in the form.
     expect(await p.locator('#model option').allTextContents()).toEqual(['ref-tiny'])
@@ -161,15 +165,17 @@ describe('the dashboard in a browser', () => {
         for (const r of records) for (const n of r.addedNodes) window.answerLengths.push(n.textContent.length)
       }).observe(document.getElementById('answer'), { childList: true })
     })()`)
-    const requestSeen = p.waitForRequest(r => r.url().endsWith('/v1/chat/completions') && r.method() === 'POST')
-    const responseSeen = p.waitForResponse(r => r.url().endsWith('/v1/chat/completions'))
+    await expect.poll(async () => p.locator('#model option').allTextContents(), { timeout: 15_000 }).toContain('ref-tiny')
     await p.fill('#prompt', 'hello from the dashboard')
     await p.selectOption('#model', 'ref-tiny')
     await p.fill('#max-tokens', '24')
-    await p.click('#submit-button')
-    const body = JSON.parse((await requestSeen).postData() ?? '{}')
-    expect(body).toMatchObject({ model: 'ref-tiny', stream: true, max_tokens: 24, messages: [{ role: 'user', content: 'hello from the dashboard' }] })
-    const response = await responseSeen
+    const isTask = (url: string): boolean => new URL(url).pathname === '/v1/chat/completions'
+    const [request, response] = await Promise.all([
+      p.waitForRequest(r => isTask(r.url()) && r.method() === 'POST', { timeout: 30_000 }),
+      p.waitForResponse(r => isTask(r.url()), { timeout: 30_000 }),
+      p.click('#submit-button')
+    ])
+    expect(JSON.parse(request.postData() ?? '{}')).toMatchObject({ model: 'ref-tiny', stream: true, max_tokens: 24, messages: [{ role: 'user', content: 'hello from the dashboard' }] })
     expect(response.status()).toBe(200)
     expect(response.headers()['content-type']).toMatch(/^text\/event-stream/)
 
