@@ -70,7 +70,7 @@ describe('the dashboard in a browser', () => {
 
     // The validator's key exists before the network file that names it an anchor.
     validatorId = loadOrCreateIdentity(join(dir, 'validator')).identity.peerId
-    const file = writeNetworkFile(dir, { epochSeconds: EPOCH_SECONDS, recordTtlSeconds: 30, anchors: [{ peerId: validatorId, power: 1 }] })
+    const file = writeNetworkFile(dir, { epochSeconds: EPOCH_SECONDS, recordTtlSeconds: 120, anchors: [{ peerId: validatorId, power: 1 }] })
     const network = loadNetwork(file, dir).network
     networkName = network.definition.name
     const start = async (name: string, opts: Partial<typeof defaultNodeOptions>): Promise<InfermeshNode> => {
@@ -92,7 +92,7 @@ describe('the dashboard in a browser', () => {
     page = await context.newPage()
     page.on('pageerror', err => pageErrors.push(`pageerror: ${err.message}`))
     page.on('console', msg => { if (msg.type() === 'error') pageErrors.push(`console: ${msg.text()}`) })
-  }, 90_000)
+  }, 120_000)
 
   afterAll(async () => {
     await browser?.close()
@@ -153,7 +153,7 @@ describe('the dashboard in a browser', () => {
     await expect.poll(async () => p.textContent('#status-text'), { timeout: 10_000 }).toMatch(/^live/)
     console.log('screenshot:', await shot('dashboard-node.png'))
     expect(unexpectedErrors()).toEqual([])
-  })
+  }, 90_000)
 
   it('sends a prompt through the form and streams the answer, then shows the receipt', async () => {
     const p = requireBrowser()
@@ -205,14 +205,14 @@ describe('the dashboard in a browser', () => {
     await p.fill('#max-tokens', '24')
     expect(unexpectedErrors().filter(e => !/status of 400 \(Bad Request\)/.test(e))).toEqual([])
     pageErrors.length = 0
-  })
+  }, 90_000)
 
   it('draws reputation per provider over epochs, the validators, and the ledger roots', async () => {
     const p = requireBrowser()
     const reputation = async (): Promise<ReputationView> => (await getJson<ReputationView>(`${base}/v1/reputation`)).body
     const pid = provider.identity.peerId
     // Wait until consensus has given the provider a reputation for a few epochs.
-    await eventually(reputation, v => (v.providers.find(x => x.peerId === pid)?.history.filter(h => h.reputation != null).length ?? 0) >= 2, { timeoutMs: 60_000, intervalMs: 500, what: 'two epochs of reputation for the provider' })
+    await eventually(reputation, v => (v.providers.find(x => x.peerId === pid)?.history.filter(h => h.reputation != null).length ?? 0) >= 2, { timeoutMs: 75_000, intervalMs: 500, what: 'two epochs of reputation for the provider' })
     const circles = `#reputation-chart circle[data-provider="${pid}"]`
     // The page redraws every 2 s and epochs pass every 3 s: compare against the API at the same moment.
     await expect.poll(async () => {
@@ -243,7 +243,13 @@ describe('the dashboard in a browser', () => {
       expect(r.shown).toBe(`${r.full.slice(0, 16)}…`)
       expect((await getJson(`${base}/v1/ledger/epochs/${r.epoch}`)).body.entriesRoot).toBe(r.full)
     }
+    // Where the node can compare its roots with its peers', the table says how many agree.
+    if ((await fetch(`${base}/v1/ledger/agreement`)).status === 200) {
+      await expect.poll(async () => p.textContent('#ledger-mode'), { timeout: 20_000 }).toMatch(/^compared with peers/)
+      await expect.poll(async () => p.locator('#ledger-table tbody td.peers .tag').allTextContents(), { timeout: 20_000 }).toContainEqual(expect.stringMatching(/^([1-9]\d*)\/\1 agree$/))
+      for (const t of await p.locator('#ledger-table tbody td.peers .tag').allTextContents()) expect(t).toMatch(/^\d+\/\d+ agree$/)
+    }
     console.log('screenshot:', await shot('dashboard-reputation.png'))
     expect(unexpectedErrors()).toEqual([])
-  }, 90_000)
+  }, 120_000)
 })

@@ -8,6 +8,8 @@
   const POLL_MS = 2000
   /** Closed epochs shown in the ledger table. */
   const LEDGER_EPOCHS = 6
+  /** GET /v1/ledger/agreement asks peers: at most this often. */
+  const AGREEMENT_EVERY_MS = 5_000
   /** How often to look again for GET /v1/ledger/agreement once it answered 404. */
   const AGREEMENT_RETRY_MS = 30_000
   const SPARK_BARS = 60
@@ -415,43 +417,57 @@
 
   // ---- ledger agreement --------------------------------------------------
 
-  /** undefined: not tried yet; a number: the time GET /v1/ledger/agreement last answered 404. */
-  let agreementMissingSince
+  /**
+   * GET /v1/ledger/agreement asks the node's peers, so it is slower and dearer
+   * than the rest: fetched in the background at most every AGREEMENT_EVERY_MS,
+   * and the last answer shown meanwhile. A 404 means this node has no such
+   * endpoint; look again after AGREEMENT_RETRY_MS.
+   */
+  const agreement = { byEpoch: undefined, fetchedAt: 0, missingSince: undefined, inFlight: false, error: undefined }
 
-  async function loadAgreement () {
-    if (agreementMissingSince != null && Date.now() - agreementMissingSince < AGREEMENT_RETRY_MS) return undefined
-    try {
-      const a = await getJson('/v1/ledger/agreement')
-      agreementMissingSince = undefined
-      return new Map((a.epochs ?? []).map(e => [e.epoch, e]))
-    } catch (err) {
+  function refreshAgreement () {
+    const now = Date.now()
+    if (agreement.inFlight) return
+    if (agreement.missingSince != null && now - agreement.missingSince < AGREEMENT_RETRY_MS) return
+    if (agreement.byEpoch != null && now - agreement.fetchedAt < AGREEMENT_EVERY_MS) return
+    agreement.inFlight = true
+    getJson('/v1/ledger/agreement').then(a => {
+      agreement.byEpoch = new Map((a.epochs ?? []).map(e => [e.epoch, e]))
+      agreement.missingSince = undefined
+      agreement.error = undefined
+    }, err => {
       if (err instanceof HttpError && (err.status === 404 || err.status === 405)) {
-        agreementMissingSince = Date.now()
-        return undefined
+        agreement.byEpoch = undefined
+        agreement.missingSince = Date.now()
+      } else {
+        agreement.error = err
       }
-      throw err
-    }
+    }).finally(() => {
+      agreement.fetchedAt = Date.now()
+      agreement.inFlight = false
+    })
   }
 
-  function peersCell (own, entry) {
+  function peersCell (entry) {
     if (entry == null) return el('td', { class: 'muted' }, '—')
     const peers = entry.peers ?? []
     if (peers.length === 0) return el('td', { class: 'muted' }, 'no peer answer')
     const agree = peers.filter(p => p.agrees).length
-    const title = peers.map(p => `${p.peer} ${p.agrees ? 'agrees' : 'differs'} ${p.root ?? ''}`).join('\n')
-    const ownRootDiffers = entry.root != null && own != null && entry.root !== own
-    const t = tag(`${agree}/${peers.length} agree`, agree === peers.length && !ownRootDiffers ? 'ok' : 'bad')
-    t.title = title
-    return el('td', {}, t)
+    const t = tag(`${agree}/${peers.length} agree`, agree === peers.length ? 'ok' : 'bad')
+    t.title = [`this node ${entry.root ?? '—'}`, ...peers.map(p => `${p.peer} ${p.agrees ? 'agrees' : 'differs'}: ${p.root ?? 'no root'}`)].join('\n')
+    return el('td', { class: 'peers' }, t)
   }
 
   async function loadLedger (latest) {
     if (latest == null || latest < 0) return
     const epochs = []
     for (let n = latest; n >= 0 && n > latest - LEDGER_EPOCHS; n--) epochs.push(n)
-    const [agreement, ...rows] = await Promise.allSettled([loadAgreement(), ...epochs.map(n => getJson(`/v1/ledger/epochs/${n}`))])
-    const byEpoch = agreement.status === 'fulfilled' ? agreement.value : undefined
-    setText('ledger-mode', byEpoch == null ? "this node's roots (no peer comparison available)" : 'compared with peers')
+    refreshAgreement()
+    const rows = await Promise.allSettled(epochs.map(n => getJson(`/v1/ledger/epochs/${n}`)))
+    const byEpoch = agreement.byEpoch
+    setText('ledger-mode', byEpoch != null
+      ? `compared with peers at ${new Date(agreement.fetchedAt).toLocaleTimeString()}`
+      : agreement.missingSince != null ? "this node's roots (this node cannot compare with peers)" : 'comparing with peers…')
     fillBody($('ledger-table'), epochs.map((n, i) => {
       const r = rows[i]
       const held = r.status === 'fulfilled' ? r.value : undefined
@@ -463,12 +479,12 @@
         el('td', { class: 'num' }, held?.entries ?? 0),
         el('td', { class: 'muted' }, c == null ? '—' : `${c.commit} · ${c.reveal} · ${c.fraud} · ${c.endorse}`),
         el('td', {}, held == null ? '—' : held.final ? tag('final', 'ok') : tag('open', 'warn')),
-        peersCell(held?.entriesRoot, a)
+        peersCell(a)
       )
     }))
     const failed = rows.find(r => r.status === 'rejected' && !(r.reason instanceof HttpError && r.reason.status === 404))
     if (failed != null) throw failed.reason
-    if (agreement.status === 'rejected') throw agreement.reason
+    if (agreement.error != null) throw agreement.error
   }
 
   async function loadReputation () {
