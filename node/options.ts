@@ -163,6 +163,8 @@ export const upstreamDefaults = {
 }
 
 export const submitDefaults = {
+  /** Submitted tasks are taken only beside client tasks of this window, and never more of them. */
+  clientWindowMs: 60 * second,
   /** Tasks one peer may have in flight through this gateway's submit protocol. */
   maxActivePerPeer: 8,
   readTimeoutMs: 5 * second,

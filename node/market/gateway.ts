@@ -19,7 +19,7 @@ import type { ProviderLookup } from '../discovery/providerLookup.ts'
 import type { Host } from '../libp2p.ts'
 import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
-import { gatewayDefaults } from '../options.ts'
+import { gatewayDefaults, submitDefaults } from '../options.ts'
 import type { Accounts } from './accounts.ts'
 import { FrameQueue } from './frameQueue.ts'
 import { taskProtocol, type ProviderService } from './provider.ts'
@@ -140,7 +140,13 @@ export class Gateway {
     return { ranked, all: records }
   }
 
+  /** When this gateway took each task of the last minute (its clients' and submitted ones). */
+  readonly recentTasks: number[] = []
+
   async submit (task: SubmitInput, opts: SubmitOptions = {}): Promise<SubmitResult> {
+    const now = this.c.now()
+    this.recentTasks.push(now)
+    while (this.recentTasks[0]! < now - submitDefaults.clientWindowMs) this.recentTasks.shift()
     const started = performance.now()
     try {
       const result = await this.route(task, opts)

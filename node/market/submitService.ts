@@ -52,6 +52,8 @@ export class SubmitService {
   private readonly gateway: Gateway
   private readonly log: Logger
   private readonly active = new Map<string, number>()
+  /** When each submitted task of the last minute was taken. */
+  private readonly submitted: number[] = []
 
   constructor (c: { host: Host, network: Network, gateway: Gateway, logger: Logger }) {
     this.host = c.host
@@ -83,6 +85,17 @@ export class SubmitService {
           return
         }
         const r = parsed.data
+        // Only a gateway that carries client traffic of its own routes submitted
+        // tasks (audits), and they never outnumber its clients': a provider must
+        // not see a requester that only audits use (design.md §9).
+        const now = Date.now()
+        while (this.submitted.length > 0 && this.submitted[0]! < now - submitDefaults.clientWindowMs) this.submitted.shift()
+        const clients = this.gateway.recentTasks.filter(t => t >= now - submitDefaults.clientWindowMs).length - this.submitted.length
+        if (clients < 1 || this.submitted.length >= clients) {
+          await reply({ ok: false, status: 429, code: 'no_client_traffic', message: 'this gateway routes submitted tasks only beside client traffic of its own' })
+          return
+        }
+        this.submitted.push(now)
         const started = Date.now()
         let ttft: number | undefined
         const result = await this.gateway.submit({ model: r.model, kind: r.kind, input: r.input, params: r.params, prefs: { allowFallbacks: r.only == null, only: r.only } },

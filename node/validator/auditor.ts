@@ -98,32 +98,36 @@ export class Auditor {
     while (!signal.aborted) {
       const epoch = epochOf(this.c.now(), this.c.network)
       const start = epochStartMs(epoch, this.c.network)
-      const targets = await this.pickTargets()
-      // One timeline per epoch: the reveal of the previous epoch, the commit of
-      // this one, and audits at uniformly random moments over the whole epoch,
-      // so nothing about their timing sets them apart from client traffic. An
-      // audit that finishes after the commit counts toward the next one.
-      const events: Array<{ at: number, run: () => void | Promise<void> }> = [
-        { at: start + epochMs * auditorDefaults.revealAt, run: async () => this.reveal(epoch - this.c.network.definition.commitRevealEpochs).catch(err => this.c.logger.warn({ err: (err as Error).message }, 'reveal failed')) },
-        { at: start + epochMs * auditorDefaults.commitAt, run: async () => this.commit(epoch).catch(err => this.c.logger.warn({ err: (err as Error).message }, 'commit failed')) },
-        ...targets.map(target => ({
-          at: start + epochMs * this.random(),
-          run: () => {
-            if (this.inFlight >= auditorDefaults.maxConcurrentAudits) return
-            this.inFlight++
-            void this.audit(target, epoch, signal)
-              .catch(err => this.c.logger.debug({ err: (err as Error).message }, 'audit error'))
-              .finally(() => { this.inFlight-- })
-          }
-        }))
-      ].sort((a, b) => a.at - b.at)
-      for (const ev of events) {
-        if (signal.aborted) return
-        await this.until(ev.at, signal)
-        // Past the epoch (e.g. a long pause): skip to the next one rather than commit late.
-        if (epochOf(this.c.now(), this.c.network) !== epoch) break
-        await ev.run()
+      // Audits at uniformly random moments over the whole epoch, like client
+      // traffic, each on its own timer with its target picked when it fires:
+      // a slow DHT walk or ledger write of the validator can neither delay
+      // them nor release several at once. An audit that finishes after the
+      // commit counts toward the next one.
+      const n = this.auditCount()
+      for (let i = 0; i < n; i++) {
+        const at = start + epochMs * this.random()
+        // A moment already past (the loop started late) is dropped, not run at once.
+        if (at < this.c.now()) continue
+        const timer = setTimeout(() => {
+          signal.removeEventListener('abort', cancel)
+          const target = this.pickTarget()
+          if (target == null || this.inFlight >= auditorDefaults.maxConcurrentAudits) return
+          this.inFlight++
+          void this.audit(target, epoch, signal)
+            .catch(err => this.c.logger.debug({ err: (err as Error).message }, 'audit error'))
+            .finally(() => { this.inFlight-- })
+        }, at - this.c.now())
+        const cancel = (): void => clearTimeout(timer)
+        signal.addEventListener('abort', cancel, { once: true })
       }
+      // Reveal the previous epoch's weights early in this one; commit near its end.
+      await this.until(start + epochMs * auditorDefaults.revealAt, signal)
+      if (signal.aborted) return
+      if (epochOf(this.c.now(), this.c.network) === epoch) await this.reveal(epoch - this.c.network.definition.commitRevealEpochs).catch(err => this.c.logger.warn({ err: (err as Error).message }, 'reveal failed'))
+      await this.until(start + epochMs * auditorDefaults.commitAt, signal)
+      if (signal.aborted) return
+      // Past the epoch (e.g. a long pause): skip to the next one rather than commit late.
+      if (epochOf(this.c.now(), this.c.network) === epoch) await this.commit(epoch).catch(err => this.c.logger.warn({ err: (err as Error).message }, 'commit failed'))
       await this.until(start + epochMs, signal)
     }
   }
@@ -141,36 +145,54 @@ export class Auditor {
     })().finally(() => { this.refreshing = undefined })
   }
 
-  /** Providers to audit this epoch: uniformly among those serving a reference chat model. */
-  private async pickTargets (): Promise<CapacityRecord[]> {
+  /** Providers known now to serve a reference chat model; never waits for the DHT (the refresh runs in the background). */
+  private known (): CapacityRecord[] {
     this.refreshFound()
-    // The first time, wait briefly for the DHT; afterwards never block the epoch.
-    if (this.found.size === 0 && this.refreshing != null) await Promise.race([this.refreshing, sleep(auditorDefaults.lookupTimeoutMs)])
     const byPeer = new Map<string, CapacityRecord>()
     const serves = (r: CapacityRecord): boolean => r.models.some(m => isReferenceModelId(m.id) && !m.id.includes('embed'))
     for (const r of this.c.catalog.records()) if (serves(r)) byPeer.set(r.peer, r)
     const now = this.c.now()
     for (const r of this.found.values()) if (!byPeer.has(r.peer) && r.expiresAt > now && serves(r)) byPeer.set(r.peer, r)
     byPeer.delete(this.c.identity.peerId)
-    const records = [...byPeer.values()].sort((a, b) => a.peer.localeCompare(b.peer))
-    if (records.length === 0) return []
-    const n = Math.min(auditorDefaults.auditsPerEpoch, Math.max(records.length * auditorDefaults.auditsPerProvider, 1))
-    return Array.from({ length: n }, () => records[Math.floor(this.random() * records.length)]!)
+    return [...byPeer.values()].sort((a, b) => a.peer.localeCompare(b.peer))
   }
 
-  /** Ordinary gateways: connected peers that route tasks, other than the target and ourselves. */
+  /** Audits this epoch: a few per known provider, capped. */
+  private auditCount (): number {
+    const providers = this.known().length
+    return providers === 0 ? 0 : Math.min(auditorDefaults.auditsPerEpoch, providers * auditorDefaults.auditsPerProvider)
+  }
+
+  /** One provider to audit, uniformly among those known when the audit fires. */
+  private pickTarget (): CapacityRecord | undefined {
+    const records = this.known()
+    return records[Math.floor(this.random() * records.length)]
+  }
+
+  /**
+   * Ordinary gateways: connected peers that route tasks, other than the target,
+   * ourselves and any validator. A validator's PeerId is public (anchors, ledger
+   * authors), so a provider must never see one as a requester.
+   */
   private gateways (target: string): PeerId[] {
-    return this.c.host.getPeers().filter(p => p.toString() !== target && p.toString() !== this.c.identity.peerId)
+    const validators = new Set(this.c.network.definition.anchors.map(a => a.peerId))
+    for (const e of this.c.ledger.entries()) if (e.body.kind !== 'fraud') validators.add(e.body.author)
+    return this.c.host.getPeers().filter(p => p.toString() !== target && p.toString() !== this.c.identity.peerId && !validators.has(p.toString()))
   }
 
-  private async pickGateway (target: string): Promise<PeerId | undefined> {
+  /** Gateways that take submitted tasks, in random order. */
+  private async pickGateways (target: string): Promise<PeerId[]> {
     const protocol = submitProtocol(this.c.network)
     const candidates: PeerId[] = []
     for (const p of this.gateways(target)) {
       const info = await this.c.host.peerStore.get(p).catch(() => undefined)
       if (info?.protocols.includes(protocol) === true) candidates.push(p)
     }
-    return candidates[Math.floor(this.random() * candidates.length)]
+    for (let i = candidates.length - 1; i > 0; i--) {
+      const k = Math.floor(this.random() * (i + 1));
+      [candidates[i], candidates[k]] = [candidates[k]!, candidates[i]!]
+    }
+    return candidates
   }
 
   private record (entry: { epoch: number, provider: string, gateway?: string, outcome: AuditOutcome }): void {
@@ -190,9 +212,11 @@ export class Auditor {
 
   /** One audit: route it through a gateway, then recompute and compare. */
   async audit (target: CapacityRecord, epoch: number, signal: AbortSignal): Promise<AuditOutcome> {
-    const model = target.models.find(m => isReferenceModelId(m.id) && !m.id.includes('embed'))!.id
-    const gateway = await this.pickGateway(target.peer)
-    if (gateway == null) {
+    // Any reference chat model the provider serves, not always the first it lists.
+    const models = target.models.filter(m => isReferenceModelId(m.id) && !m.id.includes('embed'))
+    const model = models[Math.floor(this.random() * models.length)]!.id
+    const gateways = await this.pickGateways(target.peer)
+    if (gateways.length === 0) {
       this.record({ epoch, provider: target.peer, outcome: 'skipped' })
       return 'skipped'
     }
@@ -200,12 +224,18 @@ export class Auditor {
     const obs = this.observe(target.peer)
     const started = Date.now()
     let res
-    try {
-      res = await submitVia(this.c.host, this.c.network, gateway, { model, kind: 'chat', input: { messages: task.messages }, params: task.params, only: [target.peer] },
-        AbortSignal.any([signal, AbortSignal.timeout(auditorDefaults.auditTimeoutMs)]))
-    } catch (err) {
-      res = undefined
-      this.c.logger.debug({ gateway: gateway.toString(), err: (err as Error).message }, 'gateway did not take the audit')
+    let gateway = gateways[0]!
+    // A gateway without client traffic of its own refuses: try the next.
+    for (const g of gateways) {
+      gateway = g
+      try {
+        res = await submitVia(this.c.host, this.c.network, gateway, { model, kind: 'chat', input: { messages: task.messages }, params: task.params, only: [target.peer] },
+          AbortSignal.any([signal, AbortSignal.timeout(auditorDefaults.auditTimeoutMs)]))
+      } catch (err) {
+        res = undefined
+        this.c.logger.debug({ gateway: gateway.toString(), err: (err as Error).message }, 'gateway did not take the audit')
+      }
+      if (res == null || res.ok || res.code !== 'no_client_traffic') break
     }
     if (res == null || !res.ok) {
       // A gateway-side failure (no route, busy) says little about the provider unless it names it.

@@ -30,6 +30,7 @@ describe('infermesh devnet', () => {
     proc.stdout.on('data', d => { out += String(d) })
     proc.stderr.on('data', d => { out += String(d) })
     const exited = new Promise<number | null>(r => proc.on('exit', code => r(code)))
+    let kids: number[] = []
     try {
       const deadline = Date.now() + 90_000
       while (!out.includes('devnet ready') && Date.now() < deadline && proc.exitCode == null) await new Promise(r => setTimeout(r, 200))
@@ -38,7 +39,7 @@ describe('infermesh devnet', () => {
       expect(out).toMatch(/\[1\/5\] gateway up/)
       expect(out).toMatch(/\[5\/5\]/)
       const api = /gateway API : (http:\/\/127\.0\.0\.1:\d+)\/v1/.exec(out)![1]!
-      const kids = childrenOf(proc.pid!)
+      kids = childrenOf(proc.pid!)
       expect(kids.length).toBe(5)
       // The printed snippet works: the network answers a task.
       const r = await getJson(`${api}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'ref-tiny', messages: [{ role: 'user', content: 'hello devnet' }], max_tokens: 8 }) })
@@ -50,6 +51,8 @@ describe('infermesh devnet', () => {
       expect(out).toContain('devnet: stopped')
       expect(kids.filter(alive)).toEqual([])
     } finally {
+      // Never leave a network behind, even when an assertion failed.
+      for (const k of [...kids, ...childrenOf(proc.pid!)]) { try { process.kill(k, 'SIGKILL') } catch {} }
       if (proc.exitCode == null) proc.kill('SIGKILL')
     }
   }, 150_000)

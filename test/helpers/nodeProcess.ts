@@ -113,7 +113,11 @@ export async function startNodeProcess (args: string[], opts: { cwd?: string, en
     })
   }
 
-  const listening = await waitForLog(l => l.msg === 'API listening', opts.timeoutMs ?? 30_000)
+  const listening = await waitForLog(l => l.msg === 'API listening', opts.timeoutMs ?? 30_000).catch((err: unknown) => {
+    // Never leave a half-started node running behind a failed test.
+    proc.kill('SIGKILL')
+    throw err
+  })
   const api = String(listening.api)
   const info = await (await fetch(`${api}/v1/node`)).json() as { peerId: string, addresses: string[] }
   return {

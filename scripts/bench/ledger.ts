@@ -1,0 +1,476 @@
+/**
+ * Ledger entry verification benchmark (design.md §12: "Signature
+ * verification: at least 80% of the native Ed25519 rate measured in the same
+ * run").
+ *
+ * Signed ledger entries of each kind (commit, endorse, and reveals of 64 and
+ * 512 weights: --weights), made with the real signEntry, are pushed through
+ * the node's own paths, and each rate is set beside the bare native Ed25519
+ * rate over the same entries' signing messages (nativeVerify: node:crypto,
+ * OpenSSL) measured in the same repetition:
+ *   native verify           nativeVerify(publicKey, signingMessage, sig): the comparison
+ *   node:crypto, keys ready crypto.verify with KeyObjects made beforehand (what nativeVerify's key cache costs)
+ *   decode, no signature    decodeEntryUnverified: size, canonical CBOR, zod schema, network (the non-signature work)
+ *   decodeEntry             decodeEntry(bytes, network, nativeVerify)
+ *   validateGossipEntry     the gossip topic validator's check (native), commits held for the reveals
+ *   ingest, gossip path     validateGossipEntry + LedgerStore.put([entry]) awaited one at a time, as the topic validator does
+ *   ingest, sync path       validateSyncedEntry over a fetched chunk of 256 + one LedgerStore.put batch, as syncWith does
+ * and the same with nobleVerify (pure JS) for reference. LedgerStore is the
+ * real one over level on disk (a fresh database per run).
+ *
+ * Pairing: every figure runs in ~10 ms slices alternating with slices of the
+ * comparison (ingestion: the comparison over the same entries after each
+ * chunk), so a change in the CPU share this process gets (other processes on a
+ * shared 2-core machine) falls on both alike; the ratio is figure/comparison
+ * of one run. Repetitions are interleaved (every figure once per repetition)
+ * and the table shows medians over them. The native verify row's own ratio
+ * (the comparison against itself) shows how much noise the pairing leaves.
+ *
+ *   node scripts/bench/ledger.ts [--entries 1000] [--reps 5] [--weights 64,512] [--authors 64] [--json]
+ *
+ * stdout: one markdown table (and with --json one JSON line per row).
+ * stderr: CPU count and load, entry sizes, per-step costs of one entry
+ * (µs), and, when a budget row misses (or with --profile), a CPU profile of
+ * validateGossipEntry per kind through the inspector (--cpu-prof-dir writes
+ * the .cpuprofile files). Exit 1 only when an entry fails to validate; a
+ * missed budget is reported in the table.
+ */
+import { createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { parseArgs } from 'node:util'
+import { nativeVerify } from '../../node/crypto/nativeVerify.ts'
+import { LedgerStore } from '../../node/ledger/ledgerStore.ts'
+import { SYNC_LIMITS } from '../../node/ledger/syncProtocol.ts'
+import { openDb } from '../../node/store/db.ts'
+import { decodeCanonical, encodeCanonical } from '../../protocol/codec.ts'
+import { generateIdentity, isPeerId, publicKeyFromPeerId, type Identity } from '../../protocol/identity.ts'
+import { commitmentOf, decodeEntry, decodeEntryUnverified, entryIdOf, parseEntryBody, type LedgerEntry } from '../../protocol/ledger/entries.ts'
+import { referenceRecompute } from '../../protocol/ledger/fraud.ts'
+import { validateGossipEntry, validateSyncedEntry, type LedgerValidationContext } from '../../protocol/ledger/validate.ts'
+import { parseNetworkDefinition, type Network } from '../../protocol/network.ts'
+import { nobleVerify, signingMessage, SigningDomain, type VerifyFn } from '../../protocol/signing.ts'
+import { commitEntry, endorseEntry, randomWeights, revealPair } from './lib/ledgerEntries.ts'
+import { startProfiler, summarizeInclusive, type CallFrame, type Category } from './lib/profile.ts'
+import { fmt, markdownTable, median } from './lib/stats.ts'
+
+const BUDGET_RATIO = 0.8
+
+const { values: args } = parseArgs({
+  options: {
+    entries: { type: 'string', default: '1000' },
+    reps: { type: 'string', default: '5' },
+    weights: { type: 'string', default: '64,512' },
+    authors: { type: 'string', default: '64' },
+    'min-ms': { type: 'string', default: '250' },
+    'max-ingest-ms': { type: 'string', default: '3000' },
+    profile: { type: 'boolean', default: false },
+    'no-profile': { type: 'boolean', default: false },
+    'cpu-prof-dir': { type: 'string' },
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false }
+  },
+  strict: true
+})
+
+if (args.help) {
+  process.stdout.write(`usage: node scripts/bench/ledger.ts [options]
+  --entries N          signed entries per kind (default 1000)
+  --reps N             interleaved repetitions; the table shows medians (default 5)
+  --weights LIST       weights per reveal, one reveal kind each (default 64,512)
+  --authors N          distinct signing identities (default 64; nativeVerify caches 4,096 keys)
+  --min-ms MS          each in-memory figure runs at least this long per repetition (default 250)
+  --max-ingest-ms MS   an ingestion run stops after this long (default 3000)
+  --profile            profile validateGossipEntry per kind even when every budget is met
+  --no-profile         never profile
+  --cpu-prof-dir DIR   also write the profiles as .cpuprofile files to DIR
+  --json               also print one JSON line per row
+`)
+  process.exit(0)
+}
+
+function positiveInt (name: string, text: string | undefined): number {
+  const n = Number(text)
+  if (!Number.isInteger(n) || n < 1) {
+    process.stderr.write(`--${name} must be a positive integer, got "${text}"\n`)
+    process.exit(2)
+  }
+  return n
+}
+
+const N = positiveInt('entries', args.entries)
+const REPS = positiveInt('reps', args.reps)
+const AUTHORS = positiveInt('authors', args.authors)
+const MIN_MS = positiveInt('min-ms', args['min-ms'])
+const MAX_INGEST_MS = positiveInt('max-ingest-ms', args['max-ingest-ms'])
+const WEIGHTS = (args.weights ?? '').split(',').map(s => positiveInt('weights', s.trim()))
+const log = (line: string): void => { process.stderr.write(`${line}\n`) }
+
+// ---- entries --------------------------------------------------------------
+
+interface Prepared {
+  entry: LedgerEntry
+  publicKey: Uint8Array
+  key: KeyObject
+  message: Uint8Array
+}
+
+interface KindSet {
+  name: string
+  items: Prepared[]
+  bytes: Uint8Array[]
+  /** Commits the reveals open, keyed author/epoch (held by the node before the reveals arrive). */
+  commits: Map<string, LedgerEntry[]>
+  meanBytes: number
+}
+
+const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
+
+function prepare (entry: LedgerEntry, network: Network): Prepared {
+  const publicKey = publicKeyFromPeerId(entry.body.author)
+  const env = decodeCanonical(entry.bytes, Number.MAX_SAFE_INTEGER) as { body: Uint8Array }
+  return {
+    entry,
+    publicKey,
+    key: createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' }),
+    message: signingMessage(SigningDomain.LEDGER_ENTRY, network.id, env.body)
+  }
+}
+
+function makeKinds (network: Network, now: number): KindSet[] {
+  const authors: Identity[] = Array.from({ length: AUTHORS }, () => generateIdentity())
+  const maxWeights = Math.max(...WEIGHTS)
+  const providers = Array.from({ length: maxWeights }, () => generateIdentity().peerId)
+  const kinds: KindSet[] = []
+  const make = (name: string, build: (i: number, commits: Map<string, LedgerEntry[]>) => LedgerEntry): void => {
+    const t0 = performance.now()
+    const commits = new Map<string, LedgerEntry[]>()
+    const entries: LedgerEntry[] = []
+    // Spread issuedAt over a few seconds before now, as entries of one epoch arrive.
+    for (let i = 0; i < N; i++) entries.push(build(i, commits))
+    const items = entries.map(e => prepare(e, network))
+    const meanBytes = items.reduce((s, p) => s + p.entry.bytes.length, 0) / items.length
+    kinds.push({ name, items, bytes: items.map(p => p.entry.bytes), commits, meanBytes })
+    log(`made ${N} ${name} entries (${fmt(meanBytes, 0)} bytes each) in ${fmt((performance.now() - t0) / 1000, 1)} s`)
+  }
+  const issued = (i: number): number => now - (i % 5000)
+  make('commit', i => commitEntry(authors[i % AUTHORS]!, network, issued(i)))
+  make('endorse', i => endorseEntry(authors[i % AUTHORS]!, network, authors[(i + 1) % AUTHORS]!.peerId, 1 + (i % 65535), issued(i)))
+  for (const w of WEIGHTS) {
+    make(`reveal-${w}`, (i, commits) => {
+      const author = authors[i % AUTHORS]!
+      const { commit, reveal } = revealPair(author, network, randomWeights(providers, w), issued(i))
+      const k = `${author.peerId}/${commit.body.epoch}`
+      commits.set(k, [...(commits.get(k) ?? []), commit])
+      return reveal
+    })
+  }
+  return kinds
+}
+
+// ---- figures --------------------------------------------------------------
+
+/** A figure's rate and, measured in slices interleaved with it, the comparison's (native verify). */
+interface Paired { rate: number, compRate: number }
+
+interface Figure {
+  name: string
+  /** The budget applies to this row. */
+  budget: boolean
+  run: (set: KindSet) => Promise<Paired>
+}
+
+function context (network: Network, now: number, set: KindSet, verify: VerifyFn, has: (id: string) => boolean = () => false): LedgerValidationContext {
+  return { network, verify, now, has, commitOf: (author, epoch) => set.commits.get(`${author}/${epoch}`), recompute: referenceRecompute }
+}
+
+/** The comparison: nativeVerify over entry i's signing message. */
+function verifyOne (set: KindSet, i: number): void {
+  const p = set.items[i]!
+  nativeVerify(p.publicKey, p.message, p.entry.sig)
+}
+
+const SLICE_MS = 10
+
+/** Run op(i) over the set (cycling) until `ms` have passed; returns [ops, elapsed ms]. */
+function slice (count: number, start: number, ms: number, op: (i: number) => void): [number, number] {
+  let n = 0
+  const t0 = performance.now()
+  let t = t0
+  while (t - t0 < ms) {
+    op((start + n++) % count)
+    t = performance.now()
+  }
+  return [n, t - t0]
+}
+
+/**
+ * Ops per second of `op` and of the comparison, in alternating ~10 ms slices
+ * until each has run MIN_MS: a change in the CPU share this process gets (other
+ * processes, frequency) falls on both alike, so their ratio holds under load.
+ */
+function paired (set: KindSet, op: (i: number) => void): Paired {
+  const count = set.items.length
+  let nOp = 0
+  let tOp = 0
+  let nComp = 0
+  let tComp = 0
+  while (tOp < MIN_MS || tComp < MIN_MS) {
+    const [a, ta] = slice(count, nOp, SLICE_MS, op)
+    nOp += a
+    tOp += ta
+    const [b, tb] = slice(count, nComp, SLICE_MS, i => { verifyOne(set, i) })
+    nComp += b
+    tComp += tb
+  }
+  return { rate: (nOp * 1000) / tOp, compRate: (nComp * 1000) / tComp }
+}
+
+let failures = 0
+function expectAccept (v: ReturnType<typeof validateGossipEntry>, what: string): void {
+  if (v.action !== 'ACCEPT') {
+    failures++
+    if (failures <= 5) log(`${what}: ${v.code} ${'message' in v ? v.message : ''}`)
+  }
+}
+
+let scratchDir = ''
+let dbSeq = 0
+
+async function freshStore (): Promise<{ store: LedgerStore, close: () => Promise<void> }> {
+  const dir = join(scratchDir, `db-${dbSeq++}`)
+  const db = await openDb(dir)
+  return {
+    store: new LedgerStore(db),
+    close: async () => {
+      await db.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+}
+
+/**
+ * Ingestion into a fresh LedgerStore, `chunk` entries at a time (each chunk
+ * validated, then stored by `store`), with the comparison run over the same
+ * entries between chunks. Stops after MAX_INGEST_MS of ingestion.
+ */
+async function ingest (set: KindSet, chunk: number, step: (store: LedgerStore, entries: Uint8Array[]) => Promise<void>): Promise<Paired> {
+  const { store, close } = await freshStore()
+  try {
+    let n = 0
+    let tOp = 0
+    let tComp = 0
+    while (n < set.bytes.length && tOp < MAX_INGEST_MS) {
+      const part = set.bytes.slice(n, n + chunk)
+      let t = performance.now()
+      await step(store, part)
+      tOp += performance.now() - t
+      t = performance.now()
+      for (let i = n; i < n + part.length; i++) verifyOne(set, i)
+      tComp += performance.now() - t
+      n += part.length
+    }
+    return { rate: (n * 1000) / tOp, compRate: (n * 1000) / tComp }
+  } finally {
+    await close()
+  }
+}
+
+/** Gossip path: validate, then store alone and await it (the topic validator awaits persist before ACCEPT). */
+async function ingestGossip (network: Network, now: number, set: KindSet, verify: VerifyFn): Promise<Paired> {
+  return ingest(set, 16, async (store, part) => {
+    const ctx = context(network, now, set, verify, id => store.has(id))
+    for (const b of part) {
+      const v = validateGossipEntry(b, ctx)
+      expectAccept(v, `${set.name} ingest gossip`)
+      if (v.action === 'ACCEPT') await store.put([{ id: v.id, epoch: v.entry.body.epoch, bytes: v.entry.bytes }])
+    }
+  })
+}
+
+/** Sync path: a fetched chunk of SYNC_LIMITS.maxGet entries validated, then one batch (LedgerService.syncWith). */
+async function ingestSync (network: Network, now: number, set: KindSet, verify: VerifyFn): Promise<Paired> {
+  return ingest(set, SYNC_LIMITS.maxGet, async (store, part) => {
+    const ctx = context(network, now, set, verify, id => store.has(id))
+    const accepted = []
+    for (const b of part) {
+      const v = validateSyncedEntry(b, ctx)
+      expectAccept(v, `${set.name} ingest sync`)
+      if (v.action === 'ACCEPT') accepted.push({ id: v.id, epoch: v.entry.body.epoch, bytes: v.entry.bytes })
+    }
+    await store.put(accepted)
+  })
+}
+
+function figures (network: Network, now: number): Figure[] {
+  const inMemory = (op: (set: KindSet) => (i: number) => void) => async (set: KindSet): Promise<Paired> => paired(set, op(set))
+  const validateWith = (verify: VerifyFn, label: string) => (set: KindSet) => {
+    const ctx = context(network, now, set, verify)
+    return (i: number) => { expectAccept(validateGossipEntry(set.bytes[i]!, ctx), `${set.name} validate ${label}`) }
+  }
+  return [
+    { name: 'native verify (nativeVerify over the signing messages)', budget: false, run: inMemory(set => i => { verifyOne(set, i) }) },
+    { name: 'node:crypto verify, KeyObjects made beforehand', budget: false, run: inMemory(set => i => { const p = set.items[i]!; cryptoVerify(null, p.message, p.key, p.entry.sig) }) },
+    { name: 'decode, no signature (decodeEntryUnverified)', budget: false, run: inMemory(set => i => { decodeEntryUnverified(set.bytes[i]!, network) }) },
+    { name: 'decodeEntry, native', budget: true, run: inMemory(set => i => { decodeEntry(set.bytes[i]!, network, nativeVerify) }) },
+    { name: 'validateGossipEntry, native', budget: true, run: inMemory(validateWith(nativeVerify, 'native')) },
+    { name: 'ingest, gossip path (validate + put, one at a time), native', budget: false, run: async set => ingestGossip(network, now, set, nativeVerify) },
+    { name: `ingest, sync path (validate ${SYNC_LIMITS.maxGet} + one batch), native`, budget: false, run: async set => ingestSync(network, now, set, nativeVerify) },
+    { name: 'noble verify (nobleVerify over the signing messages)', budget: false, run: inMemory(set => i => { const p = set.items[i]!; nobleVerify(p.publicKey, p.message, p.entry.sig) }) },
+    { name: 'decodeEntry, noble', budget: false, run: inMemory(set => i => { decodeEntry(set.bytes[i]!, network, nobleVerify) }) },
+    { name: 'validateGossipEntry, noble', budget: false, run: inMemory(validateWith(nobleVerify, 'noble')) },
+    { name: `ingest, sync path (validate ${SYNC_LIMITS.maxGet} + one batch), noble`, budget: false, run: async set => ingestSync(network, now, set, nobleVerify) }
+  ]
+}
+
+// ---- per-step costs of one entry ------------------------------------------
+
+/** Mean µs of each step validateGossipEntry takes for an entry of this kind (no profiler). */
+function stepCosts (network: Network, set: KindSet): Array<[string, number]> {
+  // The least of 8 slices of ~20 ms: the cost with the least interference from other processes.
+  const us = (op: (i: number) => void): number => {
+    let best = Number.POSITIVE_INFINITY
+    for (let k = 0, start = 0; k < 8; k++) {
+      const [n, t] = slice(set.items.length, start, 20, op)
+      start += n
+      best = Math.min(best, (t * 1000) / n)
+    }
+    return best
+  }
+  const max = network.definition.limits.maxMessageBytes
+  const bodies = set.items.map(p => (decodeCanonical(p.entry.bytes, max) as { body: Uint8Array }).body)
+  const values = bodies.map(b => decodeCanonical(b, max))
+  const steps: Array<[string, number]> = [
+    ['entryIdOf (sha256 of the envelope, @noble/hashes)', us(i => { entryIdOf(set.bytes[i]!) })],
+    ['decodeCanonical(envelope) (walk + cborg + re-encode check)', us(i => { decodeCanonical(set.bytes[i]!, max) })],
+    ['decodeCanonical(body)', us(i => { decodeCanonical(bodies[i]!, max) })],
+    ['  of which encodeCanonical(body value) (the re-encode check)', us(i => { encodeCanonical(values[i]) })],
+    ['parseEntryBody (zod, isPeerId per PeerId)', us(i => { parseEntryBody(values[i]) })],
+    ['publicKeyFromPeerId (author)', us(i => { publicKeyFromPeerId(set.items[i]!.entry.body.author) })],
+    ['signingMessage (concat)', us(i => { signingMessage(SigningDomain.LEDGER_ENTRY, network.id, bodies[i]!) })],
+    ['nativeVerify', us(i => { const p = set.items[i]!; nativeVerify(p.publicKey, p.message, p.entry.sig) })]
+  ]
+  const first = set.items[0]!.entry.body
+  if (first.kind === 'reveal') {
+    steps.push(['commitmentOf (encodeCanonical + sha256 of the weights)', us(i => {
+      const b = set.items[i]!.entry.body
+      if (b.kind === 'reveal') commitmentOf(b.author, b.epoch, b.payload.weights, b.payload.salt)
+    })])
+    const ids = first.payload.weights.map(w => w.provider)
+    steps.push([`  isPeerId × ${ids.length} (inside parseEntryBody)`, us(() => { for (const id of ids) isPeerId(id) })])
+  }
+  return steps
+}
+
+// ---- profile ----------------------------------------------------------------
+
+const has = (cf: CallFrame, s: string): boolean => cf.url.includes(s)
+const profileCategories: Category[] = [
+  { name: 'Ed25519 verify, native (nativeVerify → node:crypto)', match: cf => cf.functionName === 'nativeVerify' || (cf.url === 'node:internal/crypto/sig') },
+  { name: 'base58 PeerId decode (isPeerId / publicKeyFromPeerId, multiformats)', match: cf => has(cf, 'multiformats/dist') || cf.functionName === 'isPeerId' || cf.functionName === 'publicKeyFromPeerId' },
+  { name: 'zod parsing', match: cf => has(cf, 'node_modules/zod') },
+  { name: 'sha256 / sha512 (@noble/hashes: entry id, commitment)', match: cf => has(cf, '@noble/hashes') },
+  { name: 'canonical CBOR (cborg + protocol/codec.ts)', match: cf => has(cf, 'node_modules/cborg') || has(cf, 'protocol/codec.ts') },
+  { name: 'byte helpers (protocol/bytes.ts: concat, equal)', match: cf => has(cf, 'protocol/bytes.ts') },
+  { name: 'ledger code (protocol/ledger/*)', match: cf => has(cf, 'protocol/ledger/') },
+  { name: 'GC', match: cf => cf.functionName === '(garbage collector)', generic: true },
+  { name: 'node internals', match: cf => cf.url.startsWith('node:'), generic: true },
+  { name: '(program): native, not attributed', match: cf => cf.functionName === '(program)', generic: true }
+]
+
+async function profileKinds (network: Network, now: number, kinds: KindSet[]): Promise<void> {
+  for (const set of kinds) {
+    const ctx = context(network, now, set, nativeVerify)
+    const profiler = await startProfiler()
+    let n = 0
+    const t0 = performance.now()
+    while (performance.now() - t0 < 1000) {
+      for (let k = 0; k < 8; k++) validateGossipEntry(set.bytes[n++ % set.bytes.length]!, ctx)
+    }
+    let file = join(tmpdir(), 'unused.cpuprofile')
+    if (args['cpu-prof-dir'] != null) {
+      mkdirSync(args['cpu-prof-dir'], { recursive: true })
+      file = join(args['cpu-prof-dir'], `ledger-validate-${set.name}.cpuprofile`)
+    }
+    const profile = await profiler.stop(file)
+    if (args['cpu-prof-dir'] == null) rmSync(file, { force: true })
+    else log(`wrote ${file}`)
+    log(`--- profile: validateGossipEntry, native, ${set.name} (${fmt(set.meanBytes, 0)} bytes) ---`)
+    for (const line of summarizeInclusive(profile, profileCategories, 14, { count: n, unit: 'entry' })) log(line)
+  }
+}
+
+// ---- main -------------------------------------------------------------------
+
+interface Row { kind: string, figure: string, budget: boolean, rates: number[], compRates: number[], ratios: number[], bytes: number }
+
+const load = (): string => loadavg().map(x => x.toFixed(2)).join(' ')
+log(`ledger bench: ${N} entries per kind, ${REPS} repetitions, ${AUTHORS} authors; ${cpus().length} CPUs, load average ${load()} at start (other processes skew the timings)`)
+const network = parseNetworkDefinition({ name: 'bench-ledger', epochSeconds: 600 }, 'bench network')
+const now = Date.now()
+const kinds = makeKinds(network, now)
+scratchDir = mkdtempSync(join(tmpdir(), 'infermesh-bench-ledger-'))
+const figs = figures(network, now)
+const rows = new Map<string, Row>()
+try {
+  // Warm-up: every figure once on every kind (JIT, nativeVerify's key cache), and a correctness pass.
+  for (const set of kinds) {
+    for (const f of figs) await f.run(set)
+    const ctx = context(network, now, set, nativeVerify)
+    for (const b of set.bytes) expectAccept(validateGossipEntry(b, ctx), `${set.name} check`)
+  }
+  log(`warm-up done, load average ${load()}`)
+  for (let rep = 0; rep < REPS; rep++) {
+    for (const set of kinds) {
+      for (const f of figs) {
+        const r = await f.run(set)
+        const key = `${set.name}|${f.name}`
+        const row = rows.get(key) ?? { kind: set.name, figure: f.name, budget: f.budget, rates: [], compRates: [], ratios: [], bytes: set.meanBytes }
+        row.rates.push(r.rate)
+        row.compRates.push(r.compRate)
+        row.ratios.push(r.rate / r.compRate)
+        rows.set(key, row)
+      }
+    }
+    log(`repetition ${rep + 1}/${REPS} done, load average ${load()}`)
+  }
+
+  for (const set of kinds) {
+    log(`--- per-step cost of one ${set.name} entry (${fmt(set.meanBytes, 0)} bytes), µs ---`)
+    for (const [step, us] of stepCosts(network, set)) log(`  ${fmt(us, 1).padStart(8)}  ${step}`)
+  }
+
+  const table: string[][] = []
+  const jsonLines: string[] = []
+  let missed = false
+  for (const row of rows.values()) {
+    const isComparison = row.figure.startsWith('native verify')
+    const comparison = median(row.compRates)
+    const ratio = median(row.ratios)
+    const ok = row.budget ? (ratio >= BUDGET_RATIO ? 'yes' : 'NO') : '-'
+    if (ok === 'NO') missed = true
+    table.push([
+      `${row.kind}: ${row.figure}`,
+      fmt(row.bytes, 0),
+      fmt(median(row.rates), 0),
+      `${fmt(Math.min(...row.rates), 0)}–${fmt(Math.max(...row.rates), 0)}`,
+      isComparison ? `${fmt(comparison, 0)} (itself, again)` : fmt(comparison, 0),
+      `${fmt(100 * ratio, 1)} %`,
+      row.budget ? `≥ ${BUDGET_RATIO * 100} %` : '-',
+      ok
+    ])
+    jsonLines.push(JSON.stringify({ bench: 'ledger', kind: row.kind, figure: row.figure, entryBytes: Math.round(row.bytes), ratePerS: Math.round(median(row.rates)), nativeVerifyPerS: Math.round(comparison), ratio: Number(ratio.toFixed(4)), budget: row.budget, ok: ok === 'yes' || ok === '-', reps: row.rates.length }))
+  }
+  log(`load average ${load()} at end`)
+  process.stdout.write(markdownTable(['figure', 'entry bytes', 'rate/s (median)', 'rate/s (min–max)', 'comparison: native verify/s, interleaved (median)', 'ratio (median of paired)', 'budget', 'ok'], table) + '\n')
+  if (args.json) process.stdout.write(jsonLines.join('\n') + '\n')
+  if ((missed && !args['no-profile']) || args.profile) await profileKinds(network, now, kinds)
+} finally {
+  rmSync(scratchDir, { recursive: true, force: true })
+}
+if (failures > 0) {
+  log(`${failures} entries failed to validate`)
+  process.exit(1)
+}
