@@ -1,7 +1,7 @@
 /**
  * Trustless validation on a real network of CLI processes (issue 4): two
  * anchor validators, honest and cheating providers (fault-injecting backend),
- * a gateway and a seed, with 3-second epochs. Cheaters are caught by
+ * a gateway and a seed, with 5-second epochs. Cheaters are caught by
  * recomputation, fraud proofs zero them on every node, honest providers keep
  * their reputation, and every node reports the same per-epoch roots.
  */
@@ -9,7 +9,9 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually, getJson, runCli, startNodeProcess, tempDir, writeNetworkFile, type NodeProcess } from '../helpers/nodeProcess.ts'
 
-const EPOCH_SECONDS = 3
+// Epochs long enough that gossip and recompute latency on a loaded 2-core CI box
+// stay well inside one epoch, so epoch counts measure the protocol, not the box.
+const EPOCH_SECONDS = 5
 
 interface ReputationView {
   epoch: number
@@ -159,7 +161,7 @@ describe('validators catch cheating providers', () => {
       expect(p.fraudProofs).toBe(0)
       expect(p.reputation!).toBeGreaterThan(0)
     }
-  }, 150_000)
+  }, 260_000)
 
   it('every node reports the same roots for a final epoch', async () => {
     const v = await reputation(nodes.gateway!)
