@@ -19,7 +19,7 @@
  *      ledger.publish), and each half converges on its own (gossip). Then a
  *      quiet pause (--quiet-ms), longer than gossipsub's message-cache gossip
  *      window, so only anti-entropy can carry the entries across;
- *   3. heal: the listener stops aborting and (--heal dial) every node dials
+ *   3. heal: the gater and the listener stop refusing and (--heal dial) every node dials
  *      --heal-dials random nodes of the other half, as nodes reconnecting after
  *      an outage would. The clock starts before the dials. A node has
  *      converged when its ledger holds every entry published so far (counted
@@ -31,11 +31,16 @@
  *
  *   node scripts/bench/partition.ts [--nodes 20] [--rounds 5] [--entries 50] [--heal dial|passive] [--json]
  *
- * stdout: markdown tables (startup; convergence per round and p50/max
- * against the budget). stderr: progress, a per-round timeline of the
- * anti-entropy syncs that added entries, and with --profile (or when the
- * budget is missed and --no-profile is not given) a CPU profile of the heal
- * phase through the inspector. Exit 1 when a round fails to converge within
+ * stdout: markdown tables (startup and gossipsub's view of the network;
+ * convergence per round, process CPU, and p50/max against the budget).
+ * stderr: progress, per round the syncWith calls (wrapped on each
+ * LedgerService instance) and a timeline of the syncs that added entries,
+ * and with --profile (or when the budget is missed and --no-profile is not
+ * given: one extra profiled round) CPU profiles through the inspector of the
+ * quiet pause (what idle nodes spend CPU on) and of the heal. Everything runs
+ * on one event loop, so other processes on the machine and a tracer
+ * (strace: every syscall stops the process) change the result a lot; the load
+ * average is printed. Exit 1 when a round's roots do not match within
  * --timeout-s or a half leaks entries while partitioned; a missed budget is
  * reported, not an error.
  */
@@ -495,6 +500,8 @@ interface RoundResult {
   rootsMatch: boolean
   epochs: number[]
   profile?: CpuProfile
+  /** The quiet pause before the heal: what idle nodes spend CPU on. */
+  quietProfile?: CpuProfile
 }
 
 async function partition (): Promise<{ ms: number }> {
@@ -547,7 +554,10 @@ async function round (r: number, profileIt: boolean): Promise<RoundResult> {
   log(`round ${r}: ${ENTRIES} entries per half held across each half ${Number.isFinite(halfGossipMs) ? `${fmt(halfGossipMs, 0)} ms after publishing` : 'NOT within the timeout'}; leaked across the partition: ${leaked}; quiet ${QUIET_MS} ms`)
   const cpuQuiet0 = process.cpuUsage()
   const tQuiet = performance.now()
+  const quietProfiler = profileIt ? await startProfiler(500) : undefined
   await sleep(QUIET_MS)
+  const quietProfile = await quietProfiler?.stop(join(tmpdir(), `partition-quiet-${process.pid}.cpuprofile`))
+  rmSync(join(tmpdir(), `partition-quiet-${process.pid}.cpuprofile`), { force: true })
   const quietCpu = cpuShare(cpuQuiet0, tQuiet)
   leaked = 0
   for (let h = 0; h < 2; h++) for (const b of halves[h]!) for (const id of ids[1 - h]!) if (b.held.has(id)) leaked++
@@ -566,7 +576,7 @@ async function round (r: number, profileIt: boolean): Promise<RoundResult> {
   const done = new Promise<void>(resolve => { resolveDone = resolve })
   healing = { expected, onConverged: () => resolveDone() }
   blocked = false
-  let dialsDoneMs = 0
+  let dialsDoneMs = HEAL === 'dial' ? 0 : Number.NaN
   let dialsFailed = 0
   if (HEAL === 'dial') {
     const dials: Array<Promise<void>> = []
@@ -631,7 +641,8 @@ async function round (r: number, profileIt: boolean): Promise<RoundResult> {
     crossAtEnd: crossConnections(),
     rootsMatch,
     epochs: [...byEpoch.keys()].sort((a, b) => a - b),
-    profile
+    profile,
+    quietProfile
   }
 }
 
@@ -640,7 +651,8 @@ async function round (r: number, profileIt: boolean): Promise<RoundResult> {
 const has = (cf: CallFrame, s: string): boolean => cf.url.includes(s)
 const categories: Category[] = [
   { name: 'ledger anti-entropy (node/ledger/ledgerService.ts syncWith, syncProtocol)', match: cf => has(cf, 'node/ledger/ledgerService.ts') || has(cf, 'node/ledger/syncProtocol.ts') },
-  { name: 'ledger validation (protocol/ledger)', match: cf => has(cf, 'protocol/ledger/') },
+  { name: 'Merkle roots recomputed per sync (protocol/ledger/merkle.ts epochEntriesRoot)', match: cf => has(cf, 'protocol/ledger/merkle.ts') },
+  { name: 'ledger validation (protocol/ledger, other than merkle.ts)', match: cf => has(cf, 'protocol/ledger/') },
   { name: 'reputation recompute (node/ledger/reputation.ts, protocol/consensus)', match: cf => has(cf, 'node/ledger/reputation.ts') || has(cf, 'protocol/consensus') },
   { name: 'level', match: cf => has(cf, 'node_modules/level') || has(cf, 'classic-level') || has(cf, 'abstract-level') },
   { name: 'noise (handshakes + encryption)', match: cf => has(cf, '@chainsafe/libp2p-noise') || has(cf, '@noble/ciphers') || has(cf, '@noble/curves') },
@@ -648,6 +660,8 @@ const categories: Category[] = [
   { name: 'gossipsub', match: cf => has(cf, '@libp2p/gossipsub') },
   { name: 'kad-dht', match: cf => has(cf, '@libp2p/kad-dht') },
   { name: 'identify', match: cf => has(cf, '@libp2p/identify') },
+  { name: 'libp2p debug loggers made per stream/scope (@libp2p/logger → weald → tty.isatty)', match: cf => has(cf, '@libp2p/logger') || has(cf, 'node_modules/weald') },
+  { name: 'prometheus metrics (libp2p stream/connection counters)', match: cf => has(cf, 'prometheus') },
   { name: 'libp2p (other)', match: cf => has(cf, '@libp2p/') || has(cf, 'node_modules/libp2p/') || has(cf, 'node_modules/it-') || has(cf, 'uint8arraylist') || has(cf, '@multiformats') },
   { name: 'pino logging (bench log counting)', match: cf => has(cf, 'node_modules/pino') || has(cf, 'scripts/bench/partition.ts') },
   { name: 'sha256 / merkle (@noble/hashes)', match: cf => has(cf, '@noble/hashes') },
@@ -726,6 +740,10 @@ try {
     results.push({ ...res, round: -res.round })
   }
   for (const r of results) {
+    if (r.quietProfile != null) {
+      log(`--- profile of the quiet pause before the heal, round ${Math.abs(r.round)} (${QUIET_MS} ms, ${SIZE} idle partitioned nodes) ---`)
+      for (const line of summarizeInclusive(r.quietProfile, categories, 25)) log(line)
+    }
     if (r.profile == null) continue
     log(`--- profile of the heal phase, round ${Math.abs(r.round)} (${fmt(r.convergeMs, 0)} ms) ---`)
     for (const line of summarizeInclusive(r.profile, categories, 25)) log(line)
