@@ -30,12 +30,17 @@ export interface DevnetOptions {
 
 interface Child { name: string, role: string, proc: ChildProcess, api?: string, peerId?: string, addr?: string, fault?: string }
 
-export function planDevnet (o: Pick<DevnetOptions, 'nodes' | 'validators' | 'faulty'>): Array<{ name: string, role: 'gateway' | 'validator' | 'provider', fault?: string }> {
+/** Epochs a devnet's first faulty provider stays honest: long enough to earn a reputation that then visibly falls. */
+export const DEVNET_TURNS_BAD_EPOCHS = 10
+
+export function planDevnet (o: Pick<DevnetOptions, 'nodes' | 'validators' | 'faulty' | 'epochSeconds'>): Array<{ name: string, role: 'gateway' | 'validator' | 'provider', fault?: string }> {
   const providers = o.nodes - 1 - o.validators
   if (!Number.isInteger(o.nodes) || o.nodes < 3) throw new CodedError(ErrorCode.CONFIG_INVALID, '--nodes must be at least 3 (a gateway, a validator and a provider)')
   if (o.validators < 1 || providers < 1) throw new CodedError(ErrorCode.CONFIG_INVALID, `--nodes ${o.nodes} leaves no room for ${o.validators} validator(s), a gateway and at least one provider; raise --nodes or lower --validators`)
   if (o.faulty < 0 || o.faulty > providers) throw new CodedError(ErrorCode.CONFIG_INVALID, `--faulty must be between 0 and the number of providers (${providers})`)
-  const faults = ['cheat:0.5', 'garbage', 'honest-to-new', 'cheat:0.2']
+  // The first one earns a reputation and then cheats, so the dashboard shows it fall;
+  // the others cheat from the start in the ways validators must catch.
+  const faults = [`turns-bad:${DEVNET_TURNS_BAD_EPOCHS * o.epochSeconds}`, 'garbage', 'honest-to-new', 'cheat:0.2']
   return [
     { name: 'gateway', role: 'gateway' },
     ...Array.from({ length: o.validators }, (_, i) => ({ name: `validator${i + 1}`, role: 'validator' as const })),
@@ -92,7 +97,7 @@ export async function runDevnet (o: DevnetOptions): Promise<void> {
   const plan = planDevnet(o)
   const anchors = plan.filter(p => p.role === 'validator').map(p => ({ peerId: loadOrCreateIdentity(join(root, p.name)).identity.peerId, power: 1 }))
   const networkFile = join(root, 'network.json')
-  writeFileSync(networkFile, JSON.stringify({ name: 'devnet', bootstrap: [], anchors, epochSeconds: o.epochSeconds, recordTtlSeconds: Math.max(10, 2 * o.epochSeconds) }, null, 2) + '\n')
+  writeFileSync(networkFile, JSON.stringify({ name: 'devnet', bootstrap: [], anchors, epochSeconds: o.epochSeconds, recordTtlSeconds: Math.max(30, 3 * o.epochSeconds) }, null, 2) + '\n')
   o.out(`devnet: ${plan.length} nodes (${anchors.length} validators, ${plan.filter(p => p.role === 'provider').length} providers of which ${o.faulty} faulty), ${o.epochSeconds} s epochs, data in ${root}`)
 
   const children: Child[] = []

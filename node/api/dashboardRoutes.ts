@@ -26,6 +26,8 @@ export function dashboardRoutes (): Route[] {
     return {
       method: 'GET' as const,
       path: asset.path,
+      // The page itself holds no data: with a token set it loads, then asks for the token to call the API.
+      public: true,
       handler: async ({ res }) => {
         res.writeHead(200, {
           'content-type': asset.type,

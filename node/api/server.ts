@@ -26,6 +26,8 @@ export interface Route {
   path: string
   /** Query parameters this route accepts; any other is a 400. */
   query?: string[]
+  /** Served without the bearer token: only static assets that carry no node data (the dashboard's page, script and style). */
+  public?: boolean
   handler: Handler
 }
 
@@ -111,7 +113,9 @@ export async function startApiServer (address: ApiAddress, routes: Route[], opts
 
   async function handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
-      if (tokenDigest != null) {
+      const url = new URL(req.url ?? '/', 'http://localhost')
+      const isPublic = routes.some(r => r.public === true && r.method === req.method && matchPath(r.path, url.pathname) != null)
+      if (tokenDigest != null && !isPublic) {
         const header = req.headers.authorization ?? ''
         const presented = header.startsWith('Bearer ') ? header.slice(7) : ''
         // Compare fixed-size digests so timing reveals nothing about the token.
@@ -119,7 +123,6 @@ export async function startApiServer (address: ApiAddress, routes: Route[], opts
           throw new CodedError(ErrorCode.UNAUTHORIZED, 'missing or wrong bearer token; send Authorization: Bearer <token>')
         }
       }
-      const url = new URL(req.url ?? '/', 'http://localhost')
       let allowed: string[] = []
       for (const route of routes) {
         const params = matchPath(route.path, url.pathname)

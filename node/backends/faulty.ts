@@ -9,6 +9,8 @@
  *   honest-to:ID,ID     honest toward these requesters (e.g. validators' keys), cheating to all others
  *   honest-to-new       honest to a requester's first task, cheating to requesters it has seen
  *   long-prompts:N      cheating when the prompt is longer than N characters
+ *   turns-bad:S         honest for S seconds after start, then garbage (a provider that earns
+ *                       reputation and then cheats: on a devnet its reputation visibly falls)
  */
 import { CodedError, ErrorCode } from '../../protocol/errors.ts'
 import type { TaskRequest } from '../../protocol/task.ts'
@@ -20,6 +22,7 @@ export type FaultStrategy =
   | { kind: 'honest-to', peers: Set<string> }
   | { kind: 'honest-to-new' }
   | { kind: 'long-prompts', minChars: number }
+  | { kind: 'turns-bad', afterSeconds: number }
 
 export function parseFault (spec: string): FaultStrategy {
   const [kind = '', arg = ''] = spec.split(/:(.*)/s)
@@ -31,7 +34,8 @@ export function parseFault (spec: string): FaultStrategy {
   }
   if (kind === 'honest-to' && arg.length > 0) return { kind, peers: new Set(arg.split(',')) }
   if (kind === 'long-prompts' && Number.isInteger(Number(arg))) return { kind, minChars: Number(arg) }
-  throw new CodedError(ErrorCode.CONFIG_INVALID, `--fault "${spec}" is not one of garbage, cheat:Q, honest-to:ID[,ID], honest-to-new, long-prompts:N`, { field: 'fault' })
+  if (kind === 'turns-bad' && arg !== '' && Number.isFinite(Number(arg)) && Number(arg) >= 0) return { kind, afterSeconds: Number(arg) }
+  throw new CodedError(ErrorCode.CONFIG_INVALID, `--fault "${spec}" is not one of garbage, cheat:Q, honest-to:ID[,ID], honest-to-new, long-prompts:N, turns-bad:SECONDS`, { field: 'fault' })
 }
 
 function promptLength (r: TaskRequest): number {
@@ -39,8 +43,9 @@ function promptLength (r: TaskRequest): number {
   return 'messages' in i ? i.messages.reduce((n, m) => n + m.content.length, 0) : 'prompt' in i ? i.prompt.length : i.texts.join('').length
 }
 
-export function createFaultyBackend (honest: Backend, strategy: FaultStrategy, random: () => number = Math.random): Backend {
+export function createFaultyBackend (honest: Backend, strategy: FaultStrategy, random: () => number = Math.random, now: () => number = Date.now): Backend {
   const seen = new Set<string>()
+  const startedAt = now()
   const cheats = (r: TaskRequest): boolean => {
     switch (strategy.kind) {
       case 'garbage': return true
@@ -52,6 +57,7 @@ export function createFaultyBackend (honest: Backend, strategy: FaultStrategy, r
         return known
       }
       case 'long-prompts': return promptLength(r) > strategy.minChars
+      case 'turns-bad': return now() - startedAt >= strategy.afterSeconds * 1000
     }
   }
   return {

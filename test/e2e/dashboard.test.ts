@@ -6,20 +6,15 @@
  * draw reputation once consensus has some. Screenshots go to
  * test-artifacts/dashboard/.
  */
-import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadNetwork } from '../../node/config.ts'
 import { createLogger } from '../../node/logger.ts'
 import { startNode, type InfermeshNode } from '../../node/node.ts'
 import { defaultNodeOptions } from '../../node/options.ts'
 import { loadOrCreateIdentity } from '../../node/store/identityFile.ts'
-import { eventually, getJson, REPO_ROOT, tempDir, writeNetworkFile } from '../helpers/nodeProcess.ts'
-
-const CHROMIUM = process.env.INFERMESH_CHROMIUM ?? '/usr/bin/chromium'
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
-const ARTIFACTS = join(REPO_ROOT, 'test-artifacts', 'dashboard')
+import { openBrowser, type TestBrowser } from '../helpers/browser.ts'
+import { eventually, getJson, tempDir, writeNetworkFile } from '../helpers/nodeProcess.ts'
 const EPOCH_SECONDS = 3
 
 interface ReputationView {
@@ -36,37 +31,15 @@ describe('the dashboard in a browser', () => {
   let validatorId: string
   let networkName: string
   let base: string
-  let browser: Browser | undefined
-  let browserError: Error | undefined
-  let context: BrowserContext
-  let page: Page
-  const pageErrors: string[] = []
+  let b: TestBrowser
   /** Errors on the page, less the 404s the page expects (epochs this node holds nothing for, an absent optional endpoint). */
-  const unexpectedErrors = (): string[] => pageErrors.filter(e => !/status of 404 \(Not Found\)/.test(e))
-
-  /** Fails the test with a clear message when the browser could not start. */
-  const requireBrowser = (): Page => {
-    if (browser == null) throw browserError ?? new Error('the browser did not start')
-    return page
-  }
-  const shot = async (name: string): Promise<string> => {
-    const path = join(ARTIFACTS, name)
-    await requireBrowser().screenshot({ path, fullPage: true })
-    return path
-  }
+  const unexpectedErrors = (): string[] => b.errors.filter(e => !/status of 404 \(Not Found\)/.test(e))
+  const requireBrowser = (): ReturnType<TestBrowser['page']> => b.page()
+  const shot = async (name: string): Promise<string> => b.shot(name)
 
   beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true })
-    if (!existsSync(CHROMIUM)) {
-      browserError = new Error(`Chromium is not installed at ${CHROMIUM}: the dashboard test drives a real browser. Install it with \`apt-get update && apt-get install -y chromium\` (Debian), or set INFERMESH_CHROMIUM to a Chromium/Chrome binary.`)
-    } else {
-      try {
-        browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, timeout: 30_000 })
-      } catch (err) {
-        browserError = new Error(`Chromium at ${CHROMIUM} did not start: ${(err as Error).message}`)
-      }
-    }
-    if (browser == null) return
+    b = await openBrowser('dashboard')
+    if (b.browser == null) return
 
     // The validator's key exists before the network file that names it an anchor.
     validatorId = loadOrCreateIdentity(join(dir, 'validator')).identity.peerId
@@ -88,14 +61,10 @@ describe('the dashboard in a browser', () => {
     await eventually(async () => getJson(`${base}/v1/models`), r => r.body.data?.length === 2, { timeoutMs: 45_000, what: 'ref-tiny and ref-embed in the gateway\'s /v1/models' })
     await eventually(async () => getJson(`${base}/v1/providers?model=ref-tiny`), r => r.body.providers?.length === 1, { timeoutMs: 45_000, what: 'the provider found by the gateway' })
 
-    context = await browser.newContext({ viewport: { width: 1440, height: 1000 } })
-    page = await context.newPage()
-    page.on('pageerror', err => pageErrors.push(`pageerror: ${err.message}`))
-    page.on('console', msg => { if (msg.type() === 'error') pageErrors.push(`console: ${msg.text()}`) })
   }, 120_000)
 
   afterAll(async () => {
-    await browser?.close()
+    await b?.close()
     await Promise.all(nodes.map(async n => n.stop()))
   })
 
@@ -204,7 +173,7 @@ describe('the dashboard in a browser', () => {
     expect(await p.textContent('#submit-error')).toMatch(/^400: .*max_tokens/)
     await p.fill('#max-tokens', '24')
     expect(unexpectedErrors().filter(e => !/status of 400 \(Bad Request\)/.test(e))).toEqual([])
-    pageErrors.length = 0
+    b.errors.length = 0
   }, 90_000)
 
   it('draws reputation per provider over epochs, the validators, and the ledger roots', async () => {

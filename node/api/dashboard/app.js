@@ -127,14 +127,23 @@
     return res.statusText || 'request failed'
   }
 
+  // A node bound beyond loopback wants a bearer token for its API. The page
+  // (public) asks for it once and keeps it for this tab only.
+  const TOKEN_KEY = 'infermesh.apiToken'
+  function tokenHeaders (headers) {
+    let token = null
+    try { token = sessionStorage.getItem(TOKEN_KEY) } catch {}
+    return token == null || token === '' ? headers : { ...headers, authorization: `Bearer ${token}` }
+  }
+
   async function getJson (path) {
-    const res = await fetch(path, { headers: { accept: 'application/json' }, cache: 'no-store' })
+    const res = await fetch(path, { headers: tokenHeaders({ accept: 'application/json' }), cache: 'no-store' })
     if (!res.ok) throw new HttpError(res.status, `${path}: ${res.status} ${await errorMessage(res)}`)
     return res.json()
   }
 
   async function getText (path) {
-    const res = await fetch(path, { cache: 'no-store' })
+    const res = await fetch(path, { headers: tokenHeaders({}), cache: 'no-store' })
     if (!res.ok) throw new HttpError(res.status, `${path}: ${res.status} ${res.statusText}`)
     return res.text()
   }
@@ -509,9 +518,11 @@
       const results = await Promise.allSettled([loadNode(), loadNetwork(), loadActivity(), loadReputation()])
       const failed = results.filter(r => r.status === 'rejected').map(r => r.reason)
       if (failed.length === 0) {
+        $('token-form').hidden = true
         setStatus(true, `live · updated ${new Date().toLocaleTimeString()}`)
       } else if (failed.some(e => e instanceof HttpError && e.status === 401)) {
-        setStatus(false, 'this node wants an API bearer token; the dashboard works on a loopback node without one')
+        setStatus(false, 'this node wants its API bearer token (INFERMESH_API_TOKEN): enter it above')
+        $('token-form').hidden = false
       } else {
         setStatus(false, `${failed[0]?.message ?? 'error'} · retrying`)
       }
@@ -585,7 +596,7 @@
     try {
       const body = { model, messages: [{ role: 'user', content: prompt }], stream: true }
       if (Number.isFinite(maxTokens) && maxTokens > 0) body.max_tokens = maxTokens
-      const res = await fetch('/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream' }, body: JSON.stringify(body) })
+      const res = await fetch('/v1/chat/completions', { method: 'POST', headers: tokenHeaders({ 'content-type': 'application/json', accept: 'text/event-stream' }), body: JSON.stringify(body) })
       if (!res.ok) throw new Error(`${res.status}: ${await errorMessage(res)}`)
       if (res.body == null) throw new Error('the response has no body to stream')
       const reader = res.body.getReader()
@@ -617,6 +628,12 @@
 
   document.addEventListener('DOMContentLoaded', () => {
     $('submit-form').addEventListener('submit', ev => { void submitTask(ev) })
+    $('token-form').addEventListener('submit', ev => {
+      ev.preventDefault()
+      try { sessionStorage.setItem(TOKEN_KEY, $('token-input').value.trim()) } catch {}
+      $('token-input').value = ''
+      void refresh()
+    })
     document.addEventListener('visibilitychange', () => { if (!document.hidden) void refresh() })
     void loop()
   })
