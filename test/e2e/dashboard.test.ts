@@ -32,6 +32,7 @@ describe('the dashboard in a browser', () => {
   let networkName: string
   let base: string
   let b: TestBrowser
+  let startNamed: (name: string, opts: Partial<typeof defaultNodeOptions>) => Promise<InfermeshNode>
   /** Errors on the page, less the 404s the page expects (epochs this node holds nothing for, an absent optional endpoint). */
   const unexpectedErrors = (): string[] => b.errors.filter(e => !/status of 404 \(Not Found\)/.test(e))
   const requireBrowser = (): ReturnType<TestBrowser['page']> => b.page()
@@ -51,6 +52,7 @@ describe('the dashboard in a browser', () => {
       nodes.push(n)
       return n
     }
+    startNamed = start
     // An embedding model too: the form offers chat models only, and the provider counts once.
     provider = await start('provider', { roles: ['provider'], models: ['ref-tiny', 'ref-embed'] })
     const boot = [provider.host.getMultiaddrs()[0]!.toString()]
@@ -221,4 +223,37 @@ describe('the dashboard in a browser', () => {
     console.log('screenshot:', await shot('dashboard-reputation.png'))
     expect(unexpectedErrors()).toEqual([])
   }, 120_000)
+
+  it('with an API token set, loads the page, asks for the token and then goes live', async () => {
+    requireBrowser()
+    const token = 'dashboard-test-token-0123456789'
+    const guarded = await startNamed('guarded', { roles: ['gateway'], apiToken: token, bootstrap: [provider.host.getMultiaddrs()[0]!.toString()] })
+    const url = `http://127.0.0.1:${guarded.api.address.port}`
+    // The page and its assets carry no node data: public. The API is not.
+    for (const path of ['/', '/dashboard/app.js', '/dashboard/style.css']) expect((await fetch(`${url}${path}`)).status).toBe(200)
+    const denied = await fetch(`${url}/v1/node`)
+    expect(denied.status).toBe(401)
+    expect(((await denied.json()) as { error: { code: string } }).error.code).toBe('UNAUTHORIZED')
+    expect((await fetch(`${url}/dashboard/nothing.js`)).status).toBe(401)
+    expect((await fetch(`${url}/v1/node`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200)
+
+    const p = await b.browser!.newPage()
+    try {
+      await p.goto(`${url}/`)
+      await p.waitForSelector('#token-form:not([hidden])', { timeout: 15_000 })
+      expect(await p.textContent('#status-text')).toMatch(/bearer token/)
+      await p.fill('#token-input', 'wrong-token-wrong-token')
+      await p.click('#token-button')
+      await p.waitForTimeout(2500)
+      expect(await p.isVisible('#token-form')).toBe(true)
+      await p.fill('#token-input', token)
+      await p.click('#token-button')
+      await expect.poll(async () => p.textContent('#status-text'), { timeout: 15_000, interval: 250 }).toMatch(/^live/)
+      expect(await p.isHidden('#token-form')).toBe(true)
+      expect(await p.textContent('#node-peer')).toBe(guarded.identity.peerId)
+      console.log('screenshot:', await b.shot('dashboard-token.png', p))
+    } finally {
+      await p.close()
+    }
+  }, 60_000)
 })

@@ -19,7 +19,7 @@ export interface TestBrowser {
   /** The page, or the reason there is none. */
   page: () => Page
   /** A full-page screenshot into test-artifacts/<dir>/<name>; returns its path. */
-  shot: (name: string) => Promise<string>
+  shot: (name: string, page?: Page) => Promise<string>
   /** Page errors and console errors, less those the caller expects. */
   errors: string[]
   close: () => Promise<void>
@@ -49,9 +49,9 @@ export async function openBrowser (artifactsDir: string): Promise<TestBrowser> {
   page.on('pageerror', err => t.errors.push(`pageerror: ${err.message}`))
   page.on('console', msg => { if (msg.type() === 'error') t.errors.push(`console: ${msg.text()}`) })
   t.page = () => page
-  t.shot = async (name: string) => {
+  t.shot = async (name: string, other?: Page) => {
     const path = join(dir, name)
-    await page.screenshot({ path, fullPage: true })
+    await (other ?? page).screenshot({ path, fullPage: true })
     return path
   }
   return t
