@@ -98,7 +98,7 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
   }
 
   try {
-    const db = await openDb(dataDir)
+    const db = await openDb(dataDir, { onFailure: err => log.error({ code: err.code, err: err.message }, 'database write failed; refusing work that cannot be recorded until restart') })
     stack.push(async () => db.close())
     const meta = new MetaRepository(db)
 

@@ -21,6 +21,8 @@ export const ErrorCode = {
   // local configuration
   CONFIG_INVALID: 'CONFIG_INVALID',
   DATA_DIR_UNUSABLE: 'DATA_DIR_UNUSABLE',
+  /** A database write failed (disk full, read-only): the node refuses work it cannot record until restarted. */
+  STORAGE_FAILED: 'STORAGE_FAILED',
   PORT_IN_USE: 'PORT_IN_USE',
   // API
   INVALID_REQUEST: 'INVALID_REQUEST',

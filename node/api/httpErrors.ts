@@ -12,7 +12,9 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   UNAUTHORIZED: 401,
   NOT_FOUND: 404,
   PAYLOAD_TOO_LARGE: 413,
-  INTERNAL: 500
+  INTERNAL: 500,
+  // RFC 4918's Insufficient Storage: the node cannot record what it would acknowledge.
+  STORAGE_FAILED: 507
 }
 
 const TYPE: Record<number, string> = {
@@ -24,7 +26,8 @@ const TYPE: Record<number, string> = {
   504: 'timeout_error',
   405: 'invalid_request_error',
   413: 'invalid_request_error',
-  500: 'server_error'
+  500: 'server_error',
+  507: 'server_error'
 }
 
 export interface OpenAIErrorBody {

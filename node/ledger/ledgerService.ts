@@ -129,7 +129,13 @@ export class LedgerService {
     }
     this.count(verdict.code)
     if (verdict.action === 'ACCEPT' && verdict.entry != null) {
-      await this.persist([verdict.entry])
+      try {
+        await this.persist([verdict.entry])
+      } catch (err) {
+        // Our disk failed, not the sender: do not forward what we could not keep.
+        this.c.logger.warn({ err: (err as Error).message }, 'ledger entry not stored')
+        return TopicValidatorResult.Ignore
+      }
       return TopicValidatorResult.Accept
     }
     if (verdict.action === 'REJECT') this.c.logger.info({ code: verdict.code }, 'ledger entry rejected')

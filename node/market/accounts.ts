@@ -7,7 +7,8 @@
  */
 import { decode, encode } from 'cborg'
 import { receiptId, type Receipt, type SignedObject } from '../../protocol/task.ts'
-import type { Db } from '../store/db.ts'
+import { storageFailure, type Db } from '../store/db.ts'
+import type { CodedError } from '../../protocol/errors.ts'
 import { Bucket, key } from '../store/repositories.ts'
 
 export interface Balance {
@@ -40,6 +41,11 @@ export class Accounts {
   private readonly balances = new Map<string, Balance>()
   private readonly inFlight = new Set<string>()
   private readonly recent = new Set<string>()
+
+  /** Set once a write failed: the node can no longer record receipts (see node/store/db.ts). */
+  storageFailure (): CodedError | undefined {
+    return storageFailure(this.db)
+  }
 
   constructor (db: Db, self: string) {
     this.db = db

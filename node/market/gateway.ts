@@ -7,6 +7,7 @@ import { randomBytes, randomInt } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { lpStream } from '@libp2p/utils'
+import { ErrorCode, isCodedError } from '../../protocol/errors.ts'
 import type { CapacityRecord } from '../../protocol/capacity.ts'
 import type { Identity } from '../../protocol/identity.ts'
 import type { Network } from '../../protocol/network.ts'
@@ -180,6 +181,8 @@ export class Gateway {
         return await this.attempt(candidate, { ...task, params: { ...task.params, seed } }, opts)
       } catch (err) {
         if (opts.signal?.aborted === true) throw err
+        // Our own storage failed: no other provider fixes that, and none is to blame.
+        if (isCodedError(err, ErrorCode.STORAGE_FAILED)) throw err
         const e = err instanceof AttemptError ? err : new AttemptError(TaskErrorCode.INTERNAL, (err as Error).message, false)
         this.recordFailure(candidate.record.peer, e)
         if (e.afterFirstToken && opts.streaming !== false) throw new GatewayError(502, 'provider_failed_mid_stream', `provider ${candidate.record.peer} failed after the first token: ${e.message}`, true)
@@ -237,7 +240,15 @@ export class Gateway {
     try {
       while (true) {
         const wait = firstTokenAt == null ? gatewayDefaults.firstFrameTimeoutMs : gatewayDefaults.idleTimeoutMs
-        const next = await nextWithin(iterator, wait, attemptAbort)
+        let next: Awaited<ReturnType<typeof nextWithin<Frame>>>
+        try {
+          next = await nextWithin(iterator, wait, attemptAbort)
+        } catch (err) {
+          // The frame reader cannot know whether the client has text already; this loop does.
+          // A stream that broke after the first token must not fail over (the client would get two answers spliced).
+          if (firstTokenAt == null || (err instanceof AttemptError && err.afterFirstToken)) throw err
+          throw new AttemptError(err instanceof AttemptError ? err.code : TaskErrorCode.INTERNAL, (err as Error).message, true)
+        }
         if (next === 'timeout') throw new AttemptError('TIMEOUT', `no frame within ${wait} ms`, firstTokenAt != null)
         if (next.done === true) throw new AttemptError(TaskErrorCode.INTERNAL, 'stream ended without a receipt', firstTokenAt != null)
         const frame = next.value

@@ -169,6 +169,8 @@ export class ProviderService {
     if (request.maxPrice.inMicros < offer.priceInMicros || request.maxPrice.outMicros < offer.priceOutMicros) {
       throw new TaskError(TaskErrorCode.PRICE_TOO_LOW, `price ceiling is below this provider's ${offer.priceInMicros}/${offer.priceOutMicros} micro-credits per million tokens`)
     }
+    // A provider that cannot record its receipt must not do the work it could not bill or prove.
+    if (this.c.accounts.storageFailure() != null) throw new TaskError(TaskErrorCode.INTERNAL, 'this provider cannot record receipts: its storage failed')
     if (this.c.accounts.owedBy(request.requester) >= this.init.creditLimitMicros) {
       throw new TaskError(TaskErrorCode.CREDIT_LIMIT, 'requester is over this provider\'s credit limit; settle first')
     }
