@@ -32,6 +32,8 @@ export interface ProviderLookupComponents {
   logger: Logger
   advertiser?: Advertiser
   metrics?: Metrics
+  /** Every record this lookup verified (the catalog keeps them too, so /v1/models does not hang on gossip alone). */
+  onRecord?: (record: CapacityRecord) => void
 }
 
 export interface LookupOptions {
@@ -141,6 +143,7 @@ export class ProviderLookup {
       record = check(await fetchStatus(this.c.host, this.c.network, peerId, signal)) ?? await this.fromDht(key, check, signal)
     }
     if (record != null) {
+      this.c.onRecord?.(record)
       if (this.cache.size >= lookupDefaults.maxCachedRecords) this.cache.delete(this.cache.keys().next().value!)
       this.cache.set(peerId, record)
     }
