@@ -100,7 +100,8 @@ export async function createHost (init: HostInit): Promise<Host> {
         maxInboundDataLength: network.definition.limits.maxMessageBytes,
         scoreParams: {
           appSpecificScore: (p: string) => init.appScore?.(p) ?? 0,
-          appSpecificWeight: 1
+          appSpecificWeight: 1,
+          IPColocationFactorWhitelist: new Set(libp2pDefaults.ipColocationWhitelist)
         }
       })
     }
