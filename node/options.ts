@@ -41,6 +41,12 @@ export const defaultNodeOptions = {
   creditLimit: '1000000',
   /** Seconds the upstream may take to start answering or between stream chunks. */
   upstreamTimeout: '60',
+  /**
+   * Inbound connections accepted from one remote IP (open or upgrading), so one
+   * host cannot take every connection slot. Loopback has its own, higher cap
+   * (libp2pDefaults.maxInboundPerLoopbackIp).
+   */
+  maxInboundPerIp: '16',
   /** Fault injection for tests and devnets (see node/backends/faulty.ts). Never set in production. */
   fault: undefined as string | undefined
 }
@@ -128,6 +134,19 @@ export const lookupDefaults = {
 export const libp2pDefaults = {
   /** Most open connections. A node keeps its routing table and mesh well below this. */
   maxConnections: 300,
+  /**
+   * Inbound connections per remote IP when none is configured (--max-inbound-per-ip).
+   * Several honest nodes can share one NAT address; 16 leaves them room while
+   * one host still gets only ~5% of maxConnections.
+   */
+  maxInboundPerIp: 16,
+  /**
+   * Inbound connections per loopback IP. Only processes on this machine use it,
+   * and a test network or devnet runs every node there (a 20-node in-process
+   * network gives each node up to 19 from 127.0.0.1), so it gets the whole of
+   * maxConnections: in effect loopback is exempt from the per-IP cap.
+   */
+  maxInboundPerLoopbackIp: 300,
   /**
    * New inbound connections accepted per host per second. libp2p's default of 5
    * resets connections when many nodes share one loopback host (design.md §14).
