@@ -1,13 +1,17 @@
 /**
- * Operator endpoints (issue 6): /v1/admin/blocklist. Blocking a peer closes
- * its connections and makes the connection gater refuse it; the block is
- * persisted, so it survives a restart. Peers the ledger proved fraudulent are
- * listed too, but only consensus lifts those.
+ * Operator endpoints (issue 6): /v1/admin/blocklist and /v1/admin/peers.
+ * Blocking a peer closes its connections and makes the connection gater refuse
+ * it; the block is persisted, so it survives a restart. Peers the ledger proved
+ * fraudulent are listed too, but only consensus lifts those. Unblocking redials
+ * the peer where the peer store still has its addresses, so a partition made by
+ * blocks heals without waiting for discovery.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
 import type { Blocklist } from '../gating/blocklist.ts'
+import type { Logger } from '../logger.ts'
 import type { NodeContext } from '../nodeContext.ts'
+import { libp2pDefaults } from '../options.ts'
 import { invalidRequest } from './httpErrors.ts'
 import type { Route } from './server.ts'
 
@@ -19,7 +23,7 @@ function parsePeerId (text: string | undefined): PeerId {
   }
 }
 
-export function adminRoutes (deps: { node: NodeContext, blocklist: Blocklist, now: () => number }): Route[] {
+export function adminRoutes (deps: { node: NodeContext, blocklist: Blocklist, now: () => number, logger: Logger }): Route[] {
   const { node, blocklist } = deps
   const view = (): Record<string, unknown> => ({
     blocked: blocklist.operatorBlocked().map(p => ({ peerId: p.peerId, blockedAt: new Date(p.blockedAt).toISOString() })),
@@ -27,6 +31,13 @@ export function adminRoutes (deps: { node: NodeContext, blocklist: Blocklist, no
   })
   return [
     { method: 'GET', path: '/v1/admin/blocklist', handler: async () => view() },
+    {
+      method: 'GET',
+      path: '/v1/admin/peers',
+      handler: async () => ({
+        connections: node.host.getConnections().map(c => ({ peerId: c.remotePeer.toString(), remoteAddr: c.remoteAddr.toString(), direction: c.direction, status: c.status }))
+      })
+    },
     {
       method: 'PUT',
       path: '/v1/admin/blocklist/:peerId',
@@ -45,9 +56,18 @@ export function adminRoutes (deps: { node: NodeContext, blocklist: Blocklist, no
       method: 'DELETE',
       path: '/v1/admin/blocklist/:peerId',
       handler: async ({ params }) => {
-        const id = parsePeerId(params.peerId).toString()
+        const peer = parsePeerId(params.peerId)
+        const id = peer.toString()
         const removed = await blocklist.unblock(id)
-        return { peerId: id, blocked: blocklist.has(id), wasBlocked: removed, fraudBanned: blocklist.fraudBanned().has(id) }
+        const blocked = blocklist.has(id)
+        const known = (await node.host.peerStore.get(peer).catch(() => undefined))?.addresses.length ?? 0
+        const redialing = removed && !blocked && known > 0
+        if (redialing) {
+          // Best effort, in the background: the other side may still block this node.
+          void node.host.dial(peer, { signal: AbortSignal.timeout(libp2pDefaults.dialTimeoutMs) })
+            .catch((err: Error) => deps.logger.debug({ peer: id, err: err.message }, 'redial after unblock failed'))
+        }
+        return { peerId: id, blocked, wasBlocked: removed, fraudBanned: blocklist.fraudBanned().has(id), redialing }
       }
     }
   ]
