@@ -9,9 +9,9 @@
  * Each round:
  *   1. partition: the nodes split into halves A (0..n/2−1) and B. Every
  *      connection between the halves is hung up; new dials across are refused
- *      by libp2p's connection gater (createHost sets none, so the bench fills
- *      in the empty gater object libp2p keeps in host.components: not public
- *      API), and any connection across that still opens is aborted at once
+ *      by libp2p's connection gater (the bench replaces the peer hooks of the
+ *      gater object createHost gave libp2p, kept in host.components: not
+ *      public API), and any connection across that still opens is aborted at once
  *      ('connection:open'). Each half is checked to stay connected (a node
  *      with fewer than 3 peers in its half dials more);
  *   2. --entries entries are published in each half (commit and endorse
@@ -288,8 +288,9 @@ function attach (b: BenchNode): void {
   })
   b.node.host.addEventListener('peer:disconnect', () => { disconnects++ })
   // The partition, first line: libp2p's connection gater, reached through the host's components
-  // (not public API; createHost sets no gater, so libp2p keeps the empty object it was given and
-  // consults it on every dial). A dial across is refused before any TCP or Noise work, as an
+  // (not public API; libp2p keeps the object createHost gave it, node/gating/connectionGater.ts, and
+  // consults it on every dial; the bench replaces its peer hooks, so the blocklist is not used here
+  // and the per-IP inbound cap stays). A dial across is refused before any TCP or Noise work, as an
   // unreachable peer would fail, so the partition costs no handshakes.
   const gater = (b.node.host as unknown as { components?: { connectionGater?: Record<string, unknown> } }).components?.connectionGater
   if (gater != null) {
