@@ -48,7 +48,7 @@ async function apiGet (base: string, path: string, token?: string): Promise<unkn
 
 function startFlags (opts: Record<string, unknown>): Partial<Record<ConfigKey, string | string[]>> {
   const map: Record<string, ConfigKey> = {
-    data: 'dataDir', network: 'network', bootstrap: 'bootstrap', listen: 'listen', api: 'api', apiToken: 'apiToken', role: 'roles', models: 'models', logLevel: 'logLevel', config: 'config', backend: 'backend', upstream: 'upstream', slots: 'slots', creditLimit: 'creditLimit', upstreamTimeout: 'upstreamTimeout', fault: 'fault'
+    data: 'dataDir', network: 'network', bootstrap: 'bootstrap', listen: 'listen', api: 'api', apiToken: 'apiToken', role: 'roles', models: 'models', logLevel: 'logLevel', config: 'config', backend: 'backend', upstream: 'upstream', slots: 'slots', creditLimit: 'creditLimit', upstreamTimeout: 'upstreamTimeout', fault: 'fault', maxInboundPerIp: 'maxInboundPerIp'
   }
   const flags: Partial<Record<ConfigKey, string | string[]>> = {}
   for (const [flag, key] of Object.entries(map)) {
@@ -83,6 +83,7 @@ export function buildProgram (): Command {
     .option('--fault <strategy>', 'TESTS AND DEVNETS ONLY: make this provider cheat (garbage, cheat:Q, honest-to:ID,…, honest-to-new, long-prompts:N)')
     .option('--slots <n>', `concurrent tasks this provider runs (default ${defaultNodeOptions.slots})`)
     .option('--credit-limit <credits>', `credit a requester may run up before its tasks are refused (default ${defaultNodeOptions.creditLimit})`)
+    .option('--max-inbound-per-ip <n>', `inbound libp2p connections accepted from one non-loopback IP (default ${defaultNodeOptions.maxInboundPerIp})`)
     .option('--log-level <level>', `trace|debug|info|warn|error (default ${defaultNodeOptions.logLevel})`)
     .option('--config <file>', 'JSON config file (default <data>/config.json when present)')
     .action(async (opts: Record<string, unknown>) => {

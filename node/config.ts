@@ -41,7 +41,8 @@ const ENV_NAMES: Record<ConfigKey, string> = {
   slots: 'INFERMESH_SLOTS',
   creditLimit: 'INFERMESH_CREDIT_LIMIT',
   upstreamTimeout: 'INFERMESH_UPSTREAM_TIMEOUT',
-  fault: 'INFERMESH_FAULT'
+  fault: 'INFERMESH_FAULT',
+  maxInboundPerIp: 'INFERMESH_MAX_INBOUND_PER_IP'
 }
 export { ENV_NAMES }
 
@@ -62,7 +63,8 @@ const fileSchema = z.strictObject({
   slots: z.union([z.number(), z.string()]).transform(String),
   creditLimit: z.union([z.number(), z.string()]).transform(String),
   upstreamTimeout: z.union([z.number(), z.string()]).transform(String),
-  fault: z.string()
+  fault: z.string(),
+  maxInboundPerIp: z.union([z.number(), z.string()]).transform(String)
 }).partial()
 
 export function splitList (value: string | string[]): string[] {

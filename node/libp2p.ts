@@ -19,6 +19,7 @@ import { CAPACITY_KEY_NAMESPACE, selectCapacityRecord, verifyCapacityRecord } fr
 import type { Identity } from '../protocol/identity.ts'
 import type { Network } from '../protocol/network.ts'
 import type { VerifyFn } from '../protocol/signing.ts'
+import { createConnectionGater, type GaterDenial } from './gating/connectionGater.ts'
 import { libp2pDefaults } from './options.ts'
 
 export type HostServices = {
@@ -46,6 +47,17 @@ export interface HostInit {
   appScore?: (peerId: string) => number
   /** When given, libp2p's own metrics (connections, streams, DHT, gossipsub) go here. */
   metricsRegistry?: Registry
+  /**
+   * The blocklist (operator-blocked and fraud-proven peers), consulted by the
+   * connection gater on every dial and handshake. Late-bound like appScore.
+   */
+  isBlocked?: (peerId: string) => boolean
+  /** Inbound connections from one non-loopback IP; libp2pDefaults.maxInboundPerIp when not given. */
+  maxInboundPerIp?: number
+  /** Inbound connections from one loopback IP; libp2pDefaults.maxInboundPerLoopbackIp when not given. */
+  maxInboundPerLoopbackIp?: number
+  /** Told about every connection the gater refuses. */
+  onConnectionDenied?: (reason: GaterDenial, detail: string) => void
   /** Called with every DHT record the validator rejects, for logs and metrics. */
   onRecordRejected?: (err: unknown, key: Uint8Array) => void
 }
@@ -67,6 +79,12 @@ export async function createHost (init: HostInit): Promise<Host> {
     privateKey,
     ...(init.metricsRegistry != null ? { metrics: prometheusMetrics({ registry: init.metricsRegistry, collectDefaultMetrics: false, preserveExistingMetrics: true }) } : {}),
     addresses: { listen: init.listen },
+    connectionGater: createConnectionGater({
+      isBlocked: peer => init.isBlocked?.(peer) ?? false,
+      maxInboundPerIp: init.maxInboundPerIp ?? libp2pDefaults.maxInboundPerIp,
+      maxInboundPerLoopbackIp: init.maxInboundPerLoopbackIp ?? libp2pDefaults.maxInboundPerLoopbackIp,
+      onDenied: init.onConnectionDenied
+    }),
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
@@ -100,7 +118,8 @@ export async function createHost (init: HostInit): Promise<Host> {
         maxInboundDataLength: network.definition.limits.maxMessageBytes,
         scoreParams: {
           appSpecificScore: (p: string) => init.appScore?.(p) ?? 0,
-          appSpecificWeight: 1
+          appSpecificWeight: 1,
+          IPColocationFactorWhitelist: new Set(libp2pDefaults.ipColocationWhitelist)
         }
       })
     }

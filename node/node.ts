@@ -6,6 +6,7 @@ import { resolve } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { isCodedError, CodedError, ErrorCode } from '../protocol/errors.ts'
 import type { Network } from '../protocol/network.ts'
+import { adminRoutes } from './api/adminRoutes.ts'
 import { nodeRoutes } from './api/nodeRoutes.ts'
 import { openaiRoutes } from './api/openaiRoutes.ts'
 import { createFaultyBackend, parseFault } from './backends/faulty.ts'
@@ -38,7 +39,8 @@ import type { NodeContext } from './nodeContext.ts'
 import { gatewayDefaults, providerDefaults, VERSION, type NodeOptions } from './options.ts'
 import { openDb, type Db } from './store/db.ts'
 import { identityFileTooOpen, loadOrCreateIdentity } from './store/identityFile.ts'
-import { MetaRepository } from './store/repositories.ts'
+import { BlocklistRepository, MetaRepository } from './store/repositories.ts'
+import { Blocklist } from './gating/blocklist.ts'
 
 export interface InfermeshNode extends NodeContext {
   api: ApiServer
@@ -49,6 +51,7 @@ export interface InfermeshNode extends NodeContext {
   provider?: ProviderService
   ledger: LedgerService
   reputation: ReputationService
+  blocklist: Blocklist
   auditor?: Auditor
   stop: () => Promise<void>
 }
@@ -74,6 +77,7 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
   const backendKind = parseBackend(options)
   const models = roles.includes('provider') ? parseModelSpecs(options.models, backendKind.kind) : []
   const slots = parsePositiveInt(options.slots, 'slots', 4096)
+  const maxInboundPerIp = parsePositiveInt(options.maxInboundPerIp, 'maxInboundPerIp', 100_000)
   const fault = options.fault == null ? undefined : parseFault(options.fault)
   const creditLimitMicros = parsePositiveInt(options.creditLimit, 'creditLimit', Number.MAX_SAFE_INTEGER / 1e6) * 1e6
   const bootstrap = validateBootstrap([...new Set([...network.definition.bootstrap, ...options.bootstrap])])
@@ -101,6 +105,10 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
     const db = await openDb(dataDir, { onFailure: err => log.error({ code: err.code, err: err.message }, 'database write failed; refusing work that cannot be recorded until restart') })
     stack.push(async () => db.close())
     const meta = new MetaRepository(db)
+    const blocklist = new Blocklist(new BlocklistRepository(db))
+    const blockedPeers = await blocklist.load()
+    if (blockedPeers > 0) log.info({ blocked: blockedPeers }, 'operator blocklist loaded')
+    const gaterLog = log.child({ component: 'gater' })
 
     const hardware = await detectHardware()
     log.info({ hardware }, hardware.cpuOnly ? 'no accelerator detected; advertising CPU-only' : 'accelerators detected')
@@ -114,6 +122,9 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
     try {
       host = await createHost({
         appScore: peer => appScore(peer),
+        isBlocked: peer => blocklist.has(peer),
+        maxInboundPerIp,
+        onConnectionDenied: (reason, detail) => gaterLog.debug({ reason, detail }, 'connection refused'),
         metricsRegistry: metrics.registry,
         identity,
         network,
@@ -178,6 +189,8 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
     if (loadedEntries > 0) log.info({ entries: loadedEntries }, 'ledger loaded')
     // Proven cheaters score far below gossipsub's graylist threshold; reputation adds a little.
     appScore = peer => reputation.zeroedNow.has(peer) ? -1000 : (reputation.reputationOf(peer) ?? 0) * 10
+    // ...and the connection gater refuses them outright (issue 6).
+    blocklist.fraudBanned = () => reputation.zeroedNow
 
     const gateway = new Gateway({
       host, network, identity, verify: nativeVerify, lookup, accounts, logger: log.child({ component: 'gateway' }), now, localProvider: provider, metrics,
@@ -195,11 +208,11 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
     }
 
     const context: NodeContext = { identity, network, host, roles, models, lookup, version: VERSION, startedAt: Date.now() }
-    const api = await startApiServer(apiAddress, [...nodeRoutes(context), ...openaiRoutes({ node: context, gateway, catalog, accounts }), ...ledgerRoutes({ node: context, ledger, reputation, auditor }), metricsRoute({ metrics, host, provider, ledgerStore }), ...dashboardRoutes()], { token: options.apiToken, logger: log.child({ component: 'api' }) })
+    const api = await startApiServer(apiAddress, [...nodeRoutes(context), ...openaiRoutes({ node: context, gateway, catalog, accounts }), ...ledgerRoutes({ node: context, ledger, reputation, auditor }), metricsRoute({ metrics, host, provider, ledgerStore }), ...adminRoutes({ node: context, blocklist, now, logger: log.child({ component: 'admin' }) }), ...dashboardRoutes()], { token: options.apiToken, logger: log.child({ component: 'api' }) })
     stack.push(async () => api.close())
     log.info({ api: `http://${api.address.host.includes(':') ? `[${api.address.host}]` : api.address.host}:${api.address.port}` }, 'API listening')
 
-    return { ...context, api, db, gateway, accounts, catalog, provider, ledger, reputation, auditor, stop: stopAll }
+    return { ...context, api, db, gateway, accounts, catalog, provider, ledger, reputation, auditor, blocklist, stop: stopAll }
   } catch (err) {
     await stopAll()
     throw err

@@ -41,6 +41,12 @@ export const defaultNodeOptions = {
   creditLimit: '1000000',
   /** Seconds the upstream may take to start answering or between stream chunks. */
   upstreamTimeout: '60',
+  /**
+   * Inbound connections accepted from one remote IP (open or upgrading), so one
+   * host cannot take every connection slot. Loopback has its own, higher cap
+   * (libp2pDefaults.maxInboundPerLoopbackIp).
+   */
+  maxInboundPerIp: '16',
   /** Fault injection for tests and devnets (see node/backends/faulty.ts). Never set in production. */
   fault: undefined as string | undefined
 }
@@ -129,6 +135,19 @@ export const libp2pDefaults = {
   /** Most open connections. A node keeps its routing table and mesh well below this. */
   maxConnections: 300,
   /**
+   * Inbound connections per remote IP when none is configured (--max-inbound-per-ip).
+   * Several honest nodes can share one NAT address; 16 leaves them room while
+   * one host still gets only ~5% of maxConnections.
+   */
+  maxInboundPerIp: 16,
+  /**
+   * Inbound connections per loopback IP. Only processes on this machine use it,
+   * and a test network or devnet runs every node there (a 20-node in-process
+   * network gives each node up to 19 from 127.0.0.1), so it gets the whole of
+   * maxConnections: in effect loopback is exempt from the per-IP cap.
+   */
+  maxInboundPerLoopbackIp: 300,
+  /**
    * New inbound connections accepted per host per second. libp2p's default of 5
    * resets connections when many nodes share one loopback host (design.md §14).
    */
@@ -136,7 +155,15 @@ export const libp2pDefaults = {
   /** Inbound connections still upgrading (Noise + yamux) at once. */
   maxIncomingPendingConnections: 64,
   /** Dial timeout. */
-  dialTimeoutMs: 10 * second
+  dialTimeoutMs: 10 * second,
+  /**
+   * Addresses exempt from gossipsub's IP-colocation penalty (P6: −5 × (peers
+   * on one IP − 10)², so more than ~14 peers from one address graylist each
+   * other). Only processes on this machine connect from loopback, so a test or
+   * devnet of many nodes on 127.0.0.1 is no Sybil signal; without this, 212 of
+   * 349 peer pairs of a 20-node loopback network ignored each other's gossip.
+   */
+  ipColocationWhitelist: ['127.0.0.1', '::1']
 }
 
 export const apiDefaults = {
@@ -176,6 +203,23 @@ export const ledgerDefaults = {
   syncIntervalMs: 1 * second,
   /** Random peers compared per round. */
   syncPeersPerRound: 2,
+  /**
+   * After a round (or a connect-time sync) that added entries, the next round
+   * comes this soon: a healed partition spreads by pulls, peer to peer, and a
+   * node that just learned entries is the best place for its neighbours to
+   * pull them from. Measured by scripts/bench/partition.ts.
+   */
+  syncFollowUpMs: 150,
+  /** ...for at most this many fast rounds in a row without new entries, then back to syncIntervalMs. */
+  maxSyncFollowUps: 8,
+  /**
+   * Syncs started because a peer connected and identify says it speaks the
+   * sync protocol, at once; more wait in a queue. A reconnect after a partition
+   * is exactly when roots differ, and waiting for a random pick cost seconds.
+   */
+  maxConnectSyncs: 4,
+  /** Peers waiting for a connect-time sync; beyond this the periodic rounds pick them up. */
+  maxConnectSyncQueue: 256,
   /** Epochs of history compared and kept in sync. */
   syncEpochs: 64,
   /** One sync request/response. */

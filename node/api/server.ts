@@ -21,7 +21,7 @@ export interface RequestContext {
 export type Handler = (ctx: RequestContext) => Promise<unknown>
 
 export interface Route {
-  method: 'GET' | 'POST'
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE'
   /** Path with :name segments. */
   path: string
   /** Query parameters this route accepts; any other is a 400. */

@@ -5,12 +5,11 @@
  * before gossipsub is told to accept and forward it.
  */
 import { TopicValidatorResult } from '@libp2p/gossipsub'
-import type { PeerId } from '@libp2p/interface'
+import type { IdentifyResult, PeerId } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import { toHex } from '../../protocol/bytes.ts'
 import type { Identity } from '../../protocol/identity.ts'
 import { decodeEntry, epochOf, type LedgerEntry } from '../../protocol/ledger/entries.ts'
-import { epochEntriesRoot } from '../../protocol/ledger/merkle.ts'
 import { validateGossipEntry, validateSyncedEntry } from '../../protocol/ledger/validate.ts'
 import type { Network } from '../../protocol/network.ts'
 import { computeReference } from '../../protocol/referenceTask.ts'
@@ -46,6 +45,21 @@ export class LedgerService {
   private readonly listeners = new Set<(entries: LedgerEntry[]) => void>()
   private readonly controller = new AbortController()
   private loop?: Promise<void>
+  /** Peers that connected and await a connect-time sync (peerId → PeerId), in arrival order. */
+  private readonly connectQueue = new Map<string, PeerId>()
+  private connectSyncs = 0
+  /** Peers a sync is running with, so the loop and a connect sync never double up on one peer. */
+  private readonly syncing = new Set<string>()
+  /** Fast rounds left (ledgerDefaults.syncFollowUpMs apart) since entries were last added. */
+  private followUps = 0
+  /** Ends the loop's current pause early. */
+  private wake?: () => void
+  private readonly onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
+    if (this.controller.signal.aborted || !evt.detail.protocols.includes(this.syncProtocol)) return
+    if (this.connectQueue.size >= ledgerDefaults.maxConnectSyncQueue) return
+    this.connectQueue.set(evt.detail.peerId.toString(), evt.detail.peerId)
+    this.drainConnectQueue()
+  }
   /** Counts by verdict code, for metrics and tests. */
   readonly verdicts = new Map<string, number>()
 
@@ -93,11 +107,14 @@ export class LedgerService {
         }
       }
     }, { maxInboundStreams: ledgerDefaults.maxInboundSyncStreams })
+    this.c.host.addEventListener('peer:identify', this.onIdentify)
     this.loop = this.syncLoop(this.controller.signal)
   }
 
   async stop (): Promise<void> {
     this.controller.abort()
+    this.c.host.removeEventListener('peer:identify', this.onIdentify)
+    this.connectQueue.clear()
     await this.loop
     this.c.host.services.pubsub.topicValidators.delete(this.topic)
     await this.c.host.unhandle(this.syncProtocol)
@@ -175,14 +192,13 @@ export class LedgerService {
   roots (from: number, to: number): Array<{ epoch: number, root: Uint8Array, count: number }> {
     const out = []
     for (let e = from; e <= to && out.length < SYNC_LIMITS.maxEpochs; e++) {
-      const ids = this.c.store.ids(e)
-      out.push({ epoch: e, root: epochEntriesRoot(ids), count: ids.length })
+      out.push({ epoch: e, root: this.c.store.root(e), count: this.c.store.countOf(e) })
     }
     return out
   }
 
   rootHex (epoch: number): string {
-    return toHex(epochEntriesRoot(this.c.store.ids(epoch)))
+    return toHex(this.c.store.root(epoch))
   }
 
   private answer (req: SyncRequest): SyncResponse {
@@ -268,22 +284,78 @@ export class LedgerService {
     }
   }
 
+  /** Start connect-time syncs up to ledgerDefaults.maxConnectSyncs at once. */
+  private drainConnectQueue (): void {
+    while (this.connectSyncs < ledgerDefaults.maxConnectSyncs && this.connectQueue.size > 0 && !this.controller.signal.aborted) {
+      const [k, peer] = this.connectQueue.entries().next().value as [string, PeerId]
+      this.connectQueue.delete(k)
+      this.connectSyncs++
+      void this.syncLogged(peer, this.controller.signal).finally(() => {
+        this.connectSyncs--
+        this.drainConnectQueue()
+      })
+    }
+  }
+
+  /** One sync that never throws; entries added start (or extend) fast follow-up rounds. */
+  private async syncLogged (peer: PeerId, signal: AbortSignal): Promise<number> {
+    const key = peer.toString()
+    if (this.syncing.has(key)) return 0
+    this.syncing.add(key)
+    try {
+      const added = await this.syncWith(peer, signal)
+      if (added > 0) {
+        this.c.logger.info({ peer: key, added }, 'ledger entries synced')
+        this.followUps = ledgerDefaults.maxSyncFollowUps
+        this.wake?.()
+      }
+      return added
+    } catch (err) {
+      this.c.logger.debug({ peer: key, err: (err as Error).message }, 'ledger sync with peer failed')
+      return 0
+    } finally {
+      this.syncing.delete(key)
+    }
+  }
+
+  /** Sleep `ms`, or less when wake() is called (entries just arrived by sync). */
+  private async pause (ms: number, signal: AbortSignal): Promise<void> {
+    const cut = new AbortController()
+    this.wake = () => cut.abort()
+    try {
+      await sleep(ms, AbortSignal.any([signal, cut.signal]))
+    } finally {
+      this.wake = undefined
+    }
+  }
+
   private async syncLoop (signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      await sleep(ledgerDefaults.syncIntervalMs, signal)
+      if (this.followUps > 0) {
+        this.followUps--
+        await sleep(ledgerDefaults.syncFollowUpMs, signal)
+      } else {
+        await this.pause(ledgerDefaults.syncIntervalMs, signal)
+      }
       const peers = this.c.host.getPeers()
       // A couple of random peers a round: enough to spread, cheap enough to repeat.
-      for (let i = 0; i < Math.min(ledgerDefaults.syncPeersPerRound, peers.length) && !signal.aborted; i++) {
-        const peer = peers[Math.floor(Math.random() * peers.length)]!
-        try {
-          const added = await this.syncWith(peer, signal)
-          if (added > 0) this.c.logger.info({ peer: peer.toString(), added }, 'ledger entries synced')
-        } catch (err) {
-          this.c.logger.debug({ peer: peer.toString(), err: (err as Error).message }, 'ledger sync with peer failed')
-        }
+      for (const peer of pickRandom(peers, ledgerDefaults.syncPeersPerRound)) {
+        if (signal.aborted) break
+        await this.syncLogged(peer, signal)
       }
     }
   }
+}
+
+/** `n` distinct random items (partial Fisher-Yates). */
+function pickRandom<T> (items: readonly T[], n: number): T[] {
+  const copy = [...items]
+  const k = Math.min(n, copy.length)
+  for (let i = 0; i < k; i++) {
+    const j = i + Math.floor(Math.random() * (copy.length - i))
+    ;[copy[i], copy[j]] = [copy[j]!, copy[i]!]
+  }
+  return copy.slice(0, k)
 }
 
 function rank (e: LedgerEntry | undefined): number {

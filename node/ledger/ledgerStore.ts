@@ -2,12 +2,18 @@
  * Ledger entries in level (design.md §9): `03/<epoch>/<id>` holds the signed
  * envelope and `04/<id>` its epoch, written in one atomic batch, so an entry
  * acknowledged to a peer survives kill -9. An in-memory index per epoch keeps
- * roots and membership checks off the disk.
+ * roots and membership checks off the disk, and each epoch's Merkle root is
+ * cached until that epoch gains an entry: anti-entropy asks for up to
+ * ledgerDefaults.syncEpochs roots per round and per peer, and recomputing them
+ * was a third of the CPU of a partition heal (scripts/bench/partition.ts).
  */
+import { epochEntriesRoot } from '../../protocol/ledger/merkle.ts'
 import type { Db } from '../store/db.ts'
 import { Bucket, key } from '../store/repositories.ts'
 
 export interface StoredEntry { id: string, epoch: number, bytes: Uint8Array }
+
+const EMPTY_ROOT = epochEntriesRoot([])
 
 const pad = (epoch: number): string => epoch.toString().padStart(12, '0')
 
@@ -16,6 +22,8 @@ export class LedgerStore {
   /** epoch → id → bytes */
   private readonly byEpoch = new Map<number, Map<string, Uint8Array>>()
   private readonly epochOfId = new Map<string, number>()
+  /** epoch → Merkle root of its ids; dropped whenever the epoch gains an entry. */
+  private readonly rootOf = new Map<number, Uint8Array>()
 
   constructor (db: Db) {
     this.db = db
@@ -41,6 +49,19 @@ export class LedgerStore {
     }
     m.set(e.id, e.bytes)
     this.epochOfId.set(e.id, e.epoch)
+    this.rootOf.delete(e.epoch)
+  }
+
+  /** The epoch's entries root (design.md §9), computed once per change of the epoch's set. */
+  root (epoch: number): Uint8Array {
+    // Empty epochs share one root, so a roots request for far-future epochs grows no map.
+    if (!this.byEpoch.has(epoch)) return EMPTY_ROOT
+    let r = this.rootOf.get(epoch)
+    if (r == null) {
+      r = epochEntriesRoot(this.ids(epoch))
+      this.rootOf.set(epoch, r)
+    }
+    return r
   }
 
   has (id: string): boolean {
@@ -68,6 +89,11 @@ export class LedgerStore {
 
   ids (epoch: number): string[] {
     return [...(this.byEpoch.get(epoch)?.keys() ?? [])].sort()
+  }
+
+  /** Entries held for the epoch. */
+  countOf (epoch: number): number {
+    return this.byEpoch.get(epoch)?.size ?? 0
   }
 
   entries (epoch: number): StoredEntry[] {

@@ -9,7 +9,8 @@ export const Bucket = {
   receipts: '01',
   accounts: '02',
   ledgerByEpoch: '03',
-  ledgerById: '04'
+  ledgerById: '04',
+  blocklist: '05'
 } as const
 
 export function key (bucket: string, id: string): string {
@@ -41,5 +42,39 @@ export class MetaRepository {
     const n = ((await this.getUint(id)) ?? 0) + 1
     await this.putUint(id, n)
     return n
+  }
+}
+
+export interface BlockedPeer { peerId: string, blockedAt: number }
+
+/** Operator-blocked peers (issue 6): `05/<peerId>` → JSON {blockedAt}. */
+export class BlocklistRepository {
+  private readonly db: Db
+
+  constructor (db: Db) {
+    this.db = db
+  }
+
+  async list (): Promise<BlockedPeer[]> {
+    const out: BlockedPeer[] = []
+    for await (const [k, v] of this.db.iterator({ gte: `${Bucket.blocklist}/`, lt: `${Bucket.blocklist}0` })) {
+      const peerId = k.slice(Bucket.blocklist.length + 1)
+      let blockedAt = 0
+      try {
+        blockedAt = Number((JSON.parse(new TextDecoder().decode(v)) as { blockedAt?: unknown }).blockedAt) || 0
+      } catch {
+        // A damaged value still blocks the peer; only the timestamp is lost.
+      }
+      out.push({ peerId, blockedAt })
+    }
+    return out
+  }
+
+  async put (p: BlockedPeer): Promise<void> {
+    await this.db.batch([{ type: 'put', key: key(Bucket.blocklist, p.peerId), value: new TextEncoder().encode(JSON.stringify({ blockedAt: p.blockedAt })) }])
+  }
+
+  async delete (peerId: string): Promise<void> {
+    await this.db.batch([{ type: 'del', key: key(Bucket.blocklist, peerId) }])
   }
 }

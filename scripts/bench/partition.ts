@@ -9,9 +9,9 @@
  * Each round:
  *   1. partition: the nodes split into halves A (0..n/2−1) and B. Every
  *      connection between the halves is hung up; new dials across are refused
- *      by libp2p's connection gater (createHost sets none, so the bench fills
- *      in the empty gater object libp2p keeps in host.components: not public
- *      API), and any connection across that still opens is aborted at once
+ *      by libp2p's connection gater (the bench replaces the peer hooks of the
+ *      gater object createHost gave libp2p, kept in host.components: not
+ *      public API), and any connection across that still opens is aborted at once
  *      ('connection:open'). Each half is checked to stay connected (a node
  *      with fewer than 3 peers in its half dials more);
  *   2. --entries entries are published in each half (commit and endorse
@@ -29,7 +29,18 @@
  * With --heal passive nothing dials: it shows whether nodes find each other
  * again by themselves (kad-dht traffic only) within --timeout-s.
  *
- *   node scripts/bench/partition.ts [--nodes 20] [--rounds 5] [--entries 50] [--heal dial|passive] [--json]
+ *   node scripts/bench/partition.ts [--quick] [--nodes 20] [--rounds 5] [--entries 50] [--heal dial|passive] [--json]
+ *
+ * The comparison, in the same run and network: before the partition rounds,
+ * --rounds "connected" rounds publish the same 2 × --entries entries with
+ * every node connected, and time until every node holds them all (gossip plus
+ * anti-entropy): what agreeing on fresh entries costs without a partition.
+ * --quick: 2 rounds of 20 entries per half, a 3 s quiet pause, no profiling
+ * (about 60-90 s at 20 nodes).
+ *
+ * The last stdout line is always `BENCH_SUMMARY {json}` for the lead's
+ * aggregator: rows heal-to-agreement p50 and max (ms, 20 nodes by default)
+ * against the budget and the connected comparison.
  *
  * stdout: markdown tables (startup and gossipsub's view of the network;
  * convergence per round, process CPU, and p50/max against the budget).
@@ -68,12 +79,13 @@ const BUDGET_MS = 5000
 
 const { values: args } = parseArgs({
   options: {
+    quick: { type: 'boolean', default: false },
     nodes: { type: 'string', default: '20' },
-    rounds: { type: 'string', default: '5' },
-    entries: { type: 'string', default: '50' },
+    rounds: { type: 'string' },
+    entries: { type: 'string' },
     heal: { type: 'string', default: 'dial' },
     'heal-dials': { type: 'string', default: '2' },
-    'quiet-ms': { type: 'string', default: '5000' },
+    'quiet-ms': { type: 'string' },
     'timeout-s': { type: 'string', default: '60' },
     'start-concurrency': { type: 'string', default: '4' },
     roles: { type: 'string', default: 'provider,gateway' },
@@ -91,8 +103,9 @@ const { values: args } = parseArgs({
 
 if (args.help) {
   process.stdout.write(`usage: node scripts/bench/partition.ts [options]
+  --quick                2 rounds, 20 entries per half, 3 s quiet pause, no profiling (about 60-90 s)
   --nodes N              full nodes in this process (default 20; even)
-  --rounds N             partition/heal rounds (default 5)
+  --rounds N             partition/heal rounds, and connected comparison rounds (default 5)
   --entries N            entries published in each half per round (default 50)
   --heal dial|passive    dial: each node dials --heal-dials nodes across at heal; passive: nobody dials (default dial)
   --heal-dials N         (default 2)
@@ -101,8 +114,8 @@ if (args.help) {
   --start-concurrency N  nodes started at once after node 0 (default 4)
   --roles LIST           roles of every node (default provider,gateway: providers advertise ref-tiny)
   --epoch-seconds S      the network's epochSeconds (default 60)
-  --loopback-whitelist   experiment: exempt 127.0.0.1 from gossipsub's IP-colocation penalty on every node
-                         (what node/libp2p.ts would need for many nodes on one host; off = the code as it is)
+  --loopback-whitelist   add 127.0.0.1 to gossipsub's IP-colocation whitelist on every node (node/libp2p.ts now
+                         does this itself from libp2pDefaults.ipColocationWhitelist; kept for older checkouts)
   --profile              profile every heal phase (otherwise one extra profiled round runs only when the budget is missed)
   --no-profile           never profile
   --cpu-prof-dir DIR     write the heal-phase profiles as .cpuprofile files to DIR
@@ -112,20 +125,29 @@ if (args.help) {
   process.exit(0)
 }
 
+const BENCH = 'partition'
+interface SummaryRow { figure: string, value: number, unit: string, comparison: string, comparisonValue: number | null, ratio: number | null, budget: string, met: boolean | null }
+/** The aggregator's contract: always the last stdout line, whatever happened. */
+function printSummary (rows: SummaryRow[]): void {
+  process.stdout.write(`BENCH_SUMMARY ${JSON.stringify({ bench: BENCH, rows })}\n`)
+}
+
 function positiveInt (name: string, text: string | undefined): number {
   const n = Number(text)
   if (!Number.isInteger(n) || n < 1) {
     process.stderr.write(`--${name} must be a positive integer, got "${text}"\n`)
+    printSummary([])
     process.exit(2)
   }
   return n
 }
 
 const SIZE = positiveInt('nodes', args.nodes)
-const ROUNDS = positiveInt('rounds', args.rounds)
-const ENTRIES = positiveInt('entries', args.entries)
+const QUICK = args.quick
+const ROUNDS = positiveInt('rounds', args.rounds ?? (QUICK ? '2' : '5'))
+const ENTRIES = positiveInt('entries', args.entries ?? (QUICK ? '20' : '50'))
 const HEAL_DIALS = positiveInt('heal-dials', args['heal-dials'])
-const QUIET_MS = Number(args['quiet-ms'])
+const QUIET_MS = Number(args['quiet-ms'] ?? (QUICK ? '3000' : '5000'))
 const TIMEOUT_MS = positiveInt('timeout-s', args['timeout-s']) * 1000
 const START_CONCURRENCY = positiveInt('start-concurrency', args['start-concurrency'])
 const EPOCH_SECONDS = positiveInt('epoch-seconds', args['epoch-seconds'])
@@ -133,10 +155,12 @@ const ROLES = (args.roles ?? '').split(',').map(s => s.trim()).filter(s => s !==
 const HEAL = args.heal
 if (HEAL !== 'dial' && HEAL !== 'passive') {
   process.stderr.write(`--heal must be dial or passive, got "${HEAL}"\n`)
+  printSummary([])
   process.exit(2)
 }
 if (SIZE < 4 || SIZE % 2 !== 0) {
   process.stderr.write('--nodes must be even and at least 4\n')
+  printSummary([])
   process.exit(2)
 }
 
@@ -158,7 +182,16 @@ const onStray = (kind: string) => (err: unknown): void => {
     return
   }
   process.stderr.write(`${kind}: ${(err as Error).stack ?? String(err)}\n`)
+  printSummary([])
   process.exit(1)
+}
+// Killed by a harness timeout: still end stdout with the summary line (no rows: nothing measured to the end).
+for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(sig, () => {
+    process.stderr.write(`${sig}: stopping without results\n`)
+    printSummary([])
+    process.exit(1)
+  })
 }
 process.on('uncaughtException', onStray('uncaught exception'))
 process.on('unhandledRejection', onStray('unhandled rejection'))
@@ -255,8 +288,9 @@ function attach (b: BenchNode): void {
   })
   b.node.host.addEventListener('peer:disconnect', () => { disconnects++ })
   // The partition, first line: libp2p's connection gater, reached through the host's components
-  // (not public API; createHost sets no gater, so libp2p keeps the empty object it was given and
-  // consults it on every dial). A dial across is refused before any TCP or Noise work, as an
+  // (not public API; libp2p keeps the object createHost gave it, node/gating/connectionGater.ts, and
+  // consults it on every dial; the bench replaces its peer hooks, so the blocklist is not used here
+  // and the per-IP inbound cap stays). A dial across is refused before any TCP or Noise work, as an
   // unreachable peer would fail, so the partition costs no handshakes.
   const gater = (b.node.host as unknown as { components?: { connectionGater?: Record<string, unknown> } }).components?.connectionGater
   if (gater != null) {
@@ -531,6 +565,20 @@ async function partition (): Promise<{ ms: number }> {
   return { ms: performance.now() - t0 }
 }
 
+/**
+ * The comparison round: the same 2 × ENTRIES entries as a partition round (ENTRIES from each
+ * half's nodes), published into the connected network; ms until every node holds every one.
+ */
+async function connectedRound (): Promise<number> {
+  const halves = [nodes.filter(b => b.half === 0), nodes.filter(b => b.half === 1)] as const
+  const t0 = performance.now()
+  const ids = await Promise.all([publishIn(halves[0], ENTRIES), publishIn(halves[1], ENTRIES)])
+  const all = [...ids[0], ...ids[1]]
+  return waitFor('every node to hold the fresh entries', () => nodes.every(b => holdsAll(b, all)), TIMEOUT_MS)
+    .then(() => performance.now() - t0)
+    .catch(() => Number.NaN)
+}
+
 async function round (r: number, profileIt: boolean): Promise<RoundResult> {
   const abortedBefore = aborted
   const p = await partition()
@@ -711,6 +759,8 @@ const results: RoundResult[] = []
 let startup: Awaited<ReturnType<typeof startAll>> | undefined
 let viewBefore: ReturnType<typeof meshView> | undefined
 let warmupMs = Number.NaN
+/** The comparison: publish-to-everyone-holds-all times with no partition. */
+const connectedMs: number[] = []
 try {
   startup = await startAll()
   log(`all ${SIZE} nodes started in ${fmt(startup.startMs / 1000, 1)} s, connected after ${fmt(startup.connectedMs / 1000, 1)} s`)
@@ -724,6 +774,11 @@ try {
   warmupMs = performance.now() - tw
   log(`warm-up: ${published.size} entries (one per node, connected network) everywhere after ${fmt(warmupMs, 0)} ms (${fmt(warmMs, 0)} ms waiting)`)
   for (let r = 1; r <= ROUNDS; r++) {
+    const ms = await connectedRound()
+    connectedMs.push(ms)
+    log(`connected round ${r}: 2 × ${ENTRIES} fresh entries everywhere ${Number.isFinite(ms) ? `after ${fmt(ms, 0)} ms` : 'NOT within the timeout'}; load ${load()}`)
+  }
+  for (let r = 1; r <= ROUNDS; r++) {
     const res = await round(r, args.profile)
     results.push(res)
     log(`round ${r}: ${Number.isFinite(res.convergeMs) ? `converged ${fmt(res.convergeMs, 0)} ms after the heal` : 'DID NOT CONVERGE'}; roots match: ${res.rootsMatch}; ` +
@@ -732,7 +787,7 @@ try {
     if (!res.rootsMatch || res.leaked > 0) failed = true
   }
   const missed = results.some(r => !(r.convergeMs <= BUDGET_MS))
-  if (missed && !args.profile && !args['no-profile']) {
+  if (missed && !args.profile && !args['no-profile'] && !QUICK) {
     log('budget missed: one more round under the CPU profiler')
     const res = await round(ROUNDS + 1, true)
     log(`profiled round: ${fmt(res.convergeMs, 0)} ms`)
@@ -757,6 +812,7 @@ try {
   rmSync(dataDir, { recursive: true, force: true })
 }
 
+const summaryRows: SummaryRow[] = []
 const timed = results.filter(r => r.round > 0)
 const conv = timed.map(r => (Number.isFinite(r.convergeMs) ? r.convergeMs : Number.POSITIVE_INFINITY))
 const warnings = nodes.reduce((s, b) => s + b.warnings, 0)
@@ -800,7 +856,36 @@ if (args.json) {
   }
   process.stdout.write(JSON.stringify({ bench: 'partition', summary: true, nodes: SIZE, startMs: Math.round(startup?.startMs ?? Number.NaN), p50Ms: Math.round(percentile(conv, 50)), maxMs: Math.round(Math.max(...conv)), budgetMs: BUDGET_MS, ok: conv.length > 0 && conv.every(c => c <= BUDGET_MS) }) + '\n')
 }
+{
+  const base = percentile(connectedMs.filter(Number.isFinite), 50)
+  const comparison = `same ${SIZE} nodes, connected: 2 × ${ENTRIES} fresh entries published until every node holds them, p50 of ${connectedMs.length} rounds`
+  const row = (figure: string, v: number): SummaryRow => {
+    const finite = Number.isFinite(v)
+    return {
+      figure: finite ? figure : `${figure} (did not converge within --timeout-s; value is the timeout)`,
+      value: Math.round(finite ? v : TIMEOUT_MS),
+      unit: 'ms',
+      comparison,
+      comparisonValue: Number.isFinite(base) ? Math.round(base) : null,
+      ratio: finite && Number.isFinite(base) && base > 0 ? Number((v / base).toFixed(2)) : null,
+      budget: `<= ${BUDGET_MS} ms`,
+      met: finite && v <= BUDGET_MS
+    }
+  }
+  if (conv.length > 0) {
+    const p50 = percentile(conv, 50)
+    const max = Math.max(...conv)
+    process.stdout.write('\n' + markdownTable(['figure', 'value', 'comparison (connected, same run)', 'ratio', 'budget', 'met'], [
+      ['heal → all roots match, p50', `${fmt(p50, 0)} ms`, `${fmt(base, 0)} ms`, fmt(p50 / base, 2), `≤ ${BUDGET_MS} ms`, p50 <= BUDGET_MS ? 'yes' : 'NO'],
+      ['heal → all roots match, max', Number.isFinite(max) ? `${fmt(max, 0)} ms` : 'never', `${fmt(base, 0)} ms`, fmt(max / base, 2), `≤ ${BUDGET_MS} ms`, max <= BUDGET_MS ? 'yes' : 'NO'],
+      ['connected rounds, each', connectedMs.map(x => fmt(x, 0)).join(', ') + ' ms', '', '', '', ''],
+      ['load average at the end', load(), '', '', '', '']
+    ]) + '\n')
+    summaryRows.push(row(`heal to agreement p50, ${SIZE} nodes, ${timed.length} rounds`, p50), row(`heal to agreement max, ${SIZE} nodes, ${timed.length} rounds`, max))
+  }
+}
 log(`node warnings ${warnings}; while partitioned: dials/connections refused by the gater ${denied}${gaterMissing ? ' (no gater reachable on some host)' : ''}, connections aborted as they opened ${aborted}; peer disconnects ${disconnects}`)
 if (socketErrors.size > 0) log(`tolerated errors: ${[...socketErrors].map(([k, v]) => `${k}×${v}`).join(', ')}`)
 log(`total ${fmt((performance.now() - T0) / 1000, 1)} s`)
+printSummary(summaryRows)
 process.exit(failed ? 1 : 0)

@@ -1,0 +1,42 @@
+import { randomBytes } from 'node:crypto'
+import { describe, expect, it } from 'vitest'
+import { LedgerStore } from '../../../../node/ledger/ledgerStore.ts'
+import { openDb } from '../../../../node/store/db.ts'
+import { toHex } from '../../../../protocol/bytes.ts'
+import { epochEntriesRoot } from '../../../../protocol/ledger/merkle.ts'
+import { tempDir } from '../../../helpers/nodeProcess.ts'
+
+const id = (): string => randomBytes(32).toString('hex')
+const entry = (epoch: number): { id: string, epoch: number, bytes: Uint8Array } => ({ id: id(), epoch, bytes: randomBytes(8) })
+
+describe('LedgerStore per-epoch roots (cached)', () => {
+  it('equals the Merkle root of the epoch ids before and after every put, and after reopen', async () => {
+    const dir = tempDir()
+    let db = await openDb(dir)
+    let store = new LedgerStore(db)
+    expect(toHex(store.root(5))).toBe(toHex(epochEntriesRoot([])))
+    const a = [entry(5), entry(5), entry(6)]
+    await store.put(a)
+    const r5 = toHex(store.root(5))
+    expect(r5).toBe(toHex(epochEntriesRoot(store.ids(5))))
+    expect(store.countOf(5)).toBe(2)
+    // A put into another epoch leaves this one's root alone; a put into it changes it.
+    await store.put([entry(6)])
+    expect(toHex(store.root(5))).toBe(r5)
+    const b = entry(5)
+    await store.put([b])
+    expect(toHex(store.root(5))).not.toBe(r5)
+    expect(toHex(store.root(5))).toBe(toHex(epochEntriesRoot([...a.filter(e => e.epoch === 5).map(e => e.id), b.id])))
+    // Duplicates change nothing.
+    const before = toHex(store.root(5))
+    expect(await store.put([b])).toEqual([])
+    expect(toHex(store.root(5))).toBe(before)
+    await db.close()
+    db = await openDb(dir)
+    store = new LedgerStore(db)
+    await store.load()
+    expect(toHex(store.root(5))).toBe(before)
+    expect(toHex(store.root(6))).toBe(toHex(epochEntriesRoot(store.ids(6))))
+    await db.close()
+  })
+})
