@@ -104,7 +104,9 @@ export async function startApiServer (address: ApiAddress, routes: Route[], opts
   const server = createServer({
     headersTimeout: apiDefaults.headersTimeoutMs,
     requestTimeout: apiDefaults.requestTimeoutMs,
-    maxHeaderSize: 16 * 1024
+    keepAliveTimeout: apiDefaults.keepAliveTimeoutMs,
+    connectionsCheckingInterval: apiDefaults.connectionsCheckingIntervalMs,
+    maxHeaderSize: apiDefaults.maxHeaderBytes
   }, (req, res) => {
     void handle(req, res)
   })
@@ -171,9 +173,11 @@ export async function startApiServer (address: ApiAddress, routes: Route[], opts
       resolve()
     })
   })
-  server.on('clientError', (_err, socket) => {
-    // Malformed HTTP or a slow-loris header timeout: answer 400 and drop it.
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n')
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    // A slow-loris header or body timeout is a 408; malformed HTTP or an over-size header block a 400/431. Then drop it.
+    const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request'
+    // Destroy once written: a hostile client must not keep the socket half-open.
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, () => socket.destroy())
     else socket.destroy()
   })
   const bound = server.address()
