@@ -39,6 +39,19 @@ function digest (s: string): Buffer {
   return createHash('sha256').update(s).digest()
 }
 
+/**
+ * Whether an Authorization header carries the token whose sha256 is
+ * `tokenDigest`. Constant-time: the presented token is hashed to 32 bytes
+ * first, so timingSafeEqual always compares equal lengths and neither the
+ * token's length nor a matching prefix shows in the timing. The scheme is
+ * case-insensitive (RFC 7235 §2.1).
+ */
+export function bearerTokenMatches (authorization: string | undefined, tokenDigest: Buffer): boolean {
+  const header = authorization ?? ''
+  const presented = /^bearer /i.test(header) ? header.slice(7) : ''
+  return timingSafeEqual(digest(presented), tokenDigest)
+}
+
 export function matchPath (pattern: string, path: string): Record<string, string> | undefined {
   const p = pattern.split('/')
   const s = path.split('/')
@@ -114,10 +127,7 @@ export async function startApiServer (address: ApiAddress, routes: Route[], opts
   async function handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       if (tokenDigest != null) {
-        const header = req.headers.authorization ?? ''
-        const presented = header.startsWith('Bearer ') ? header.slice(7) : ''
-        // Compare fixed-size digests so timing reveals nothing about the token.
-        if (!timingSafeEqual(digest(presented), tokenDigest)) {
+        if (!bearerTokenMatches(req.headers.authorization, tokenDigest)) {
           throw new CodedError(ErrorCode.UNAUTHORIZED, 'missing or wrong bearer token; send Authorization: Bearer <token>')
         }
       }
