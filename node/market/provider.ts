@@ -123,11 +123,12 @@ export class ProviderService {
           stream.abort(err)
           return
         }
-        await closeQuietly(stream)
+        await closeQuietly(stream, admit.release)
         return
       }
       await this.execute(signed, peer, signal, send)
-      await closeQuietly(stream)
+      // The task is done once our side is closed: its in-flight place is free even if the requester lingers.
+      await closeQuietly(stream, admit.release)
     } finally {
       if (admit.ok) admit.release()
       stream.removeEventListener('close', onClose)
@@ -221,12 +222,32 @@ function errorFrame (err: unknown, log: Logger, taskId?: string): Frame {
   return { t: 'error', code, message: err instanceof TaskError ? err.message.slice(0, 1024) : 'provider internal error' }
 }
 
-async function closeQuietly (stream: Stream): Promise<void> {
+/**
+ * End our side of the stream; `onClosed` runs once it is (the task is over
+ * then, whatever the requester does next).
+ */
+async function closeQuietly (stream: Stream, onClosed?: () => void): Promise<void> {
   try {
     await stream.close({ signal: AbortSignal.timeout(providerDefaults.closeTimeoutMs) })
   } catch (err) {
     stream.abort(err as Error)
+    return
+  } finally {
+    onClosed?.()
   }
+  // close() only ends our side. A requester that never ends its own would keep the
+  // stream half-open, holding a stream slot and whatever it sends; reset it after the deadline.
+  if (stream.remoteWriteStatus === 'closed' || stream.status === 'closed' || stream.status === 'aborted' || stream.status === 'reset') return
+  await new Promise<void>(resolve => {
+    const timer = setTimeout(done, providerDefaults.closeTimeoutMs)
+    function done (): void {
+      clearTimeout(timer)
+      stream.removeEventListener('close', done)
+      resolve()
+    }
+    stream.addEventListener('close', done)
+  })
+  if (stream.status === 'open' || stream.status === 'closing') stream.abort(new Error('the requester did not close its side of the stream'))
 }
 
 function promptChars (r: TaskRequest): number {

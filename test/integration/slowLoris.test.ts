@@ -107,7 +107,7 @@ describe('slow-loris and idle streams', () => {
     await eventually(async () => providerTaskStreams(), n => n === 0, { timeoutMs: 10_000, what: 'provider dropped the idle stream' })
   }, 60_000)
 
-  it('the provider still serves a normal task afterwards', async () => {
+  it('the provider still serves a normal task afterwards, and resets the stream if the requester never closes its side', async () => {
     const s = signTaskRequest(attackerId, network, {
       v: 1, network: network.id, id: randomBytes(16).toString('hex'), requester: attackerId.peerId, provider: node.identity.peerId, model: 'ref-tiny', kind: 'chat',
       input: { messages: [{ role: 'user', content: 'after the loris' }] }, params: { maxTokens: 4, temperature: 0, topP: 1, seed: 1, stop: [], logprobs: false, topLogprobs: 0 },
@@ -118,5 +118,8 @@ describe('slow-loris and idle streams', () => {
     const { frames } = await drain(stream)
     expect(frames.at(-1)?.t).toBe('receipt')
     expect(frames.some(f => f.t === 'chunk')).toBe(true)
-  }, 30_000)
+    // The attacker never closes its side: the provider must not keep the stream half-open.
+    expect(stream.writeStatus).toBe('writable')
+    await eventually(async () => providerTaskStreams(), n => n === 0, { timeoutMs: 4 * providerDefaults.closeTimeoutMs, what: 'provider dropped the half-open stream' })
+  }, 60_000)
 })
