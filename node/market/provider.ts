@@ -15,6 +15,7 @@ import type { Host } from '../libp2p.ts'
 import type { Logger } from '../logger.ts'
 import { providerDefaults } from '../options.ts'
 import { withTimeout } from '../util/abort.ts'
+import { closeOrReset } from '../util/stream.ts'
 import { Admission } from './admission.ts'
 import { PeerLimiter } from './peerLimiter.ts'
 import type { Metrics } from '../metrics.ts'
@@ -222,32 +223,9 @@ function errorFrame (err: unknown, log: Logger, taskId?: string): Frame {
   return { t: 'error', code, message: err instanceof TaskError ? err.message.slice(0, 1024) : 'provider internal error' }
 }
 
-/**
- * End our side of the stream; `onClosed` runs once it is (the task is over
- * then, whatever the requester does next).
- */
+/** End the stream; `onClosed` frees the task's place once our side is closed, whatever the requester does next. */
 async function closeQuietly (stream: Stream, onClosed?: () => void): Promise<void> {
-  try {
-    await stream.close({ signal: AbortSignal.timeout(providerDefaults.closeTimeoutMs) })
-  } catch (err) {
-    stream.abort(err as Error)
-    return
-  } finally {
-    onClosed?.()
-  }
-  // close() only ends our side. A requester that never ends its own would keep the
-  // stream half-open, holding a stream slot and whatever it sends; reset it after the deadline.
-  if (stream.remoteWriteStatus === 'closed' || stream.status === 'closed' || stream.status === 'aborted' || stream.status === 'reset') return
-  await new Promise<void>(resolve => {
-    const timer = setTimeout(done, providerDefaults.closeTimeoutMs)
-    function done (): void {
-      clearTimeout(timer)
-      stream.removeEventListener('close', done)
-      resolve()
-    }
-    stream.addEventListener('close', done)
-  })
-  if (stream.status === 'open' || stream.status === 'closing') stream.abort(new Error('the requester did not close its side of the stream'))
+  await closeOrReset(stream, providerDefaults.closeTimeoutMs, onClosed)
 }
 
 function promptChars (r: TaskRequest): number {

@@ -17,7 +17,8 @@ import { createHost, type Host } from '../../node/libp2p.ts'
 import { createLogger } from '../../node/logger.ts'
 import { taskProtocol } from '../../node/market/provider.ts'
 import { startNode, type InfermeshNode } from '../../node/node.ts'
-import { apiDefaults, defaultNodeOptions, providerDefaults } from '../../node/options.ts'
+import { apiDefaults, defaultNodeOptions, lookupDefaults, providerDefaults } from '../../node/options.ts'
+import { statusProtocol } from '../../node/discovery/statusProtocol.ts'
 import { generateIdentity } from '../../protocol/identity.ts'
 import type { Network } from '../../protocol/network.ts'
 import { decodeFrame, encodeFrame, signTaskRequest, type Frame } from '../../protocol/task.ts'
@@ -106,6 +107,15 @@ describe('slow-loris and idle streams', () => {
     // Reset, not left half-open on the provider where it would hold a stream slot.
     await eventually(async () => providerTaskStreams(), n => n === 0, { timeoutMs: 10_000, what: 'provider dropped the idle stream' })
   }, 60_000)
+
+  it('a status stream the asker never closes is reset, not kept half-open', async () => {
+    const stream = await attacker.dialProtocol(peerIdFromString(node.identity.peerId), statusProtocol(network), { signal: AbortSignal.timeout(10_000) })
+    const streams = (): number => node.host.getConnections(peerIdFromString(attackerId.peerId))
+      .reduce((n, c) => n + c.streams.filter(s => s.protocol === statusProtocol(network)).length, 0)
+    expect(stream.writeStatus).toBe('writable')
+    await eventually(async () => streams(), n => n === 0, { timeoutMs: 10 * lookupDefaults.statusTimeoutMs, what: 'provider dropped the idle status stream' })
+    expect(['reset', 'aborted', 'closed']).toContain(stream.status)
+  }, 30_000)
 
   it('the provider still serves a normal task afterwards, and resets the stream if the requester never closes its side', async () => {
     const s = signTaskRequest(attackerId, network, {
