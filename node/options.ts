@@ -71,8 +71,28 @@ export const providerDefaults = {
   requestReadTimeoutMs: 5 * 1000,
   /** Closing a finished stream. */
   closeTimeoutMs: 5 * 1000,
+  /**
+   * Each frame written to the requester must be taken within this: a peer that
+   * stops reading is cut off instead of holding a slot until its own deadline.
+   */
+  writeIdleTimeoutMs: 30 * second,
   /** Concurrent inbound task streams per connection. */
-  maxInboundTaskStreams: 128
+  maxInboundTaskStreams: 128,
+  /**
+   * Per-peer token bucket on task streams: refill rate, tasks per second. High
+   * enough for one gateway carrying many clients (design.md §12 asks 1,500
+   * tasks/s from one gateway); it bounds the signature checks a flood costs.
+   */
+  peerTaskRatePerSecond: 2_000,
+  /** Per-peer bucket size: the burst one peer may open at once. */
+  peerTaskBurst: 500,
+  /**
+   * Share of this provider's slots + queue one peer may hold at once; beyond
+   * it RATE_LIMITED. 0.5: a flooding peer leaves half the capacity to others.
+   */
+  peerShareOfCapacity: 0.5,
+  /** Peers whose buckets are kept; idle ones are dropped first. */
+  maxTrackedPeers: 10_000
 }
 
 export const gatewayDefaults = {
@@ -171,8 +191,17 @@ export const apiDefaults = {
   maxBodyBytes: 1024 * 1024,
   /** Request headers must arrive within this (slow-loris). */
   headersTimeoutMs: 10 * second,
-  /** Whole request deadline. */
-  requestTimeoutMs: 60 * second
+  /** Whole request deadline: headers and body must have arrived by then (slow body uploads). */
+  requestTimeoutMs: 60 * second,
+  /** An idle keep-alive connection is closed after this (Node's default is 5 s). */
+  keepAliveTimeoutMs: 5 * second,
+  /**
+   * How often Node checks the two timeouts above. Its default, 30 s, would let
+   * a slow-loris client hold a socket up to 40 s despite the 10 s header limit.
+   */
+  connectionsCheckingIntervalMs: 1 * second,
+  /** Largest request header block (Node's default is 16 KiB). */
+  maxHeaderBytes: 16 * 1024
 }
 
 export const openaiDefaults = {

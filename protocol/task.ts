@@ -20,6 +20,8 @@ import { SigningDomain, signDomain, verifyDomain, type VerifyFn } from './signin
 /** Typed error frames. Gateways map them to HTTP statuses in one place. */
 export const TaskErrorCode = {
   BUSY: 'BUSY',
+  /** This requester is over the provider's per-peer rate or in-flight limit; others are still served. */
+  RATE_LIMITED: 'RATE_LIMITED',
   UNSUPPORTED_MODEL: 'UNSUPPORTED_MODEL',
   PRICE_TOO_LOW: 'PRICE_TOO_LOW',
   INVALID_REQUEST: 'INVALID_REQUEST',

@@ -43,6 +43,7 @@ export function httpStatusOf (err: unknown): number {
 /** Task error frames as HTTP statuses (the gateway ran out of providers, or the input is bad). */
 const TASK_STATUS: Record<TaskErrorCode, number> = {
   BUSY: 429,
+  RATE_LIMITED: 429,
   UNSUPPORTED_MODEL: 404,
   PRICE_TOO_LOW: 400,
   INVALID_REQUEST: 400,

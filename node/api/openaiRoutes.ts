@@ -27,7 +27,8 @@ export interface OpenAIRouteDeps {
   accounts: Accounts
 }
 
-function parse<T> (schema: z.ZodType<T>, raw: unknown): T {
+/** A parsed JSON body against a route's schema; INVALID_REQUEST naming the first bad parameter. */
+export function parseRequestBody<T> (schema: z.ZodType<T>, raw: unknown): T {
   if (raw == null || typeof raw !== 'object' || Array.isArray(raw)) throw invalidRequest('the request body must be a JSON object')
   const r = schema.safeParse(raw)
   if (!r.success) {
@@ -54,7 +55,7 @@ export function toPrefs (p: ProviderPrefsBody | undefined): ProviderPrefs {
   }
 }
 
-function modelList (body: { model?: string, models?: string[] }): string[] {
+export function modelList (body: { model?: string, models?: string[] }): string[] {
   const list = [...(body.model != null ? [body.model] : []), ...(body.models ?? [])]
   if (list.length === 0) throw invalidRequest('"model" is required (or a "models" fallback list)', 'model')
   return [...new Set(list)]
@@ -269,7 +270,7 @@ export function openaiRoutes (deps: OpenAIRouteDeps): Route[] {
       method: 'POST',
       path: '/v1/chat/completions',
       handler: async ctx => {
-        const body = parse(chatRequestSchema, await readJsonBody(ctx.req, apiDefaults.maxBodyBytes))
+        const body = parseRequestBody(chatRequestSchema, await readJsonBody(ctx.req, apiDefaults.maxBodyBytes))
         const wantLogprobs = body.logprobs === true
         return textTask(deps, ctx, { kind: 'chat', object: 'chat.completion' }, {
           models: modelList(body),
@@ -291,7 +292,7 @@ export function openaiRoutes (deps: OpenAIRouteDeps): Route[] {
       method: 'POST',
       path: '/v1/completions',
       handler: async ctx => {
-        const body = parse(completionRequestSchema, await readJsonBody(ctx.req, apiDefaults.maxBodyBytes))
+        const body = parseRequestBody(completionRequestSchema, await readJsonBody(ctx.req, apiDefaults.maxBodyBytes))
         const wantLogprobs = body.logprobs != null
         return textTask(deps, ctx, { kind: 'completion', object: 'text_completion' }, {
           models: modelList(body),
@@ -313,7 +314,7 @@ export function openaiRoutes (deps: OpenAIRouteDeps): Route[] {
       method: 'POST',
       path: '/v1/embeddings',
       handler: async ctx => {
-        const body = parse(embeddingRequestSchema, await readJsonBody(ctx.req, apiDefaults.maxBodyBytes))
+        const body = parseRequestBody(embeddingRequestSchema, await readJsonBody(ctx.req, apiDefaults.maxBodyBytes))
         const texts = typeof body.input === 'string' ? [body.input] : body.input
         const result = await submitWithFallbacks(deps.gateway, modelList(body), model => ({
           model,

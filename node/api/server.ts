@@ -41,6 +41,19 @@ function digest (s: string): Buffer {
   return createHash('sha256').update(s).digest()
 }
 
+/**
+ * Whether an Authorization header carries the token whose sha256 is
+ * `tokenDigest`. Constant-time: the presented token is hashed to 32 bytes
+ * first, so timingSafeEqual always compares equal lengths and neither the
+ * token's length nor a matching prefix shows in the timing. The scheme is
+ * case-insensitive (RFC 7235 §2.1).
+ */
+export function bearerTokenMatches (authorization: string | undefined, tokenDigest: Buffer): boolean {
+  const header = authorization ?? ''
+  const presented = /^bearer /i.test(header) ? header.slice(7) : ''
+  return timingSafeEqual(digest(presented), tokenDigest)
+}
+
 export function matchPath (pattern: string, path: string): Record<string, string> | undefined {
   const p = pattern.split('/')
   const s = path.split('/')
@@ -106,7 +119,9 @@ export async function startApiServer (address: ApiAddress, routes: Route[], opts
   const server = createServer({
     headersTimeout: apiDefaults.headersTimeoutMs,
     requestTimeout: apiDefaults.requestTimeoutMs,
-    maxHeaderSize: 16 * 1024
+    keepAliveTimeout: apiDefaults.keepAliveTimeoutMs,
+    connectionsCheckingInterval: apiDefaults.connectionsCheckingIntervalMs,
+    maxHeaderSize: apiDefaults.maxHeaderBytes
   }, (req, res) => {
     void handle(req, res)
   })
@@ -116,10 +131,7 @@ export async function startApiServer (address: ApiAddress, routes: Route[], opts
       const url = new URL(req.url ?? '/', 'http://localhost')
       const isPublic = routes.some(r => r.public === true && r.method === req.method && matchPath(r.path, url.pathname) != null)
       if (tokenDigest != null && !isPublic) {
-        const header = req.headers.authorization ?? ''
-        const presented = header.startsWith('Bearer ') ? header.slice(7) : ''
-        // Compare fixed-size digests so timing reveals nothing about the token.
-        if (!timingSafeEqual(digest(presented), tokenDigest)) {
+        if (!bearerTokenMatches(req.headers.authorization, tokenDigest)) {
           throw new CodedError(ErrorCode.UNAUTHORIZED, 'missing or wrong bearer token; send Authorization: Bearer <token>')
         }
       }
@@ -174,9 +186,11 @@ export async function startApiServer (address: ApiAddress, routes: Route[], opts
       resolve()
     })
   })
-  server.on('clientError', (_err, socket) => {
-    // Malformed HTTP or a slow-loris header timeout: answer 400 and drop it.
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n')
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    // A slow-loris header or body timeout is a 408; malformed HTTP or an over-size header block a 400/431. Then drop it.
+    const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request'
+    // Destroy once written: a hostile client must not keep the socket half-open.
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, () => socket.destroy())
     else socket.destroy()
   })
   const bound = server.address()

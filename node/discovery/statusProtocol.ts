@@ -10,6 +10,7 @@ import { lpStream } from '@libp2p/utils'
 import type { Network } from '../../protocol/network.ts'
 import type { Host } from '../libp2p.ts'
 import { lookupDefaults } from '../options.ts'
+import { closeOrReset } from '../util/stream.ts'
 import type { Advertiser } from './advertiser.ts'
 
 export function statusProtocol (network: Network): string {
@@ -21,7 +22,8 @@ export async function serveStatus (host: Host, network: Network, advertiser: Adv
     const current = advertiser.current()
     try {
       if (current != null) await lpStream(stream).write(current.bytes, { signal: AbortSignal.timeout(lookupDefaults.statusTimeoutMs) })
-      await stream.close({ signal: AbortSignal.timeout(lookupDefaults.statusTimeoutMs) })
+      // Reset if the asker never closes its side: an idle peer must not keep status streams open.
+      await closeOrReset(stream, lookupDefaults.statusTimeoutMs)
     } catch (err) {
       stream.abort(err as Error)
     }

@@ -191,7 +191,7 @@ export class Gateway {
         this.c.logger.info({ provider: candidate.record.peer, code: e.code, err: e.message }, 'attempt failed; failing over')
       }
     }
-    if (failures.every(f => f.code === TaskErrorCode.BUSY || f.code === TaskErrorCode.CREDIT_LIMIT)) {
+    if (failures.every(f => f.code === TaskErrorCode.BUSY || f.code === TaskErrorCode.RATE_LIMITED || f.code === TaskErrorCode.CREDIT_LIMIT)) {
       throw new GatewayError(429, 'all_providers_busy', `every provider of "${task.model}" is busy; retry shortly`)
     }
     if (failures.every(f => f.code === TaskErrorCode.INVALID_REQUEST)) {

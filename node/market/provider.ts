@@ -15,7 +15,9 @@ import type { Host } from '../libp2p.ts'
 import type { Logger } from '../logger.ts'
 import { providerDefaults } from '../options.ts'
 import { withTimeout } from '../util/abort.ts'
+import { closeOrReset } from '../util/stream.ts'
 import { Admission } from './admission.ts'
+import { PeerLimiter } from './peerLimiter.ts'
 import type { Metrics } from '../metrics.ts'
 import type { Accounts } from './accounts.ts'
 
@@ -46,12 +48,20 @@ export class ProviderService {
   private readonly c: ProviderComponents
   private readonly init: ProviderInit
   readonly admission: Admission
+  /** Per-peer stream rate and in-flight limits (design.md §13 floods). */
+  readonly peerLimits: PeerLimiter
   private readonly controller = new AbortController()
 
   constructor (components: ProviderComponents, init: ProviderInit) {
     this.c = components
     this.init = init
     this.admission = new Admission(init.slots, init.maxQueue)
+    this.peerLimits = new PeerLimiter({
+      ratePerSecond: providerDefaults.peerTaskRatePerSecond,
+      burst: providerDefaults.peerTaskBurst,
+      maxInFlight: Math.max(1, Math.ceil(providerDefaults.peerShareOfCapacity * (init.slots + init.maxQueue))),
+      maxPeers: providerDefaults.maxTrackedPeers
+    })
   }
 
   async start (): Promise<void> {
@@ -73,24 +83,55 @@ export class ProviderService {
     const onClose = (): void => task.abort()
     stream.addEventListener('close', onClose)
     const signal = AbortSignal.any([task.signal, this.controller.signal])
-    const send = async (frame: Frame): Promise<void> => lp.write(encodeFrame(frame), { signal })
+    // A peer that stops reading is cut off: every frame must be taken within the write deadline.
+    const send = async (frame: Frame): Promise<void> => {
+      try {
+        await lp.write(encodeFrame(frame), { signal: withTimeout(signal, providerDefaults.writeIdleTimeoutMs) })
+      } catch (err) {
+        stream.abort(err as Error)
+        throw err
+      }
+    }
+    const peer = connection.remotePeer.toString()
+    // Before reading anything: a flood costs this peer a token and a refusal, not a decode and a signature check.
+    const admit = this.peerLimits.tryAcquire(peer)
     try {
+      if (!admit.ok) {
+        this.c.metrics?.tasks.inc({ role: 'provider', outcome: TaskErrorCode.RATE_LIMITED })
+        await send(errorFrame(new TaskError(TaskErrorCode.RATE_LIMITED, admit.reason), this.c.logger)).catch(() => {})
+        await closeQuietly(stream)
+        return
+      }
       let signed: SignedObject<TaskRequest> | undefined
       try {
-        // A peer that opens a stream and says nothing is cut off (slow-loris).
-        const first = await lp.read({ signal: withTimeout(signal, providerDefaults.requestReadTimeoutMs) })
+        // A peer that opens a stream and says nothing, or half a frame, is cut off (slow-loris).
+        const readSignal = withTimeout(signal, providerDefaults.requestReadTimeoutMs)
+        let first
+        try {
+          first = await lp.read({ signal: readSignal })
+        } catch (err) {
+          if (!readSignal.aborted || signal.aborted) throw err
+          throw new TaskError(TaskErrorCode.DEADLINE_EXCEEDED, `no complete request frame within ${providerDefaults.requestReadTimeoutMs} ms of opening the stream`)
+        }
         const frame = decodeFrame(first.subarray(), maxBytes)
         if (frame.t !== 'req') throw new TaskError(TaskErrorCode.INVALID_REQUEST, `expected a request frame, got "${frame.t}"`)
         signed = verifyTaskRequest(frame.body, frame.sig, this.c.network, this.c.verify)
       } catch (err) {
         if (task.signal.aborted) return
-        await send(errorFrame(err, this.c.logger))
-        await closeQuietly(stream)
+        await send(errorFrame(err, this.c.logger)).catch(() => {})
+        if (err instanceof TaskError && err.code === TaskErrorCode.DEADLINE_EXCEEDED) {
+          // An idle peer gets a reset, not a graceful close it could leave half-open.
+          stream.abort(err)
+          return
+        }
+        await closeQuietly(stream, admit.release)
         return
       }
-      await this.execute(signed, connection.remotePeer.toString(), signal, send)
-      await closeQuietly(stream)
+      await this.execute(signed, peer, signal, send)
+      // The task is done once our side is closed: its in-flight place is free even if the requester lingers.
+      await closeQuietly(stream, admit.release)
     } finally {
+      if (admit.ok) admit.release()
       stream.removeEventListener('close', onClose)
     }
   }
@@ -184,12 +225,9 @@ function errorFrame (err: unknown, log: Logger, taskId?: string): Frame {
   return { t: 'error', code, message: err instanceof TaskError ? err.message.slice(0, 1024) : 'provider internal error' }
 }
 
-async function closeQuietly (stream: Stream): Promise<void> {
-  try {
-    await stream.close({ signal: AbortSignal.timeout(providerDefaults.closeTimeoutMs) })
-  } catch (err) {
-    stream.abort(err as Error)
-  }
+/** End the stream; `onClosed` frees the task's place once our side is closed, whatever the requester does next. */
+async function closeQuietly (stream: Stream, onClosed?: () => void): Promise<void> {
+  await closeOrReset(stream, providerDefaults.closeTimeoutMs, onClosed)
 }
 
 function promptChars (r: TaskRequest): number {

@@ -8,6 +8,7 @@ import type { PeerId } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import { z } from 'zod'
 import { decodeCanonical, encodeCanonical } from '../../protocol/codec.ts'
+import { CodedError, ErrorCode } from '../../protocol/errors.ts'
 import { isPeerId } from '../../protocol/identity.ts'
 import type { Network } from '../../protocol/network.ts'
 import { taskInputSchema, taskParamsSchema, TASK_KINDS, type TaskOutput } from '../../protocol/task.ts'
@@ -46,6 +47,23 @@ export const submitResponseSchema = z.union([
 ])
 export type SubmitResponse = z.infer<typeof submitResponseSchema>
 
+function decodeWith<T> (schema: z.ZodType<T>, raw: Uint8Array, maxBytes: number, what: string): T {
+  let value: unknown
+  try {
+    value = decodeCanonical(raw, maxBytes)
+  } catch (err) {
+    throw new CodedError(ErrorCode.INVALID_REQUEST, `bad submit ${what}: ${(err as Error).message}`)
+  }
+  const r = schema.safeParse(value)
+  if (!r.success) throw new CodedError(ErrorCode.INVALID_REQUEST, `bad submit ${what}: ${r.error.issues[0]?.message ?? 'shape'}`)
+  return r.data
+}
+
+/** Decode a submit request; anything malformed is INVALID_REQUEST, never another error. */
+export const decodeSubmitRequest = (raw: Uint8Array, maxBytes: number): SubmitRequest => decodeWith(submitRequestSchema, raw, maxBytes, 'request')
+/** Decode a gateway's answer; anything malformed is INVALID_REQUEST (a ZodError here once escaped untyped). */
+export const decodeSubmitResponse = (raw: Uint8Array, maxBytes: number): SubmitResponse => decodeWith(submitResponseSchema, raw, maxBytes, 'response')
+
 export class SubmitService {
   private readonly host: Host
   private readonly network: Network
@@ -79,12 +97,13 @@ export class SubmitService {
         }
         this.active.set(peer, n + 1)
         const raw = await lp.read({ signal: AbortSignal.timeout(submitDefaults.readTimeoutMs) })
-        const parsed = submitRequestSchema.safeParse(decodeCanonical(raw.subarray(), max))
-        if (!parsed.success) {
-          await reply({ ok: false, status: 400, code: 'invalid_request', message: parsed.error.issues[0]?.message ?? 'bad request' })
+        let r: SubmitRequest
+        try {
+          r = decodeSubmitRequest(raw.subarray(), max)
+        } catch (err) {
+          await reply({ ok: false, status: 400, code: 'invalid_request', message: (err as Error).message.slice(0, 1000) })
           return
         }
-        const r = parsed.data
         // Only a gateway that carries client traffic of its own routes submitted
         // tasks (audits), and they never outnumber its clients': a provider must
         // not see a requester that only audits use (design.md §9).
@@ -134,7 +153,7 @@ export async function submitVia (host: Host, network: Network, peer: PeerId, req
   const lp = lpStream(stream, { maxDataLength: max })
   try {
     await lp.write(encodeCanonical(request), { signal })
-    const res = submitResponseSchema.parse(decodeCanonical((await lp.read({ signal })).subarray(), max))
+    const res = decodeSubmitResponse((await lp.read({ signal })).subarray(), max)
     await stream.close({ signal }).catch(() => {})
     return res
   } catch (err) {
