@@ -8,6 +8,7 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { bootstrap } from '@libp2p/bootstrap'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import { gossipsub } from '@libp2p/gossipsub'
+import { createTopicScoreParams } from '@libp2p/gossipsub/score'
 import { identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
 import { ping } from '@libp2p/ping'
@@ -119,7 +120,17 @@ export async function createHost (init: HostInit): Promise<Host> {
         scoreParams: {
           appSpecificScore: (p: string) => init.appScore?.(p) ?? 0,
           appSpecificWeight: 1,
-          IPColocationFactorWhitelist: new Set(libp2pDefaults.ipColocationWhitelist)
+          IPColocationFactorWhitelist: new Set(libp2pDefaults.ipColocationWhitelist),
+          // A peer that delivers messages our validators REJECT (forged, wrong network, over-size) loses score fast.
+          topics: Object.fromEntries(['capacity/1', 'ledger/1'].map(t => [`${network.protocolPrefix}/${t}`, createTopicScoreParams({
+            topicWeight: 1,
+            timeInMeshWeight: 0,
+            firstMessageDeliveriesWeight: 0,
+            meshMessageDeliveriesWeight: 0,
+            meshFailurePenaltyWeight: 0,
+            invalidMessageDeliveriesWeight: libp2pDefaults.invalidMessageDeliveriesWeight,
+            invalidMessageDeliveriesDecay: libp2pDefaults.invalidMessageDeliveriesDecay
+          })]))
         }
       })
     }

@@ -183,7 +183,16 @@ export const libp2pDefaults = {
    * devnet of many nodes on 127.0.0.1 is no Sybil signal; without this, 212 of
    * 349 peer pairs of a 20-node loopback network ignored each other's gossip.
    */
-  ipColocationWhitelist: ['127.0.0.1', '::1']
+  ipColocationWhitelist: ['127.0.0.1', '::1'],
+  /**
+   * Gossipsub P4 for our topics (capacity, ledger): −weight × (rejected messages)²,
+   * the counter decaying by this factor each second (half-life ≈ 69 s). Honest
+   * nodes validate before forwarding, so they never deliver a REJECT; three
+   * REJECTs (−90) take a peer past gossipsub's graylist threshold (−80).
+   * The other topic terms stay off: quiet topics must not penalise honest peers.
+   */
+  invalidMessageDeliveriesWeight: -10,
+  invalidMessageDeliveriesDecay: 0.99
 }
 
 export const apiDefaults = {
