@@ -108,13 +108,15 @@ function sha256Bytes (b: Uint8Array): Uint8Array {
   return new Uint8Array(d.buffer, d.byteOffset, d.length)
 }
 
-type NodeHash = { update: (b: Uint8Array) => NodeHash, digest: () => Uint8Array }
-const createNativeHash = (nodeCrypto as { createHash?: (algorithm: string) => NodeHash } | undefined)?.createHash
+const createNativeHash = nativeHash
 
 function sha256Parts (a: Uint8Array, b: Uint8Array): Uint8Array {
   if (createNativeHash == null) return sha256.create().update(a).update(b).digest()
-  const d = createNativeHash('sha256').update(a).update(b).digest()
-  return new Uint8Array(d.buffer, d.byteOffset, d.length)
+  // One copy and a one-shot hash cost less than a streaming Hash object up to well past our message limit.
+  const both = new Uint8Array(a.length + b.length)
+  both.set(a, 0)
+  both.set(b, a.length)
+  return sha256Bytes(both)
 }
 
 export function entryIdOf (envelopeBytes: Uint8Array): string {
@@ -193,6 +195,18 @@ const KEY_AUTHOR = asciiKey('author')
 const KEY_WEIGHTS = asciiKey('weights')
 const KEY_PROVIDER = asciiKey('provider')
 const KEY_ISSUED_AT = asciiKey('issuedAt')
+const BODY_HEAD = Uint8Array.of(0xa7)
+const KEY_V = asciiKey('v')
+const KEY_KIND = asciiKey('kind')
+const KIND_COMMIT = asciiKey('commit')
+const KIND_REVEAL = asciiKey('reveal')
+const KIND_ENDORSE = asciiKey('endorse')
+const KEY_NETWORK = asciiKey('network')
+const KEY_PAYLOAD = asciiKey('payload')
+const KEY_VALIDATOR = asciiKey('validator')
+const COMMIT_PAYLOAD_HEAD = Uint8Array.from([0xa1, ...asciiKey('commitment')])
+const ENDORSE_PAYLOAD_HEAD = Uint8Array.from([0xa2, ...asciiKey('share')])
+const REVEAL_PAYLOAD_HEAD = Uint8Array.from([0xa2, ...asciiKey('salt')])
 const WEIGHT_PREFIX = Uint8Array.from([0xa2, ...asciiKey('weight')])
 
 /** Writes a shortest-form CBOR head at `p`; returns the position after it. */
@@ -340,8 +354,11 @@ export function decodeEntryUnverified (input: Uint8Array, network: Network, id?:
     throw malformed('ledger entry envelope must be {body, sig}')
   }
   const bodyBytes = env.body
-  const decodedBody = decodeStrict(bodyBytes, max)
-  const body = parseDecodedBody(decodedBody) ?? parseEntryBody(decodedBody)
+  let body = readBodyFast(bodyBytes)
+  if (body === undefined) {
+    const decodedBody = decodeStrict(bodyBytes, max)
+    body = parseDecodedBody(decodedBody) ?? parseEntryBody(decodedBody)
+  }
   if (!bytesEqual(body.network, network.id)) {
     throw new CodedError(ErrorCode.ENTRY_WRONG_NETWORK, `entry is for network ${toHex(body.network).slice(0, 16)}…, not ${network.idHex.slice(0, 16)}…`)
   }
@@ -434,6 +451,203 @@ export function parseDecodedBody (value: unknown): EntryBody | undefined {
   }
   return undefined
 }
+
+// ---- schema-aware body reader ----------------------------------------------------
+
+/**
+ * Reads a commit, reveal or endorse body straight from its bytes into an
+ * EntryBody, checking canonical form and the schema in one pass with no
+ * intermediate CBOR values: the keys are compared as bytes, and each field is
+ * read where canonical CBOR must put it ({v, kind, epoch, author, network,
+ * payload, issuedAt}, sorted by encoding). It returns a body only where
+ * decodeCanonical + parseDecodedBody would return an equal one, and undefined
+ * at the first surprise (fraud bodies, anything malformed), after which
+ * those decide and name the error. entries.test.ts checks the agreement on
+ * valid and mutated bodies.
+ */
+export function readBodyFast (bytes: Uint8Array): EntryBody | undefined {
+  rd = bytes
+  rdBuf = NodeBuffer != null && !NodeBuffer.isBuffer(bytes) ? NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.length) : bytes
+  rp = 0
+  try {
+    return readBody()
+  } finally {
+    rd = rdBuf = NO_BYTES
+  }
+}
+
+const NO_BYTES = new Uint8Array(0)
+let rd: Uint8Array = NO_BYTES
+let rdBuf: Uint8Array = NO_BYTES
+let rp = 0
+
+function readBody (): EntryBody | undefined {
+  if (!(expect(BODY_HEAD) && expect(KEY_V) && rd[rp++] === LEDGER_ENTRY_VERSION && expect(KEY_KIND))) return undefined
+  const kind = expect(KIND_COMMIT) ? 'commit' : expect(KIND_REVEAL) ? 'reveal' : expect(KIND_ENDORSE) ? 'endorse' : undefined
+  if (kind === undefined || !expect(KEY_EPOCH)) return undefined
+  const epoch = readUint()
+  if (epoch < 0 || !expect(KEY_AUTHOR)) return undefined
+  const author = readPeerId()
+  if (author === undefined || !expect(KEY_NETWORK)) return undefined
+  const network = readBytes32()
+  if (network === undefined || !expect(KEY_PAYLOAD)) return undefined
+  let payload: CommitPayload | RevealPayload | EndorsePayload | undefined
+  if (kind === 'commit') {
+    if (!expect(COMMIT_PAYLOAD_HEAD)) return undefined
+    const commitment = readBytes32()
+    if (commitment === undefined) return undefined
+    payload = { commitment }
+  } else if (kind === 'endorse') {
+    if (!expect(ENDORSE_PAYLOAD_HEAD)) return undefined
+    const share = readUint()
+    if (share < 0 || share > U16_MAX || !expect(KEY_VALIDATOR)) return undefined
+    const validator = readPeerId()
+    if (validator === undefined) return undefined
+    payload = { validator, share }
+  } else {
+    if (!expect(REVEAL_PAYLOAD_HEAD)) return undefined
+    const salt = readBytes32()
+    if (salt === undefined || !expect(KEY_WEIGHTS)) return undefined
+    const weights = readWeights()
+    if (weights === undefined) return undefined
+    payload = { weights, salt }
+  }
+  if (!expect(KEY_ISSUED_AT)) return undefined
+  const issuedAt = readUint()
+  if (issuedAt < 0 || rp !== rd.length) return undefined
+  return { v: LEDGER_ENTRY_VERSION, network, author, epoch, issuedAt, kind, payload } as EntryBody
+}
+
+function readWeights (): Weights | undefined {
+  if (rp >= rd.length || (rd[rp]! >> 5) !== 4) return undefined
+  const n = readArg(rd[rp++]! & 0x1f)
+  if (n < 0 || n > MAX_WEIGHTS || n * WEIGHT_MIN_BYTES > rd.length - rp) return undefined
+  const out: Weights = new Array(n)
+  // The hot loop keeps the buffer and position in locals (module variables are slower to read and write).
+  const b = rd
+  let p = rp
+  let prev = ''
+  for (let i = 0; i < n; i++) {
+    // a2 66"weight": a map of two, its first key.
+    if (p + 8 > b.length || b[p] !== 0xa2 || b[p + 1] !== 0x66 || b[p + 2] !== 0x77 || b[p + 3] !== 0x65 || b[p + 4] !== 0x69 ||
+      b[p + 5] !== 0x67 || b[p + 6] !== 0x68 || b[p + 7] !== 0x74) return undefined
+    p += 8
+    let weight: number
+    const head = b[p]!
+    if (head < 24) {
+      weight = head
+      p += 1
+    } else if (head === 24 && p + 2 <= b.length && b[p + 1]! >= 24) {
+      weight = b[p + 1]!
+      p += 2
+    } else if (head === 25 && p + 3 <= b.length && b[p + 1]! !== 0) {
+      weight = (b[p + 1]! << 8) | b[p + 2]!
+      p += 3
+    } else return undefined
+    rp = p
+    if (!expect(KEY_PROVIDER)) return undefined
+    const provider = readPeerId()
+    p = rp
+    // Sorted with no provider twice (code-unit order, as the schema says).
+    if (provider === undefined || (i > 0 && !(prev < provider))) return undefined
+    prev = provider
+    out[i] = { provider, weight }
+  }
+  rp = p
+  return out
+}
+
+/** Smallest encoding of one weight: a2 66"weight" 00 68"provider" 60. */
+const WEIGHT_MIN_BYTES = 1 + 7 + 1 + 9 + 1
+
+function expect (want: Uint8Array): boolean {
+  if (rp + want.length > rd.length) return false
+  for (let i = 0; i < want.length; i++) if (rd[rp + i] !== want[i]) return false
+  rp += want.length
+  return true
+}
+
+/** A shortest-form argument for `info` (reading its bytes), or -1. Up to 2^53 − 1, like the codec. */
+function readArg (info: number): number {
+  const b = rd
+  if (info < 24) return info
+  if (info === 24) {
+    if (rp + 1 > b.length) return -1
+    const v = b[rp++]!
+    return v >= 24 ? v : -1
+  }
+  if (info === 25) {
+    if (rp + 2 > b.length) return -1
+    const v = (b[rp]! << 8) | b[rp + 1]!
+    rp += 2
+    return v >= 0x100 ? v : -1
+  }
+  const n = info === 26 ? 4 : info === 27 ? 8 : 0
+  if (n === 0 || rp + n > b.length) return -1
+  let v = 0
+  for (let i = 0; i < n; i++) v = v * 256 + b[rp++]!
+  const min = n === 4 ? 0x10000 : 0x100000000
+  return v >= min && v <= Number.MAX_SAFE_INTEGER ? v : -1
+}
+
+/** A canonical unsigned integer (major 0), or -1. */
+function readUint (): number {
+  if (rp >= rd.length || (rd[rp]! >> 5) !== 0) return -1
+  return readArg(rd[rp++]! & 0x1f)
+}
+
+/** A 32-byte byte string (a copy, as the codec makes), or undefined. */
+function readBytes32 (): Uint8Array | undefined {
+  if (rp + 34 > rd.length || rd[rp] !== 0x58 || rd[rp + 1] !== 32) return undefined
+  const out = new Uint8Array(32)
+  out.set(rd.subarray(rp + 2, rp + 34))
+  rp += 34
+  return out
+}
+
+/** An ASCII text that is an Ed25519 PeerId (cached check), or undefined. */
+function readPeerId (): string | undefined {
+  const b = rd
+  let p = rp
+  if (p >= b.length || (b[p]! >> 5) !== 3) return undefined
+  const info = b[p++]! & 0x1f
+  let len: number
+  if (info < 24) len = info
+  else if (info === 24 && p < b.length && b[p]! >= 24) len = b[p++]!
+  else return undefined
+  const end = p + len
+  if (len > 64 || end > b.length) return undefined
+  // Seen before (weights name the same providers every epoch): the string is reused, no decoding.
+  // The hash takes the last 12 characters (every Ed25519 PeerId starts "12D3KooW"); the comparison below takes all.
+  let h = 0x811c9dc5 ^ len
+  for (let i = Math.max(p, end - 12); i < end; i++) h = Math.imul(h ^ b[i]!, 0x01000193)
+  const known = seenPeerIds.get(h)
+  if (known !== undefined && known.bytes.length === len) {
+    const kb = known.bytes
+    let i = 0
+    while (i < len && kb[i] === b[p + i]) i++
+    if (i === len) {
+      rp = end
+      return known.id
+    }
+  }
+  for (let i = p; i < end; i++) if (b[i]! > 0x7f) return undefined
+  const s = NodeBuffer != null ? (rdBuf as unknown as { latin1Slice: (a: number, b: number) => string }).latin1Slice(p, end) : String.fromCharCode.apply(null, b.subarray(p, end) as unknown as number[])
+  const bytes = b.slice(p, end)
+  rp = end
+  if (!isPeerId(s)) return undefined
+  if (seenPeerIds.size >= SEEN_PEER_IDS) seenPeerIds.clear()
+  seenPeerIds.set(h, { bytes, id: s })
+  return s
+}
+
+/**
+ * Valid PeerIds by FNV-1a hash of their text bytes, with the bytes to confirm
+ * a hit (a collision is only a miss). Bounded; cleared when full, since
+ * junk never enters it (only ids that passed isPeerId).
+ */
+const SEEN_PEER_IDS = 16384
+const seenPeerIds = new Map<number, { bytes: Uint8Array, id: string }>()
 
 /** weightsSchema by hand (see parseDecodedBody): sorted, no provider twice, each exactly {provider, weight}. */
 function parseWeightsFast (ws: unknown): Weights | undefined {
