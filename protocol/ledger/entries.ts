@@ -108,10 +108,8 @@ function sha256Bytes (b: Uint8Array): Uint8Array {
   return new Uint8Array(d.buffer, d.byteOffset, d.length)
 }
 
-const createNativeHash = nativeHash
-
 function sha256Parts (a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (createNativeHash == null) return sha256.create().update(a).update(b).digest()
+  if (nativeHash == null) return sha256.create().update(a).update(b).digest()
   // One copy and a one-shot hash cost less than a streaming Hash object up to well past our message limit.
   const both = new Uint8Array(a.length + b.length)
   both.set(a, 0)
