@@ -66,8 +66,25 @@ export function encodeCanonical (value: unknown): Uint8Array {
  * undefined, indefinite lengths, NaN/Infinity, tags and trailing bytes, so one
  * value has exactly one encoding and re-encoding round-trips byte for byte.
  * For everything that is signed or hashed.
+ *
+ * Two paths with one answer. The fast path (decodeCanonicalFast) decodes the
+ * shapes records use and checks canonical form on the bytes as it reads them;
+ * it gives up on anything else (floats, non-ASCII text, non-text map keys,
+ * anything malformed), and then the full check decides: walk, cborg, and
+ * re-encode comparison. The fast path only returns a value when the full check
+ * would return an equal one (codec.test.ts compares both on random and mutated
+ * input), so it is never the one that rejects.
  */
 export function decodeCanonical (bytes: Uint8Array, maxBytes: number): unknown {
+  if (bytes instanceof Uint8Array && bytes.length <= maxBytes) {
+    const fast = decodeCanonicalFast(bytes)
+    if (fast !== GIVE_UP) return fast
+  }
+  return decodeCanonicalByReencode(bytes, maxBytes)
+}
+
+/** The full check: strict decode, then re-encode and compare byte for byte. Exported for the agreement tests. */
+export function decodeCanonicalByReencode (bytes: Uint8Array, maxBytes: number): unknown {
   const value = decodeStrict(bytes, maxBytes)
   // cborg does not check map key order on decode; a re-encode comparison does,
   // and also catches every other non-canonical form at once.
@@ -75,6 +92,209 @@ export function decodeCanonical (bytes: Uint8Array, maxBytes: number): unknown {
     throw new CodedError(ErrorCode.RECORD_MALFORMED, 'CBOR is not in canonical form')
   }
   return value
+}
+
+// ---- fast path ----------------------------------------------------------------
+
+const GIVE_UP: unique symbol = Symbol('give up')
+type GiveUp = typeof GIVE_UP
+
+/**
+ * Node's Buffer reads ASCII into a string several times faster than
+ * String.fromCharCode; elsewhere the portable way. Only ever given bytes < 0x80.
+ */
+type Latin1Slicer = (b: Uint8Array, start: number, end: number) => string
+const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer
+const latin1Slice: Latin1Slicer = NodeBuffer != null && typeof (NodeBuffer.prototype as unknown as { latin1Slice?: unknown }).latin1Slice === 'function'
+  ? (b, start, end) => {
+      const buf = NodeBuffer.isBuffer(b) ? b : NodeBuffer.from(b.buffer, b.byteOffset, b.length)
+      return (buf as unknown as { latin1Slice: (s: number, e: number) => string }).latin1Slice(start, end)
+    }
+  : (b, start, end) => String.fromCharCode.apply(null, b.subarray(start, end) as unknown as number[])
+
+/** Read position of the one decode in progress (decoding is synchronous and not re-entered). */
+let at = 0
+let src: Uint8Array = new Uint8Array(0)
+let srcBuf: Uint8Array = src
+
+/**
+ * Decode `bytes` if it is canonical CBOR made only of unsigned/negative safe
+ * integers, byte strings, ASCII text, arrays, maps with ASCII text keys in
+ * canonical order, false, true and null, nested at most MAX_DEPTH deep, with
+ * no trailing bytes. Anything else, valid or not: GIVE_UP.
+ */
+function decodeCanonicalFast (bytes: Uint8Array): unknown {
+  at = 0
+  src = bytes
+  srcBuf = NodeBuffer != null && !NodeBuffer.isBuffer(bytes) ? NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.length) : bytes
+  try {
+    const v = fastItem(0)
+    return v === GIVE_UP || at !== bytes.length ? GIVE_UP : v
+  } finally {
+    src = srcBuf = EMPTY
+  }
+}
+const EMPTY = new Uint8Array(0)
+
+/** The fast path alone, for the agreement tests: the value, or undefined where it gives up. */
+export function tryDecodeCanonicalFast (bytes: Uint8Array): { value: unknown } | undefined {
+  const v = decodeCanonicalFast(bytes)
+  return v === GIVE_UP ? undefined : { value: v }
+}
+
+/** The argument of the head at `at` (advancing past it) if it is in shortest form; -1 otherwise. */
+function fastArg (info: number): number {
+  const b = src
+  if (info < 24) return info
+  if (info === 24) {
+    if (at + 1 > b.length) return -1
+    const v = b[at++]!
+    return v >= 24 ? v : -1
+  }
+  if (info === 25) {
+    if (at + 2 > b.length) return -1
+    const v = (b[at]! << 8) | b[at + 1]!
+    at += 2
+    return v >= 0x100 ? v : -1
+  }
+  if (info === 26) {
+    if (at + 4 > b.length) return -1
+    const v = ((b[at]! << 24) >>> 0) + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!)
+    at += 4
+    return v >= 0x10000 ? v : -1
+  }
+  if (info === 27) {
+    if (at + 8 > b.length) return -1
+    const hi = ((b[at]! << 24) >>> 0) + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!)
+    const lo = ((b[at + 4]! << 24) >>> 0) + ((b[at + 5]! << 16) | (b[at + 6]! << 8) | b[at + 7]!)
+    at += 8
+    // Shortest form needs hi > 0; beyond 2^53 - 1 leave it to the full check (cborg's safe-integer rules).
+    if (hi === 0 || hi > 0x1fffff) return -1
+    return hi * 0x100000000 + lo
+  }
+  return -1
+}
+
+function fastItem (depth: number): unknown {
+  const b = src
+  if (at >= b.length) return GIVE_UP
+  const head = b[at++]!
+  const major = head >> 5
+  const info = head & 0x1f
+  if (major === 7) {
+    if (info === 20) return false
+    if (info === 21) return true
+    if (info === 22) return null
+    return GIVE_UP
+  }
+  const arg = fastArg(info)
+  if (arg < 0) return GIVE_UP
+  switch (major) {
+    case 0: return arg
+    // -1 - (2^53 - 1) is not a safe integer: the full check's call.
+    case 1: return arg < Number.MAX_SAFE_INTEGER ? -1 - arg : GIVE_UP
+    case 2: {
+      if (arg > b.length - at) return GIVE_UP
+      // A copy, as cborg makes: the value must not alias the input.
+      const out = new Uint8Array(arg)
+      out.set(b.subarray(at, at + arg))
+      at += arg
+      return out
+    }
+    case 3: return fastText(arg)
+    case 4: {
+      if (arg > b.length - at || depth >= MAX_DEPTH) return GIVE_UP
+      const out = new Array<unknown>(arg)
+      for (let i = 0; i < arg; i++) {
+        const v = fastItem(depth + 1)
+        if (v === GIVE_UP) return GIVE_UP
+        out[i] = v
+      }
+      return out
+    }
+    case 5: {
+      if (arg * 2 > b.length - at || depth >= MAX_DEPTH) return GIVE_UP
+      const out: Record<string, unknown> = {}
+      let prevStart = -1
+      let prevEnd = -1
+      for (let i = 0; i < arg; i++) {
+        const keyStart = at
+        if (at >= b.length || (b[at]! >> 5) !== 3) return GIVE_UP
+        const info = b[at++]! & 0x1f
+        const len = fastArg(info)
+        if (len < 0) return GIVE_UP
+        const key = fastKey(len)
+        // "__proto__" would set the prototype on a plain object; leave it to the full check.
+        if (key === GIVE_UP || key === '__proto__') return GIVE_UP
+        // RFC 8949 §4.2.1: keys sorted bytewise by their encoding; strictly, so no key twice.
+        if (prevStart >= 0 && compareRanges(b, prevStart, prevEnd, keyStart, at) >= 0) return GIVE_UP
+        prevStart = keyStart
+        prevEnd = at
+        const v = fastItem(depth + 1)
+        if (v === GIVE_UP) return GIVE_UP
+        out[key] = v
+      }
+      return out
+    }
+    default: return GIVE_UP // tags
+  }
+}
+
+/** ASCII text of `len` bytes at `at`; GIVE_UP for anything else (UTF-8 validity is the full check's job). */
+function fastText (len: number): string | GiveUp {
+  const b = src
+  if (len > b.length - at) return GIVE_UP
+  const end = at + len
+  for (let i = at; i < end; i++) if (b[i]! > 0x7f) return GIVE_UP
+  const s = len === 0 ? '' : latin1Slice(srcBuf, at, end)
+  at = end
+  return s
+}
+
+/**
+ * Map keys repeat (every weight is {provider, weight}), so the last key seen
+ * per (length, first byte) is kept with its bytes and reused when the bytes
+ * match: a byte comparison instead of making a string. Only keys that passed
+ * fastText (ASCII) are kept.
+ */
+const KEY_SLOTS = 64
+const keyBytes: Array<Uint8Array | undefined> = new Array(KEY_SLOTS).fill(undefined)
+const keyStrings: string[] = new Array(KEY_SLOTS).fill('')
+
+function fastKey (len: number): string | GiveUp {
+  const b = src
+  if (len === 0 || len > 32 || len > b.length - at) return fastText(len)
+  const slot = (len * 7 + b[at]!) & (KEY_SLOTS - 1)
+  const known = keyBytes[slot]
+  if (known !== undefined && known.length === len) {
+    let same = true
+    for (let i = 0; i < len; i++) {
+      if (known[i] !== b[at + i]) {
+        same = false
+        break
+      }
+    }
+    if (same) {
+      at += len
+      return keyStrings[slot]!
+    }
+  }
+  const start = at
+  const key = fastText(len)
+  if (key !== GIVE_UP) {
+    keyBytes[slot] = b.slice(start, start + len)
+    keyStrings[slot] = key
+  }
+  return key
+}
+
+function compareRanges (b: Uint8Array, aStart: number, aEnd: number, bStart: number, bEnd: number): number {
+  const n = Math.min(aEnd - aStart, bEnd - bStart)
+  for (let i = 0; i < n; i++) {
+    const d = b[aStart + i]! - b[bStart + i]!
+    if (d !== 0) return d
+  }
+  return (aEnd - aStart) - (bEnd - bStart)
 }
 
 /**

@@ -50,8 +50,49 @@ export function peerIdFromPublicKey (publicKey: Uint8Array): string {
   return base58btc.baseEncode(peerIdBytesFromPublicKey(publicKey))
 }
 
+/**
+ * Keys of PeerIds already decoded. Ledger reveals name the same providers
+ * every epoch and base58 decoding is quadratic in the length, so decoding each
+ * PeerId once matters (scripts/bench/ledger.ts). Two generations give an
+ * approximate LRU without reordering on every hit: a hit in the old
+ * generation moves to the young one; when the young one is full it becomes
+ * the old one. At most 2 × PEER_ID_CACHE_GENERATION entries (~100 bytes
+ * each); only valid PeerIds are kept, so junk cannot evict them faster than
+ * valid ids arrive.
+ */
+export const PEER_ID_CACHE_GENERATION = 8192
+let youngKeys = new Map<string, Uint8Array>()
+let oldKeys = new Map<string, Uint8Array>()
+
+function cachedKey (peerId: string): Uint8Array | undefined {
+  const k = youngKeys.get(peerId)
+  if (k !== undefined) return k
+  const old = oldKeys.get(peerId)
+  if (old !== undefined) remember(peerId, old)
+  return old
+}
+
+function remember (peerId: string, key: Uint8Array): void {
+  if (youngKeys.size >= PEER_ID_CACHE_GENERATION) {
+    oldKeys = youngKeys
+    youngKeys = new Map()
+  }
+  youngKeys.set(peerId, key)
+}
+
 /** Extract the Ed25519 public key from a PeerId string, or throw IDENTITY_INVALID. */
 export function publicKeyFromPeerId (peerId: string): Uint8Array {
+  if (typeof peerId === 'string') {
+    const known = cachedKey(peerId)
+    // A copy: the cached key must not change if a caller writes to what it got.
+    if (known !== undefined) return known.slice()
+  }
+  const key = decodePeerIdKey(peerId)
+  remember(peerId, key)
+  return key.slice()
+}
+
+function decodePeerIdKey (peerId: string): Uint8Array {
   if (typeof peerId !== 'string' || peerId.length === 0 || peerId.length > 64) {
     throw new CodedError(ErrorCode.IDENTITY_INVALID, 'PeerId must be a non-empty base58btc string')
   }
@@ -69,8 +110,10 @@ export function publicKeyFromPeerId (peerId: string): Uint8Array {
 }
 
 export function isPeerId (s: unknown): s is string {
+  if (typeof s !== 'string') return false
+  if (cachedKey(s) !== undefined) return true
   try {
-    publicKeyFromPeerId(s as string)
+    publicKeyFromPeerId(s)
     return true
   } catch {
     return false

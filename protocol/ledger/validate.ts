@@ -105,7 +105,7 @@ function validate (bytes: Uint8Array, ctx: LedgerValidationContext, gossip: bool
     id = entryIdOf(bytes)
     if (ctx.has(id)) throw new CodedError(ErrorCode.ENTRY_DUPLICATE, 'entry already held')
     // §4 canonical bytes, §13 malformed records; §4/§13 wrong network (replay from another network).
-    const decoded = decodeEntryUnverified(bytes, ctx.network)
+    const decoded = decodeEntryUnverified(bytes, ctx.network, id)
     entry = decoded.entry
     const body = entry.body
     const skewMs = ctx.network.definition.limits.maxClockSkewSeconds * 1000
@@ -133,7 +133,8 @@ function validate (bytes: Uint8Array, ctx: LedgerValidationContext, gossip: bool
       const held = ctx.commitOf(body.author, body.epoch)
       const commits = held == null ? [] : Array.isArray(held) ? held : [held as LedgerEntry]
       if (commits.length === 0) throw new CodedError(ErrorCode.REVEAL_WITHOUT_COMMIT, `no commit of ${body.author} for epoch ${body.epoch} is held yet`)
-      const commitment = commitmentOf(body.author, body.epoch, body.payload.weights, body.payload.salt)
+      // Hashed from the weights' bytes in the body; the same value as commitmentOf (entries.ts).
+      const commitment = decoded.commitment() ?? commitmentOf(body.author, body.epoch, body.payload.weights, body.payload.salt)
       const opens = commits.some(c => c.body.kind === 'commit' && c.body.author === body.author && c.body.epoch === body.epoch &&
         bytesEqual(c.body.payload.commitment, commitment))
       if (!opens) throw new CodedError(ErrorCode.REVEAL_MISMATCH, `the reveal does not open ${body.author}'s commit for epoch ${body.epoch}`)

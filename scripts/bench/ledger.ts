@@ -10,7 +10,7 @@
  * OpenSSL) measured in the same repetition:
  *   native verify           nativeVerify(publicKey, signingMessage, sig): the comparison
  *   node:crypto, keys ready crypto.verify with KeyObjects made beforehand (what nativeVerify's key cache costs)
- *   decode, no signature    decodeEntryUnverified: size, canonical CBOR, zod schema, network (the non-signature work)
+ *   decode, no signature    decodeEntryUnverified: size, canonical CBOR, schema, network (the non-signature work)
  *   decodeEntry             decodeEntry(bytes, network, nativeVerify)
  *   validateGossipEntry     the gossip topic validator's check (native), commits held for the reveals
  *   ingest, gossip path     validateGossipEntry + LedgerStore.put([entry]) awaited one at a time, as the topic validator does
@@ -26,9 +26,16 @@
  * and the table shows medians over them. The native verify row's own ratio
  * (the comparison against itself) shows how much noise the pairing leaves.
  *
- *   node scripts/bench/ledger.ts [--entries 1000] [--reps 5] [--weights 64,512] [--authors 64] [--json]
+ *   node scripts/bench/ledger.ts [--entries 1000] [--reps 5] [--weights 64,512] [--authors 64] [--json] [--quick]
  *
- * stdout: one markdown table (and with --json one JSON line per row).
+ * --quick (under a minute): 200 entries per kind, 3 repetitions of 150 ms,
+ * only the native figures, no per-step costs and no profile.
+ *
+ * stdout: one markdown table (and with --json one JSON line per row), and
+ * always, as the last line, `BENCH_SUMMARY {json}` for the benchmark
+ * aggregator: one row per entry kind for validateGossipEntry and one per kind
+ * for ingestion through the gossip path, each against native verify in the
+ * same run with the ≥ 0.80 budget.
  * stderr: CPU count and load, entry sizes, per-step costs of one entry
  * (µs), and, when a budget row misses (or with --profile), a CPU profile of
  * validateGossipEntry per kind through the inspector (--cpu-prof-dir writes
@@ -45,9 +52,9 @@ import { nativeVerify } from '../../node/crypto/nativeVerify.ts'
 import { LedgerStore } from '../../node/ledger/ledgerStore.ts'
 import { SYNC_LIMITS } from '../../node/ledger/syncProtocol.ts'
 import { openDb } from '../../node/store/db.ts'
-import { decodeCanonical, encodeCanonical } from '../../protocol/codec.ts'
+import { decodeCanonical, decodeCanonicalByReencode } from '../../protocol/codec.ts'
 import { generateIdentity, isPeerId, publicKeyFromPeerId, type Identity } from '../../protocol/identity.ts'
-import { commitmentOf, decodeEntry, decodeEntryUnverified, entryIdOf, parseEntryBody, type LedgerEntry } from '../../protocol/ledger/entries.ts'
+import { commitmentOf, decodeEntry, decodeEntryUnverified, entryIdOf, parseDecodedBody, parseEntryBody, revealCommitment, type LedgerEntry } from '../../protocol/ledger/entries.ts'
 import { referenceRecompute } from '../../protocol/ledger/fraud.ts'
 import { validateGossipEntry, validateSyncedEntry, type LedgerValidationContext } from '../../protocol/ledger/validate.ts'
 import { parseNetworkDefinition, type Network } from '../../protocol/network.ts'
@@ -70,6 +77,7 @@ const { values: args } = parseArgs({
     'no-profile': { type: 'boolean', default: false },
     'cpu-prof-dir': { type: 'string' },
     json: { type: 'boolean', default: false },
+    quick: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false }
   },
   strict: true
@@ -87,6 +95,8 @@ if (args.help) {
   --no-profile         never profile
   --cpu-prof-dir DIR   also write the profiles as .cpuprofile files to DIR
   --json               also print one JSON line per row
+  --quick              a run under a minute: --entries 200 --reps 3 --min-ms 150 --max-ingest-ms 800,
+                       native figures only, no per-step costs, no profile (explicit options still win)
 `)
   process.exit(0)
 }
@@ -100,11 +110,15 @@ function positiveInt (name: string, text: string | undefined): number {
   return n
 }
 
-const N = positiveInt('entries', args.entries)
-const REPS = positiveInt('reps', args.reps)
+const QUICK = args.quick === true
+/** An option the user gave wins; otherwise --quick's value, otherwise the default. */
+const given = (name: string): boolean => process.argv.some(a => a === `--${name}` || a.startsWith(`--${name}=`))
+const opt = (name: 'entries' | 'reps' | 'min-ms' | 'max-ingest-ms', quick: string): string | undefined => QUICK && !given(name) ? quick : args[name]
+const N = positiveInt('entries', opt('entries', '200'))
+const REPS = positiveInt('reps', opt('reps', '3'))
 const AUTHORS = positiveInt('authors', args.authors)
-const MIN_MS = positiveInt('min-ms', args['min-ms'])
-const MAX_INGEST_MS = positiveInt('max-ingest-ms', args['max-ingest-ms'])
+const MIN_MS = positiveInt('min-ms', opt('min-ms', '150'))
+const MAX_INGEST_MS = positiveInt('max-ingest-ms', opt('max-ingest-ms', '800'))
 const WEIGHTS = (args.weights ?? '').split(',').map(s => positiveInt('weights', s.trim()))
 const log = (line: string): void => { process.stderr.write(`${line}\n`) }
 
@@ -179,6 +193,10 @@ interface Figure {
   name: string
   /** The budget applies to this row. */
   budget: boolean
+  /** Which BENCH_SUMMARY row this figure gives, if any. */
+  summary?: 'validate' | 'ingest'
+  /** Also run with --quick. */
+  quick?: boolean
   run: (set: KindSet) => Promise<Paired>
 }
 
@@ -310,19 +328,20 @@ function figures (network: Network, now: number): Figure[] {
     const ctx = context(network, now, set, verify)
     return (i: number) => { expectAccept(validateGossipEntry(set.bytes[i]!, ctx), `${set.name} validate ${label}`) }
   }
-  return [
-    { name: 'native verify (nativeVerify over the signing messages)', budget: false, run: inMemory(set => i => { verifyOne(set, i) }) },
+  const all: Figure[] = [
+    { name: 'native verify (nativeVerify over the signing messages)', budget: false, quick: true, run: inMemory(set => i => { verifyOne(set, i) }) },
     { name: 'node:crypto verify, KeyObjects made beforehand', budget: false, run: inMemory(set => i => { const p = set.items[i]!; cryptoVerify(null, p.message, p.key, p.entry.sig) }) },
-    { name: 'decode, no signature (decodeEntryUnverified)', budget: false, run: inMemory(set => i => { decodeEntryUnverified(set.bytes[i]!, network) }) },
-    { name: 'decodeEntry, native', budget: true, run: inMemory(set => i => { decodeEntry(set.bytes[i]!, network, nativeVerify) }) },
-    { name: 'validateGossipEntry, native', budget: true, run: inMemory(validateWith(nativeVerify, 'native')) },
-    { name: 'ingest, gossip path (validate + put, one at a time), native', budget: false, run: async set => ingestGossip(network, now, set, nativeVerify) },
-    { name: `ingest, sync path (validate ${SYNC_LIMITS.maxGet} + one batch), native`, budget: false, run: async set => ingestSync(network, now, set, nativeVerify) },
+    { name: 'decode, no signature (decodeEntryUnverified)', budget: false, quick: true, run: inMemory(set => i => { decodeEntryUnverified(set.bytes[i]!, network) }) },
+    { name: 'decodeEntry, native', budget: true, quick: true, run: inMemory(set => i => { decodeEntry(set.bytes[i]!, network, nativeVerify) }) },
+    { name: 'validateGossipEntry, native', budget: true, quick: true, summary: 'validate', run: inMemory(validateWith(nativeVerify, 'native')) },
+    { name: 'ingest, gossip path (validate + put, one at a time), native', budget: false, quick: true, summary: 'ingest', run: async set => ingestGossip(network, now, set, nativeVerify) },
+    { name: `ingest, sync path (validate ${SYNC_LIMITS.maxGet} + one batch), native`, budget: false, quick: true, run: async set => ingestSync(network, now, set, nativeVerify) },
     { name: 'noble verify (nobleVerify over the signing messages)', budget: false, run: inMemory(set => i => { const p = set.items[i]!; nobleVerify(p.publicKey, p.message, p.entry.sig) }) },
     { name: 'decodeEntry, noble', budget: false, run: inMemory(set => i => { decodeEntry(set.bytes[i]!, network, nobleVerify) }) },
     { name: 'validateGossipEntry, noble', budget: false, run: inMemory(validateWith(nobleVerify, 'noble')) },
     { name: `ingest, sync path (validate ${SYNC_LIMITS.maxGet} + one batch), noble`, budget: false, run: async set => ingestSync(network, now, set, nobleVerify) }
   ]
+  return QUICK ? all.filter(f => f.quick === true) : all
 }
 
 // ---- per-step costs of one entry ------------------------------------------
@@ -343,23 +362,28 @@ function stepCosts (network: Network, set: KindSet): Array<[string, number]> {
   const bodies = set.items.map(p => (decodeCanonical(p.entry.bytes, max) as { body: Uint8Array }).body)
   const values = bodies.map(b => decodeCanonical(b, max))
   const steps: Array<[string, number]> = [
-    ['entryIdOf (sha256 of the envelope, @noble/hashes)', us(i => { entryIdOf(set.bytes[i]!) })],
-    ['decodeCanonical(envelope) (walk + cborg + re-encode check)', us(i => { decodeCanonical(set.bytes[i]!, max) })],
+    ['entryIdOf (sha256 of the envelope; node:crypto where there is one)', us(i => { entryIdOf(set.bytes[i]!) })],
+    ['decodeCanonical(envelope) (canonical form checked while decoding)', us(i => { decodeCanonical(set.bytes[i]!, max) })],
     ['decodeCanonical(body)', us(i => { decodeCanonical(bodies[i]!, max) })],
-    ['  of which encodeCanonical(body value) (the re-encode check)', us(i => { encodeCanonical(values[i]) })],
-    ['parseEntryBody (zod, isPeerId per PeerId)', us(i => { parseEntryBody(values[i]) })],
+    ['  for comparison: the walk + cborg + re-encode check it replaces', us(i => { decodeCanonicalByReencode(bodies[i]!, max) })],
+    ['parseDecodedBody (hand-written schema check, cached isPeerId)', us(i => { parseDecodedBody(values[i]) })],
+    ['  for comparison: parseEntryBody (zod, the fallback)', us(i => { parseEntryBody(values[i]) })],
     ['publicKeyFromPeerId (author)', us(i => { publicKeyFromPeerId(set.items[i]!.entry.body.author) })],
     ['signingMessage (concat)', us(i => { signingMessage(SigningDomain.LEDGER_ENTRY, network.id, bodies[i]!) })],
     ['nativeVerify', us(i => { const p = set.items[i]!; nativeVerify(p.publicKey, p.message, p.entry.sig) })]
   ]
   const first = set.items[0]!.entry.body
   if (first.kind === 'reveal') {
-    steps.push(['commitmentOf (encodeCanonical + sha256 of the weights)', us(i => {
+    steps.push(['revealCommitment (sha256 of the weights\' bytes in the body)', us(i => {
+      const b = set.items[i]!.entry.body
+      if (b.kind === 'reveal') revealCommitment(b, bodies[i]!)
+    })])
+    steps.push(['  for comparison: commitmentOf (encodes the weights again)', us(i => {
       const b = set.items[i]!.entry.body
       if (b.kind === 'reveal') commitmentOf(b.author, b.epoch, b.payload.weights, b.payload.salt)
     })])
     const ids = first.payload.weights.map(w => w.provider)
-    steps.push([`  isPeerId × ${ids.length} (inside parseEntryBody)`, us(() => { for (const id of ids) isPeerId(id) })])
+    steps.push([`  isPeerId × ${ids.length} (inside parseDecodedBody, cached)`, us(() => { for (const id of ids) isPeerId(id) })])
   }
   return steps
 }
@@ -369,9 +393,9 @@ function stepCosts (network: Network, set: KindSet): Array<[string, number]> {
 const has = (cf: CallFrame, s: string): boolean => cf.url.includes(s)
 const profileCategories: Category[] = [
   { name: 'Ed25519 verify, native (nativeVerify → node:crypto)', match: cf => cf.functionName === 'nativeVerify' || (cf.url === 'node:internal/crypto/sig') },
-  { name: 'base58 PeerId decode (isPeerId / publicKeyFromPeerId, multiformats)', match: cf => has(cf, 'multiformats/dist') || cf.functionName === 'isPeerId' || cf.functionName === 'publicKeyFromPeerId' },
+  { name: 'PeerIds (isPeerId / publicKeyFromPeerId: cache, base58 via multiformats)', match: cf => has(cf, 'multiformats/dist') || has(cf, 'protocol/identity.ts') },
   { name: 'zod parsing', match: cf => has(cf, 'node_modules/zod') },
-  { name: 'sha256 / sha512 (@noble/hashes: entry id, commitment)', match: cf => has(cf, '@noble/hashes') },
+  { name: 'sha256 (entry id, commitment: node:crypto, or @noble/hashes)', match: cf => has(cf, '@noble/hashes') || cf.url === 'node:internal/crypto/hash' },
   { name: 'canonical CBOR (cborg + protocol/codec.ts)', match: cf => has(cf, 'node_modules/cborg') || has(cf, 'protocol/codec.ts') },
   { name: 'byte helpers (protocol/bytes.ts: concat, equal)', match: cf => has(cf, 'protocol/bytes.ts') },
   { name: 'ledger code (protocol/ledger/*)', match: cf => has(cf, 'protocol/ledger/') },
@@ -404,10 +428,18 @@ async function profileKinds (network: Network, now: number, kinds: KindSet[]): P
 
 // ---- main -------------------------------------------------------------------
 
-interface Row { kind: string, figure: string, budget: boolean, rates: number[], compRates: number[], ratios: number[], bytes: number }
+interface Row { kind: string, figure: string, budget: boolean, summary?: 'validate' | 'ingest', rates: number[], compRates: number[], ratios: number[], bytes: number }
+
+/** The aggregator's row (BENCH_SUMMARY). */
+interface SummaryRow { figure: string, value: number, unit: string, comparison: string, comparisonValue: number | null, ratio: number | null, budget: string, met: boolean | null }
+const summaryRows: SummaryRow[] = []
+/** Always the last stdout line, whatever happened before (an empty row list if the run failed early). */
+function printSummary (): void {
+  process.stdout.write(`BENCH_SUMMARY ${JSON.stringify({ bench: 'ledger', rows: summaryRows })}\n`)
+}
 
 const load = (): string => loadavg().map(x => x.toFixed(2)).join(' ')
-log(`ledger bench: ${N} entries per kind, ${REPS} repetitions, ${AUTHORS} authors; ${cpus().length} CPUs, load average ${load()} at start (other processes skew the timings)`)
+log(`ledger bench${QUICK ? ' (--quick)' : ''}: ${N} entries per kind, ${REPS} repetitions of ${MIN_MS} ms, ${AUTHORS} authors; ${cpus().length} CPUs, load average ${load()} at start (other processes skew the timings)`)
 const network = parseNetworkDefinition({ name: 'bench-ledger', epochSeconds: 600 }, 'bench network')
 const now = Date.now()
 const kinds = makeKinds(network, now)
@@ -427,7 +459,7 @@ try {
       for (const f of figs) {
         const r = await f.run(set)
         const key = `${set.name}|${f.name}`
-        const row = rows.get(key) ?? { kind: set.name, figure: f.name, budget: f.budget, rates: [], compRates: [], ratios: [], bytes: set.meanBytes }
+        const row = rows.get(key) ?? { kind: set.name, figure: f.name, budget: f.budget, summary: f.summary, rates: [], compRates: [], ratios: [], bytes: set.meanBytes }
         row.rates.push(r.rate)
         row.compRates.push(r.compRate)
         row.ratios.push(r.rate / r.compRate)
@@ -437,7 +469,7 @@ try {
     log(`repetition ${rep + 1}/${REPS} done, load average ${load()}`)
   }
 
-  for (const set of kinds) {
+  for (const set of QUICK ? [] : kinds) {
     log(`--- per-step cost of one ${set.name} entry (${fmt(set.meanBytes, 0)} bytes), µs ---`)
     for (const [step, us] of stepCosts(network, set)) log(`  ${fmt(us, 1).padStart(8)}  ${step}`)
   }
@@ -461,14 +493,29 @@ try {
       row.budget ? `≥ ${BUDGET_RATIO * 100} %` : '-',
       ok
     ])
+    if (row.summary != null) {
+      summaryRows.push({
+        figure: row.summary === 'validate'
+          ? `${row.kind}: validateGossipEntry (${fmt(row.bytes, 0)}-byte entries)`
+          : `${row.kind}: ingest, gossip path (validateGossipEntry + LedgerStore.put, one at a time)`,
+        value: Math.round(median(row.rates)),
+        unit: 'entries/s',
+        comparison: 'native Ed25519 verify',
+        comparisonValue: Math.round(comparison),
+        ratio: Number(ratio.toFixed(4)),
+        budget: `>= ${BUDGET_RATIO.toFixed(2)}`,
+        met: ratio >= BUDGET_RATIO
+      })
+    }
     jsonLines.push(JSON.stringify({ bench: 'ledger', kind: row.kind, figure: row.figure, entryBytes: Math.round(row.bytes), ratePerS: Math.round(median(row.rates)), nativeVerifyPerS: Math.round(comparison), ratio: Number(ratio.toFixed(4)), budget: row.budget, ok: ok === 'yes' || ok === '-', reps: row.rates.length }))
   }
   log(`load average ${load()} at end`)
   process.stdout.write(markdownTable(['figure', 'entry bytes', 'rate/s (median)', 'rate/s (min–max)', 'comparison: native verify/s, interleaved (median)', 'ratio (median of paired)', 'budget', 'ok'], table) + '\n')
   if (args.json) process.stdout.write(jsonLines.join('\n') + '\n')
-  if ((missed && !args['no-profile']) || args.profile) await profileKinds(network, now, kinds)
+  if ((missed && !args['no-profile'] && !QUICK) || args.profile) await profileKinds(network, now, kinds)
 } finally {
   rmSync(scratchDir, { recursive: true, force: true })
+  printSummary()
 }
 if (failures > 0) {
   log(`${failures} entries failed to validate`)

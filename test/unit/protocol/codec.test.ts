@@ -2,7 +2,7 @@ import { decode as cborgDecode } from 'cborg'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { fromHex, toHex } from '../../../protocol/bytes.ts'
-import { MAX_DEPTH, decodeCanonical, encodeCanonical } from '../../../protocol/codec.ts'
+import { MAX_DEPTH, decodeCanonical, decodeCanonicalByReencode, encodeCanonical, tryDecodeCanonicalFast } from '../../../protocol/codec.ts'
 import { CodedError, ErrorCode } from '../../../protocol/errors.ts'
 import { CODEC_VALUE } from '../../fixtures/golden-inputs.ts'
 import { cborValue, expectCode, golden } from './helpers.ts'
@@ -237,5 +237,98 @@ describe('codec: nesting depth', () => {
     expectCode(() => decodeCanonical(fromHex('9bffffffffffffffff'), MAX), ErrorCode.RECORD_MALFORMED)
     expectCode(() => decodeCanonical(fromHex('bbffffffffffffffff'), MAX), ErrorCode.RECORD_MALFORMED)
     expectCode(() => decodeCanonical(fromHex('5bffffffffffffffff'), MAX), ErrorCode.RECORD_MALFORMED)
+  })
+})
+
+describe('codec: the fast canonical check agrees with the re-encode check', () => {
+  type Outcome = { ok: true, value: unknown } | { ok: false, code: string }
+  function outcome (f: () => unknown): Outcome {
+    try {
+      return { ok: true, value: f() }
+    } catch (err) {
+      expect(err).toBeInstanceOf(CodedError)
+      return { ok: false, code: (err as CodedError).code }
+    }
+  }
+  let fastHits = 0
+  /** Same value or same error code from decodeCanonical and the re-encode check; the fast path alone never accepts what the re-encode check refuses. */
+  function agree (bytes: Uint8Array): void {
+    const full = outcome(() => decodeCanonicalByReencode(bytes, MAX))
+    expect(outcome(() => decodeCanonical(bytes, MAX))).toStrictEqual(full)
+    const fast = tryDecodeCanonicalFast(bytes)
+    if (fast != null) {
+      fastHits++
+      expect(full).toStrictEqual({ ok: true, value: fast.value })
+    }
+  }
+
+  // Values in the shapes records use (ASCII keys and text, safe integers,
+  // bytes), so the fast path is exercised, not just given up on.
+  const asciiText = fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map(c => String.fromCharCode(c)), maxLength: 12 })
+  const { recordValue } = fc.letrec(tie => ({
+    recordValue: fc.oneof(
+      { depthSize: 'small', maxDepth: 5, withCrossShrink: true },
+      fc.constant(null),
+      fc.boolean(),
+      fc.integer({ min: -70000, max: 70000 }),
+      fc.maxSafeInteger(),
+      fc.constantFrom(23, 24, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, -24, -25, -257),
+      asciiText,
+      fc.uint8Array({ maxLength: 40 }),
+      fc.array(tie('recordValue'), { maxLength: 5 }),
+      fc.dictionary(asciiText.filter(k => k !== '__proto__'), tie('recordValue'), { maxKeys: 6 })
+    )
+  }))
+  const mutate = (base: fc.Arbitrary<unknown>): fc.Arbitrary<Uint8Array> =>
+    fc.tuple(base, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('set', 'insert', 'delete', 'truncate', 'swap')), { minLength: 1, maxLength: 3 }))
+      .map(([v, edits]) => {
+        const b = Array.from(encodeCanonical(v))
+        for (const [pos, byte, op] of edits) {
+          const i = pos % (b.length + 1)
+          if (op === 'set' && i < b.length) b[i] = byte
+          if (op === 'insert') b.splice(i, 0, byte)
+          if (op === 'delete') b.splice(i, 1)
+          if (op === 'truncate') b.length = i
+          if (op === 'swap' && i + 1 < b.length) [b[i], b[i + 1]] = [b[i + 1]!, b[i]!]
+        }
+        return Uint8Array.from(b)
+      })
+
+  it('on canonical encodings of record-shaped values (the fast path accepts them)', () => {
+    fastHits = 0
+    fc.assert(fc.property(recordValue, v => {
+      const bytes = encodeCanonical(v)
+      agree(bytes)
+      expect(tryDecodeCanonicalFast(bytes)).toBeDefined()
+    }), { numRuns: 1000 })
+  })
+
+  it('on mutated record-shaped encodings', () => {
+    fastHits = 0
+    fc.assert(fc.property(mutate(recordValue), b => { agree(b) }), { numRuns: 3000 })
+    expect(fastHits).toBeGreaterThan(100)
+  })
+
+  it('on any value and its mutations, and on arbitrary bytes', () => {
+    fc.assert(fc.property(cborValue, v => { agree(encodeCanonical(v)) }), { numRuns: 500 })
+    fc.assert(fc.property(mutate(cborValue), b => { agree(b) }), { numRuns: 2000 })
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), b => { agree(b) }), { numRuns: 2000 })
+  })
+
+  it('on hand-picked non-canonical forms', () => {
+    for (const hex of [
+      'a2616201616102', 'a262616101616202', 'a2616101616102', '1801', '190001', '1a00000001', '1b0000000000000001',
+      '1b00000000ffffffff', '1a0000ffff', '1900ff', '3800', '780161', '580100', '980101', 'b801616101', 'f93c00', '9f01ff',
+      'bf616101ff', 'f7', 'f0', 'f818', 'c11a514b67b0', 'a10101', 'a1410101', '62c328', '1b0020000000000000', '3b0020000000000000',
+      '1b001fffffffffffff', '3b001ffffffffffffe', '3b001fffffffffffff', 'a169__proto__01'.replace('__proto__', '5f5f70726f746f5f5f'),
+      'a2616101616101', 'a3616101616202616103', '0100', 'a0a0', ''
+    ]) agree(fromHex(hex))
+    expect(tryDecodeCanonicalFast(fromHex('1b001ffffffffffffe'))).toStrictEqual({ value: Number.MAX_SAFE_INTEGER - 1 })
+  })
+
+  it(`gives up beyond ${MAX_DEPTH} nested containers and leaves the answer to the full check`, () => {
+    for (const depth of [MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 1]) {
+      agree(new Uint8Array(depth + 1).fill(0x81).map((x, i) => i === depth ? 0 : x))
+    }
   })
 })

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { fromHex, toHex } from '../../../protocol/bytes.ts'
 import { ErrorCode } from '../../../protocol/errors.ts'
 import {
-  ED25519_PUBLIC_KEY_BYTES, generateIdentity, identityFromSeed, isPeerId,
+  ED25519_PUBLIC_KEY_BYTES, PEER_ID_CACHE_GENERATION, generateIdentity, identityFromSeed, isPeerId,
   peerIdBytesFromPublicKey, peerIdFromPublicKey, publicKeyFromPeerId
 } from '../../../protocol/identity.ts'
 import { RFC8032_TEST1, SEED_A, SEED_B } from '../../fixtures/golden-inputs.ts'
@@ -96,6 +96,33 @@ describe('identity: PeerId ↔ public key', () => {
       expect(identityFromSeed(id.seed).peerId).toBe(id.peerId)
       expect(toHex(publicKeyFromPeerId(id.peerId))).toBe(toHex(id.publicKey))
     }
+  })
+
+  it('the PeerId cache gives the same keys as decoding, across generations, and hands out copies', () => {
+    // Keys stand in for identities: the PeerId does not check the point, and this needs many of them.
+    const keys = Array.from({ length: 2 * PEER_ID_CACHE_GENERATION + 100 }, (_, i) => {
+      const k = new Uint8Array(32)
+      new DataView(k.buffer).setUint32(0, i)
+      k[31] = 7
+      return k
+    })
+    const ids = keys.map(k => peerIdFromPublicKey(k))
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < ids.length; i += 97) {
+        expect(isPeerId(ids[i])).toBe(true)
+        expect(toHex(publicKeyFromPeerId(ids[i]!))).toBe(toHex(keys[i]!))
+        expect(toHex(base58btc.baseDecode(ids[i]!).subarray(6))).toBe(toHex(keys[i]!))
+      }
+      for (const id of ids) publicKeyFromPeerId(id) // fill and turn over both generations
+    }
+    const got = publicKeyFromPeerId(ids[0]!)
+    got.fill(0xff)
+    expect(toHex(publicKeyFromPeerId(ids[0]!))).toBe(toHex(keys[0]!))
+    // A cached id with one character changed is decoded afresh, not matched.
+    const twisted = ids[0]!.slice(0, -1) + (ids[0]!.endsWith('2') ? '3' : '2')
+    expect(toHex(publicKeyFromPeerId(twisted))).not.toBe(toHex(keys[0]!))
+    expectCode(() => publicKeyFromPeerId(ids[0]!.slice(0, -1)), ErrorCode.IDENTITY_INVALID)
+    expect(isPeerId(ids[0]!.slice(0, -1))).toBe(false)
   })
 
   it('keeps its own copy of the seed', () => {

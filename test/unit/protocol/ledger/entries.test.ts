@@ -3,12 +3,12 @@ import { decode as cborDecode } from 'cborg'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { bytesEqual, concatBytes, fromHex, toHex, utf8 } from '../../../../protocol/bytes.ts'
-import { encodeCanonical } from '../../../../protocol/codec.ts'
+import { decodeCanonical, encodeCanonical } from '../../../../protocol/codec.ts'
 import { CodedError, ErrorCode } from '../../../../protocol/errors.ts'
 import { identityFromSeed } from '../../../../protocol/identity.ts'
 import {
-  commitmentOf, decodeEntry, entryIdOf, epochOf, epochStartMs, epochWindowProblem, MAX_WEIGHTS, signEntry, sortWeights,
-  type EntryBody, type LedgerEntry, type Weights
+  commitmentOf, decodeEntry, decodeEntryUnverified, entryIdOf, epochOf, epochStartMs, epochWindowProblem, MAX_WEIGHTS, parseDecodedBody,
+  parseEntryBody, readBodyFast, revealCommitment, signEntry, sortWeights, type EntryBody, type LedgerEntry, type RevealBody, type Weights
 } from '../../../../protocol/ledger/entries.ts'
 import { parseNetworkDefinition } from '../../../../protocol/network.ts'
 import { nobleVerify, signDomain, SigningDomain } from '../../../../protocol/signing.ts'
@@ -303,5 +303,181 @@ describe('ledger entries: decoder properties (design.md §13: every decoder)', (
       const e = signEntry(author, NET, body)
       expect(decodeEntry(e.bytes, NET, nativeVerify)).toEqual(e)
     }), { numRuns: 50 })
+  })
+})
+
+describe('ledger entries: the fast paths agree with the schema and the general encoder', () => {
+  const providerIds = Array.from({ length: 40 }, (_, i) => identityFromSeed(seed(100 + i)).peerId)
+  const arbWeights = fc.uniqueArray(fc.integer({ min: 0, max: providerIds.length - 1 }), { maxLength: 12 }).chain(ix =>
+    fc.tuple(...ix.map(i => fc.integer({ min: 0, max: 65535 }).map(w => ({ provider: providerIds[i]!, weight: w })))))
+    .map(ws => sortWeights(ws))
+  const arbUint = fc.oneof(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 2 ** 32 + 5 }), fc.maxSafeInteger().map(Math.abs))
+
+  /** zod's answer and the hand-written one: the hand-written one only answers where zod accepts, and then with an equal body. */
+  function agree (value: unknown): void {
+    let encoded: Uint8Array | undefined
+    try {
+      encoded = encodeCanonical(value)
+    } catch {}
+    if (encoded !== undefined) agreeBytes(encoded)
+    const fast = parseDecodedBody(value)
+    let zod: EntryBody | CodedError
+    try {
+      zod = parseEntryBody(value)
+    } catch (err) {
+      if (!(err instanceof CodedError)) throw err
+      zod = err
+    }
+    if (fast !== undefined) {
+      expect(zod).not.toBeInstanceOf(CodedError)
+      expect(fast).toStrictEqual(zod)
+      // Same field order as zod's output, for anything that serialises it.
+      expect(JSON.stringify(fast)).toBe(JSON.stringify(zod))
+    }
+  }
+
+  /** The schema-aware reader against decodeCanonical + the schema, on body bytes. */
+  function agreeBytes (bytes: Uint8Array): void {
+    const fast = readBodyFast(bytes)
+    if (fast === undefined) return
+    let full: EntryBody
+    try {
+      full = parseEntryBody(decodeCanonical(bytes, 1 << 20))
+    } catch (err) {
+      throw new Error(`the body reader accepted ${toHex(bytes)}, which the full check refuses: ${(err as Error).message}`)
+    }
+    expect(fast).toStrictEqual(full)
+    expect(JSON.stringify(fast)).toBe(JSON.stringify(full))
+  }
+
+  it('the body reader reads valid commit, reveal and endorse bodies, and agrees on byte-level mutations of them', () => {
+    for (const k of KINDS) {
+      const bytes = encodeCanonical(bodies[k]())
+      expect(readBodyFast(bytes) === undefined).toBe(k === 'fraud')
+      agreeBytes(bytes)
+    }
+    fc.assert(fc.property(arbWeights, fc.uint8Array({ minLength: 32, maxLength: 32 }), arbUint, arbUint, (weights, salt, epoch, issuedAt) => {
+      const bytes = encodeCanonical({ v: 1, network: NET.id, kind: 'reveal', author: author.peerId, epoch, issuedAt, payload: { weights, salt } })
+      expect(readBodyFast(bytes)).toBeDefined()
+      agreeBytes(bytes)
+    }), { numRuns: 200 })
+    let accepted = 0
+    fc.assert(fc.property(fc.constantFrom(...KINDS), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('set', 'insert', 'delete', 'truncate', 'swap')), { minLength: 1, maxLength: 2 }), (kind, edits) => {
+      const b = Array.from(encodeCanonical(bodies[kind]()))
+      for (const [pos, byte, op] of edits) {
+        const i = pos % (b.length + 1)
+        if (op === 'set' && i < b.length) b[i] = byte
+        if (op === 'insert') b.splice(i, 0, byte)
+        if (op === 'delete') b.splice(i, 1)
+        if (op === 'truncate') b.length = i
+        if (op === 'swap' && i + 1 < b.length) [b[i], b[i + 1]] = [b[i + 1]!, b[i]!]
+      }
+      const bytes = Uint8Array.from(b)
+      if (readBodyFast(bytes) !== undefined) accepted++
+      agreeBytes(bytes)
+    }), { numRuns: 5000 })
+    // Some mutations stay valid (a weight or a salt byte changed); those must be read, not given up on.
+    expect(accepted).toBeGreaterThan(50)
+  })
+
+  it('the body reader agrees wherever a head is widened to a longer, non-canonical form', () => {
+    for (const k of KINDS) {
+      const b = Array.from(encodeCanonical(bodies[k]()))
+      for (let i = 0; i < b.length; i++) {
+        const major = b[i]! & 0xe0
+        const info = b[i]! & 0x1f
+        // Wherever a byte could be a head: a short argument moved into the next size up (1 → 1 byte, 1 byte → 2 bytes, 2 → 4, 4 → 8).
+        const widened = info < 24
+          ? [major | 24, info]
+          : info === 24 && i + 1 < b.length ? [major | 25, 0, b[i + 1]!]
+            : info === 25 && i + 2 < b.length ? [major | 26, 0, 0, b[i + 1]!, b[i + 2]!]
+              : info === 26 && i + 4 < b.length ? [major | 27, 0, 0, 0, 0, ...b.slice(i + 1, i + 5)] : undefined
+        if (widened === undefined) continue
+        const skip = info < 24 ? 1 : info === 24 ? 2 : info === 25 ? 3 : 5
+        const bytes = Uint8Array.from([...b.slice(0, i), ...widened, ...b.slice(i + skip)])
+        // At a real head the full check refuses it, so must the reader; inside a string it may still be a valid body.
+        agreeBytes(bytes)
+      }
+    }
+  })
+
+  it('on valid bodies of every kind (the fast path accepts commit, reveal and endorse)', () => {
+    for (const k of KINDS) {
+      const decoded = decodeCanonical(encodeCanonical(bodies[k]()), 1 << 20)
+      agree(decoded)
+      expect(parseDecodedBody(decoded) === undefined).toBe(k === 'fraud')
+    }
+    fc.assert(fc.property(arbWeights, fc.uint8Array({ minLength: 32, maxLength: 32 }), arbUint, arbUint, (weights, salt, epoch, issuedAt) => {
+      const body = { v: 1, network: NET.id, kind: 'reveal', author: author.peerId, epoch, issuedAt, payload: { weights, salt } }
+      const decoded = decodeCanonical(encodeCanonical(body), 1 << 20)
+      expect(parseDecodedBody(decoded)).toBeDefined()
+      agree(decoded)
+    }), { numRuns: 200 })
+  })
+
+  it('on bodies, payloads and weights with one field replaced, added or removed', () => {
+    const fields = ['v', 'network', 'kind', 'author', 'epoch', 'issuedAt', 'payload', 'commitment', 'weights', 'salt', 'validator', 'share', 'provider', 'weight', 'extra', '__proto__']
+    const values: unknown[] = [validator.peerId, p1.peerId.slice(1), `${p1.peerId}x`, 'commit', 'reveal', 'endorse', 'fraud', 0, 1, 2, 65535, 65536, -1, 1.5,
+      2 ** 53, Number.MAX_SAFE_INTEGER, NET.id, new Uint8Array(31), new Uint8Array(33), null, true, [], {}, '', [WEIGHTS[0]]]
+    const mutated = (kind: Kind, where: string, field: string, v: unknown, remove: boolean): Record<string, any> => {
+      const body = decodeCanonical(encodeCanonical(bodies[kind]()), 1 << 20) as Record<string, any>
+      const target: Record<string, unknown> | undefined = where === 'body' ? body : where === 'payload' ? body.payload : body.payload.weights?.[1]
+      if (target != null) {
+        if (remove) delete target[field]
+        else Object.defineProperty(target, field, { value: v, enumerable: true, writable: true, configurable: true })
+      }
+      return body
+    }
+    // Every field × every value, exhaustively (a few thousand cases), then random values.
+    for (const kind of KINDS) {
+      for (const where of ['body', 'payload', 'weight']) {
+        for (const field of fields) {
+          agree(mutated(kind, where, field, undefined, true))
+          for (const v of values) agree(mutated(kind, where, field, v, false))
+        }
+      }
+    }
+    fc.assert(fc.property(fc.constantFrom(...KINDS), fc.constantFrom('body', 'payload', 'weight'), fc.oneof(fc.constantFrom(...fields), fc.string({ maxLength: 10 })),
+      cborValue, (kind, where, field, v) => { agree(mutated(kind, where, field, v, false)) }), { numRuns: 500 })
+    // Unsorted and duplicate providers.
+    const reveal = decodeCanonical(encodeCanonical(bodies.reveal()), 1 << 20) as Record<string, any>
+    agree({ ...reveal, payload: { ...reveal.payload, weights: [...reveal.payload.weights].reverse() } })
+    agree({ ...reveal, payload: { ...reveal.payload, weights: [reveal.payload.weights[0], reveal.payload.weights[0]] } })
+    expect(parseDecodedBody({ ...reveal, payload: { ...reveal.payload, weights: [...reveal.payload.weights].reverse() } })).toBeUndefined()
+  })
+
+  it('commitmentOf is sha256 of encodeCanonical({epoch, author, weights, salt}), whatever the input', () => {
+    const general = (a: string, e: number, w: Weights, salt: Uint8Array): string => toHex(sha256(encodeCanonical({ epoch: e, author: a, weights: w, salt })))
+    fc.assert(fc.property(arbWeights, fc.uint8Array({ minLength: 32, maxLength: 32 }), arbUint, fc.oneof(fc.constant(author.peerId), fc.string({ maxLength: 30 })), (weights, salt, epoch, a) => {
+      expect(toHex(commitmentOf(a, epoch, weights, salt))).toBe(general(a, epoch, weights, salt))
+    }), { numRuns: 300 })
+    // Outside what the schema makes, the general encoder answers.
+    const odd = [
+      { weights: [{ provider: 'ü', weight: 1 }] as Weights },
+      { weights: [{ provider: p1.peerId, weight: 1, extra: true }] as unknown as Weights },
+      { weights: [{ provider: p1.peerId, weight: 70000 }] as Weights },
+      { weights: [{ provider: p1.peerId, weight: 1.5 }] as Weights }
+    ]
+    for (const { weights } of odd) expect(toHex(commitmentOf(author.peerId, E, weights, SALT))).toBe(general(author.peerId, E, weights, SALT))
+    expect(toHex(commitmentOf(author.peerId, E, WEIGHTS, new Uint8Array(31)))).toBe(general(author.peerId, E, WEIGHTS, new Uint8Array(31)))
+  })
+
+  it('a decoded reveal\'s commitment, hashed from its body bytes, is commitmentOf', () => {
+    fc.assert(fc.property(arbWeights, fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.integer({ min: 0, max: 2 ** 45 }), (weights, salt, issuedAt) => {
+      const body: RevealBody = { v: 1, network: NET.id, kind: 'reveal', author: author.peerId, epoch: Math.max(0, epochOf(issuedAt, NET) - 1), issuedAt, payload: { weights, salt } }
+      const e = signEntry(author, NET, body)
+      const d = decodeEntryUnverified(e.bytes, NET)
+      const want = toHex(commitmentOf(author.peerId, body.epoch, weights, salt))
+      expect(toHex(d.commitment()!)).toBe(want)
+      expect(toHex(revealCommitment(body, encodeCanonical(body)))).toBe(want)
+    }), { numRuns: 200 })
+    // The fast path really reads the weights from the bytes: given a body object whose weights differ, it still answers for the bytes.
+    const signed = bodies.reveal() as RevealBody
+    const emptied: RevealBody = { ...signed, payload: { ...signed.payload, weights: [] } }
+    expect(toHex(revealCommitment(emptied, encodeCanonical(signed)))).toBe(toHex(commitmentOf(signed.author, signed.epoch, signed.payload.weights, signed.payload.salt)))
+    // Bytes that are not this body's encoding fall back to commitmentOf rather than hash the wrong range.
+    const body = bodies.reveal() as RevealBody
+    expect(toHex(revealCommitment(body, new Uint8Array(10)))).toBe(toHex(commitmentOf(body.author, body.epoch, body.payload.weights, body.payload.salt)))
+    expect(decodeEntryUnverified(signEntry(author, NET, bodies.commit()).bytes, NET).commitment()).toBeUndefined()
   })
 })
