@@ -46,6 +46,7 @@ const args = parseBenchArgs({
   'settle-ms': { type: 'string', default: '1500' },
   'ttl-seconds': { type: 'string', default: '120' },
   'max-phase-seconds': { type: 'string' },
+  'publish-timeout-s': { type: 'string', default: '150' },
   'cpu-prof-dir': { type: 'string' },
   'no-warm': { type: 'boolean', default: false },
   verbose: { type: 'boolean', default: false }
@@ -58,6 +59,9 @@ const args = parseBenchArgs({
   --settle-ms MS           pause after the last publish (default 1500)
   --ttl-seconds S          the network's recordTtlSeconds (default 120)
   --max-phase-seconds S    stop the cold lookups of a size after S s (warm: S/3; default 75)
+  --publish-timeout-s S    give up when the providers have not all published within S s
+                           (default 150: setup, not measured; 13 providers of 50 nodes took
+                           over 45 s at load average 10 on 2 cores)
   --cpu-prof-dir DIR       write a CPU profile of each size's cold lookups to DIR and
                            print its self time by package to stderr
   --no-warm                skip the warm-cache row
@@ -74,6 +78,7 @@ const lookupNodeCount = positiveInt('lookup-nodes', args['lookup-nodes'])
 const startConcurrency = positiveInt('start-concurrency', args['start-concurrency'])
 const settleMs = Number(args['settle-ms'])
 const ttlSeconds = positiveInt('ttl-seconds', args['ttl-seconds'])
+const publishTimeoutMs = positiveInt('publish-timeout-s', args['publish-timeout-s']) * 1000
 const phaseCapMs = positiveInt('max-phase-seconds', args['max-phase-seconds'] ?? (args.quick ? '40' : '75')) * 1000
 
 const progress = (size: number) => (line: string): void => { process.stderr.write(`[${size} nodes] ${line}\n`) }
@@ -273,7 +278,7 @@ async function benchSize (size: number): Promise<Row[]> {
     size, network, providers, models, hardware, startConcurrency, logLevel: 'info', verbose: args.verbose, progress: log
   })
   try {
-    await cluster.publish(45_000)
+    await cluster.publish(publishTimeoutMs)
     const idle0 = performance.eventLoopUtilization()
     await sleep(settleMs)
     const idle = performance.eventLoopUtilization(idle0).utilization
