@@ -11,9 +11,11 @@
  * plain float64 (no fixed point, no exact division, no state root) is timed
  * as the ratio reference, and the state root alone is timed to show its share.
  *
- *   node scripts/bench/consensus.ts [--epochs 20] [--validators 256] [--providers 4096] [--json]
+ *   node scripts/bench/consensus.ts [--quick] [--epochs 20] [--validators 256] [--providers 4096] [--json]
  *
- * stdout: one markdown table (and with --json one JSON line per row).
+ * stdout: one markdown table (and with --json one JSON line per row), then
+ * the BENCH_SUMMARY line (lib/report.ts): dense p50 and p95, sparse p95, each
+ * beside the float64 reference's same percentile.
  * stderr: CPU count and load average (other processes skew the timing), and
  * how closely the float reference agrees. Exit 0; a missed budget is
  * reported in the table, not an error.
@@ -23,46 +25,26 @@
  * stake, so every C_j is 0. That is Yuma working as specified; it times the
  * same passes, and it is why validators must score (nearly) every provider.
  */
-import { cpus, loadavg } from 'node:os'
+import { cpus } from 'node:os'
 import { performance } from 'node:perf_hooks'
-import { parseArgs } from 'node:util'
 import { Xoshiro128ss } from '../../protocol/reference/prng.ts'
 import { runEpoch, resultRoot, fixParams, SCALE, type ConsensusParams, type ConsensusState, type EpochInput, type EpochResult } from '../../protocol/consensus/index.ts'
+import { emitSummary, loadText, parseBenchArgs, positiveInt, row, type SummaryRow } from './lib/report.ts'
 import { fmt, markdownTable, percentile } from './lib/stats.ts'
 
 const BUDGET_MS = 100
 
-const { values: args } = parseArgs({
-  options: {
-    epochs: { type: 'string', default: '20' },
-    validators: { type: 'string', default: '256' },
-    providers: { type: 'string', default: '4096' },
-    json: { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false }
-  },
-  strict: true
-})
-
-if (args.help) {
-  process.stdout.write(`usage: node scripts/bench/consensus.ts [options]
-  --epochs N       epochs timed per case, after 3 warm-up epochs (default 20)
-  --validators N   validators (default 256)
-  --providers N    providers (default 4096)
-  --json           also print one JSON line per row
+const args = parseBenchArgs({
+  epochs: { type: 'string' },
+  validators: { type: 'string', default: '256' },
+  providers: { type: 'string', default: '4096' }
+}, `usage: node scripts/bench/consensus.ts [options]
+  --epochs N             epochs timed per case, after 3 warm-up epochs (default 20; --quick: 10)
+  --validators N         validators (default 256)
+  --providers N          providers (default 4096)
 `)
-  process.exit(0)
-}
 
-function positiveInt (name: string, text: string | undefined): number {
-  const n = Number(text)
-  if (!Number.isInteger(n) || n < 1) {
-    process.stderr.write(`--${name} must be a positive integer, got "${text}"\n`)
-    process.exit(2)
-  }
-  return n
-}
-
-const EPOCHS = positiveInt('epochs', args.epochs)
+const EPOCHS = positiveInt('epochs', args.epochs ?? (args.quick ? '10' : '20'))
 const N_V = positiveInt('validators', args.validators)
 const N_P = positiveInt('providers', args.providers)
 const WARMUP = 3
@@ -268,10 +250,11 @@ function timeCase (kind: 'sparse' | 'dense'): Row[] {
   ]
 }
 
-const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ')
-process.stderr.write(`${cpus().length} CPUs, load average ${load()} at start\n`)
+const loadStart = loadText()
+process.stderr.write(`${cpus().length} CPUs, load average ${loadStart} at start; ${EPOCHS} epochs per case\n`)
 const rows: Row[] = [...timeCase('sparse'), ...timeCase('dense')]
-process.stderr.write(`load average ${load()} at end\n`)
+const loadEnd = loadText()
+process.stderr.write(`load average ${loadEnd} at end\n`)
 const table: string[][] = []
 const jsonLines: string[] = []
 for (let r = 0; r < rows.length; r++) {
@@ -290,3 +273,27 @@ for (let r = 0; r < rows.length; r++) {
 }
 process.stdout.write(markdownTable(['case', 'validators × providers', 'p50 ms', 'p95 ms', 'budget', 'ok', 'ratio (p50)'], table) + '\n')
 if (args.json) process.stdout.write(jsonLines.join('\n') + '\n')
+
+// Summary: the budget is on runEpoch (fixed point, state root included); the
+// comparison is the plain float64 consensus on the same inputs in the same
+// run, i.e. what exact, deterministic arithmetic costs.
+const summary: SummaryRow[] = []
+const size = `${N_V}×${N_P}`
+for (const kind of ['dense', 'sparse'] as const) {
+  const fixed = rows.find(r => r.name.startsWith(`${kind}: runEpoch`))!
+  const float = rows.find(r => r.name.startsWith(`${kind}: float64`))!
+  const ps = kind === 'dense' ? [50, 95] : [95]
+  for (const p of ps) {
+    const v = percentile(fixed.times, p)
+    summary.push(row({
+      figure: `runEpoch ${size} ${kind} p${p}`,
+      value: v,
+      unit: 'ms',
+      comparison: `float64 consensus, no root, same inputs, p${p}`,
+      comparisonValue: percentile(float.times, p),
+      budget: p === 95 ? `<= ${BUDGET_MS} ms` : '-',
+      met: p === 95 ? v <= BUDGET_MS : null
+    }))
+  }
+}
+emitSummary('consensus', summary)

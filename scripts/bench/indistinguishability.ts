@@ -10,44 +10,42 @@
  * validators' "audit done" lines and the client responses' task IDs, and
  * classifiers are measured on random half splits.
  *
- *   npx node scripts/bench/indistinguishability.ts [--epochs 20] [--gap-ms 400] [--splits 20] [--json]
+ *   npx node scripts/bench/indistinguishability.ts [--quick] [--epochs 20] [--gap-ms 400] [--splits 20] [--json]
  *
  * stdout: markdown tables (who the provider saw, classifier scores against
  * the majority-class baseline, how each feature alone differs between the
- * classes) and with --json one JSON line. stderr: progress. Exit 1 when the
+ * classes) and with --json one JSON line, then the BENCH_SUMMARY line
+ * (lib/report.ts): the best classifier beside the chance bound. stderr: progress. Exit 1 when the
  * network fails to form; a classifier above chance is reported, not an error.
  */
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
 import { drawGapMs, drawTask, workloadRandom } from '../../protocol/workload.ts'
 import { eventually, runCli, startNodeProcess, tempDir, writeNetworkFile, type NodeProcess } from '../../test/helpers/nodeProcess.ts'
 import { admittedFromLog, evaluate, featureDifferences, featurize, type AdmittedTask, type Label } from './lib/classifier.ts'
+import { emitSummary, parseBenchArgs, positiveInt, row, type SummaryRow } from './lib/report.ts'
 import { fmt, markdownTable } from './lib/stats.ts'
 
 const EPOCH_SECONDS = 3
 const EPOCH_MS = EPOCH_SECONDS * 1000
 
-const { values: args } = parseArgs({
-  options: {
-    epochs: { type: 'string', default: '20' },
-    'gap-ms': { type: 'string', default: '400' },
-    splits: { type: 'string', default: '20' },
-    json: { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false }
-  },
-  strict: true
-})
-if (args.help) {
-  process.stdout.write('usage: npx node scripts/bench/indistinguishability.ts [--epochs 20] [--gap-ms 400] [--splits 20] [--json]\n')
-  process.exit(0)
-}
-const epochs = Number(args.epochs)
-const gapMs = Number(args['gap-ms'])
-const splits = Number(args.splits)
+const args = parseBenchArgs({
+  epochs: { type: 'string' },
+  'gap-ms': { type: 'string', default: '400' },
+  splits: { type: 'string', default: '20' }
+}, `usage: npx node scripts/bench/indistinguishability.ts [options]
+  (--quick: 8 epochs)
+  --epochs N             epochs of ${EPOCH_SECONDS} s measured (default 20)
+  --gap-ms MS            mean gap between client tasks (default 400)
+  --splits N             random half splits per classifier (default 20)
+`)
+const epochs = positiveInt('epochs', args.epochs ?? (args.quick ? '8' : '20'))
+const gapMs = positiveInt('gap-ms', args['gap-ms'])
+const splits = positiveInt('splits', args.splits)
 const progress = (line: string): void => { process.stderr.write(`${line}\n`) }
 
 const dir = tempDir('infermesh-bench-')
+let summary: SummaryRow[] = []
 const nodes: Record<string, NodeProcess> = {}
 
 async function chat (gateway: NodeProcess, random: () => number): Promise<{ status: number, taskId?: string }> {
@@ -154,6 +152,15 @@ async function main (): Promise<void> {
   ])}\n\n`)
   process.stdout.write(`${markdownTable(['feature', 'mean (audits)', 'mean (clients)', 'KS D', 'p'], diffs.map(d => [d.name, fmt(d.meanAudit, 3), fmt(d.meanClient, 3), fmt(d.ks, 3), fmt(d.p, 3)]))}\n`)
   if (args.json) process.stdout.write(`${JSON.stringify({ epochs, gapMs, unlabelled, refused, requesters: Object.fromEntries(byRequester), evaluation: e, features: diffs })}\n`)
+  summary = [...e.scores].sort((a, b) => b.balancedAccuracy - a.balancedAccuracy).slice(0, 1).map(best => row({
+    figure: `best classifier's balanced accuracy, audits vs client tasks (${best.name}; ${e.audits} audits, ${e.clients} client tasks)`,
+    value: best.balancedAccuracy,
+    unit: '',
+    comparison: 'chance bound 0.5 + max(0.1, 2 SE)',
+    comparisonValue: e.chanceBound,
+    budget: '<= chance bound (design.md §9)',
+    met: best.balancedAccuracy <= e.chanceBound
+  }))
 }
 
 try {
@@ -165,3 +172,4 @@ try {
   await Promise.all(Object.values(nodes).map(async n => n.stop()))
   rmSync(dir, { recursive: true, force: true })
 }
+emitSummary('indistinguishability', summary)

@@ -27,7 +27,10 @@
  *
  *   node scripts/bench/task-overhead.ts [--quick] [--cpu-prof-dir DIR] [--json]
  *
- * stdout: markdown tables (and with --json one JSON line). stderr: progress
+ * stdout: markdown tables (and with --json one JSON line), then the
+ * BENCH_SUMMARY line (lib/report.ts): added latency p50 (budget) and p99 at
+ * concurrency 1 beside the direct call, and tasks/s per concurrency beside
+ * the direct path's (budget at 64). stderr: progress
  * and, with --cpu-prof-dir, where the time of the through path goes at
  * concurrency 64. Exit 1 only when something breaks (a node fails to start,
  * the through path answers wrongly); a missed budget is reported, not an error.
@@ -36,7 +39,6 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { parseArgs } from 'node:util'
 import { createLogger } from '../../node/logger.ts'
 import { startNode, type InfermeshNode } from '../../node/node.ts'
 import { defaultNodeOptions } from '../../node/options.ts'
@@ -46,6 +48,7 @@ import { chatPrompt, getReferenceChatModel } from '../../protocol/reference/inde
 import { closedLoop, errorCount, HttpClient, interleavedSerial, jsonTarget, type PhaseResult, type Target } from './lib/httpLoad.ts'
 import { measureMicroCosts, type MicroCost } from './lib/microCosts.ts'
 import { startProfiler, summarizeInclusive, summarizeProfile, type Category, type CallFrame } from './lib/profile.ts'
+import { emitSummary, parseBenchArgs, positiveInt, positiveNumber, row, tolerateSocketErrors, type SummaryRow } from './lib/report.ts'
 import { fmt, markdownTable, percentile } from './lib/stats.ts'
 import { startZeroBackend, type ZeroBackend } from './lib/zeroBackend.ts'
 
@@ -54,31 +57,22 @@ const BUDGET_TASKS_PER_S = 1500
 const BUDGET_CONCURRENCY = 64
 const MODEL = 'zero-model'
 
-const { values: args } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    requests: { type: 'string' },
-    warmup: { type: 'string' },
-    block: { type: 'string', default: '25' },
-    seconds: { type: 'string' },
-    concurrency: { type: 'string', default: `16,${BUDGET_CONCURRENCY}` },
-    'cpu-prof-dir': { type: 'string' },
-    'profile-seconds': { type: 'string' },
-    'profile-concurrency': { type: 'string', default: String(BUDGET_CONCURRENCY) },
-    generations: { type: 'string' },
-    tokens: { type: 'string', default: '64' },
-    'micro-ms': { type: 'string' },
-    'no-model': { type: 'boolean', default: false },
-    'no-micro': { type: 'boolean', default: false },
-    json: { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false }
-  },
-  strict: true
-})
-
-if (args.help) {
-  process.stdout.write(`usage: node scripts/bench/task-overhead.ts [options]
-  --quick                a shorter run (100 requests, 2 s phases, 3 generations)
+const args = parseBenchArgs({
+  requests: { type: 'string' },
+  warmup: { type: 'string' },
+  block: { type: 'string', default: '25' },
+  seconds: { type: 'string' },
+  concurrency: { type: 'string', default: `16,${BUDGET_CONCURRENCY}` },
+  'cpu-prof-dir': { type: 'string' },
+  'profile-seconds': { type: 'string' },
+  'profile-concurrency': { type: 'string', default: String(BUDGET_CONCURRENCY) },
+  generations: { type: 'string' },
+  tokens: { type: 'string', default: '64' },
+  'micro-ms': { type: 'string' },
+  'no-model': { type: 'boolean', default: false },
+  'no-micro': { type: 'boolean', default: false }
+}, `usage: node scripts/bench/task-overhead.ts [options]
+  (--quick: 100 requests, 2 s phases, 3 generations, 100 ms micro-measures)
   --requests N           timed requests per path at concurrency 1 (default 300)
   --warmup N             untimed requests per path first (default 50)
   --block N              requests per path per interleaved block (default 25)
@@ -93,48 +87,23 @@ if (args.help) {
   --micro-ms MS          time spent on each per-operation micro-measure (default 300)
   --no-model             skip the reference-model tokens/s
   --no-micro             skip the per-operation costs
-  --json                 also print one JSON line with every figure
 `)
-  process.exit(0)
-}
-
-function positiveNumber (name: string, text: string | undefined, integer = true): number {
-  const n = Number(text)
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
-    process.stderr.write(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got "${text}"\n`)
-    process.exit(2)
-  }
-  return n
-}
 
 const quick = args.quick
-const requests = positiveNumber('requests', args.requests ?? (quick ? '100' : '300'))
-const warmup = positiveNumber('warmup', args.warmup ?? (quick ? '20' : '50'))
-const block = positiveNumber('block', args.block)
-const phaseMs = positiveNumber('seconds', args.seconds ?? (quick ? '2' : '5'), false) * 1000
-const concurrencies = (args.concurrency ?? '').split(',').map(s => positiveNumber('concurrency', s.trim()))
-const profileConcurrency = positiveNumber('profile-concurrency', args['profile-concurrency'])
-const profileMs = positiveNumber('profile-seconds', args['profile-seconds'] ?? String(phaseMs / 1000), false) * 1000
-const generations = positiveNumber('generations', args.generations ?? (quick ? '3' : '10'))
-const maxTokens = positiveNumber('tokens', args.tokens)
-const microMs = positiveNumber('micro-ms', args['micro-ms'] ?? (quick ? '100' : '300'))
+const requests = positiveInt('requests', args.requests ?? (quick ? '100' : '300'))
+const warmup = positiveInt('warmup', args.warmup ?? (quick ? '20' : '50'))
+const block = positiveInt('block', args.block)
+const phaseMs = positiveNumber('seconds', args.seconds ?? (quick ? '2' : '5')) * 1000
+const concurrencies = (args.concurrency ?? '').split(',').map(s => positiveInt('concurrency', s.trim()))
+const profileConcurrency = positiveInt('profile-concurrency', args['profile-concurrency'])
+const profileMs = positiveNumber('profile-seconds', args['profile-seconds'] ?? String(phaseMs / 1000)) * 1000
+const generations = positiveInt('generations', args.generations ?? (quick ? '3' : '10'))
+const maxTokens = positiveInt('tokens', args.tokens)
+const microMs = positiveInt('micro-ms', args['micro-ms'] ?? (quick ? '100' : '300'))
 
 const log = (line: string): void => { process.stderr.write(`[task-overhead] ${line}\n`) }
 
-// A reset socket must never kill the run (design.md §14).
-const socketErrors = new Map<string, number>()
-const TOLERATED = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ERR_STREAM_PREMATURE_CLOSE', 'ABORT_ERR'])
-const onStray = (kind: string) => (err: unknown): void => {
-  const code = (err as { code?: string }).code ?? (err as Error).name
-  if (code != null && TOLERATED.has(code)) {
-    socketErrors.set(code, (socketErrors.get(code) ?? 0) + 1)
-    return
-  }
-  process.stderr.write(`${kind}: ${(err as Error).stack ?? String(err)}\n`)
-  process.exit(1)
-}
-process.on('uncaughtException', onStray('uncaught exception'))
-process.on('unhandledRejection', onStray('unhandled rejection'))
+const socketErrors = tolerateSocketErrors()
 
 // ---- reference models: tokens/s per core ----
 
@@ -444,8 +413,42 @@ async function main (): Promise<number> {
       micro: micro?.costs
     }) + '\n')
   }
-  if (socketErrors.size > 0) log(`tolerated socket errors: ${[...socketErrors].map(([k, v]) => `${k}×${v}`).join(', ')}`)
+  const summary: SummaryRow[] = [
+    row({
+      figure: 'gateway + provider added latency p50, c=1',
+      value: added50,
+      unit: 'ms',
+      comparison: 'direct HTTP call to the zero backend, p50 (ratio = added / direct)',
+      comparisonValue: figures.p50.direct,
+      budget: `<= ${BUDGET_ADDED_P50_MS} ms added`,
+      met: added50 <= BUDGET_ADDED_P50_MS
+    }),
+    row({
+      figure: 'gateway + provider added latency p99, c=1',
+      value: figures.p99.through - figures.p99.direct,
+      unit: 'ms',
+      comparison: 'direct HTTP call to the zero backend, p99 (ratio = added / direct)',
+      comparisonValue: figures.p99.direct,
+      budget: '-',
+      met: null
+    })
+  ]
+  for (const t of figures.throughput) {
+    const budget = t.concurrency === BUDGET_CONCURRENCY
+    const tp = tasksPerSecond(t.through)
+    summary.push(row({
+      figure: `throughput through gateway + provider, c=${t.concurrency}, in-process`,
+      value: tp,
+      unit: 'tasks/s',
+      comparison: `direct HTTP calls to the zero backend, c=${t.concurrency}`,
+      comparisonValue: tasksPerSecond(t.direct),
+      budget: budget ? `>= ${BUDGET_TASKS_PER_S} tasks/s` : '-',
+      met: budget ? tp >= BUDGET_TASKS_PER_S : null
+    }))
+  }
+  if (socketErrors.text() !== '') log(socketErrors.text())
   log(`total ${((Date.now() - started) / 1000).toFixed(1)} s`)
+  emitSummary('task-overhead', summary)
   return 0
 }
 

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
+import { multiaddr } from '@multiformats/multiaddr'
 import { nativeVerify } from '../../../node/crypto/nativeVerify.ts'
 import { Advertiser } from '../../../node/discovery/advertiser.ts'
 import { createHost, type Host } from '../../../node/libp2p.ts'
@@ -138,6 +139,7 @@ export async function startCluster (opts: ClusterOptions): Promise<Cluster> {
     // Connected: every node has a DHT peer and the seed knows every node.
     const deadline = Date.now() + 30_000 + opts.size * 1000
     let last = 0
+    let lastRedial = Date.now()
     for (;;) {
       const rts = nodes.map(n => routingTableSize(n.host))
       const withPeer = rts.filter(s => s > 0).length
@@ -150,6 +152,14 @@ export async function startCluster (opts: ClusterOptions): Promise<Cluster> {
       }
       if (done) break
       if (Date.now() > deadline) throw new Error(`only ${withPeer}/${nodes.length} nodes joined the DHT (seed has ${seedPeers} peers)`)
+      // On a loaded machine the seed's inbound limits refuse some first dials and the
+      // bootstrapper does not retry soon; dial the seed again for any node still alone.
+      if (Date.now() - lastRedial > 5000) {
+        lastRedial = Date.now()
+        for (const [k, n] of nodes.entries()) {
+          if (k > 0 && rts[k] === 0) void n.host.dial(multiaddr(bootstrap[0]!)).catch(() => {})
+        }
+      }
       await sleep(250)
     }
   } catch (err) {
