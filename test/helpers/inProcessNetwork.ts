@@ -13,7 +13,7 @@ import { startNode, type InfermeshNode } from '../../node/node.ts'
 import { defaultNodeOptions, type NodeOptions } from '../../node/options.ts'
 import { loadOrCreateIdentity } from '../../node/store/identityFile.ts'
 import type { Network } from '../../protocol/network.ts'
-import { getJson, tempDir, writeNetworkFile } from './nodeProcess.ts'
+import { getJson, startNodeProcess, tempDir, writeNetworkFile, type NodeProcess } from './nodeProcess.ts'
 
 export interface InProcessNetwork {
   dir: string
@@ -21,6 +21,9 @@ export interface InProcessNetwork {
   nodes: Map<string, InfermeshNode>
   /** Start a node; every node but the first bootstraps from the first. */
   start: (name: string, options: Partial<NodeOptions>) => Promise<InfermeshNode>
+  /** Start a node as a CLI process (its own event loop), bootstrapping from the first in-process node. */
+  spawn: (name: string, args: string[]) => Promise<NodeProcess>
+  processes: Map<string, NodeProcess>
   api: (name: string) => string
   peerId: (name: string) => string
   stop: () => Promise<void>
@@ -37,12 +40,20 @@ export function inProcessNetwork (anchors: Record<string, number>, network: Reco
   const file = writeNetworkFile(dir, { ...network, anchors: Object.entries(anchors).map(([name, power]) => ({ peerId: ids.get(name)!, power })) })
   const net = loadNetwork(file, dir).network
   const nodes = new Map<string, InfermeshNode>()
+  const processes = new Map<string, NodeProcess>()
   let bootstrap: string[] = []
   const logger = createLogger(process.env.INFERMESH_TEST_LOG ?? 'silent')
   return {
     dir,
     network: net,
     nodes,
+    processes,
+    async spawn (name, args) {
+      const p = await startNodeProcess(['--data', join(dir, name), '--network', file, ...bootstrap.flatMap(b => ['--bootstrap', b]), ...args])
+      processes.set(name, p)
+      ids.set(name, p.peerId)
+      return p
+    },
     async start (name, options) {
       const node = await startNode({ ...defaultNodeOptions, dataDir: join(dir, name), api: '127.0.0.1:0', bootstrap, ...options }, { cwd: dir, logger: logger.child({ node: name }), network: net })
       nodes.set(name, node)
@@ -50,9 +61,10 @@ export function inProcessNetwork (anchors: Record<string, number>, network: Reco
       if (bootstrap.length === 0) bootstrap = [`${node.host.getMultiaddrs()[0]!.toString().replace(/\/p2p\/.*$/, '')}/p2p/${node.identity.peerId}`]
       return node
     },
-    api: name => `http://127.0.0.1:${nodes.get(name)!.api.address.port}`,
+    api: name => processes.get(name)?.api ?? `http://127.0.0.1:${nodes.get(name)!.api.address.port}`,
     peerId: name => ids.get(name)!,
     async stop () {
+      await Promise.allSettled([...processes.values()].map(async p => p.stop('SIGKILL')))
       await Promise.allSettled([...nodes.values()].map(async n => n.stop()))
     }
   }
@@ -79,7 +91,7 @@ export async function reputationOf (api: string): Promise<ReputationView> {
 }
 
 /** Client traffic through a gateway, as on a live network: gateways take audits only beside it. */
-export function clientTraffic (api: string, everyMs = 400): () => void {
+export function clientTraffic (api: string, everyMs = 1000): () => void {
   const timer = setInterval(() => {
     void fetch(`${api}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'ref-tiny', messages: [{ role: 'user', content: 'traffic' }], max_tokens: 8 }) }).then(async r => r.body?.cancel()).catch(() => {})
   }, everyMs)
