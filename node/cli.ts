@@ -77,7 +77,7 @@ export function buildProgram (): Command {
     .option('--api-token <token>', 'bearer token for the API; required for a non-loopback --api (prefer INFERMESH_API_TOKEN)')
     .option('--role <roles>', `comma list of provider, validator, gateway (default ${defaultNodeOptions.roles.join(',')})`)
     .option('--models <ids>', `models to advertise: ID or ID=PRICE, comma separated (default ${defaultNodeOptions.models.join(',')})`)
-    .option('--backend <kind>', `reference (built-in models) or openai (an upstream server) (default ${defaultNodeOptions.backend})`)
+    .option('--backend <kind>', `reference (built-in models, bit-exact), reference-nondeterministic (the same with random reduction order, for tests) or openai (an upstream server) (default ${defaultNodeOptions.backend})`)
     .option('--upstream <url>', 'base URL of the OpenAI-compatible server for --backend openai, e.g. http://127.0.0.1:11434/v1')
     .option('--upstream-timeout <seconds>', `how long the upstream may take to start answering, and between chunks (default ${defaultNodeOptions.upstreamTimeout})`)
     .option('--fault <strategy>', 'TESTS AND DEVNETS ONLY: make this provider cheat (garbage, cheat:Q, honest-to:ID,…, honest-to-new, long-prompts:N)')

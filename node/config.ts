@@ -46,6 +46,15 @@ const ENV_NAMES: Record<ConfigKey, string> = {
 }
 export { ENV_NAMES }
 
+/**
+ * Provider backends. `reference-nondeterministic` is the built-in models with
+ * their reductions summed in a random order, imitating a GPU's float
+ * nondeterminism (design.md §9): it advertises deterministic: false, so
+ * validators check it within tolerance. For tests and devnets.
+ */
+export const BACKENDS = ['reference', 'reference-nondeterministic', 'openai'] as const
+export type BackendName = typeof BACKENDS[number]
+
 const LIST_KEYS = new Set<ConfigKey>(['bootstrap', 'listen', 'roles', 'models'])
 
 const fileSchema = z.strictObject({
@@ -58,7 +67,7 @@ const fileSchema = z.strictObject({
   roles: z.array(z.string()),
   models: z.array(z.string()),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
-  backend: z.enum(['reference', 'openai']),
+  backend: z.enum(BACKENDS),
   upstream: z.string(),
   slots: z.union([z.number(), z.string()]).transform(String),
   creditLimit: z.union([z.number(), z.string()]).transform(String),
@@ -167,8 +176,13 @@ export function parseRoles (values: string[]): Role[] {
   return [...roles]
 }
 
-/** `ID` or `ID=PRICE`, PRICE in credits per million tokens (both directions). */
-export function parseModelSpecs (values: string[], backend: 'reference' | 'openai' = 'reference'): ModelOffer[] {
+/**
+ * `ID` or `ID=PRICE`, PRICE in credits per million tokens (both directions).
+ * Whether a model is deterministic follows from the backend: only the
+ * built-in reference backend in its default mode is bit-exact with the
+ * reference recomputation; an upstream server's floats are not.
+ */
+export function parseModelSpecs (values: string[], backend: BackendName = 'reference'): ModelOffer[] {
   const seen = new Set<string>()
   return values.map(spec => {
     const [id = '', price] = spec.split('=')
@@ -187,12 +201,12 @@ export function parseModelSpecs (values: string[], backend: 'reference' | 'opena
       priceMicros = Math.round(p * 1e6)
     }
     if (backend === 'openai') {
-      return { id, backend: 'openai', contextLength: upstreamContextLength, priceInMicros: priceMicros, priceOutMicros: priceMicros, tokensPerSecondMilli: 0 }
+      return { id, backend: 'openai', contextLength: upstreamContextLength, priceInMicros: priceMicros, priceOutMicros: priceMicros, tokensPerSecondMilli: 0, deterministic: false }
     }
     if (ref == null) {
       throw new CodedError(ErrorCode.CONFIG_INVALID, `model "${id}" is not a built-in reference model (${Object.keys(referenceModels).join(', ')}); serve other models with --backend openai --upstream URL`, { field: 'models' })
     }
-    return { id, backend: 'reference', contextLength: ref.contextLength, priceInMicros: priceMicros, priceOutMicros: priceMicros, tokensPerSecondMilli: 0 }
+    return { id, backend: 'reference', contextLength: ref.contextLength, priceInMicros: priceMicros, priceOutMicros: priceMicros, tokensPerSecondMilli: 0, deterministic: backend === 'reference' }
   })
 }
 
@@ -207,10 +221,10 @@ export function parsePositiveInt (value: string, field: string, max: number): nu
   return n
 }
 
-export function parseBackend (options: { backend: string, upstream?: string }): { kind: 'reference' } | { kind: 'openai', upstream: URL } {
-  if (options.backend === 'reference') return { kind: 'reference' }
+export function parseBackend (options: { backend: string, upstream?: string }): { kind: 'reference' | 'reference-nondeterministic' } | { kind: 'openai', upstream: URL } {
+  if (options.backend === 'reference' || options.backend === 'reference-nondeterministic') return { kind: options.backend }
   if (options.backend !== 'openai') {
-    throw new CodedError(ErrorCode.CONFIG_INVALID, `unknown backend "${options.backend}"; use reference or openai`, { field: 'backend' })
+    throw new CodedError(ErrorCode.CONFIG_INVALID, `unknown backend "${options.backend}"; use ${BACKENDS.join(', ')}`, { field: 'backend' })
   }
   let url: URL | undefined
   try {

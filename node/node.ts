@@ -158,7 +158,7 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
     if (models.length > 0) {
       const honest = backendKind.kind === 'openai'
         ? createOpenAIBackend({ upstream: backendKind.upstream, models, apiKey: process.env.INFERMESH_UPSTREAM_KEY, timeoutMs: parsePositiveInt(options.upstreamTimeout, 'upstreamTimeout', 3600) * 1000 })
-        : createReferenceBackend(models)
+        : createReferenceBackend(models, { nondeterministic: backendKind.kind === 'reference-nondeterministic' })
       const backend = fault == null ? honest : createFaultyBackend(honest, fault)
       if (fault != null) log.warn({ fault: options.fault }, 'FAULT INJECTION ON: this provider cheats on purpose (tests and devnets only)')
       provider = new ProviderService({ host, network, identity, verify: nativeVerify, backend, accounts, logger: log.child({ component: 'provider' }), now, metrics }, {

@@ -31,7 +31,12 @@ export const defaultNodeOptions = {
   logLevel: 'info',
   /** Optional JSON config file; <dataDir>/config.json is read when present. */
   config: undefined as string | undefined,
-  /** Provider backend: the built-in reference models, or an OpenAI-compatible upstream server. */
+  /**
+   * Provider backend: the built-in reference models (bit-exact), the same
+   * with reductions in random order (reference-nondeterministic: imitates GPU
+   * nondeterminism, for tests and devnets), or an OpenAI-compatible upstream
+   * server. Only the first advertises its models as deterministic.
+   */
   backend: 'reference',
   /** Upstream base URL for --backend openai, e.g. http://127.0.0.1:11434/v1 (Ollama). */
   upstream: undefined as string | undefined,

@@ -58,7 +58,16 @@ export const modelOfferSchema = z.strictObject({
   /** Price per million output tokens, in micro-credits. */
   priceOutMicros: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   /** Measured decode throughput, milli-tokens per second (0 = not yet measured). */
-  tokensPerSecondMilli: u32
+  tokensPerSecondMilli: u32,
+  /**
+   * True when the backend's outputs are bit-exact with the reference
+   * recomputation (the built-in reference backend): validators then use the
+   * exact check, and a mismatch is a fraud proof. False for float backends
+   * (GPU upstreams, the reference model's nondeterministic mode): validators
+   * use the tolerance check (protocol/verify/tolerance.ts), whose failures
+   * lower reputation but prove nothing (design.md §9).
+   */
+  deterministic: z.boolean()
 })
 
 export const capacityBodySchema = z.strictObject({

@@ -15,7 +15,8 @@ export function providerView (r: CapacityRecord): Record<string, unknown> {
       backend: m.backend,
       contextLength: m.contextLength,
       pricing: { prompt: m.priceInMicros / 1e6, completion: m.priceOutMicros / 1e6 },
-      tokensPerSecond: m.tokensPerSecondMilli / 1000
+      tokensPerSecond: m.tokensPerSecondMilli / 1000,
+      deterministic: m.deterministic
     })),
     roles: r.roles,
     freeSlots: r.freeSlots,

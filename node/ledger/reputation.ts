@@ -7,9 +7,10 @@
  * entry only triggers a deterministic recompute.
  */
 import { toHex } from '../../protocol/bytes.ts'
-import { runEpoch, SCALE, type ConsensusParams, type ConsensusState, type EpochResult } from '../../protocol/consensus/index.ts'
+import { SCALE, type ConsensusState, type EpochResult } from '../../protocol/consensus/index.ts'
 import { epochOf, type LedgerEntry } from '../../protocol/ledger/entries.ts'
-import { resolveEpoch, type EpochInput } from '../../protocol/ledger/epochInput.ts'
+import type { EpochInput } from '../../protocol/ledger/epochInput.ts'
+import { foldEpochs } from '../../protocol/ledger/fold.ts'
 import { fraudProviderOf } from '../../protocol/ledger/fraud.ts'
 import { epochEntriesRoot } from '../../protocol/ledger/merkle.ts'
 import type { Network } from '../../protocol/network.ts'
@@ -33,7 +34,6 @@ export class ReputationService {
   private readonly ledger: LedgerService
   private readonly log: Logger
   private readonly now: () => number
-  private readonly params: ConsensusParams
   private outcomes = new Map<number, EpochOutcome>()
   private latest?: ConsensusState
   private latestEpoch = -1
@@ -51,7 +51,6 @@ export class ReputationService {
     this.ledger = c.ledger
     this.log = c.logger
     this.now = c.now
-    this.params = { kappa: c.network.definition.consensus.kappa, bondAlpha: c.network.definition.consensus.bondAlpha }
     c.ledger.onEntries(() => { this.dirty = true })
   }
 
@@ -93,9 +92,7 @@ export class ReputationService {
   recompute (closed = this.closedEpoch()): void {
     const started = performance.now()
     const entries = this.ledger.entries()
-    const anchors = this.network.definition.anchors
     const outcomes = new Map<number, EpochOutcome>()
-    let state: ConsensusState | undefined
     const byEpoch = new Map<number, LedgerEntry[]>()
     for (const e of entries) {
       const list = byEpoch.get(e.body.epoch) ?? []
@@ -103,21 +100,19 @@ export class ReputationService {
       byEpoch.set(e.body.epoch, list)
     }
     const c = this.network.definition.consensus
-    for (let epoch = closed - c.windowEpochs + 1; epoch <= closed; epoch++) {
+    const folded = foldEpochs(entries, this.network, closed - c.windowEpochs + 1, closed)
+    for (const { epoch, input, result } of folded.epochs) {
       const own = byEpoch.get(epoch) ?? []
       const counts = { commit: 0, reveal: 0, fraud: 0, endorse: 0 }
       for (const e of own) counts[e.body.kind]++
-      const input = resolveEpoch(entries, epoch, this.network, anchors, { fraudPenaltyEpochs: c.fraudPenaltyEpochs, endorsementDepth: c.endorsementDepth })
       const outcome: EpochOutcome = { epoch, entriesRoot: toHex(epochEntriesRoot(own.map(e => e.id))), counts, input, final: this.isFinal(epoch) }
-      // An epoch with no revealed weights leaves the state as it was.
-      if (input.validators.length > 0 && input.providers.length > 0) {
-        const result = runEpoch(input, state, this.params)
-        state = result.state
+      if (result != null) {
         outcome.result = result
         outcome.stateRoot = toHex(result.stateRoot)
       }
       if (own.length > 0 || outcome.result != null) outcomes.set(epoch, outcome)
     }
+    const state = folded.state
     this.outcomes = outcomes
     this.latest = state
     this.latestEpoch = closed

@@ -2,10 +2,13 @@
  * The validator (design.md §9). Each epoch it audits a sample of providers
  * with tasks drawn from the client workload, handed to a randomly chosen
  * ordinary gateway over the submit protocol, so the provider sees a gateway's
- * key and signature exactly as on client traffic. Each result is checked by
- * recomputing it; a provider-signed receipt that does not recompute becomes a
- * fraud proof in the ledger. At the end of the epoch the observations become
- * a u16 weight vector: committed in epoch e, revealed in e+1.
+ * key and signature exactly as on client traffic. Each result is judged by
+ * protocol/verify/audit.ts: for a model its provider declares deterministic,
+ * by recomputing it, and a provider-signed receipt that does not recompute
+ * becomes a fraud proof in the ledger; for a nondeterministic one, within
+ * tolerance, and a failure scores 0 without a proof. At the end of the epoch
+ * the observations become a u16 weight vector: committed in epoch e, revealed
+ * in e+1.
  */
 import { randomBytes } from 'node:crypto'
 import type { PeerId } from '@libp2p/interface'
@@ -14,10 +17,10 @@ import type { CapacityRecord } from '../../protocol/capacity.ts'
 import type { Identity } from '../../protocol/identity.ts'
 import { commitmentOf, epochOf, epochStartMs, signEntry, sortWeights, type Weights } from '../../protocol/ledger/entries.ts'
 import type { Network } from '../../protocol/network.ts'
-import { computeReference } from '../../protocol/referenceTask.ts'
 import { isReferenceModelId } from '../../protocol/reference/index.ts'
 import type { VerifyFn } from '../../protocol/signing.ts'
-import { requestHash, taskOutputHash, verifyReceipt, verifyTaskRequest } from '../../protocol/task.ts'
+import { requestHash, verifyReceipt, verifyTaskRequest, type TaskOutput } from '../../protocol/task.ts'
+import { judgeAudit } from '../../protocol/verify/audit.ts'
 import { drawTask, workloadRandom } from '../../protocol/workload.ts'
 import type { Catalog } from '../discovery/catalog.ts'
 import type { ProviderLookup } from '../discovery/providerLookup.ts'
@@ -56,7 +59,8 @@ export interface ProviderObservation {
 /** Reference chat models whose providers a validator looks up in the DHT. */
 const AUDITED_MODELS = ['ref-tiny', 'ref-small']
 
-export type AuditOutcome = 'passed' | 'fraud' | 'unavailable' | 'skipped'
+/** fraud: a deterministic model failed recomputation (proof published); failed: a nondeterministic one failed the tolerance check (no proof). */
+export type AuditOutcome = 'passed' | 'fraud' | 'failed' | 'unavailable' | 'skipped'
 
 export class Auditor {
   private readonly c: AuditorComponents
@@ -252,14 +256,26 @@ export class Auditor {
       return 'skipped'
     }
     obs.latencyMs = obs.latencyMs == null ? Date.now() - started : 0.8 * obs.latencyMs + 0.2 * (Date.now() - started)
-    const expected = taskOutputHash(computeReference(request.value).output)
-    this.c.logger.debug({ taskId: request.value.id, provider: target.peer, gateway: gateway.toString() }, 'audit done')
-    if (bytesEqual(expected, receipt.value.outputHash)) {
+    // The check follows what the provider declares for this model in its signed record.
+    const deterministic = target.models.find(m => m.id === model)?.deterministic ?? true
+    const judged = judgeAudit({ request: request.value, receiptOutputHash: receipt.value.outputHash, output: res.output as TaskOutput, deterministic })
+    this.c.logger.debug({ taskId: request.value.id, provider: target.peer, gateway: gateway.toString(), verdict: judged.verdict }, 'audit done')
+    if (judged.verdict === 'unverifiable') {
+      this.record({ epoch, provider: target.peer, gateway: gateway.toString(), outcome: 'skipped' })
+      return 'skipped'
+    }
+    if (judged.verdict === 'passed') {
       obs.passed++
       this.record({ epoch, provider: target.peer, gateway: gateway.toString(), outcome: 'passed' })
       return 'passed'
     }
     obs.failed++
+    if (judged.verdict === 'failed') {
+      // Scores the audit 0; not a fraud proof, so no penalty window either.
+      this.record({ epoch, provider: target.peer, gateway: gateway.toString(), outcome: 'failed' })
+      this.c.logger.info({ provider: target.peer, taskId: request.value.id, reason: judged.reason }, 'audit outside tolerance (nondeterministic model): scored 0')
+      return 'failed'
+    }
     obs.lastFraudEpoch = epoch
     this.record({ epoch, provider: target.peer, gateway: gateway.toString(), outcome: 'fraud' })
     this.c.logger.warn({ provider: target.peer, taskId: request.value.id }, 'audit failed recomputation: publishing a fraud proof')

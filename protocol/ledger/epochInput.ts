@@ -47,7 +47,10 @@ export const POWER_SCALE = 65536
 /** The input of protocol/consensus for one epoch. Keep this shape: consensus reads it as is. */
 export interface EpochInput {
   epoch: number
-  /** Authors of a counted reveal for `epoch` who hold voting power, ascending. */
+  /**
+   * Authors of a commit for `epoch` who hold voting power, ascending. Those
+   * without a counted reveal have an all-zero row.
+   */
   validators: string[]
   /** Voting power of validators[i], in units of 1/POWER_SCALE of anchor power. */
   power: number[]
@@ -145,9 +148,15 @@ export function resolveVotingPower (entries: readonly LedgerEntry[], epoch: numb
  *
  * - Weights: per author, the reveal for `epoch` that opens one of its commits
  *   for `epoch`; of several, the latest issued (ties: smaller id).
- * - Validators: the authors of those reveals that hold voting power
- *   (resolveVotingPower). Zero-power authors are left out: they cannot move
- *   consensus, and counting them would let free keys grow the matrix.
+ * - Validators: the authors of a commit for `epoch` that hold voting power
+ *   (resolveVotingPower). One whose reveal never came, came outside the
+ *   reveal window, or opens none of its commits has an all-zero row: in
+ *   consensus it is inactive (stake 0, Tv = 0), so its trust EMA decays as
+ *   subtensor's does for a validator that stops setting weights. Dropping it
+ *   instead would keep its trust frozen, so skipping reveals (e.g. when its
+ *   weights would disagree with consensus) would cost nothing. Zero-power
+ *   authors are left out: they cannot move consensus, and counting them would
+ *   let free keys grow the matrix.
  * - Zeroed: providers convicted by a fraud proof issued in
  *   epoch − fraudPenaltyEpochs + 1 .. epoch.
  */
@@ -177,7 +186,7 @@ export function resolveEpoch (entries: readonly LedgerEntry[], epoch: number, ne
   }
 
   const votingPower = resolveVotingPower(entries, epoch, network, anchors, params.endorsementDepth)
-  const validators = [...chosen.keys()].filter(v => (votingPower.get(v) ?? 0) > 0).sort(comparePeerIds)
+  const validators = [...commitments.keys()].filter(v => (votingPower.get(v) ?? 0) > 0).sort(comparePeerIds)
 
   const convicted = new Set<string>()
   for (const entry of entries) {
@@ -188,13 +197,13 @@ export function resolveEpoch (entries: readonly LedgerEntry[], epoch: number, ne
   }
 
   const providerSet = new Set<string>(convicted)
-  for (const v of validators) for (const w of chosen.get(v)!.body.payload.weights) providerSet.add(w.provider)
+  for (const v of validators) for (const w of chosen.get(v)?.body.payload.weights ?? []) providerSet.add(w.provider)
   const providers = [...providerSet].sort(comparePeerIds)
   const column = new Map(providers.map((p, j) => [p, j]))
 
   const weights = new Uint16Array(validators.length * providers.length)
   validators.forEach((v, i) => {
-    for (const w of chosen.get(v)!.body.payload.weights) weights[i * providers.length + column.get(w.provider)!] = w.weight
+    for (const w of chosen.get(v)?.body.payload.weights ?? []) weights[i * providers.length + column.get(w.provider)!] = w.weight
   })
   const zeroed = new Uint8Array(providers.length)
   providers.forEach((p, j) => { if (convicted.has(p)) zeroed[j] = 1 })

@@ -92,7 +92,7 @@ const hardware: Hardware = {
   ramMiB: 4096
 }
 const models: ModelOffer[] = [{
-  id: MODEL_ID, backend: 'reference', contextLength: 256, priceInMicros: 100_000, priceOutMicros: 100_000, tokensPerSecondMilli: 0
+  id: MODEL_ID, backend: 'reference', contextLength: 256, priceInMicros: 100_000, priceOutMicros: 100_000, tokensPerSecondMilli: 0, deterministic: true
 }]
 
 interface Sample {

@@ -86,7 +86,7 @@ describe('a six-node network discovers providers through the DHT', () => {
       const other = parseNetworkDefinition({ name: 'elsewhere', recordTtlSeconds: TTL_SECONDS })
       const now = Date.now()
       const record = (id: Identity, over: Partial<CapacityRecord> = {}): CapacityRecord => ({
-        v: 1, network: network.id, peer: id.peerId, seq: 1_000_000, issuedAt: now, expiresAt: now + TTL_SECONDS * 1000, addrs: [], hardware: { accelerators: [{ kind: 'gpu', vendor: 'NVIDIA', model: 'H200', memoryMiB: 143771, count: 8 }], cpuOnly: false, cpu: { model: 'x', cores: 1 }, ramMiB: 1 }, models: [{ id: 'ref-tiny', backend: 'reference', contextLength: 256, priceInMicros: 0, priceOutMicros: 0, tokensPerSecondMilli: 0 }], roles: ['provider'], freeSlots: 1, version: 'evil', ...over
+        v: 1, network: network.id, peer: id.peerId, seq: 1_000_000, issuedAt: now, expiresAt: now + TTL_SECONDS * 1000, addrs: [], hardware: { accelerators: [{ kind: 'gpu', vendor: 'NVIDIA', model: 'H200', memoryMiB: 143771, count: 8 }], cpuOnly: false, cpu: { model: 'x', cores: 1 }, ramMiB: 1 }, models: [{ id: 'ref-tiny', backend: 'reference', contextLength: 256, priceInMicros: 0, priceOutMicros: 0, tokensPerSecondMilli: 0, deterministic: true }], roles: ['provider'], freeSlots: 1, version: 'evil', ...over
       })
       const forgeries: Array<[string, Uint8Array, Uint8Array]> = [
         // signed by the attacker, stored under the victim's key

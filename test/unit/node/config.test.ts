@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { isLoopbackHost, parseApiAddress, parseModelSpecs, parseRoles, resolveConfig } from '../../../node/config.ts'
+import { isLoopbackHost, parseApiAddress, parseBackend, parseModelSpecs, parseRoles, resolveConfig } from '../../../node/config.ts'
 import { defaultNodeOptions } from '../../../node/options.ts'
 import { isCodedError } from '../../../protocol/errors.ts'
 import { tempDir } from '../../helpers/nodeProcess.ts'
@@ -87,5 +87,16 @@ describe('option parsers', () => {
     expect(() => parseModelSpecs(['bad model'])).toThrow(/not valid/)
     expect(() => parseModelSpecs(['llama-3'])).toThrow(/not a built-in reference model/)
     expect(() => parseModelSpecs(['ref-tiny=abc'])).toThrow(/non-negative/)
+  })
+
+  it('declares a model deterministic only on the bit-exact reference backend', () => {
+    expect(parseModelSpecs(['ref-tiny']).map(m => m.deterministic)).toEqual([true])
+    expect(parseModelSpecs(['ref-tiny', 'ref-small'], 'reference-nondeterministic')).toMatchObject([
+      { id: 'ref-tiny', backend: 'reference', deterministic: false },
+      { id: 'ref-small', backend: 'reference', deterministic: false }
+    ])
+    expect(parseModelSpecs(['ref-tiny', 'llama-3'], 'openai').map(m => [m.backend, m.deterministic])).toEqual([['openai', false], ['openai', false]])
+    expect(parseBackend({ backend: 'reference-nondeterministic' })).toEqual({ kind: 'reference-nondeterministic' })
+    expect(() => parseBackend({ backend: 'gpu' })).toThrow(/reference, reference-nondeterministic, openai/)
   })
 })

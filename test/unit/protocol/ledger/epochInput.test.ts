@@ -85,14 +85,32 @@ describe('resolveEpoch: the consensus input', () => {
     expect(resolveEpoch([], E, NET, ANCHORS)).toEqual({ epoch: E, validators: [], power: [], providers: [], weights: new Uint16Array(0), zeroed: new Uint8Array(0) })
   })
 
-  it('counts only reveals that open a commit of the same author and epoch', () => {
+  it('counts only reveals that open a commit of the same author and epoch; a committer without one has an empty row', () => {
     const [c] = vote(a1, w([p1, 1]))
     const [, wrongReveal] = vote(a1, w([p1, 2])) // opens a commit that was never published
     const [c2, r2] = vote(a2, w([p2, 3]), { epoch: E - 1 }) // another epoch
-    const [, orphan] = vote(val, w([p3, 4]))
-    const r = resolveEpoch([c, wrongReveal, c2, r2, orphan, endorse(a1, val, 65535)], E, NET, ANCHORS)
-    expect(r.validators).toEqual([])
+    const [, orphan] = vote(val, w([p3, 4])) // a reveal with no commit at all: val is no validator of E
+    const r = resolveEpoch([c, wrongReveal, c2, r2, orphan, endorse(a1, val, 13107)], E, NET, ANCHORS)
+    // a1 committed for E and holds power, so it is counted, with nothing revealed: an all-zero row.
+    expect(r.validators).toEqual([a1.peerId])
+    expect(r.power).toEqual([80 * S])
+    expect(r.providers).toEqual([])
+    expect(r.weights).toEqual(new Uint16Array(0))
     expect(resolveEpoch([c2, r2], E - 1, NET, ANCHORS).validators).toEqual([a2.peerId])
+  })
+
+  it('a validator that commits but does not reveal contributes an all-zero row beside the others', () => {
+    const [c2] = vote(a2, w([p2, 500]))
+    const r = resolveEpoch([...vote(a1, w([p1, 100], [p2, 200])), c2], E, NET, ANCHORS)
+    expect(r.validators).toEqual(sorted([a1, a2]))
+    expect(r.power).toEqual(r.validators.map(v => v === a1.peerId ? 100 * S : 50 * S))
+    expect(r.providers).toEqual(sorted([p1, p2]))
+    const row = (id: Identity): number[] => { const i = r.validators.indexOf(id.peerId); return [...r.weights.subarray(i * 2, i * 2 + 2)] }
+    expect(row(a2)).toEqual([0, 0])
+    expect(row(a1).sort((x, y) => x - y)).toEqual([100, 200])
+    // A committer with no power (a Sybil) is still left out.
+    const sybilCommit = vote(sybils[0]!, w([p4, 65535]))[0]
+    expect(resolveEpoch([...vote(a1, w([p1, 100])), sybilCommit], E, NET, ANCHORS).validators).toEqual([a1.peerId])
   })
 
   it('of several valid pairs per author, the latest-issued reveal counts; a newer reveal that opens nothing does not', () => {
@@ -117,7 +135,10 @@ describe('resolveEpoch: the consensus input', () => {
     const weights = w([p1, 9])
     const c = sign(a1, 'commit', { commitment: commitmentOf(a1.peerId, E, weights, salt) }, at(E), E)
     const lateReveal = sign(a1, 'reveal', { weights, salt }, at(E + 2), E)
-    expect(resolveEpoch([c, lateReveal], E, NET, ANCHORS).validators).toEqual([])
+    // The late reveal does not count; the commit does, as an empty row.
+    const late = resolveEpoch([c, lateReveal], E, NET, ANCHORS)
+    expect(late.validators).toEqual([a1.peerId])
+    expect(late.providers).toEqual([])
     const foreign = vote(a1, weights).map(e => ({ ...e, body: { ...e.body, network: OTHER.id } }))
     expect(resolveEpoch(foreign, E, NET, ANCHORS).validators).toEqual([])
   })

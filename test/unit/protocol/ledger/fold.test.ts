@@ -1,0 +1,96 @@
+// Reputation folded over epochs from the ledger (protocol/ledger/fold.ts):
+// a validator that commits but skips its reveals is an inactive row, so its
+// trust decays epoch by epoch (Yuma-like) instead of freezing; the fold stays
+// a pure function of the set of entries.
+import { describe, expect, it } from 'vitest'
+import { toHex } from '../../../../protocol/bytes.ts'
+import { SCALE } from '../../../../protocol/consensus/index.ts'
+import { identityFromSeed, type Identity } from '../../../../protocol/identity.ts'
+import { commitmentOf, epochStartMs, signEntry, sortWeights, type EntryBody, type LedgerEntry, type Weight } from '../../../../protocol/ledger/entries.ts'
+import { foldEpochs } from '../../../../protocol/ledger/fold.ts'
+import { parseNetworkDefinition } from '../../../../protocol/network.ts'
+
+const seed = (b: number): Uint8Array => new Uint8Array(32).fill(b)
+const [a1, a2, p1, p2] = [51, 52, 61, 62].map(b => identityFromSeed(seed(b))) as [Identity, Identity, Identity, Identity]
+const NET = parseNetworkDefinition({ name: 'foldnet', anchors: [{ peerId: a1.peerId, power: 60 }, { peerId: a2.peerId, power: 40 }] })
+const E = 29_833_400
+const at = (epoch: number, offsetMs = 1000): number => epochStartMs(epoch, NET) + offsetMs
+const w = (...pairs: Array<[Identity, number]>): Weight[] => sortWeights(pairs.map(([p, weight]) => ({ provider: p.peerId, weight })))
+
+function sign (id: Identity, kind: EntryBody['kind'], payload: unknown, issuedAt: number, epoch: number): LedgerEntry {
+  return signEntry(id, NET, { v: 1, network: NET.id, kind, author: id.peerId, epoch, issuedAt, payload } as EntryBody)
+}
+
+/** Commit in `epoch`; reveal one epoch later unless `reveal` is false. */
+function vote (id: Identity, epoch: number, weights: Weight[], reveal = true): LedgerEntry[] {
+  const salt = new Uint8Array(32).fill(epoch % 251)
+  const out = [sign(id, 'commit', { commitment: commitmentOf(id.peerId, epoch, weights, salt) }, at(epoch), epoch)]
+  if (reveal) out.push(sign(id, 'reveal', { weights, salt }, at(epoch + 1), epoch))
+  return out
+}
+
+const WEIGHTS = w([p1, 60000], [p2, 5000])
+const SKIP_FROM = E + 3
+const LAST = E + 9
+
+function ledger (a2RevealsAgainAt?: number): LedgerEntry[] {
+  const entries: LedgerEntry[] = []
+  for (let e = E; e <= (a2RevealsAgainAt ?? LAST); e++) {
+    entries.push(...vote(a1, e, WEIGHTS))
+    // a2 agrees with a1, then keeps committing but stops revealing.
+    entries.push(...vote(a2, e, WEIGHTS, e < SKIP_FROM || e === a2RevealsAgainAt))
+  }
+  return entries
+}
+
+const trustOf = (state: { validators: readonly string[], trust: Int32Array }, id: Identity): number | undefined => {
+  const i = state.validators.indexOf(id.peerId)
+  return i < 0 ? undefined : state.trust[i]!
+}
+
+describe('skipped reveals: an empty row, so trust decays', () => {
+  it('a validator that commits but never reveals loses trust every epoch, and has no stake meanwhile', () => {
+    const { epochs } = foldEpochs(ledger(), NET, E, LAST)
+    const trust: number[] = []
+    for (const f of epochs) {
+      const r = f.result!
+      expect(r, `epoch ${f.epoch} ran`).toBeDefined()
+      // Still a validator of the epoch: the old rule dropped it and froze its trust.
+      expect(f.input.validators).toContain(a2.peerId)
+      const t = trustOf(r.state, a2)!
+      trust.push(t)
+      const i = f.input.validators.indexOf(a2.peerId)
+      if (f.epoch >= SKIP_FROM) {
+        expect([...f.input.weights.subarray(i * f.input.providers.length, (i + 1) * f.input.providers.length)].every(x => x === 0)).toBe(true)
+        expect(r.stake[i]).toBe(0)
+        expect(r.validatorTrust[i]).toBe(0)
+      } else {
+        expect(t).toBeGreaterThan(0.99 * SCALE)
+      }
+      // The one who keeps revealing in agreement keeps full trust.
+      expect(trustOf(r.state, a1)!).toBeGreaterThan(0.99 * SCALE)
+    }
+    for (let k = SKIP_FROM - E; k < trust.length; k++) expect(trust[k]!).toBeLessThan(trust[k - 1]!)
+    // (1 − 0.1)^7 of full trust after seven skipped epochs, give or take the floors.
+    const skipped = LAST - SKIP_FROM + 1
+    expect(trust.at(-1)! / SCALE).toBeCloseTo(0.9 ** skipped, 3)
+  })
+
+  it('coming back, it starts from its decayed trust, not from a fresh validator\'s', () => {
+    const back = LAST + 1
+    const { epochs } = foldEpochs(ledger(back), NET, E, back)
+    const before = trustOf(epochs.at(-2)!.result!.state, a2)!
+    const after = trustOf(epochs.at(-1)!.result!.state, a2)!
+    expect(after).toBeGreaterThan(before) // it agrees again, so trust climbs...
+    expect(after).toBeLessThan(0.6 * SCALE) // ...from where it fell, a tenth of the way per epoch
+  })
+
+  it('stays a pure function of the set of entries: any order gives the same roots', () => {
+    const entries = ledger()
+    const roots = (es: LedgerEntry[]): string[] => foldEpochs(es, NET, E, LAST).epochs.map(f => toHex(f.result!.stateRoot))
+    const reference = roots(entries)
+    const shuffled = [...entries].reverse()
+    for (let k = 0; k < shuffled.length; k += 3) shuffled.push(shuffled[k]!)
+    expect(roots(shuffled)).toEqual(reference)
+  })
+})
