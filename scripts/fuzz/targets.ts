@@ -131,7 +131,7 @@ export function buildTargets (w: FuzzWorld = createWorld()): FuzzTarget[] {
     v: 1, network: network.id, peer: peer.peerId, seq, issuedAt: now - 1000, expiresAt: now + 60_000,
     addrs: ['/ip4/127.0.0.1/tcp/4001'],
     hardware: { accelerators: [{ kind: 'gpu', vendor: 'nvidia', model: 'H200', memoryMiB: 143_771, count: 1 }], cpuOnly: false, cpu: { model: 'x86', cores: 16 }, ramMiB: 131_072 },
-    models: [{ id: 'ref-tiny', backend: 'reference', contextLength: 256, priceInMicros: 100_000, priceOutMicros: 100_000, tokensPerSecondMilli: 0 }],
+    models: [{ id: 'ref-tiny', backend: 'reference', contextLength: 256, priceInMicros: 100_000, priceOutMicros: 100_000, tokensPerSecondMilli: 0, deterministic: true }],
     roles: ['provider', 'gateway'], freeSlots: 4, version: '0.1.0', ...over
   })
   const records = [
