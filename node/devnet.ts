@@ -6,7 +6,7 @@
  * where to look, and stops every child on Ctrl-C.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { drawGapMs, drawTask, workloadRandom } from '../protocol/workload.ts'
@@ -123,6 +123,9 @@ export async function runDevnet (o: DevnetOptions): Promise<void> {
       '--role', p.role, ...(p.role === 'provider' ? ['--models', 'ref-tiny,ref-small,ref-embed'] : []), ...(p.fault != null ? ['--fault', p.fault] : []),
       ...(bootstrap != null ? ['--bootstrap', bootstrap] : [])]
     const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, INFERMESH_LOG_LEVEL: 'info' } })
+    // Each node's structured log stays in its data directory for the operator to read.
+    mkdirSync(join(root, p.name), { recursive: true })
+    proc.stdout?.pipe(createWriteStream(join(root, p.name, 'node.log')))
     const child: Child = { name: p.name, role: p.role, proc, fault: p.fault }
     children.push(child)
     proc.stderr?.on('data', d => { if (!stopping) o.out(`${p.name}: ${String(d).trim()}`) })
@@ -166,6 +169,7 @@ export async function runDevnet (o: DevnetOptions): Promise<void> {
   o.out(`  try it      : curl -s ${gw}/v1/chat/completions -H 'content-type: application/json' -d '{"model":"ref-tiny","messages":[{"role":"user","content":"hello"}]}'`)
   o.out(`  OpenAI SDK  : new OpenAI({ baseURL: '${gw}/v1', apiKey: 'unused' })`)
   o.out(`  reputation  : npx infermesh reputation --api ${gw}`)
+  o.out(`  node logs   : ${join(root, '<node>', 'node.log')}`)
   o.out('  Ctrl-C stops every node.')
 
   // A little client traffic, from the same workload audits are drawn from.
