@@ -11,9 +11,11 @@
  *   long-prompts:N      cheating when the prompt is longer than N characters
  *   turns-bad:S         honest for S seconds after start, then garbage (a provider that earns
  *                       reputation and then cheats: on a devnet its reputation visibly falls)
+ *   unsupported:MODEL   advertises MODEL in its record but refuses every task for it
+ *                       (a record that claims more than the provider serves)
  */
 import { CodedError, ErrorCode } from '../../protocol/errors.ts'
-import type { TaskRequest } from '../../protocol/task.ts'
+import { TaskError, TaskErrorCode, type TaskRequest } from '../../protocol/task.ts'
 import type { Backend } from './backend.ts'
 
 export type FaultStrategy =
@@ -23,6 +25,7 @@ export type FaultStrategy =
   | { kind: 'honest-to-new' }
   | { kind: 'long-prompts', minChars: number }
   | { kind: 'turns-bad', afterSeconds: number }
+  | { kind: 'unsupported', model: string }
 
 export function parseFault (spec: string): FaultStrategy {
   const [kind = '', arg = ''] = spec.split(/:(.*)/s)
@@ -35,7 +38,8 @@ export function parseFault (spec: string): FaultStrategy {
   if (kind === 'honest-to' && arg.length > 0) return { kind, peers: new Set(arg.split(',')) }
   if (kind === 'long-prompts' && Number.isInteger(Number(arg))) return { kind, minChars: Number(arg) }
   if (kind === 'turns-bad' && arg !== '' && Number.isFinite(Number(arg)) && Number(arg) >= 0) return { kind, afterSeconds: Number(arg) }
-  throw new CodedError(ErrorCode.CONFIG_INVALID, `--fault "${spec}" is not one of garbage, cheat:Q, honest-to:ID[,ID], honest-to-new, long-prompts:N, turns-bad:SECONDS`, { field: 'fault' })
+  if (kind === 'unsupported' && arg !== '') return { kind, model: arg }
+  throw new CodedError(ErrorCode.CONFIG_INVALID, `--fault "${spec}" is not one of garbage, cheat:Q, honest-to:ID[,ID], honest-to-new, long-prompts:N, turns-bad:SECONDS, unsupported:MODEL`, { field: 'fault' })
 }
 
 function promptLength (r: TaskRequest): number {
@@ -58,12 +62,16 @@ export function createFaultyBackend (honest: Backend, strategy: FaultStrategy, r
       }
       case 'long-prompts': return promptLength(r) > strategy.minChars
       case 'turns-bad': return now() - startedAt >= strategy.afterSeconds * 1000
+      case 'unsupported': return false
     }
   }
   return {
     kind: honest.kind,
     models: honest.models,
     async run (request, signal, emit) {
+      if (strategy.kind === 'unsupported' && request.model === strategy.model) {
+        throw new TaskError(TaskErrorCode.UNSUPPORTED_MODEL, `this provider does not serve "${request.model}"`)
+      }
       if (request.kind === 'embedding' || !cheats(request)) return honest.run(request, signal, emit)
       // Serve another seed's output: cheap to make, plausible to look at, wrong.
       const forged: TaskRequest = { ...request, params: { ...request.params, seed: (request.params.seed ^ 0x5bd1e995) >>> 0, temperature: Math.max(request.params.temperature, 1) } }

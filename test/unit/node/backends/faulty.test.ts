@@ -47,11 +47,12 @@ describe('parseFault', () => {
     expect(parseFault('honest-to-new')).toEqual({ kind: 'honest-to-new' })
     expect(parseFault('long-prompts:40')).toEqual({ kind: 'long-prompts', minChars: 40 })
     expect(parseFault('turns-bad:30')).toEqual({ kind: 'turns-bad', afterSeconds: 30 })
+    expect(parseFault('unsupported:ref-small')).toEqual({ kind: 'unsupported', model: 'ref-small' })
     const h = parseFault('honest-to:a,b')
     expect(h.kind === 'honest-to' && [...h.peers]).toEqual(['a', 'b'])
   })
 
-  it.each(['', 'nonsense', 'cheat:0', 'cheat:1.5', 'cheat:x', 'turns-bad:', 'turns-bad:-1', 'turns-bad:soon', 'honest-to:', 'long-prompts:x'])('rejects %j with a typed error naming the choices', spec => {
+  it.each(['', 'nonsense', 'cheat:0', 'cheat:1.5', 'cheat:x', 'turns-bad:', 'turns-bad:-1', 'turns-bad:soon', 'unsupported:', 'honest-to:', 'long-prompts:x'])('rejects %j with a typed error naming the choices', spec => {
     let err: unknown
     try { parseFault(spec) } catch (e) { err = e }
     expect(err).toBeInstanceOf(CodedError)
@@ -97,6 +98,15 @@ describe('createFaultyBackend', () => {
     const out = []
     for (let k = 0; k < draws.length; k++) out.push(await cheated(b, rec, request('a')))
     expect(out).toEqual([true, false, true, false, false])
+  })
+
+  it('unsupported refuses its model with a typed error and serves the others honestly', async () => {
+    const rec = recordingBackend()
+    const b = createFaultyBackend(rec, parseFault('unsupported:ref-small'))
+    const small = { ...request('a'), model: 'ref-small' } as TaskRequest
+    await expect(b.run(small, signal, emit)).rejects.toMatchObject({ code: 'UNSUPPORTED_MODEL' })
+    expect(rec.seeds).toEqual([])
+    expect(await cheated(b, rec, { ...request('a'), model: 'ref-tiny' } as TaskRequest)).toBe(false)
   })
 
   it('long-prompts cheats only above the length', async () => {

@@ -1,0 +1,64 @@
+/**
+ * A provider whose signed capacity record claims a model it does not serve is
+ * caught and scored down (issue 6), on real in-process nodes with 5-second
+ * epochs: validators audit a random chat model among those the record lists,
+ * the provider refuses the one it lies about, the gateway reports the provider
+ * unavailable, and the audit counts against it. Its reputation stays below
+ * an honest provider's serving the same models, epoch after epoch.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { clientTraffic, inProcessNetwork, reputationOf, type ReputationView } from '../helpers/inProcessNetwork.ts'
+import { eventually } from '../helpers/nodeProcess.ts'
+
+const EPOCH_SECONDS = 5
+const EPOCHS_WATCHED = 3
+
+describe('a capacity record that claims more than the provider serves', () => {
+  const net = inProcessNetwork({ v1: 1 }, { name: 'lying-records', epochSeconds: EPOCH_SECONDS, recordTtlSeconds: 10 })
+  let stopTraffic = (): void => {}
+
+  beforeAll(async () => {
+    await net.start('seed', { roles: ['gateway'] })
+    await Promise.all([
+      net.start('honest', { roles: ['provider'], models: ['ref-tiny', 'ref-small'] }),
+      net.start('liar', { roles: ['provider'], models: ['ref-tiny', 'ref-small'], fault: 'unsupported:ref-small' }),
+      net.start('gateway', { roles: ['gateway'] })
+    ])
+    stopTraffic = clientTraffic(net.api('gateway'))
+    await net.start('v1', { roles: ['validator'] })
+  }, 60_000)
+
+  afterAll(async () => {
+    stopTraffic()
+    await net.stop()
+  })
+
+  it('scores the liar below the honest provider, from audits the liar could not serve', async () => {
+    const honest = net.peerId('honest')
+    const liar = net.peerId('liar')
+    // Both advertise both models: the lie is in the signed record.
+    type Listing = { providers: Array<{ peerId: string }> }
+    await eventually(async () => (await fetch(`${net.api('gateway')}/v1/providers?model=ref-small`)).json() as Promise<Listing>,
+      b => [honest, liar].every(id => b.providers.some(x => x.peerId === id)), { timeoutMs: 30_000, what: 'both providers listed for ref-small' })
+
+    const p = (v: ReputationView, id: string): ReputationView['providers'][number] | undefined => v.providers.find(x => x.peerId === id)
+    const both = (v: ReputationView): Array<{ epoch: number, honest: number, liar: number }> => (p(v, honest)?.history ?? []).flatMap(x => {
+      const y = p(v, liar)?.history.find(z => z.epoch === x.epoch)
+      return x.reputation != null && y?.reputation != null && x.reputation > 0 ? [{ epoch: x.epoch, honest: x.reputation, liar: y.reputation }] : []
+    })
+    // The validator must have seen the liar refuse at least once before the comparison means anything.
+    const unavailable = (id: string): number => net.nodes.get('v1')!.auditor!.log.filter(a => a.provider === id && a.outcome === 'unavailable').length
+    await eventually(async () => unavailable(liar), n => n >= 1, { timeoutMs: 20 * EPOCH_SECONDS * 1000, intervalMs: 500, what: 'an audit the liar could not serve' })
+    const view = await eventually(async () => reputationOf(net.api('gateway')), v => both(v).filter(e => e.liar < e.honest).length >= EPOCHS_WATCHED,
+      { timeoutMs: (EPOCHS_WATCHED + 10) * EPOCH_SECONDS * 1000, intervalMs: 500, what: `${EPOCHS_WATCHED} epochs with the liar below the honest provider` })
+    const epochs = both(view)
+    console.log('[lying records] per-epoch reputation (honest, liar):', JSON.stringify(epochs))
+    // Once scored, the liar never catches up: every later epoch keeps it below.
+    const firstBelow = epochs.findIndex(e => e.liar < e.honest)
+    for (const e of epochs.slice(firstBelow)) expect(e.liar).toBeLessThan(e.honest)
+    expect(p(view, liar)!.score!).toBeLessThan(p(view, honest)!.score!)
+    // The honest provider served its audits (a timeout on a loaded machine may still happen); the liar is no fraud: it refused, it did not forge.
+    expect(unavailable(honest)).toBeLessThan(unavailable(liar))
+    expect(p(view, liar)!.fraudProofs).toBe(0)
+  }, 180_000)
+})
