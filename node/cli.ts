@@ -48,7 +48,7 @@ async function apiGet (base: string, path: string, token?: string): Promise<unkn
 
 function startFlags (opts: Record<string, unknown>): Partial<Record<ConfigKey, string | string[]>> {
   const map: Record<string, ConfigKey> = {
-    data: 'dataDir', network: 'network', bootstrap: 'bootstrap', listen: 'listen', api: 'api', apiToken: 'apiToken', role: 'roles', models: 'models', logLevel: 'logLevel', config: 'config', backend: 'backend', upstream: 'upstream', slots: 'slots', creditLimit: 'creditLimit', upstreamTimeout: 'upstreamTimeout', fault: 'fault', maxInboundPerIp: 'maxInboundPerIp'
+    data: 'dataDir', network: 'network', bootstrap: 'bootstrap', listen: 'listen', announce: 'announce', api: 'api', apiToken: 'apiToken', role: 'roles', models: 'models', logLevel: 'logLevel', config: 'config', backend: 'backend', upstream: 'upstream', slots: 'slots', creditLimit: 'creditLimit', upstreamTimeout: 'upstreamTimeout', fault: 'fault', maxInboundPerIp: 'maxInboundPerIp'
   }
   const flags: Partial<Record<ConfigKey, string | string[]>> = {}
   for (const [flag, key] of Object.entries(map)) {
@@ -73,6 +73,7 @@ export function buildProgram (): Command {
     .option('--network <name|file>', `network name in seeds/ or a network file (default ${defaultNodeOptions.network})`)
     .option('--bootstrap <multiaddr>', 'extra bootstrap peer, repeatable; adds to the network file\'s list', collect)
     .option('--listen <multiaddr>', `libp2p listen address, repeatable (default ${defaultNodeOptions.listen.join(',')})`, collect)
+    .option('--announce <multiaddr>', 'address to advertise instead of the listen addresses (e.g. the public address behind NAT), repeatable', collect)
     .option('--api <host:port>', `HTTP API address (default ${defaultNodeOptions.api})`)
     .option('--api-token <token>', 'bearer token for the API; required for a non-loopback --api (prefer INFERMESH_API_TOKEN)')
     .option('--role <roles>', `comma list of provider, validator, gateway (default ${defaultNodeOptions.roles.join(',')})`)

@@ -30,6 +30,7 @@ const ENV_NAMES: Record<ConfigKey, string> = {
   network: 'INFERMESH_NETWORK',
   bootstrap: 'INFERMESH_BOOTSTRAP',
   listen: 'INFERMESH_LISTEN',
+  announce: 'INFERMESH_ANNOUNCE',
   api: 'INFERMESH_API',
   apiToken: 'INFERMESH_API_TOKEN',
   roles: 'INFERMESH_ROLE',
@@ -55,13 +56,14 @@ export { ENV_NAMES }
 export const BACKENDS = ['reference', 'reference-nondeterministic', 'openai'] as const
 export type BackendName = typeof BACKENDS[number]
 
-const LIST_KEYS = new Set<ConfigKey>(['bootstrap', 'listen', 'roles', 'models'])
+const LIST_KEYS = new Set<ConfigKey>(['bootstrap', 'listen', 'announce', 'roles', 'models'])
 
 const fileSchema = z.strictObject({
   dataDir: z.string().min(1),
   network: z.string().min(1),
   bootstrap: z.array(z.string()),
   listen: z.array(z.string()),
+  announce: z.array(z.string()),
   api: z.string(),
   apiToken: z.string(),
   roles: z.array(z.string()),

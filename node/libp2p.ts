@@ -36,6 +36,8 @@ export interface HostInit {
   identity: Identity
   network: Network
   listen: string[]
+  /** Advertised instead of the listen addresses when not empty. */
+  announce?: string[]
   /** Network file bootstrap list plus --bootstrap. */
   bootstrap: string[]
   verify: VerifyFn
@@ -79,7 +81,7 @@ export async function createHost (init: HostInit): Promise<Host> {
   return createLibp2p({
     privateKey,
     ...(init.metricsRegistry != null ? { metrics: prometheusMetrics({ registry: init.metricsRegistry, collectDefaultMetrics: false, preserveExistingMetrics: true }) } : {}),
-    addresses: { listen: init.listen },
+    addresses: { listen: init.listen, ...(init.announce != null && init.announce.length > 0 ? { announce: init.announce } : {}) },
     connectionGater: createConnectionGater({
       isBlocked: peer => init.isBlocked?.(peer) ?? false,
       maxInboundPerIp: init.maxInboundPerIp ?? libp2pDefaults.maxInboundPerIp,

@@ -129,6 +129,7 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
         identity,
         network,
         listen: options.listen,
+        announce: options.announce,
         bootstrap,
         verify: nativeVerify,
         now,

@@ -20,6 +20,11 @@ export const defaultNodeOptions = {
    * development network; to join a real network use /ip4/0.0.0.0/tcp/4001.
    */
   listen: ['/ip4/127.0.0.1/tcp/0'],
+  /**
+   * Addresses to advertise instead of the listen addresses (behind NAT or a
+   * port forward: the public address). Empty: advertise what we listen on.
+   */
+  announce: [] as string[],
   /** HTTP API bind address. Loopback, so nothing is exposed by default. */
   api: '127.0.0.1:8484',
   /** Bearer token for the API; required for a non-loopback bind. */
@@ -289,7 +294,11 @@ export const auditorDefaults = {
   /** A proven fraud keeps a provider's weight at 0 for this many epochs in this validator's view. */
   fraudMemoryEpochs: 10,
   /** Latency at which the weight halves. */
-  latencyScaleMs: 10 * second
+  latencyScaleMs: 10 * second,
+  /** Dialling one address of a provider's record (once per provider per epoch) gives up after this. */
+  addressProbeTimeoutMs: 5 * second,
+  /** Providers whose address probe epoch is remembered. */
+  maxAddressProbes: 4096
 }
 
 export const reputationDefaults = {

@@ -12,6 +12,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { PeerId } from '@libp2p/interface'
+import { multiaddr } from '@multiformats/multiaddr'
 import { bytesEqual } from '../../protocol/bytes.ts'
 import type { CapacityRecord } from '../../protocol/capacity.ts'
 import type { Identity } from '../../protocol/identity.ts'
@@ -68,6 +69,8 @@ export class Auditor {
   private loop?: Promise<void>
   readonly observations = new Map<string, ProviderObservation>()
   private readonly pending = new Map<number, { weights: Weights, salt: Uint8Array }>()
+  /** Provider → the epoch its record's addresses were last probed. */
+  private readonly addressProbes = new Map<string, number>()
   private inFlight = 0
   private found = new Map<string, CapacityRecord>()
   private refreshing?: Promise<void>
@@ -214,8 +217,44 @@ export class Auditor {
     return o
   }
 
+  /**
+   * Once per provider per epoch, dial one address its signed record advertises,
+   * as a fresh connection. A handshake with a different key means the record
+   * advertises someone else's address: that scores like a failed audit.
+   * Unreachable is not proof of a lie (NAT, load), so it counts for nothing here.
+   */
+  private async probeAddress (target: CapacityRecord, epoch: number, signal: AbortSignal): Promise<'ok' | 'foreign' | 'unknown'> {
+    if (this.addressProbes.get(target.peer) === epoch) return 'unknown'
+    if (!this.addressProbes.has(target.peer) && this.addressProbes.size >= auditorDefaults.maxAddressProbes) this.addressProbes.delete(this.addressProbes.keys().next().value!)
+    this.addressProbes.set(target.peer, epoch)
+    const addrs = target.addrs.filter(a => !a.includes('/p2p-circuit'))
+    if (addrs.length === 0) return 'unknown'
+    let ma
+    try {
+      ma = multiaddr(addrs[Math.floor(this.random() * addrs.length)]!)
+    } catch {
+      return 'unknown'
+    }
+    const named = ma.getComponents().find(c => c.name === 'p2p')?.value
+    if (named != null && named !== target.peer) return 'foreign'
+    if (named == null) ma = ma.encapsulate(`/p2p/${target.peer}`)
+    try {
+      const conn = await this.c.host.dial(ma, { force: true, signal: AbortSignal.any([signal, AbortSignal.timeout(auditorDefaults.addressProbeTimeoutMs)]) })
+      await conn.close().catch(() => {})
+      return 'ok'
+    } catch (err) {
+      return isUnexpectedPeer(err) ? 'foreign' : 'unknown'
+    }
+  }
+
   /** One audit: route it through a gateway, then recompute and compare. */
   async audit (target: CapacityRecord, epoch: number, signal: AbortSignal): Promise<AuditOutcome> {
+    if (await this.probeAddress(target, epoch, signal) === 'foreign') {
+      this.observe(target.peer).failed++
+      this.record({ epoch, provider: target.peer, outcome: 'failed' })
+      this.c.logger.info({ provider: target.peer }, 'capacity record advertises an address of another peer: scored as a failed audit')
+      return 'failed'
+    }
     // Any reference chat model the provider serves, not always the first it lists.
     const models = target.models.filter(m => isReferenceModelId(m.id) && !m.id.includes('embed'))
     const model = models[Math.floor(this.random() * models.length)]!.id
@@ -325,3 +364,11 @@ export class Auditor {
   }
 }
 
+/** Did a dial fail because the remote turned out to be another peer (Noise's identity check)? */
+function isUnexpectedPeer (err: unknown, depth = 0): boolean {
+  if (err == null || typeof err !== 'object' || depth > 4) return false
+  const e = err as { name?: string, message?: string, cause?: unknown, errors?: unknown[] }
+  // Noise says "Payload identity key X does not match expected remote identity key Y" (EncryptionFailedError).
+  if (e.name === 'UnexpectedPeerError' || /unexpected peer|does not match expected remote identity/i.test(e.message ?? '')) return true
+  return isUnexpectedPeer(e.cause, depth + 1) || (Array.isArray(e.errors) && e.errors.some(x => isUnexpectedPeer(x, depth + 1)))
+}

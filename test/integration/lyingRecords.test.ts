@@ -19,9 +19,12 @@ describe('a capacity record that claims more than the provider serves', () => {
 
   beforeAll(async () => {
     await net.start('seed', { roles: ['gateway'] })
+    await net.start('honest', { roles: ['provider'], models: ['ref-tiny', 'ref-small'] })
+    // The impostor advertises the honest provider's address as its own.
+    const honestAddr = net.nodes.get('honest')!.host.getMultiaddrs()[0]!.toString().replace(/\/p2p\/[^/]+$/, '')
     await Promise.all([
-      net.start('honest', { roles: ['provider'], models: ['ref-tiny', 'ref-small'] }),
       net.start('liar', { roles: ['provider'], models: ['ref-tiny', 'ref-small'], fault: 'unsupported:ref-small' }),
+      net.start('impostor', { roles: ['provider'], models: ['ref-tiny', 'ref-small'], announce: [honestAddr] }),
       net.start('gateway', { roles: ['gateway'] })
     ])
     stopTraffic = clientTraffic(net.api('gateway'))
@@ -60,5 +63,25 @@ describe('a capacity record that claims more than the provider serves', () => {
     // The honest provider served its audits (a timeout on a loaded machine may still happen); the liar is no fraud: it refused, it did not forge.
     expect(unavailable(honest)).toBeLessThan(unavailable(liar))
     expect(p(view, liar)!.fraudProofs).toBe(0)
+  }, 180_000)
+
+  it('catches a record that advertises another peer\'s address and scores it down', async () => {
+    const honest = net.peerId('honest')
+    const impostor = net.peerId('impostor')
+    // Its signed record really carries the other node's address.
+    type Listing = { providers: Array<{ peerId: string, addresses: string[] }> }
+    const listing = await eventually(async () => (await fetch(`${net.api('gateway')}/v1/providers?model=ref-tiny`)).json() as Promise<Listing>,
+      b => b.providers.some(x => x.peerId === impostor), { timeoutMs: 30_000, what: 'the impostor listed' })
+    const honestPort = net.nodes.get('honest')!.host.getMultiaddrs()[0]!.toString().split('/')[4]
+    expect(listing.providers.find(x => x.peerId === impostor)!.addresses.every(a => a.includes(`/tcp/${honestPort}/`))).toBe(true)
+
+    const failed = (id: string): number => net.nodes.get('v1')!.auditor!.log.filter(a => a.provider === id && a.outcome === 'failed').length
+    // It serves its tasks honestly, so a failed audit can only come from the address check.
+    await eventually(async () => failed(impostor), n => n >= 1, { timeoutMs: 20 * EPOCH_SECONDS * 1000, intervalMs: 500, what: 'the impostor\'s address caught' })
+    expect(failed(honest)).toBe(0)
+    const p = (v: ReputationView, id: string): ReputationView['providers'][number] | undefined => v.providers.find(x => x.peerId === id)
+    const view = await eventually(async () => reputationOf(net.api('gateway')), v => (p(v, impostor)?.reputation ?? 1) < (p(v, honest)?.reputation ?? 0),
+      { timeoutMs: 10 * EPOCH_SECONDS * 1000, intervalMs: 500, what: 'the impostor below the honest provider' })
+    expect(p(view, impostor)!.fraudProofs).toBe(0)
   }, 180_000)
 })
