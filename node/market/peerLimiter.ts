@@ -35,8 +35,12 @@ export class PeerLimiter {
     this.init = { now: () => performance.now(), ...init }
   }
 
-  /** Take one token and one in-flight place for `peer`; release exactly once when the stream ends. */
-  tryAcquire (peer: string): PeerAdmit {
+  /**
+   * Take one token and one in-flight place for `peer`; release exactly once when the stream ends.
+   * `contended`: the provider has no free slot. The in-flight cap is a fair share of a
+   * busy provider; while slots are free nobody is crowded out, so one peer may use them all.
+   */
+  tryAcquire (peer: string, contended = true): PeerAdmit {
     const now = this.init.now()
     let s = this.peers.get(peer)
     if (s == null) {
@@ -47,7 +51,7 @@ export class PeerLimiter {
       s.tokens = Math.min(this.init.burst, s.tokens + (now - s.updatedAt) * this.init.ratePerSecond / 1000)
       s.updatedAt = now
     }
-    if (s.inFlight >= this.init.maxInFlight) {
+    if (contended && s.inFlight >= this.init.maxInFlight) {
       return { ok: false, reason: `this peer already has ${s.inFlight} tasks in flight here, the most one peer may hold; wait for one to finish or use another provider` }
     }
     if (s.tokens < 1) {

@@ -94,7 +94,7 @@ export class ProviderService {
     }
     const peer = connection.remotePeer.toString()
     // Before reading anything: a flood costs this peer a token and a refusal, not a decode and a signature check.
-    const admit = this.peerLimits.tryAcquire(peer)
+    const admit = this.peerLimits.tryAcquire(peer, this.admission.freeSlots === 0)
     try {
       if (!admit.ok) {
         this.c.metrics?.tasks.inc({ role: 'provider', outcome: TaskErrorCode.RATE_LIMITED })

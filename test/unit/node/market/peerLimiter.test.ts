@@ -31,6 +31,17 @@ describe('PeerLimiter', () => {
     expect(limiter.tryAcquire('a').ok).toBe(false)
   })
 
+  it('lets one peer past its share while the provider has free slots (nobody is crowded out)', () => {
+    const { limiter } = make({ burst: 100, maxInFlight: 2 })
+    const held = Array.from({ length: 5 }, () => limiter.tryAcquire('a', false))
+    expect(held.every(h => h.ok)).toBe(true)
+    expect(limiter.inFlight('a')).toBe(5)
+    // Once the provider is busy, the share applies again: no more for this peer.
+    const busy = limiter.tryAcquire('a', true)
+    expect(busy.ok).toBe(false)
+    expect(limiter.tryAcquire('b', true).ok).toBe(true)
+  })
+
   it('one peer over its limits does not touch another', () => {
     const { limiter } = make({ maxInFlight: 3 })
     for (let i = 0; i < 50; i++) limiter.tryAcquire('flooder')
