@@ -138,7 +138,7 @@ describe('a partition that heals', () => {
         out.push({ epoch: e, roots: vs.map(v => v == null || (v.entries === 0 && v.consensus == null) ? 'none' : `${v.entriesRoot}/${v.consensus?.stateRoot ?? 'no-consensus'}`) })
       }
       return out
-    }, rs => rs.every(r => r.roots.every(x => x === r.roots[0])), { timeoutMs: 60_000, intervalMs: 1000, what: 'the same roots for every closed epoch on every node' })
+    }, rs => rs.every(r => r.roots.every(x => x === r.roots[0])), { timeoutMs: 120_000, intervalMs: 1000, what: 'the same roots for every closed epoch on every node' })
     console.log(`partition: split epochs ${splitFrom}..${splitTo}, ${differing} with different roots on the two sides; all ${all().length} nodes agree on epochs ${firstEpoch}..${last} ${((Date.now() - healedMs) / 1000).toFixed(1)} s after the unblock`)
     // The split epochs hold entries from both sides now.
     for (const r of rows.filter(r => r.epoch >= splitFrom && r.epoch <= splitTo)) expect(r.roots[0]).not.toBe('none')
@@ -148,5 +148,5 @@ describe('a partition that heals', () => {
       vs => vs.every(v => v.epoch === vs[0]!.epoch && v.stateRoot != null && v.stateRoot === vs[0]!.stateRoot &&
         JSON.stringify(v.providers.map(p => [p.peerId, p.reputation, p.zeroed])) === JSON.stringify(vs[0]!.providers.map(p => [p.peerId, p.reputation, p.zeroed]))),
       { timeoutMs: 30_000, intervalMs: 300, what: 'the same reputation on every node' })
-  }, 180_000)
+  }, 300_000)
 })
