@@ -142,37 +142,36 @@ export function tryDecodeCanonicalFast (bytes: Uint8Array): { value: unknown } |
   return v === GIVE_UP ? undefined : { value: v }
 }
 
-/** The argument of the head at `at` (advancing past it) if it is in shortest form; -1 otherwise. */
-function fastArg (info: number): number {
-  const b = src
+/** Bytes that follow a CBOR initial byte with additional info `info` (0 below 24); −1 for 28–31 (reserved, indefinite). */
+export function headArgBytes (info: number): number {
+  return info < 24 ? 0 : info <= 27 ? 1 << (info - 24) : -1
+}
+
+/**
+ * The argument of a CBOR head with additional info `info` whose argument bytes
+ * start at `pos`, if they are all there, in shortest form and at most
+ * 2^53 − 1 (beyond that cborg's safe-integer rules decide); −1 otherwise.
+ * Reads only: the caller advances by headArgBytes(info).
+ */
+export function shortestArg (b: Uint8Array, pos: number, info: number): number {
   if (info < 24) return info
-  if (info === 24) {
-    if (at + 1 > b.length) return -1
-    const v = b[at++]!
-    return v >= 24 ? v : -1
-  }
-  if (info === 25) {
-    if (at + 2 > b.length) return -1
-    const v = (b[at]! << 8) | b[at + 1]!
-    at += 2
+  const n = headArgBytes(info)
+  if (n < 0 || pos + n > b.length) return -1
+  if (n === 1) return b[pos]! >= 24 ? b[pos]! : -1
+  if (n === 2) {
+    const v = (b[pos]! << 8) | b[pos + 1]!
     return v >= 0x100 ? v : -1
   }
-  if (info === 26) {
-    if (at + 4 > b.length) return -1
-    const v = ((b[at]! << 24) >>> 0) + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!)
-    at += 4
-    return v >= 0x10000 ? v : -1
-  }
-  if (info === 27) {
-    if (at + 8 > b.length) return -1
-    const hi = ((b[at]! << 24) >>> 0) + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!)
-    const lo = ((b[at + 4]! << 24) >>> 0) + ((b[at + 5]! << 16) | (b[at + 6]! << 8) | b[at + 7]!)
-    at += 8
-    // Shortest form needs hi > 0; beyond 2^53 - 1 leave it to the full check (cborg's safe-integer rules).
-    if (hi === 0 || hi > 0x1fffff) return -1
-    return hi * 0x100000000 + lo
-  }
-  return -1
+  let v = 0
+  for (let i = 0; i < n; i++) v = v * 256 + b[pos + i]!
+  return v >= (n === 4 ? 0x10000 : 0x100000000) && v <= Number.MAX_SAFE_INTEGER ? v : -1
+}
+
+/** The argument of the head at `at`, advancing past it, if in shortest form; −1 otherwise. */
+function fastArg (info: number): number {
+  const v = shortestArg(src, at, info)
+  if (v >= 0) at += headArgBytes(info)
+  return v
 }
 
 function fastItem (depth: number): unknown {

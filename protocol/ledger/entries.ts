@@ -15,7 +15,7 @@
 import { sha256 } from '@noble/hashes/sha2.js'
 import { z } from 'zod'
 import { bytesEqual, toHex } from '../bytes.ts'
-import { decodeCanonical, encodeCanonical } from '../codec.ts'
+import { decodeCanonical, encodeCanonical, headArgBytes, shortestArg } from '../codec.ts'
 import { CodedError, ErrorCode } from '../errors.ts'
 import { isPeerId, publicKeyFromPeerId, type Identity } from '../identity.ts'
 import type { Network } from '../network.ts'
@@ -567,25 +567,9 @@ function expect (want: Uint8Array): boolean {
 
 /** A shortest-form argument for `info` (reading its bytes), or -1. Up to 2^53 − 1, like the codec. */
 function readArg (info: number): number {
-  const b = rd
-  if (info < 24) return info
-  if (info === 24) {
-    if (rp + 1 > b.length) return -1
-    const v = b[rp++]!
-    return v >= 24 ? v : -1
-  }
-  if (info === 25) {
-    if (rp + 2 > b.length) return -1
-    const v = (b[rp]! << 8) | b[rp + 1]!
-    rp += 2
-    return v >= 0x100 ? v : -1
-  }
-  const n = info === 26 ? 4 : info === 27 ? 8 : 0
-  if (n === 0 || rp + n > b.length) return -1
-  let v = 0
-  for (let i = 0; i < n; i++) v = v * 256 + b[rp++]!
-  const min = n === 4 ? 0x10000 : 0x100000000
-  return v >= min && v <= Number.MAX_SAFE_INTEGER ? v : -1
+  const v = shortestArg(rd, rp, info)
+  if (v >= 0) rp += headArgBytes(info)
+  return v
 }
 
 /** A canonical unsigned integer (major 0), or -1. */
