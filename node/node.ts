@@ -9,7 +9,8 @@ import type { Network } from '../protocol/network.ts'
 import { adminRoutes } from './api/adminRoutes.ts'
 import { nodeRoutes } from './api/nodeRoutes.ts'
 import { openaiRoutes } from './api/openaiRoutes.ts'
-import { createFaultyBackend, parseFault } from './backends/faulty.ts'
+import { createFaultyBackend, overclaimedHardware, parseFault } from './backends/faulty.ts'
+import { withMeasuredThroughput } from './backends/throughput.ts'
 import { createOpenAIBackend } from './backends/openai.ts'
 import { createReferenceBackend } from './backends/reference.ts'
 import { Catalog } from './discovery/catalog.ts'
@@ -156,12 +157,20 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
 
     let provider: ProviderService | undefined
     let advertiser: Advertiser | undefined
+    let advertisedModels = models
     if (models.length > 0) {
       const honest = backendKind.kind === 'openai'
         ? createOpenAIBackend({ upstream: backendKind.upstream, models, apiKey: process.env.INFERMESH_UPSTREAM_KEY, timeoutMs: parsePositiveInt(options.upstreamTimeout, 'upstreamTimeout', 3600) * 1000 })
         : createReferenceBackend(models, { nondeterministic: backendKind.kind === 'reference-nondeterministic' })
       const backend = fault == null ? honest : createFaultyBackend(honest, fault)
       if (fault != null) log.warn({ fault: options.fault }, 'FAULT INJECTION ON: this provider cheats on purpose (tests and devnets only)')
+      // The throughput the record claims is measured here, through the backend that serves
+      // (an overclaiming fault measures the unthrottled one and claims hardware it lacks).
+      const overclaims = fault?.kind === 'overclaim'
+      const measuredOn = overclaims ? honest : backend
+      advertisedModels = await withMeasuredThroughput(models, measuredOn, network, identity)
+      const advertisedHardware = overclaims ? overclaimedHardware(hardware) : hardware
+      log.info({ throughput: Object.fromEntries(advertisedModels.map(m => [m.id, m.tokensPerSecondMilli / 1000])) }, 'decode throughput measured (tokens/s, advertised)')
       provider = new ProviderService({ host, network, identity, verify: nativeVerify, backend, accounts, logger: log.child({ component: 'provider' }), now, metrics }, {
         slots, maxQueue: providerDefaults.maxQueue, creditLimitMicros
       })
@@ -169,7 +178,7 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
       stack.push(async () => provider!.stop())
       const admission = provider.admission
       advertiser = new Advertiser({ host, network, identity, meta, logger: log.child({ component: 'advertiser' }), now }, {
-        hardware, models, roles, version: VERSION, freeSlots: () => admission.freeSlots, expectPeers: bootstrap.length > 0,
+        hardware: advertisedHardware, models: advertisedModels, roles, version: VERSION, freeSlots: () => admission.freeSlots, expectPeers: bootstrap.length > 0,
         onPublished: async signed => catalog.publish(signed.bytes, signed.record)
       })
       advertiser.start()
@@ -208,7 +217,7 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
       stack.push(async () => auditor!.stop())
     }
 
-    const context: NodeContext = { identity, network, host, roles, models, lookup, version: VERSION, startedAt: Date.now() }
+    const context: NodeContext = { identity, network, host, roles, models: advertisedModels, lookup, version: VERSION, startedAt: Date.now() }
     const api = await startApiServer(apiAddress, [...nodeRoutes(context), ...openaiRoutes({ node: context, gateway, catalog, accounts }), ...ledgerRoutes({ node: context, ledger, reputation, auditor }), metricsRoute({ metrics, host, provider, ledgerStore }), ...adminRoutes({ node: context, blocklist, now, logger: log.child({ component: 'admin' }) }), ...dashboardRoutes()], { token: options.apiToken, logger: log.child({ component: 'api' }) })
     stack.push(async () => api.close())
     log.info({ api: `http://${api.address.host.includes(':') ? `[${api.address.host}]` : api.address.host}:${api.address.port}` }, 'API listening')

@@ -73,6 +73,10 @@ export const referenceModels: Record<string, { contextLength: number, priceMicro
 export const providerDefaults = {
   /** Concurrent tasks a provider runs. */
   slots: 4,
+  /** Start-up throughput measurement per model: output tokens per run, runs (the best counts), and a cap on the whole of it. */
+  throughputTokens: 32,
+  throughputRuns: 3,
+  throughputTimeoutMs: 20 * 1000,
   /** Tasks waiting for a slot before new ones get BUSY. */
   maxQueue: 16,
   /** Credit a requester may run up before its tasks are refused, micro-credits (1M credits). */
@@ -298,7 +302,15 @@ export const auditorDefaults = {
   /** Dialling one address of a provider's record (once per provider per epoch) gives up after this. */
   addressProbeTimeoutMs: 5 * second,
   /** Providers whose address probe epoch is remembered. */
-  maxAddressProbes: 4096
+  maxAddressProbes: 4096,
+  /**
+   * Throughput claims (protocol/verify/claims.ts): an audit misses its
+   * provider's advertised tokens/s when it took longer than this allowance
+   * for the gateway hop, set-up and a busy machine...
+   */
+  claimOverheadMs: 2 * second,
+  /** ...plus this many times the decode time the claim implies. */
+  claimSlack: 2
 }
 
 export const reputationDefaults = {

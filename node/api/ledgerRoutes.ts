@@ -34,7 +34,7 @@ export function ledgerRoutes (deps: { node: NodeContext, ledger: LedgerService, 
             score: reputation.reputationOf(peerId) ?? null,
             zeroed: reputation.zeroedNow.has(peerId),
             fraudProofs: fraudProofs.get(peerId) ?? 0,
-            audits: obs == null ? null : { passed: obs.passed, failed: obs.failed, unavailable: obs.unavailable },
+            audits: obs == null ? null : { passed: obs.passed, failed: obs.failed, unavailable: obs.unavailable, claimsChecked: obs.claimsChecked, claimsMissed: obs.claimsMissed },
             history: outcomes.map(o => {
               const k = o.result!.state.providers.indexOf(peerId)
               return { epoch: o.epoch, reputation: k < 0 ? null : fx(o.result!.reputation[k]), rank: k < 0 ? null : fx(o.result!.rank[k]), final: o.final }

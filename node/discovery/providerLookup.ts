@@ -67,8 +67,21 @@ export class ProviderLookup {
   async find (model: string, opts: LookupOptions = {}): Promise<{ records: CapacityRecord[], stats: LookupStats }> {
     const signal = withTimeout(opts.signal, opts.timeoutMs ?? lookupDefaults.timeoutMs)
     const started = performance.now()
-    const { peers, cached } = await this.providerList(model, signal, opts)
-    const found = await Promise.all(peers.map(async p => this.record(p, signal)))
+    // Each record fetch starts as soon as the walk yields its provider, so a
+    // slow walk (a loaded machine, a dead peer in the path) still leaves the
+    // fetches the time they need instead of the deadline's remainder.
+    const fetches = new Map<string, Promise<CapacityRecord | undefined>>()
+    const fetchRecord = (peer: string): Promise<CapacityRecord | undefined> => {
+      let f = fetches.get(peer)
+      if (f == null) {
+        // Never a rejection left waiting for the walk to end: a failed fetch is a missing record.
+        f = this.record(peer, signal).catch(() => undefined)
+        fetches.set(peer, f)
+      }
+      return f
+    }
+    const { peers, cached } = await this.providerList(model, signal, opts, fetchRecord)
+    const found = await Promise.all(peers.map(fetchRecord))
     const stats: LookupStats = { providersFound: peers.length, recordsVerified: 0, recordsRejected: 0, cachedList: cached }
     const records: CapacityRecord[] = []
     for (const r of found) {
@@ -85,7 +98,7 @@ export class ProviderLookup {
     return { records, stats }
   }
 
-  private async providerList (model: string, signal: AbortSignal, opts: LookupOptions): Promise<{ peers: string[], cached: boolean }> {
+  private async providerList (model: string, signal: AbortSignal, opts: LookupOptions, onPeer: (peer: string) => unknown): Promise<{ peers: string[], cached: boolean }> {
     const entry = this.lists.get(model)
     const age = entry == null ? Infinity : Date.now() - entry.at
     if (entry != null && opts.fresh !== true) {
@@ -97,14 +110,16 @@ export class ProviderLookup {
         return { peers: entry.peers, cached: true }
       }
     }
-    return { peers: await this.walk(model, signal, opts.maxProviders), cached: false }
+    return { peers: await this.walk(model, signal, opts.maxProviders, onPeer), cached: false }
   }
 
-  private async walk (model: string, signal: AbortSignal, maxProviders = lookupDefaults.maxProviders): Promise<string[]> {
+  private async walk (model: string, signal: AbortSignal, maxProviders = lookupDefaults.maxProviders, onPeer?: (peer: string) => unknown): Promise<string[]> {
     const peers = new Set<string>()
     try {
       for await (const provider of this.c.host.contentRouting.findProviders(modelCid(this.c.network, model), { signal })) {
-        peers.add(provider.id.toString())
+        const id = provider.id.toString()
+        if (!peers.has(id)) onPeer?.(id)
+        peers.add(id)
         if (peers.size >= maxProviders) break
       }
     } catch (err) {

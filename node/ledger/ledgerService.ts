@@ -257,20 +257,22 @@ export class LedgerService {
       for (let i = 0; i < missing.length; i += SYNC_LIMITS.maxGet) {
         const got = await this.request(peer, { t: 'get', ids: missing.slice(i, i + SYNC_LIMITS.maxGet) }, signal)
         if (got.t !== 'entries') continue
-        // Commits before reveals, so a reveal finds its commit.
+        // Endorsements, then commits, then reveals, then fraud proofs: each kind
+        // is stored before the next is judged, so a reveal finds its commit
+        // without anything becoming visible here before it is on disk.
         const verdicts = got.entries.map(b => ({ b, v: this.safeSyncVerdict(b) }))
-        const ordered = [...verdicts].sort((x, y) => rank(x.v.entry) - rank(y.v.entry))
-        const accepted: LedgerEntry[] = []
-        for (const { b, v } of ordered) {
-          const verdict = v.code === 'REVEAL_WITHOUT_COMMIT' ? this.safeSyncVerdict(b) : v
-          this.count(verdict.code)
-          if (verdict.action === 'ACCEPT' && verdict.entry != null) {
-            accepted.push(verdict.entry)
-            this.remember(verdict.entry)
+        const kinds = [...new Set(verdicts.map(x => rank(x.v.entry)))].sort((a, b) => a - b)
+        for (const kind of kinds) {
+          const accepted: LedgerEntry[] = []
+          for (const { b, v } of verdicts) {
+            if (rank(v.entry) !== kind) continue
+            const verdict = v.code === 'REVEAL_WITHOUT_COMMIT' ? this.safeSyncVerdict(b) : v
+            this.count(verdict.code)
+            if (verdict.action === 'ACCEPT' && verdict.entry != null) accepted.push(verdict.entry)
           }
+          await this.persist(accepted)
+          added += accepted.length
         }
-        await this.persist(accepted)
-        added += accepted.length
       }
     }
     return added

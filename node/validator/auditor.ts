@@ -22,6 +22,7 @@ import { isReferenceModelId } from '../../protocol/reference/index.ts'
 import type { VerifyFn } from '../../protocol/signing.ts'
 import { requestHash, verifyReceipt, verifyTaskRequest, type TaskOutput } from '../../protocol/task.ts'
 import { judgeAudit } from '../../protocol/verify/audit.ts'
+import { checkThroughputClaim, type ClaimVerdict } from '../../protocol/verify/claims.ts'
 import { drawTask, workloadRandom } from '../../protocol/workload.ts'
 import type { Catalog } from '../discovery/catalog.ts'
 import type { ProviderLookup } from '../discovery/providerLookup.ts'
@@ -55,6 +56,9 @@ export interface ProviderObservation {
   lastFraudEpoch?: number
   /** EMA of total audit latency, ms. */
   latencyMs?: number
+  /** Completed audits timed against the throughput the provider's record claims, and how many were slower than it allows. */
+  claimsChecked: number
+  claimsMissed: number
 }
 
 /** Reference chat models whose providers a validator looks up in the DHT. */
@@ -62,6 +66,15 @@ const AUDITED_MODELS = ['ref-tiny', 'ref-small']
 
 /** fraud: a deterministic model failed recomputation (proof published); failed: a nondeterministic one failed the tolerance check (no proof). */
 export type AuditOutcome = 'passed' | 'fraud' | 'failed' | 'unavailable' | 'skipped'
+
+export interface AuditLogEntry {
+  epoch: number
+  provider: string
+  gateway?: string
+  outcome: AuditOutcome
+  /** For a completed audit: whether it was as fast as the record's throughput claim allows. */
+  claim?: ClaimVerdict
+}
 
 export class Auditor {
   private readonly c: AuditorComponents
@@ -76,7 +89,7 @@ export class Auditor {
   private refreshing?: Promise<void>
   private readonly random = workloadRandom(randomBytes(4).readUInt32BE())
   /** Every audit's outcome, for metrics and tests. */
-  readonly log: Array<{ epoch: number, provider: string, gateway?: string, outcome: AuditOutcome }> = []
+  readonly log: AuditLogEntry[] = []
 
   constructor (components: AuditorComponents) {
     this.c = components
@@ -202,7 +215,7 @@ export class Auditor {
     return candidates
   }
 
-  private record (entry: { epoch: number, provider: string, gateway?: string, outcome: AuditOutcome }): void {
+  private record (entry: AuditLogEntry): void {
     this.c.metrics?.audits.inc({ outcome: entry.outcome })
     this.log.push(entry)
     if (this.log.length > auditorDefaults.maxAuditLog) this.log.splice(0, this.log.length - auditorDefaults.maxAuditLog)
@@ -211,7 +224,7 @@ export class Auditor {
   private observe (provider: string): ProviderObservation {
     let o = this.observations.get(provider)
     if (o == null) {
-      o = { passed: 0, failed: 0, unavailable: 0 }
+      o = { passed: 0, failed: 0, unavailable: 0, claimsChecked: 0, claimsMissed: 0 }
       this.observations.set(provider, o)
     }
     return o
@@ -294,18 +307,30 @@ export class Auditor {
       this.record({ epoch, provider: target.peer, gateway: gateway.toString(), outcome: 'skipped' })
       return 'skipped'
     }
-    obs.latencyMs = obs.latencyMs == null ? Date.now() - started : 0.8 * obs.latencyMs + 0.2 * (Date.now() - started)
+    const elapsed = Date.now() - started
+    obs.latencyMs = obs.latencyMs == null ? elapsed : 0.8 * obs.latencyMs + 0.2 * elapsed
     // The check follows what the provider declares for this model in its signed record.
-    const deterministic = target.models.find(m => m.id === model)?.deterministic ?? true
+    const offer = target.models.find(m => m.id === model)
+    const deterministic = offer?.deterministic ?? true
+    // The record's hardware shows only in the speed it claims: hold the provider to it.
+    const claim = checkThroughputClaim({ completionTokens: receipt.value.usage.completionTokens, observedMs: elapsed, claimedTokensPerSecondMilli: offer?.tokensPerSecondMilli ?? 0 },
+      { overheadMs: auditorDefaults.claimOverheadMs, slack: auditorDefaults.claimSlack })
+    if (claim !== 'unclaimed') {
+      obs.claimsChecked++
+      if (claim === 'missed') {
+        obs.claimsMissed++
+        this.c.logger.info({ provider: target.peer, model, completionTokens: receipt.value.usage.completionTokens, elapsedMs: elapsed, claimedTokensPerSecond: offer!.tokensPerSecondMilli / 1000 }, 'audit slower than the provider\'s record claims: scored down')
+      }
+    }
     const judged = judgeAudit({ request: request.value, receiptOutputHash: receipt.value.outputHash, output: res.output as TaskOutput, deterministic })
-    this.c.logger.debug({ taskId: request.value.id, provider: target.peer, gateway: gateway.toString(), verdict: judged.verdict }, 'audit done')
+    this.c.logger.debug({ taskId: request.value.id, provider: target.peer, gateway: gateway.toString(), verdict: judged.verdict, claim }, 'audit done')
     if (judged.verdict === 'unverifiable') {
-      this.record({ epoch, provider: target.peer, gateway: gateway.toString(), outcome: 'skipped' })
+      this.record({ epoch, provider: target.peer, gateway: gateway.toString(), outcome: 'skipped', claim })
       return 'skipped'
     }
     if (judged.verdict === 'passed') {
       obs.passed++
-      this.record({ epoch, provider: target.peer, gateway: gateway.toString(), outcome: 'passed' })
+      this.record({ epoch, provider: target.peer, gateway: gateway.toString(), outcome: 'passed', claim })
       return 'passed'
     }
     obs.failed++
@@ -326,7 +351,7 @@ export class Auditor {
     return 'fraud'
   }
 
-  /** Observations → u16 weights: 0 after a recent fraud, else availability × a latency factor. */
+  /** Observations → u16 weights: 0 after a recent fraud, else availability × a latency factor × the share of audits that met the record's throughput claim. */
   weights (epoch: number): Weights {
     const out: Weights = []
     for (const [provider, o] of this.observations) {
@@ -336,6 +361,7 @@ export class Auditor {
       if (o.lastFraudEpoch != null && epoch - o.lastFraudEpoch < auditorDefaults.fraudMemoryEpochs) score = 0
       const latency = o.latencyMs ?? 0
       score *= 1 / (1 + latency / auditorDefaults.latencyScaleMs)
+      if (o.claimsChecked > 0) score *= (o.claimsChecked - o.claimsMissed) / o.claimsChecked
       out.push({ provider, weight: Math.max(0, Math.min(0xffff, Math.round(score * 0xffff))) })
     }
     return sortWeights(out)

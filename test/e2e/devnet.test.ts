@@ -71,6 +71,14 @@ describe('infermesh devnet, through its dashboard', () => {
     }
     return lines.join('\n')
   }
+  /** Runs `poll`; when it fails, the error carries the node logs as they are then, not as they were when the test began. */
+  const withLogs = async (poll: () => Promise<unknown>): Promise<void> => {
+    try {
+      await poll()
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\nnode warnings at the failure:\n${logTail()}`, { cause: err })
+    }
+  }
   /** Errors on the page, less the 404s it expects (epochs this node holds nothing for). */
   const unexpectedErrors = (): string[] => b.errors.filter(e => !/status of 404 \(Not Found\)/.test(e))
 
@@ -127,7 +135,7 @@ describe('infermesh devnet, through its dashboard', () => {
       })().catch(() => {})
     }, 1000)
     // On a loaded machine the last DHT records can take a while: the page must get there.
-    await expect.poll(async () => p.textContent('#provider-count'), { timeout: 120_000, interval: 500, message: `provider count on the page; node logs:\n${logTail()}` }).toBe(String(PROVIDERS))
+    await withLogs(async () => expect.poll(async () => p.textContent('#provider-count'), { timeout: 120_000, interval: 500, message: 'provider count on the page' }).toBe(String(PROVIDERS)))
     // Validators count once consensus gives them power (both are anchors).
     await expect.poll(async () => p.textContent('#validator-count'), { timeout: 60_000, interval: 500 }).toBe(String(VALIDATORS))
     expect(await p.locator('#providers-table tbody tr').count()).toBe(PROVIDERS)
@@ -162,7 +170,7 @@ describe('infermesh devnet, through its dashboard', () => {
   it('charts reputation over epochs and shows the faulty provider\'s reputation fall', async () => {
     const p = b.page()
     // While honest, the faulty provider earns a reputation on the page.
-    await expect.poll(async () => earnedOnPage, { timeout: 150_000, interval: 500, message: `the faulty provider's reputation earned on the page; node logs:\n${logTail()}` }).toBeGreaterThan(0)
+    await withLogs(async () => expect.poll(async () => earnedOnPage, { timeout: 150_000, interval: 500, message: 'the faulty provider\'s reputation earned on the page' }).toBeGreaterThan(0))
     console.log('screenshot:', await b.shot('devnet-reputation-earned.png'))
 
     // The chart has data points for at least two epochs.
@@ -170,11 +178,11 @@ describe('infermesh devnet, through its dashboard', () => {
 
     // Once it turns bad, validators catch it: the figure on the page falls to half what it earned or less (a fraud proof zeroes it),
     // and the chart's last point with it.
-    await expect.poll(async () => {
+    await withLogs(async () => expect.poll(async () => {
       const now = await faultyShown()
       const ps = await faultyPoints()
       return now != null && now <= earnedOnPage / 2 && ps.length >= 1 && Math.abs(ps.at(-1)! - now) < 1e-3
-    }, { timeout: 150_000, interval: 500, message: `the faulty provider's reputation falling on the page; node logs:\n${logTail()}` }).toBe(true)
+    }, { timeout: 150_000, interval: 500, message: 'the faulty provider\'s reputation falling on the page' }).toBe(true))
     clearInterval(sampler)
     // Honest providers keep theirs.
     const rep = (await getJson(`${api}/v1/reputation`)).body as { providers: Array<{ peerId: string, reputation: number | null }> }

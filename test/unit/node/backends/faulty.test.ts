@@ -4,7 +4,7 @@
  * recomputation catches.
  */
 import { describe, expect, it } from 'vitest'
-import { createFaultyBackend, parseFault } from '../../../../node/backends/faulty.ts'
+import { createFaultyBackend, overclaimedHardware, parseFault } from '../../../../node/backends/faulty.ts'
 import type { Backend } from '../../../../node/backends/backend.ts'
 import { CodedError } from '../../../../protocol/errors.ts'
 import type { TaskRequest } from '../../../../protocol/task.ts'
@@ -48,11 +48,13 @@ describe('parseFault', () => {
     expect(parseFault('long-prompts:40')).toEqual({ kind: 'long-prompts', minChars: 40 })
     expect(parseFault('turns-bad:30')).toEqual({ kind: 'turns-bad', afterSeconds: 30 })
     expect(parseFault('unsupported:ref-small')).toEqual({ kind: 'unsupported', model: 'ref-small' })
+    expect(parseFault('slow:4')).toEqual({ kind: 'slow', tokensPerSecond: 4 })
+    expect(parseFault('overclaim:2.5')).toEqual({ kind: 'overclaim', tokensPerSecond: 2.5 })
     const h = parseFault('honest-to:a,b')
     expect(h.kind === 'honest-to' && [...h.peers]).toEqual(['a', 'b'])
   })
 
-  it.each(['', 'nonsense', 'cheat:0', 'cheat:1.5', 'cheat:x', 'turns-bad:', 'turns-bad:-1', 'turns-bad:soon', 'unsupported:', 'honest-to:', 'long-prompts:x'])('rejects %j with a typed error naming the choices', spec => {
+  it.each(['', 'nonsense', 'cheat:0', 'cheat:1.5', 'cheat:x', 'turns-bad:', 'turns-bad:-1', 'turns-bad:soon', 'unsupported:', 'honest-to:', 'long-prompts:x', 'slow:', 'slow:0', 'overclaim:-2', 'overclaim:fast'])('rejects %j with a typed error naming the choices', spec => {
     let err: unknown
     try { parseFault(spec) } catch (e) { err = e }
     expect(err).toBeInstanceOf(CodedError)
@@ -114,5 +116,47 @@ describe('createFaultyBackend', () => {
     const b = createFaultyBackend(rec, parseFault('long-prompts:10'))
     expect(await cheated(b, rec, request('a', 7, 'short'))).toBe(false)
     expect(await cheated(b, rec, request('a', 7, 'a much longer prompt'))).toBe(true)
+  })
+
+  it.each(['slow:40', 'overclaim:40'])('%s serves the honest answer, chunk by chunk, no faster than the rate', async spec => {
+    const chunks = ['a', 'b', 'c', 'd']
+    const inner: Backend = {
+      kind: 'reference',
+      models: [],
+      async run (_r, _s, emitChunk) {
+        for (const c of chunks) await emitChunk({ t: 'chunk', text: c } as never)
+        return { output: { text: chunks.join('') }, usage: { promptTokens: 1, completionTokens: chunks.length }, finishReason: 'length' }
+      }
+    }
+    const b = createFaultyBackend(inner, parseFault(spec))
+    const seen: Array<{ text: string, at: number }> = []
+    const started = Date.now()
+    const result = await b.run(request('a'), signal, async c => { seen.push({ text: (c as { text: string }).text, at: Date.now() - started }) })
+    expect(result.output).toEqual({ text: 'abcd' })
+    expect(seen.map(c => c.text)).toEqual(chunks)
+    // 40 tokens/s: the k-th chunk no sooner than k × 25 ms (timers may fire late, never early by more than a tick).
+    seen.forEach((c, k) => expect(c.at).toBeGreaterThanOrEqual((k + 1) * 25 - 2))
+  })
+
+  it('a throttled run stops when its signal aborts', async () => {
+    const inner: Backend = {
+      kind: 'reference',
+      models: [],
+      async run () {
+        return { output: { text: 'x'.repeat(100) }, usage: { promptTokens: 1, completionTokens: 100 }, finishReason: 'length' }
+      }
+    }
+    const b = createFaultyBackend(inner, parseFault('slow:1'))
+    const ac = new AbortController()
+    setTimeout(() => ac.abort(new Error('client went away')), 20)
+    await expect(b.run(request('a'), ac.signal, emit)).rejects.toThrow(/client went away/)
+  })
+
+  it('overclaimedHardware claims eight H200s on a CPU-only machine', () => {
+    const real = { accelerators: [], cpuOnly: true, cpu: { model: 'x', cores: 2 }, ramMiB: 1024 }
+    const claimed = overclaimedHardware(real)
+    expect(claimed.cpuOnly).toBe(false)
+    expect(claimed.accelerators).toEqual([expect.objectContaining({ vendor: 'NVIDIA', model: 'NVIDIA H200', count: 8 })])
+    expect(claimed.cpu).toEqual(real.cpu)
   })
 })

@@ -1,0 +1,54 @@
+/**
+ * Does a provider serve as fast as its signed capacity record claims?
+ *
+ * A record's hardware (accelerator model, memory) cannot be seen from the
+ * network; what it promises can: the decode throughput it advertises per
+ * model (`tokensPerSecondMilli`, measured by the provider at start). A
+ * validator times each audit end to end, through a gateway, so the time it
+ * sees is the provider's decode time plus overhead it cannot separate (the
+ * gateway hop, stream set-up, prefill, a loaded machine). The check is
+ * therefore one-sided and generous: an audit misses the claim only when it
+ * took longer than a fixed overhead allowance plus `slack` times the decode
+ * time the claim implies. A provider that claims an H200's throughput and
+ * serves at a CPU's misses on every audit long enough to tell; an honest one
+ * on a busy machine does not.
+ */
+
+export interface ThroughputClaimInput {
+  /** Output tokens the provider's signed receipt reports. */
+  completionTokens: number
+  /** What the validator measured for the whole audit, ms. */
+  observedMs: number
+  /** The record's claim for this model, milli-tokens per second; 0 = no claim. */
+  claimedTokensPerSecondMilli: number
+}
+
+export interface ThroughputClaimPolicy {
+  /** Time allowed for everything but decoding, ms. */
+  overheadMs: number
+  /** How many times slower than claimed decoding may be (≥ 1). */
+  slack: number
+}
+
+export type ClaimVerdict = 'met' | 'missed' | 'unclaimed'
+
+/** The longest an audit may take under the claim, ms (Infinity when nothing is claimed). */
+export function claimedBudgetMs (completionTokens: number, claimedTokensPerSecondMilli: number, policy: ThroughputClaimPolicy): number {
+  if (!(claimedTokensPerSecondMilli > 0) || !(completionTokens > 0)) return Infinity
+  // tokens / (milli / 1000) seconds = tokens · 1e6 / milli ms
+  return policy.overheadMs + policy.slack * completionTokens * 1e6 / claimedTokensPerSecondMilli
+}
+
+export function checkThroughputClaim (input: ThroughputClaimInput, policy: ThroughputClaimPolicy): ClaimVerdict {
+  if (!Number.isFinite(input.observedMs) || input.observedMs < 0) throw new RangeError('observedMs must be a finite, non-negative number')
+  if (!(policy.slack >= 1) || !(policy.overheadMs >= 0)) throw new RangeError('slack must be ≥ 1 and overheadMs ≥ 0')
+  const budget = claimedBudgetMs(input.completionTokens, input.claimedTokensPerSecondMilli, policy)
+  if (budget === Infinity) return 'unclaimed'
+  return input.observedMs <= budget ? 'met' : 'missed'
+}
+
+/** Throughput in milli-tokens per second, as records carry it (rounded, clamped to u32). */
+export function toTokensPerSecondMilli (tokens: number, ms: number): number {
+  if (!(tokens > 0) || !(ms > 0)) return 0
+  return Math.min(0xffff_ffff, Math.round(tokens * 1e6 / ms))
+}
