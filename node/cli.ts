@@ -81,7 +81,7 @@ export function buildProgram (): Command {
     .option('--backend <kind>', `reference (built-in models, bit-exact), reference-nondeterministic (the same with random reduction order, for tests) or openai (an upstream server) (default ${defaultNodeOptions.backend})`)
     .option('--upstream <url>', 'base URL of the OpenAI-compatible server for --backend openai, e.g. http://127.0.0.1:11434/v1')
     .option('--upstream-timeout <seconds>', `how long the upstream may take to start answering, and between chunks (default ${defaultNodeOptions.upstreamTimeout})`)
-    .option('--fault <strategy>', 'TESTS AND DEVNETS ONLY: make this provider cheat (garbage, cheat:Q, honest-to:ID,…, honest-to-new, long-prompts:N)')
+    .option('--fault <strategy>', 'TESTS AND DEVNETS ONLY: make this provider cheat (garbage, cheat:Q, honest-to:ID,…, honest-to-new, long-prompts:N, turns-bad:S, unsupported:MODEL, slow:TPS, overclaim:TPS)')
     .option('--slots <n>', `concurrent tasks this provider runs (default ${defaultNodeOptions.slots})`)
     .option('--credit-limit <credits>', `credit a requester may run up before its tasks are refused (default ${defaultNodeOptions.creditLimit})`)
     .option('--max-inbound-per-ip <n>', `inbound libp2p connections accepted from one non-loopback IP (default ${defaultNodeOptions.maxInboundPerIp})`)
