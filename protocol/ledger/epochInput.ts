@@ -33,6 +33,14 @@ export interface ResolveEpochParams {
    * @default 3
    */
   endorsementDepth: number
+  /**
+   * Validators of the previous epoch's consensus state (the fold passes those
+   * with trust left). One that holds power but did not commit this epoch stays
+   * a validator with an all-zero row, so its trust keeps decaying; dropped
+   * instead, it would come back as a new validator at full trust, and
+   * sitting out one epoch would wash out any loss of trust.
+   */
+  carried?: readonly string[]
 }
 
 export const defaultResolveEpochParams: Readonly<ResolveEpochParams> = Object.freeze({ fraudPenaltyEpochs: 10, endorsementDepth: 3 })
@@ -149,7 +157,8 @@ export function resolveVotingPower (entries: readonly LedgerEntry[], epoch: numb
  * - Weights: per author, the reveal for `epoch` that opens one of its commits
  *   for `epoch`; of several, the latest issued (ties: smaller id).
  * - Validators: the authors of a commit for `epoch` that hold voting power
- *   (resolveVotingPower). One whose reveal never came, came outside the
+ *   (resolveVotingPower), and the `carried` validators of the previous state
+ *   that still hold power. One that did not commit, or whose reveal never came, came outside the
  *   reveal window, or opens none of its commits has an all-zero row: in
  *   consensus it is inactive (stake 0, Tv = 0), so its trust EMA decays as
  *   subtensor's does for a validator that stops setting weights. Dropping it
@@ -186,7 +195,7 @@ export function resolveEpoch (entries: readonly LedgerEntry[], epoch: number, ne
   }
 
   const votingPower = resolveVotingPower(entries, epoch, network, anchors, params.endorsementDepth)
-  const validators = [...commitments.keys()].filter(v => (votingPower.get(v) ?? 0) > 0).sort(comparePeerIds)
+  const validators = [...new Set([...commitments.keys(), ...(params.carried ?? [])])].filter(v => (votingPower.get(v) ?? 0) > 0).sort(comparePeerIds)
 
   const convicted = new Set<string>()
   for (const entry of entries) {

@@ -28,7 +28,9 @@ export function foldEpochs (entries: readonly LedgerEntry[], network: Network, f
   const epochs: FoldedEpoch[] = []
   let state: ConsensusState | undefined
   for (let epoch = Math.max(0, from); epoch <= to; epoch++) {
-    const input = resolveEpoch(entries, epoch, network, anchors, { fraudPenaltyEpochs: c.fraudPenaltyEpochs, endorsementDepth: c.endorsementDepth })
+    // Validators with trust left carry over, so an absent one decays instead of resetting (epochInput.ts).
+    const carried = state?.validators.filter((_, i) => state!.trust[i]! > 0)
+    const input = resolveEpoch(entries, epoch, network, anchors, { fraudPenaltyEpochs: c.fraudPenaltyEpochs, endorsementDepth: c.endorsementDepth, ...(carried != null ? { carried } : {}) })
     const folded: FoldedEpoch = { epoch, input }
     if (input.validators.length > 0 && input.providers.length > 0) {
       folded.result = runEpoch(input, state, params)

@@ -94,3 +94,53 @@ describe('skipped reveals: an empty row, so trust decays', () => {
     expect(roots(shuffled)).toEqual(reference)
   })
 })
+
+describe('sitting out epochs: absence decays trust too, and never resets it', () => {
+  // a2 disagrees with a1 (so consensus clips it and its trust falls), then
+  // publishes nothing at all for a few epochs, then comes back agreeing.
+  const DISAGREE = w([p1, 1000], [p2, 65000])
+  const ABSENT_FROM = E + 4
+  const BACK = E + 8
+  function ledger (): LedgerEntry[] {
+    const entries: LedgerEntry[] = []
+    for (let e = E; e <= BACK; e++) {
+      entries.push(...vote(a1, e, WEIGHTS))
+      if (e < ABSENT_FROM) entries.push(...vote(a2, e, DISAGREE))
+      else if (e === BACK) entries.push(...vote(a2, e, WEIGHTS))
+    }
+    return entries
+  }
+
+  it('an absent validator stays in the state with an empty row and its trust keeps falling', () => {
+    const { epochs } = foldEpochs(ledger(), NET, E, BACK)
+    const trust = epochs.map(f => trustOf(f.result!.state, a2)!)
+    for (const f of epochs.filter(x => x.epoch >= ABSENT_FROM && x.epoch < BACK)) {
+      expect(f.input.validators).toContain(a2.peerId)
+      const i = f.input.validators.indexOf(a2.peerId)
+      expect([...f.input.weights.subarray(i * f.input.providers.length, (i + 1) * f.input.providers.length)].every(x => x === 0)).toBe(true)
+      expect(f.result!.stake[i]).toBe(0)
+    }
+    for (let k = ABSENT_FROM - E; k < BACK - E; k++) expect(trust[k]!).toBeLessThan(trust[k - 1]!)
+  })
+
+  it('coming back after sitting out, it has less trust than before it left, not a newcomer\'s full trust', () => {
+    const { epochs } = foldEpochs(ledger(), NET, E, BACK)
+    const beforeLeaving = trustOf(epochs[ABSENT_FROM - E - 1]!.result!.state, a2)!
+    const back = trustOf(epochs.at(-1)!.result!.state, a2)!
+    expect(beforeLeaving).toBeLessThan(SCALE)
+    expect(back).toBeLessThan(beforeLeaving)
+    // Without carrying validators over, the fold would have started it afresh.
+    const fresh = foldEpochs(ledger().filter(e => e.body.epoch === BACK), NET, BACK, BACK)
+    expect(trustOf(fresh.epochs[0]!.result!.state, a2)!).toBeGreaterThan(back)
+  })
+
+  it('a validator with no trust left is dropped, so absent keys cannot grow the matrix for ever', () => {
+    const entries: LedgerEntry[] = []
+    for (let e = E; e < E + 2; e++) entries.push(...vote(a1, e, WEIGHTS), ...vote(a2, e, WEIGHTS))
+    for (let e = E + 2; e < E + 400; e++) entries.push(...vote(a1, e, WEIGHTS))
+    const { epochs } = foldEpochs(entries, NET, E, E + 399)
+    const last = epochs.at(-1)!
+    expect(last.input.validators).toEqual([a1.peerId])
+    expect(epochs.some(f => f.input.validators.includes(a2.peerId) && f.epoch > E + 2)).toBe(true)
+  })
+})
