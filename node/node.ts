@@ -199,8 +199,21 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
     if (loadedEntries > 0) log.info({ entries: loadedEntries }, 'ledger loaded')
     // Proven cheaters score far below gossipsub's graylist threshold; reputation adds a little.
     appScore = peer => reputation.zeroedNow.has(peer) ? -1000 : (reputation.reputationOf(peer) ?? 0) * 10
-    // ...and the connection gater refuses them outright (issue 6).
+    // ...and the connection gater refuses them outright (issue 6): new connections at the
+    // gate, and the ones already open are closed as soon as a proof zeroes the peer.
     blocklist.fraudBanned = () => reputation.zeroedNow
+    const cutOff = new Set<string>()
+    reputation.onUpdate = () => {
+      for (const peer of cutOff) if (!reputation.zeroedNow.has(peer)) cutOff.delete(peer)
+      for (const peer of reputation.zeroedNow) {
+        if (cutOff.has(peer) || peer === identity.peerId) continue
+        cutOff.add(peer)
+        const open = host.getConnections().filter(c => c.remotePeer.toString() === peer)
+        if (open.length === 0) continue
+        gaterLog.info({ peer, connections: open.length }, 'closing connections to a peer a fraud proof zeroes')
+        void Promise.all(open.map(async c => c.close().catch(() => c.abort(new Error('fraud-banned'))))).catch(() => {})
+      }
+    }
 
     const gateway = new Gateway({
       host, network, identity, verify: nativeVerify, lookup, accounts, logger: log.child({ component: 'gateway' }), now, localProvider: provider, metrics,

@@ -104,9 +104,14 @@ describe('validators catch cheating providers', () => {
     } finally {
       clearInterval(traffic)
     }
-    // The proofs reach every node: each one zeroes the same providers.
-    for (const n of all()) {
+    // The proofs reach every honest node: each one zeroes the same providers, and closes
+    // its connections to them (the gater refuses new ones). A cheater's own view does not
+    // matter, and once cut off it may never hear the proof.
+    const cheaterIds = new Set(cheaters.map(c => nodes[c]!.peerId))
+    for (const n of all().filter(x => !cheaterIds.has(x.peerId))) {
       await eventually(async () => reputation(n), v => cheaters.every(c => provider(v, c)?.zeroed === true), { timeoutMs: 20_000, what: `cheaters zeroed on ${n.peerId}` })
+      await eventually(async () => (await getJson<{ connections: Array<{ peerId: string }> }>(`${n.api}/v1/admin/peers`)).body.connections.filter(c => cheaterIds.has(c.peerId)).length,
+        open => open === 0, { timeoutMs: 20_000, what: `no connection from ${n.peerId} to a fraud-banned provider` })
     }
   }, 180_000)
 
@@ -179,7 +184,9 @@ describe('validators catch cheating providers', () => {
       if (r.status === 200 && r.body.consensus != null && r.body.final === true) target = e
     }
     expect(target).toBeDefined()
-    const views = await eventually(async () => Promise.all(all().map(async n => (await getJson(`${n.api}/v1/ledger/epochs/${target!}`)).body)),
+    // Every node but the fraud-banned providers, whom the others have cut off.
+    const honestNodes = all().filter(n => !['garbage', 'cheat20', 'honestToValidators', 'honestToNew'].some(c => nodes[c]!.peerId === n.peerId))
+    const views = await eventually(async () => Promise.all(honestNodes.map(async n => (await getJson(`${n.api}/v1/ledger/epochs/${target!}`)).body)),
       vs => vs.every(x => x.entriesRoot === vs[0]!.entriesRoot && x.consensus?.stateRoot === vs[0]!.consensus?.stateRoot), { timeoutMs: 20_000, what: 'same roots everywhere' })
     expect(views[0]!.consensus.stateRoot).toMatch(/^[0-9a-f]{64}$/)
     // The node's own view of agreement with its peers says the same.
