@@ -68,19 +68,49 @@ export class LedgerStore {
     return this.epochOfId.has(id)
   }
 
-  /** Store entries atomically; returns those that were new. Resolves once on disk. */
+  /**
+   * Store entries atomically; returns those that were new. Resolves once on
+   * disk. Group commit: puts that arrive while a batch is being written (the
+   * gossip validator runs once per message, many at a time in a burst) go
+   * to disk together in the next batch, one write instead of one each; each
+   * caller still resolves only after its own entries are written.
+   */
   async put (entries: StoredEntry[]): Promise<StoredEntry[]> {
     const fresh = entries.filter(e => !this.epochOfId.has(e.id))
     if (fresh.length === 0) return []
-    await this.db.batch(fresh.flatMap(e => {
-      const epochBytes = new TextEncoder().encode(pad(e.epoch))
-      return [
-        { type: 'put' as const, key: key(Bucket.ledgerByEpoch, `${pad(e.epoch)}/${e.id}`), value: e.bytes },
-        { type: 'put' as const, key: key(Bucket.ledgerById, e.id), value: epochBytes }
-      ]
-    }))
-    for (const e of fresh) this.index(e)
+    await new Promise<void>((resolve, reject) => {
+      this.waiting.push({ entries: fresh, resolve, reject })
+      if (!this.flushing) void this.flush()
+    })
     return fresh
+  }
+
+  private readonly waiting: Array<{ entries: StoredEntry[], resolve: () => void, reject: (err: unknown) => void }> = []
+  private flushing = false
+
+  private async flush (): Promise<void> {
+    this.flushing = true
+    // The loop's last check and clearing the flag run in one synchronous step,
+    // so a put that comes after it always finds no flush running and starts one.
+    try {
+      while (this.waiting.length > 0) {
+        const group = this.waiting.splice(0, this.waiting.length)
+        const all = group.flatMap(g => g.entries)
+        try {
+          await this.db.batch(all.flatMap(e => [
+            { type: 'put' as const, key: key(Bucket.ledgerByEpoch, `${pad(e.epoch)}/${e.id}`), value: e.bytes },
+            { type: 'put' as const, key: key(Bucket.ledgerById, e.id), value: new TextEncoder().encode(pad(e.epoch)) }
+          ]))
+        } catch (err) {
+          for (const g of group) g.reject(err)
+          continue
+        }
+        for (const e of all) this.index(e)
+        for (const g of group) g.resolve()
+      }
+    } finally {
+      this.flushing = false
+    }
   }
 
   epochs (): number[] {

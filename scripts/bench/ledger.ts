@@ -14,6 +14,7 @@
  *   decodeEntry             decodeEntry(bytes, network, nativeVerify)
  *   validateGossipEntry     the gossip topic validator's check (native), commits held for the reveals
  *   ingest, gossip path     validateGossipEntry + LedgerStore.put([entry]) awaited one at a time, as the topic validator does
+ *   ingest, gossip burst    the same with 64 messages in flight, as gossipsub runs validators: LedgerStore's group commit batches the puts
  *   ingest, sync path       validateSyncedEntry over a fetched chunk of 256 + one LedgerStore.put batch, as syncWith does
  * and the same with nobleVerify (pure JS) for reference. LedgerStore is the
  * real one over level on disk (a fresh database per run).
@@ -194,7 +195,7 @@ interface Figure {
   /** The budget applies to this row. */
   budget: boolean
   /** Which BENCH_SUMMARY row this figure gives, if any. */
-  summary?: 'validate' | 'ingest'
+  summary?: 'validate' | 'ingest' | 'ingest-burst'
   /** Also run with --quick. */
   quick?: boolean
   run: (set: KindSet) => Promise<Paired>
@@ -308,6 +309,26 @@ async function ingestGossip (network: Network, now: number, set: KindSet, verify
   })
 }
 
+/**
+ * Gossip path in a burst: gossipsub runs the topic validator once per message,
+ * many messages at a time, each awaiting its own put before ACCEPT. Here 64
+ * messages are in flight: each is validated as it arrives and its put awaited
+ * by its own caller; LedgerStore's group commit writes the waiting puts in
+ * one batch.
+ */
+async function ingestGossipBurst (network: Network, now: number, set: KindSet, verify: VerifyFn): Promise<Paired> {
+  return ingest(set, 64, async (store, part) => {
+    const ctx = context(network, now, set, verify, id => store.has(id))
+    const inFlight: Array<Promise<unknown>> = []
+    for (const b of part) {
+      const v = validateGossipEntry(b, ctx)
+      expectAccept(v, `${set.name} ingest gossip burst`)
+      if (v.action === 'ACCEPT') inFlight.push(store.put([{ id: v.id, epoch: v.entry.body.epoch, bytes: v.entry.bytes }]))
+    }
+    await Promise.all(inFlight)
+  })
+}
+
 /** Sync path: a fetched chunk of SYNC_LIMITS.maxGet entries validated, then one batch (LedgerService.syncWith). */
 async function ingestSync (network: Network, now: number, set: KindSet, verify: VerifyFn): Promise<Paired> {
   return ingest(set, SYNC_LIMITS.maxGet, async (store, part) => {
@@ -335,6 +356,7 @@ function figures (network: Network, now: number): Figure[] {
     { name: 'decodeEntry, native', budget: true, quick: true, run: inMemory(set => i => { decodeEntry(set.bytes[i]!, network, nativeVerify) }) },
     { name: 'validateGossipEntry, native', budget: true, quick: true, summary: 'validate', run: inMemory(validateWith(nativeVerify, 'native')) },
     { name: 'ingest, gossip path (validate + put, one at a time), native', budget: false, quick: true, summary: 'ingest', run: async set => ingestGossip(network, now, set, nativeVerify) },
+    { name: 'ingest, gossip path, a burst of 64 in flight (group commit), native', budget: true, quick: true, summary: 'ingest-burst', run: async set => ingestGossipBurst(network, now, set, nativeVerify) },
     { name: `ingest, sync path (validate ${SYNC_LIMITS.maxGet} + one batch), native`, budget: false, quick: true, run: async set => ingestSync(network, now, set, nativeVerify) },
     { name: 'noble verify (nobleVerify over the signing messages)', budget: false, run: inMemory(set => i => { const p = set.items[i]!; nobleVerify(p.publicKey, p.message, p.entry.sig) }) },
     { name: 'decodeEntry, noble', budget: false, run: inMemory(set => i => { decodeEntry(set.bytes[i]!, network, nobleVerify) }) },
@@ -428,7 +450,7 @@ async function profileKinds (network: Network, now: number, kinds: KindSet[]): P
 
 // ---- main -------------------------------------------------------------------
 
-interface Row { kind: string, figure: string, budget: boolean, summary?: 'validate' | 'ingest', rates: number[], compRates: number[], ratios: number[], bytes: number }
+interface Row { kind: string, figure: string, budget: boolean, summary?: 'validate' | 'ingest' | 'ingest-burst', rates: number[], compRates: number[], ratios: number[], bytes: number }
 
 /** The aggregator's row (BENCH_SUMMARY). */
 interface SummaryRow { figure: string, value: number, unit: string, comparison: string, comparisonValue: number | null, ratio: number | null, budget: string, met: boolean | null }
@@ -497,14 +519,16 @@ try {
       summaryRows.push({
         figure: row.summary === 'validate'
           ? `${row.kind}: validateGossipEntry (${fmt(row.bytes, 0)}-byte entries)`
-          : `${row.kind}: ingest, gossip path (validateGossipEntry + LedgerStore.put, one at a time)`,
+          : row.summary === 'ingest-burst'
+            ? `${row.kind}: ingest, gossip burst (64 in flight, group commit)`
+            : `${row.kind}: ingest, gossip path (validateGossipEntry + LedgerStore.put, one at a time)`,
         value: Math.round(median(row.rates)),
         unit: 'entries/s',
         comparison: 'native Ed25519 verify',
         comparisonValue: Math.round(comparison),
         ratio: Number(ratio.toFixed(4)),
-        budget: `>= ${BUDGET_RATIO.toFixed(2)}`,
-        met: ratio >= BUDGET_RATIO
+        budget: row.budget ? `>= ${BUDGET_RATIO.toFixed(2)}` : '-',
+        met: row.budget ? ratio >= BUDGET_RATIO : null
       })
     }
     jsonLines.push(JSON.stringify({ bench: 'ledger', kind: row.kind, figure: row.figure, entryBytes: Math.round(row.bytes), ratePerS: Math.round(median(row.rates)), nativeVerifyPerS: Math.round(comparison), ratio: Number(ratio.toFixed(4)), budget: row.budget, ok: ok === 'yes' || ok === '-', reps: row.rates.length }))

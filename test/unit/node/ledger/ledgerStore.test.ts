@@ -40,3 +40,51 @@ describe('LedgerStore per-epoch roots (cached)', () => {
     await db.close()
   })
 })
+
+describe('LedgerStore group commit', () => {
+  it('writes concurrent puts in fewer batches; each resolves once its entries are on disk, and all survive a reopen', async () => {
+    const dir = tempDir()
+    let db = await openDb(dir)
+    let batches = 0
+    const realBatch = db.batch.bind(db)
+    db.batch = (async (ops: never) => {
+      batches++
+      return realBatch(ops)
+    }) as unknown as typeof db.batch
+    let store = new LedgerStore(db)
+    const puts = Array.from({ length: 200 }, (_, i) => [entry(10 + (i % 3))])
+    const results = await Promise.all(puts.map(async p => store.put(p)))
+    // Every caller got its own entry back as new, and the store holds them all.
+    results.forEach((r, i) => expect(r.map(e => e.id)).toEqual(puts[i]!.map(e => e.id)))
+    expect(store.count()).toBe(200)
+    expect(batches).toBeLessThan(200)
+    expect(batches).toBeGreaterThan(0)
+    // A put after the burst (no flush running) is written too.
+    const late = entry(10)
+    expect((await store.put([late])).map(e => e.id)).toEqual([late.id])
+    await db.close()
+    db = await openDb(dir)
+    store = new LedgerStore(db)
+    expect(await store.load()).toBe(201)
+    await db.close()
+  })
+
+  it('a failed batch rejects its callers and indexes nothing; the next put still goes through', async () => {
+    const dir = tempDir()
+    const db = await openDb(dir)
+    const store = new LedgerStore(db)
+    const realBatch = db.batch.bind(db)
+    let fail = true
+    db.batch = (async (ops: never) => {
+      if (fail) throw new Error('disk full')
+      return realBatch(ops)
+    }) as unknown as typeof db.batch
+    const lost = entry(3)
+    await expect(store.put([lost])).rejects.toThrow(/disk full/)
+    expect(store.has(lost.id)).toBe(false)
+    fail = false
+    expect((await store.put([lost])).map(e => e.id)).toEqual([lost.id])
+    expect(store.has(lost.id)).toBe(true)
+    await db.close()
+  })
+})
