@@ -295,6 +295,8 @@ export const auditorDefaults = {
   lookupTimeoutMs: 2 * second,
   /** Audits in flight at once. */
   maxConcurrentAudits: 8,
+  /** Unreachable gateways one audit moves past before it gives up (refusals for lack of client traffic are not counted). */
+  unreachableGatewaysPerAudit: 2,
   /** A proven fraud keeps a provider's weight at 0 for this many epochs in this validator's view. */
   fraudMemoryEpochs: 10,
   /** Latency at which the weight halves. */

@@ -155,7 +155,8 @@ export class LedgerService {
       }
       return TopicValidatorResult.Accept
     }
-    if (verdict.action === 'REJECT') this.c.logger.info({ code: verdict.code }, 'ledger entry rejected')
+    // debug, not info: a peer flooding bad entries must not flood the log too (each REJECT is counted in infermesh_ledger_verdicts_total{code} and lowers the sender's gossipsub score).
+    if (verdict.action === 'REJECT') this.c.logger.debug({ code: verdict.code }, 'ledger entry rejected')
     return verdict.action === 'REJECT' ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore
   }
 

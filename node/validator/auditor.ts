@@ -278,20 +278,27 @@ export class Auditor {
     }
     const task = drawTask(this.random)
     const obs = this.observe(target.peer)
-    const started = Date.now()
+    // Timed from the attempt that answered: a refusal or a dead gateway before it is not the provider's time.
+    let started = Date.now()
     let res
     let gateway = gateways[0]!
-    // A gateway without client traffic of its own refuses: try the next.
+    // A gateway without client traffic of its own refuses (one round trip): try the next.
+    // One that cannot be reached is skipped too, up to a few, so that a dead peer still in
+    // the peer store does not cost the audit.
+    let unreachable = 0
     for (const g of gateways) {
+      if (signal.aborted || unreachable > auditorDefaults.unreachableGatewaysPerAudit) break
       gateway = g
+      started = Date.now()
       try {
         res = await submitVia(this.c.host, this.c.network, gateway, { model, kind: 'chat', input: { messages: task.messages }, params: task.params, only: [target.peer] },
           AbortSignal.any([signal, AbortSignal.timeout(auditorDefaults.auditTimeoutMs)]))
       } catch (err) {
         res = undefined
+        unreachable++
         this.c.logger.debug({ gateway: gateway.toString(), err: (err as Error).message }, 'gateway did not take the audit')
       }
-      if (res == null || res.ok || res.code !== 'no_client_traffic') break
+      if (res != null && (res.ok || res.code !== 'no_client_traffic')) break
     }
     if (res == null || !res.ok) {
       // A gateway-side failure (no route, busy) says little about the provider unless it names it.
