@@ -129,8 +129,8 @@ export async function startApiServer (address: ApiAddress, routes: Route[], opts
   async function handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       const url = new URL(req.url ?? '/', 'http://localhost')
-      const isPublic = routes.some(r => r.public === true && r.method === req.method && matchPath(r.path, url.pathname) != null)
-      if (tokenDigest != null && !isPublic) {
+      // Only with a token does it matter whether the route is public: no second route scan otherwise.
+      if (tokenDigest != null && !routes.some(r => r.public === true && r.method === req.method && matchPath(r.path, url.pathname) != null)) {
         if (!bearerTokenMatches(req.headers.authorization, tokenDigest)) {
           throw new CodedError(ErrorCode.UNAUTHORIZED, 'missing or wrong bearer token; send Authorization: Bearer <token>')
         }
