@@ -407,7 +407,9 @@
         el('td', { class: 'num score' }, fmtNum(p.score, 4)),
         el('td', { class: 'zeroed' }, p.zeroed ? tag('zeroed', 'bad') : tag('no', 'ok')),
         el('td', { class: 'num fraud' }, p.fraudProofs > 0 ? el('b', { class: 'bad' }, p.fraudProofs) : '0'),
-        el('td', { class: 'muted' }, p.audits == null ? '—' : `${p.audits.passed} · ${p.audits.failed} · ${p.audits.unavailable}`)
+        el('td', { class: 'muted' }, p.audits == null ? '—' : `${p.audits.passed} · ${p.audits.failed} · ${p.audits.unavailable}`),
+        // Audits slower than the provider's record claims (its advertised tokens/s), of those timed.
+        el('td', { class: 'muted claims' }, p.audits == null || !(p.audits.claimsChecked > 0) ? '—' : `${p.audits.claimsMissed} / ${p.audits.claimsChecked}`)
       )
     }), 'reputation-empty')
 
