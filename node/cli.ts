@@ -84,7 +84,7 @@ export function buildProgram (): Command {
     .option('--fault <strategy>', 'TESTS AND DEVNETS ONLY: make this provider cheat (garbage, cheat:Q, honest-to:ID,…, honest-to-new, long-prompts:N, turns-bad:S, unsupported:MODEL, slow:TPS, overclaim:TPS)')
     .option('--slots <n>', `concurrent tasks this provider runs (default ${defaultNodeOptions.slots})`)
     .option('--credit-limit <credits>', `credit a requester may run up before its tasks are refused (default ${defaultNodeOptions.creditLimit})`)
-    .option('--max-inbound-per-ip <n>', `inbound libp2p connections accepted from one non-loopback IP (default ${defaultNodeOptions.maxInboundPerIp})`)
+    .option('--max-inbound-per-ip <n>', `inbound libp2p connections accepted from one non-loopback IPv4 address or IPv6 /64 (default ${defaultNodeOptions.maxInboundPerIp})`)
     .option('--log-level <level>', `trace|debug|info|warn|error (default ${defaultNodeOptions.logLevel})`)
     .option('--config <file>', 'JSON config file (default <data>/config.json when present)')
     .action(async (opts: Record<string, unknown>) => {

@@ -1,8 +1,8 @@
 /**
  * libp2p's connection gater for this node (issue 6): refuse peers on the
  * blocklist (operator-blocked, or proven fraudulent by the ledger) before any
- * handshake work where possible, and cap inbound connections per remote IP so
- * one host cannot take every slot of maxConnections.
+ * handshake work where possible, and cap inbound connections per remote IPv4
+ * address or IPv6 /64 so one host cannot take every slot of maxConnections.
  *
  * Pure bookkeeping over late-bound lookups: the blocklist and the ledger start
  * after the host, so `isBlocked` is read on every call, never copied.
@@ -13,7 +13,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 export interface ConnectionGaterInit {
   /** Operator blocklist or fraud ban; consulted on every dial and handshake. */
   isBlocked: (peerId: string) => boolean
-  /** Inbound connections (open or still upgrading) allowed from one non-loopback IP. */
+  /** Inbound connections (open or still upgrading) allowed from one non-loopback IPv4 address or IPv6 /64 (hostGroupOf). */
   maxInboundPerIp: number
   /** The same for loopback addresses, where tests and devnets run many nodes on one host. */
   maxInboundPerLoopbackIp: number
@@ -38,6 +38,24 @@ export function isLoopbackIp (ip: string): boolean {
   return ip.startsWith('127.') || ip === '::1' || ip.startsWith('::ffff:127.')
 }
 
+/**
+ * What one host controls: an IPv4 address, or an IPv6 /64 (the prefix a single
+ * host or home network is given; counting single IPv6 addresses would let one
+ * host open connections from 2^64 of them). IPv4-mapped IPv6 counts as its IPv4.
+ */
+export function hostGroupOf (ip: string): string {
+  if (!ip.includes(':')) return ip
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)
+  if (mapped != null) return mapped[1]!
+  if (ip === '::1') return ip
+  const [head = '', tail] = ip.toLowerCase().split('::')
+  const left = head === '' ? [] : head.split(':')
+  const right = tail == null || tail === '' ? [] : tail.split(':')
+  const groups = tail == null ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
+  if (groups.length < 4 || groups.some(g => !/^[0-9a-f]{1,4}$/.test(g) && !g.includes('.'))) return ip
+  return `${groups.slice(0, 4).map(g => g.replace(/^0+(?=.)/, '')).join(':')}::/64`
+}
+
 export function createConnectionGater (init: ConnectionGaterInit): NodeConnectionGater {
   const inbound = new Map<string, number>()
   const denyPeer = (peerId: PeerId): boolean => {
@@ -47,7 +65,7 @@ export function createConnectionGater (init: ConnectionGaterInit): NodeConnectio
     return true
   }
   return {
-    inboundFrom: ip => inbound.get(ip) ?? 0,
+    inboundFrom: ip => inbound.get(hostGroupOf(ip)) ?? 0,
     // Outbound: refused before the TCP dial, as if the peer were unreachable.
     denyDialPeer: denyPeer,
     // Inbound: the peer id is known only after Noise; refuse before muxing and identify.
@@ -55,9 +73,10 @@ export function createConnectionGater (init: ConnectionGaterInit): NodeConnectio
     // A dial by address (no peer id given) learns it here.
     denyOutboundEncryptedConnection: denyPeer,
     denyInboundConnection: (maConn: MultiaddrConnection): boolean => {
-      const ip = ipOf(maConn.remoteAddr)
-      if (ip == null) return false
-      const cap = isLoopbackIp(ip) ? init.maxInboundPerLoopbackIp : init.maxInboundPerIp
+      const addr = ipOf(maConn.remoteAddr)
+      if (addr == null) return false
+      const ip = hostGroupOf(addr)
+      const cap = isLoopbackIp(addr) ? init.maxInboundPerLoopbackIp : init.maxInboundPerIp
       const n = inbound.get(ip) ?? 0
       if (n >= cap) {
         init.onDenied?.('inbound-per-ip', `${ip} has ${n} inbound connections (cap ${cap})`)

@@ -4,7 +4,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { describe, expect, it } from 'vitest'
 import { Blocklist } from '../../../../node/gating/blocklist.ts'
-import { createConnectionGater, ipOf, isLoopbackIp, type GaterDenial } from '../../../../node/gating/connectionGater.ts'
+import { createConnectionGater, hostGroupOf, ipOf, isLoopbackIp, type GaterDenial } from '../../../../node/gating/connectionGater.ts'
 import { openDb } from '../../../../node/store/db.ts'
 import { BlocklistRepository } from '../../../../node/store/repositories.ts'
 import { tempDir } from '../../../helpers/nodeProcess.ts'
@@ -98,5 +98,26 @@ describe('blocklist', () => {
     expect(list.operatorBlocked()).toEqual([{ peerId: a, blockedAt: 1000 }])
     expect(list.has(c)).toBe(false)
     await db.close()
+  })
+})
+
+describe('hostGroupOf: what one host controls', () => {
+  it('is the address for IPv4 and IPv4-mapped IPv6, the /64 for IPv6', () => {
+    expect(hostGroupOf('203.0.113.7')).toBe('203.0.113.7')
+    expect(hostGroupOf('::ffff:203.0.113.7')).toBe('203.0.113.7')
+    expect(hostGroupOf('::1')).toBe('::1')
+    expect(hostGroupOf('2001:db8:1:2::7')).toBe('2001:db8:1:2::/64')
+    expect(hostGroupOf('2001:0db8:0001:0002:aaaa:bbbb:cccc:dddd')).toBe('2001:db8:1:2::/64')
+    expect(hostGroupOf('2001:db8::1')).toBe('2001:db8:0:0::/64')
+    expect(hostGroupOf('fe80::1:2:3:4')).toBe('fe80:0:0:0::/64')
+  })
+
+  it('every address of one /64 counts against one cap; another /64 has its own', async () => {
+    const g = createConnectionGater({ isBlocked: () => false, maxInboundPerIp: 3, maxInboundPerLoopbackIp: 100 })
+    for (let i = 1; i <= 3; i++) expect(await g.denyInboundConnection!(socketFrom(`/ip6/2001:db8:1:2::${i.toString(16)}/tcp/1`))).toBe(false)
+    // A fourth address in the same /64 is the same host.
+    expect(await g.denyInboundConnection!(socketFrom('/ip6/2001:db8:1:2:ffff:ffff:ffff:ffff/tcp/1'))).toBe(true)
+    expect(g.inboundFrom('2001:db8:1:2::99')).toBe(3)
+    expect(await g.denyInboundConnection!(socketFrom('/ip6/2001:db8:1:3::1/tcp/1'))).toBe(false)
   })
 })
