@@ -1,0 +1,93 @@
+/**
+ * ProviderLookup over a scripted DHT (the walk and the record gets are the
+ * host's; everything else is the real code): records are fetched while the
+ * walk runs, and a walk that has found providers ends once no new one comes
+ * for lookupDefaults.walkQuietMs, instead of running on to the deadline.
+ */
+import { describe, expect, it } from 'vitest'
+import { ProviderLookup } from '../../../../node/discovery/providerLookup.ts'
+import type { Host } from '../../../../node/libp2p.ts'
+import { createLogger } from '../../../../node/logger.ts'
+import { nativeVerify } from '../../../../node/crypto/nativeVerify.ts'
+import { lookupDefaults } from '../../../../node/options.ts'
+import { capacityKey, signCapacityRecord, type CapacityRecord } from '../../../../protocol/capacity.ts'
+import { bytesEqual } from '../../../../protocol/bytes.ts'
+import { generateIdentity, type Identity } from '../../../../protocol/identity.ts'
+import { parseNetworkDefinition } from '../../../../protocol/network.ts'
+
+const network = parseNetworkDefinition({ name: 'lookup-unit' })
+const providers = [generateIdentity(), generateIdentity()]
+
+function recordOf (id: Identity): Uint8Array {
+  const now = Date.now()
+  const record: CapacityRecord = {
+    v: 1, network: network.id, peer: id.peerId, seq: 1, issuedAt: now, expiresAt: now + 60_000, addrs: [],
+    hardware: { accelerators: [], cpuOnly: true, cpu: { model: 'test', cores: 2 }, ramMiB: 1024 },
+    models: [{ id: 'ref-tiny', backend: 'reference', contextLength: 256, priceInMicros: 0, priceOutMicros: 0, tokensPerSecondMilli: 0, deterministic: true }],
+    roles: ['provider'], freeSlots: 1, version: 'test'
+  }
+  return signCapacityRecord(id, network, record).bytes
+}
+
+const abortable = async (signal: AbortSignal | undefined): Promise<never> => new Promise((_resolve, reject) => {
+  signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true })
+})
+
+/** A host whose walk is `walk` and whose DHT answers every capacity key of `providers`; no peer answers the status protocol. */
+function scriptedHost (walk: (signal: AbortSignal | undefined, gets: string[]) => AsyncIterable<{ id: { toString: () => string } }>): { host: Host, gets: string[] } {
+  const gets: string[] = []
+  const host = {
+    contentRouting: { findProviders: (_cid: unknown, opts: { signal?: AbortSignal }) => walk(opts.signal, gets) },
+    dialProtocol: async () => { throw new Error('unreachable in this test') },
+    services: {
+      dht: {
+        async * get (key: Uint8Array) {
+          const id = providers.find(p => bytesEqual(capacityKey(p.peerId), key))
+          if (id == null) return
+          gets.push(id.peerId)
+          yield { name: 'VALUE', value: recordOf(id) }
+        }
+      }
+    }
+  } as unknown as Host
+  return { host, gets }
+}
+
+const lookupOn = (host: Host): ProviderLookup => new ProviderLookup({ host, network, identity: generateIdentity(), verify: nativeVerify, now: Date.now, logger: createLogger('silent') })
+
+describe('ProviderLookup', () => {
+  it('fetches a provider\'s record while the walk is still running', async () => {
+    const { host } = scriptedHost(async function * (signal, gets) {
+      yield { id: { toString: () => providers[0]!.peerId } }
+      // The walk goes on only once the first provider's record has been asked for.
+      while (!gets.includes(providers[0]!.peerId)) {
+        if (signal?.aborted === true) throw new Error('aborted before the first record was fetched')
+        await new Promise(r => setTimeout(r, 5))
+      }
+      yield { id: { toString: () => providers[1]!.peerId } }
+    })
+    const { records, stats } = await lookupOn(host).find('ref-tiny', { timeoutMs: 3000 })
+    expect(records.map(r => r.peer).sort()).toEqual(providers.map(p => p.peerId).sort())
+    expect(stats.recordsVerified).toBe(2)
+  })
+
+  it('ends a walk that finds nothing new for walkQuietMs, long before the deadline, with what it found', async () => {
+    const { host } = scriptedHost(async function * (signal) {
+      for (const p of providers) yield { id: { toString: () => p.peerId } }
+      // ...then the walk would run on, querying peers that know nothing more.
+      await abortable(signal)
+    })
+    // A deadline of 10 minutes: only the quiet rule can end this lookup within the test's 10 s.
+    const { records } = await lookupOn(host).find('ref-tiny', { timeoutMs: 600_000 })
+    expect(records).toHaveLength(2)
+  }, 10_000 + lookupDefaults.walkQuietMs)
+
+  it('waits for the deadline when no provider turns up at all, and returns none', async () => {
+    const { host } = scriptedHost(async function * (signal) {
+      await abortable(signal)
+    })
+    const { records, stats } = await lookupOn(host).find('ref-tiny', { timeoutMs: 300 })
+    expect(records).toEqual([])
+    expect(stats.providersFound).toBe(0)
+  })
+})
