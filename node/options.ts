@@ -153,8 +153,6 @@ export const lookupDefaults = {
   recordTimeoutMs: 3 * second,
   /** Most verified capacity records kept in memory (oldest evicted first). */
   maxCachedRecords: 4096,
-  /** A walk that has found providers ends once this long passes without a new one. */
-  walkQuietMs: 500,
   /** A model's provider list is reused this long without a new DHT walk. */
   providerListTtlMs: 10 * second,
   /** ...and served while a background walk refreshes it, up to this age. */

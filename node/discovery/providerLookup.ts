@@ -115,28 +115,16 @@ export class ProviderLookup {
 
   private async walk (model: string, signal: AbortSignal, maxProviders = lookupDefaults.maxProviders, onPeer?: (peer: string) => unknown): Promise<string[]> {
     const peers = new Set<string>()
-    // Once providers have been found, a walk that finds no new one for a while
-    // ends: in a 50-node network every provider is seen at p50 150 ms while the
-    // walk itself runs on to 1.3 s (scripts/bench/discovery.ts). One that ended
-    // early is completed by the background refresh of the cached list.
-    const quiet = new AbortController()
-    let quietTimer: NodeJS.Timeout | undefined
     try {
-      for await (const provider of this.c.host.contentRouting.findProviders(modelCid(this.c.network, model), { signal: AbortSignal.any([signal, quiet.signal]) })) {
+      for await (const provider of this.c.host.contentRouting.findProviders(modelCid(this.c.network, model), { signal })) {
         const id = provider.id.toString()
-        if (!peers.has(id)) {
-          onPeer?.(id)
-          clearTimeout(quietTimer)
-          quietTimer = setTimeout(() => quiet.abort(), lookupDefaults.walkQuietMs)
-        }
+        if (!peers.has(id)) onPeer?.(id)
         peers.add(id)
         if (peers.size >= maxProviders) break
       }
     } catch (err) {
-      // A timeout or a quiet end still returns whatever was found; anything else is logged.
-      if (!signal.aborted && !quiet.signal.aborted) this.c.logger.warn({ err: (err as Error).message, model }, 'provider lookup failed part-way')
-    } finally {
-      clearTimeout(quietTimer)
+      // A timeout still returns whatever was found; anything else is logged.
+      if (!signal.aborted) this.c.logger.warn({ err: (err as Error).message, model }, 'provider lookup failed part-way')
     }
     const list = [...peers]
     // An empty answer is not cached: the network may still be forming.

@@ -1,15 +1,15 @@
 /**
  * ProviderLookup over a scripted DHT (the walk and the record gets are the
  * host's; everything else is the real code): records are fetched while the
- * walk runs, and a walk that has found providers ends once no new one comes
- * for lookupDefaults.walkQuietMs, instead of running on to the deadline.
+ * walk runs. (Ending a walk early once no new provider came for 500 ms was
+ * tried and measured: at 50 nodes it lost 6 of 156 providers and the p95
+ * did not improve, because record fetches, not the walk, set the end.)
  */
 import { describe, expect, it } from 'vitest'
 import { ProviderLookup } from '../../../../node/discovery/providerLookup.ts'
 import type { Host } from '../../../../node/libp2p.ts'
 import { createLogger } from '../../../../node/logger.ts'
 import { nativeVerify } from '../../../../node/crypto/nativeVerify.ts'
-import { lookupDefaults } from '../../../../node/options.ts'
 import { capacityKey, signCapacityRecord, type CapacityRecord } from '../../../../protocol/capacity.ts'
 import { bytesEqual } from '../../../../protocol/bytes.ts'
 import { generateIdentity, type Identity } from '../../../../protocol/identity.ts'
@@ -70,17 +70,6 @@ describe('ProviderLookup', () => {
     expect(records.map(r => r.peer).sort()).toEqual(providers.map(p => p.peerId).sort())
     expect(stats.recordsVerified).toBe(2)
   })
-
-  it('ends a walk that finds nothing new for walkQuietMs, long before the deadline, with what it found', async () => {
-    const { host } = scriptedHost(async function * (signal) {
-      for (const p of providers) yield { id: { toString: () => p.peerId } }
-      // ...then the walk would run on, querying peers that know nothing more.
-      await abortable(signal)
-    })
-    // A deadline of 10 minutes: only the quiet rule can end this lookup within the test's 10 s.
-    const { records } = await lookupOn(host).find('ref-tiny', { timeoutMs: 600_000 })
-    expect(records).toHaveLength(2)
-  }, 10_000 + lookupDefaults.walkQuietMs)
 
   it('waits for the deadline when no provider turns up at all, and returns none', async () => {
     const { host } = scriptedHost(async function * (signal) {
