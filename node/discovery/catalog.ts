@@ -89,6 +89,12 @@ export class Catalog {
     for (const [peer, r] of this.byPeer) if (r.expiresAt <= now) this.byPeer.delete(peer)
   }
 
+  /** The peer's verified record as gossip (or a lookup) delivered it, if it has not expired. */
+  recordOf (peer: string): CapacityRecord | undefined {
+    const r = this.byPeer.get(peer)
+    return r != null && r.expiresAt > this.now() ? r : undefined
+  }
+
   /** Unexpired capacity records, by PeerId. */
   records (): CapacityRecord[] {
     this.prune()

@@ -34,6 +34,12 @@ export interface ProviderLookupComponents {
   metrics?: Metrics
   /** Every record this lookup verified (the catalog keeps them too, so /v1/models does not hang on gossip alone). */
   onRecord?: (record: CapacityRecord) => void
+  /**
+   * A record already verified elsewhere (the catalog, fed by capacity gossip),
+   * tried before asking the provider: a cold lookup then needs no connection
+   * per provider, which is what set its end at 50 nodes (BENCHMARKS.md).
+   */
+  known?: (peer: string) => CapacityRecord | undefined
 }
 
 export interface LookupOptions {
@@ -152,8 +158,11 @@ export class ProviderLookup {
       }
     }
     let record: CapacityRecord | undefined
+    const known = this.c.known?.(peerId)
     if (peerId === this.c.identity.peerId) {
       record = check(this.c.advertiser?.current()?.bytes)
+    } else if (known != null && known.peer === peerId && known.expiresAt - lookupDefaults.cacheMarginMs > this.c.now()) {
+      record = known
     } else {
       record = check(await fetchStatus(this.c.host, this.c.network, peerId, signal)) ?? await this.fromDht(key, check, signal)
     }

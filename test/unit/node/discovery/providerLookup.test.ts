@@ -10,7 +10,7 @@ import { ProviderLookup } from '../../../../node/discovery/providerLookup.ts'
 import type { Host } from '../../../../node/libp2p.ts'
 import { createLogger } from '../../../../node/logger.ts'
 import { nativeVerify } from '../../../../node/crypto/nativeVerify.ts'
-import { capacityKey, signCapacityRecord, type CapacityRecord } from '../../../../protocol/capacity.ts'
+import { capacityKey, signCapacityRecord, verifyCapacityRecord, type CapacityRecord } from '../../../../protocol/capacity.ts'
 import { bytesEqual } from '../../../../protocol/bytes.ts'
 import { generateIdentity, type Identity } from '../../../../protocol/identity.ts'
 import { parseNetworkDefinition } from '../../../../protocol/network.ts'
@@ -78,5 +78,20 @@ describe('ProviderLookup', () => {
     const { records, stats } = await lookupOn(host).find('ref-tiny', { timeoutMs: 300 })
     expect(records).toEqual([])
     expect(stats.providersFound).toBe(0)
+  })
+
+  it('uses a record already verified from gossip (the catalog) instead of fetching it; an expired one is fetched again', async () => {
+    const { host, gets } = scriptedHost(async function * () {
+      for (const p of providers) yield { id: { toString: () => p.peerId } }
+    })
+    const decode = (id: Identity, expiresAt: number): CapacityRecord => ({ ...verifyCapacityRecord(recordOf(id), { network, now: Date.now(), verify: nativeVerify }), expiresAt })
+    const fresh = decode(providers[0]!, Date.now() + 60_000)
+    const expired = decode(providers[1]!, Date.now() - 1)
+    const known = new Map([[fresh.peer, fresh], [expired.peer, expired]])
+    const lookup = new ProviderLookup({ host, network, identity: generateIdentity(), verify: nativeVerify, now: Date.now, logger: createLogger('silent'), known: peer => known.get(peer) })
+    const { records } = await lookup.find('ref-tiny', { timeoutMs: 3000 })
+    expect(records.map(r => r.peer).sort()).toEqual(providers.map(p => p.peerId).sort())
+    // Only the provider whose gossiped record had expired was asked for.
+    expect(gets).toEqual([providers[1]!.peerId])
   })
 })
