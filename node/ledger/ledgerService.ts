@@ -20,6 +20,7 @@ import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
 import { ledgerDefaults } from '../options.ts'
 import { sleep } from '../util/abort.ts'
+import { closeOrReset } from '../util/stream.ts'
 import type { LedgerStore } from './ledgerStore.ts'
 import { decodeSyncRequest, decodeSyncResponse, encodeSync, SYNC_LIMITS, type SyncRequest, type SyncResponse } from './syncProtocol.ts'
 
@@ -97,11 +98,12 @@ export class LedgerService {
       try {
         const req = decodeSyncRequest((await lp.read({ signal: AbortSignal.timeout(ledgerDefaults.syncTimeoutMs) })).subarray(), this.c.network.definition.limits.maxMessageBytes)
         await lp.write(encodeSync(this.answer(req)), { signal: AbortSignal.timeout(ledgerDefaults.syncTimeoutMs) })
-        await stream.close({ signal: AbortSignal.timeout(ledgerDefaults.syncTimeoutMs) })
+        // Reset if the asker never ends its side: a sync stream must not stay half-open.
+        await closeOrReset(stream, ledgerDefaults.syncTimeoutMs)
       } catch (err) {
         try {
-          await lp.write(encodeSync({ t: 'error', message: (err as Error).message.slice(0, 500) }))
-          await stream.close()
+          await lp.write(encodeSync({ t: 'error', message: (err as Error).message.slice(0, 500) }), { signal: AbortSignal.timeout(ledgerDefaults.syncTimeoutMs) })
+          await closeOrReset(stream, ledgerDefaults.syncTimeoutMs)
         } catch {
           stream.abort(err as Error)
         }

@@ -17,7 +17,8 @@ import { createHost, type Host } from '../../node/libp2p.ts'
 import { createLogger } from '../../node/logger.ts'
 import { taskProtocol } from '../../node/market/provider.ts'
 import { startNode, type InfermeshNode } from '../../node/node.ts'
-import { apiDefaults, defaultNodeOptions, lookupDefaults, providerDefaults } from '../../node/options.ts'
+import { encodeSync } from '../../node/ledger/syncProtocol.ts'
+import { apiDefaults, defaultNodeOptions, ledgerDefaults, lookupDefaults, providerDefaults } from '../../node/options.ts'
 import { statusProtocol } from '../../node/discovery/statusProtocol.ts'
 import { generateIdentity } from '../../protocol/identity.ts'
 import type { Network } from '../../protocol/network.ts'
@@ -116,6 +117,19 @@ describe('slow-loris and idle streams', () => {
     await eventually(async () => streams(), n => n === 0, { timeoutMs: 10 * lookupDefaults.statusTimeoutMs, what: 'provider dropped the idle status stream' })
     expect(['reset', 'aborted', 'closed']).toContain(stream.status)
   }, 30_000)
+
+  it('a ledger-sync stream whose asker reads the answer but never closes is reset, not kept half-open', async () => {
+    const protocol = node.ledger.syncProtocol
+    const stream = await attacker.dialProtocol(peerIdFromString(node.identity.peerId), protocol, { signal: AbortSignal.timeout(10_000) })
+    const lp = lpStream(stream)
+    await lp.write(encodeSync({ t: 'roots', from: 0, to: 1 }))
+    // The answer comes; the asker then just sits on the stream.
+    expect((await lp.read({ signal: AbortSignal.timeout(10_000) })).byteLength).toBeGreaterThan(0)
+    const streams = (): number => node.host.getConnections(peerIdFromString(attackerId.peerId))
+      .reduce((n, c) => n + c.streams.filter(s => s.protocol === protocol).length, 0)
+    await eventually(async () => streams(), n => n === 0, { timeoutMs: 4 * ledgerDefaults.syncTimeoutMs, what: 'node dropped the half-open sync stream' })
+    expect(['reset', 'aborted', 'closed']).toContain(stream.status)
+  }, 60_000)
 
   it('the provider still serves a normal task afterwards, and resets the stream if the requester never closes its side', async () => {
     const s = signTaskRequest(attackerId, network, {
