@@ -307,10 +307,11 @@ export const auditorDefaults = {
   maxAddressProbes: 4096,
   /**
    * Throughput claims (protocol/verify/claims.ts): an audit misses its
-   * provider's advertised tokens/s when it took longer than this allowance
-   * for the gateway hop, set-up and a busy machine...
+   * provider's advertised tokens/s when its decode, timed by the gateway from
+   * the first chunk to the last, took longer than this allowance for jitter
+   * and a busy machine...
    */
-  claimOverheadMs: 2 * second,
+  claimOverheadMs: 1 * second,
   /** ...plus this many times the decode time the claim implies. */
   claimSlack: 2
 }

@@ -41,7 +41,14 @@ export const submitResponseSchema = z.union([
     request: z.strictObject({ body: bytes, sig: bytes }),
     receipt: z.strictObject({ body: bytes, sig: bytes }),
     ttftMs: z.number().min(0),
-    totalMs: z.number().min(0)
+    totalMs: z.number().min(0),
+    /**
+     * Time from the first output chunk to the last, as this gateway saw the
+     * provider's stream: decoding, without the lookup, queue or prefill before
+     * it. What validators hold a provider's throughput claim to. Optional for
+     * gateways that predate it.
+     */
+    decodeMs: z.number().min(0).optional()
   }),
   z.strictObject({ ok: z.literal(false), status: z.number().int(), code: z.string().max(64), message: z.string().max(1024) })
 ])
@@ -117,8 +124,18 @@ export class SubmitService {
         this.submitted.push(now)
         const started = Date.now()
         let ttft: number | undefined
+        let firstChunkAt: number | undefined
+        let lastChunkAt: number | undefined
         const result = await this.gateway.submit({ model: r.model, kind: r.kind, input: r.input, params: r.params, prefs: { allowFallbacks: r.only == null, only: r.only } },
-          { streaming: false, onChunk: () => { ttft ??= Date.now() - started } })
+          {
+            streaming: false,
+            onChunk: () => {
+              const now = Date.now()
+              ttft ??= now - started
+              firstChunkAt ??= now
+              lastChunkAt = now
+            }
+          })
         await reply({
           ok: true,
           provider: result.provider,
@@ -126,7 +143,8 @@ export class SubmitService {
           request: { body: result.request.body, sig: result.request.sig },
           receipt: { body: result.receipt.body, sig: result.receipt.sig },
           ttftMs: ttft ?? Date.now() - started,
-          totalMs: Date.now() - started
+          totalMs: Date.now() - started,
+          decodeMs: firstChunkAt == null || lastChunkAt == null ? 0 : lastChunkAt - firstChunkAt
         })
       } catch (err) {
         const status = err instanceof GatewayError ? err.status : 500

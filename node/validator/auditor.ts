@@ -319,18 +319,23 @@ export class Auditor {
     // The check follows what the provider declares for this model in its signed record.
     const offer = target.models.find(m => m.id === model)
     const deterministic = offer?.deterministic ?? true
-    // The record's hardware shows only in the speed it claims: hold the provider to it.
-    const claim = checkThroughputClaim({ completionTokens: receipt.value.usage.completionTokens, observedMs: elapsed, claimedTokensPerSecondMilli: offer?.tokensPerSecondMilli ?? 0 },
-      { overheadMs: auditorDefaults.claimOverheadMs, slack: auditorDefaults.claimSlack })
+    // The record's hardware shows only in the speed it claims: hold the provider to it, on the
+    // decode time the gateway saw (first chunk to last: no lookup, queue or prefill in it).
+    // The first token ends prefill, so n tokens are n − 1 decode steps.
+    const decodeSteps = Math.max(0, receipt.value.usage.completionTokens - 1)
+    const claim = res.decodeMs == null
+      ? 'unclaimed'
+      : checkThroughputClaim({ completionTokens: decodeSteps, observedMs: res.decodeMs, claimedTokensPerSecondMilli: offer?.tokensPerSecondMilli ?? 0 },
+        { overheadMs: auditorDefaults.claimOverheadMs, slack: auditorDefaults.claimSlack })
     if (claim !== 'unclaimed') {
       obs.claimsChecked++
       if (claim === 'missed') {
         obs.claimsMissed++
-        this.c.logger.info({ provider: target.peer, model, completionTokens: receipt.value.usage.completionTokens, elapsedMs: elapsed, claimedTokensPerSecond: offer!.tokensPerSecondMilli / 1000 }, 'audit slower than the provider\'s record claims: scored down')
+        this.c.logger.info({ provider: target.peer, model, completionTokens: receipt.value.usage.completionTokens, decodeMs: res.decodeMs, claimedTokensPerSecond: offer!.tokensPerSecondMilli / 1000 }, 'audit slower than the provider\'s record claims: scored down')
       }
     }
     const judged = judgeAudit({ request: request.value, receiptOutputHash: receipt.value.outputHash, output: res.output as TaskOutput, deterministic })
-    this.c.logger.debug({ taskId: request.value.id, provider: target.peer, gateway: gateway.toString(), verdict: judged.verdict, claim }, 'audit done')
+    this.c.logger.debug({ taskId: request.value.id, provider: target.peer, gateway: gateway.toString(), verdict: judged.verdict, claim, completionTokens: receipt.value.usage.completionTokens, decodeMs: res.decodeMs, elapsedMs: elapsed }, 'audit done')
     if (judged.verdict === 'unverifiable') {
       this.record({ epoch, provider: target.peer, gateway: gateway.toString(), outcome: 'skipped', claim })
       return 'skipped'

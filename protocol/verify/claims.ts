@@ -3,28 +3,29 @@
  *
  * A record's hardware (accelerator model, memory) cannot be seen from the
  * network; what it promises can: the decode throughput it advertises per
- * model (`tokensPerSecondMilli`, measured by the provider at start). A
- * validator times each audit end to end, through a gateway, so the time it
- * sees is the provider's decode time plus overhead it cannot separate (the
- * gateway hop, stream set-up, prefill, a loaded machine). The check is
- * therefore one-sided and generous: an audit misses the claim only when it
- * took longer than a fixed overhead allowance plus `slack` times the decode
- * time the claim implies. A provider that claims an H200's throughput and
- * serves at a CPU's misses on every audit long enough to tell; an honest one
- * on a busy machine does not.
+ * model (`tokensPerSecondMilli`, measured by the provider at start). The
+ * validator's audit goes through a randomly chosen gateway, which times the
+ * provider's stream from its first output chunk to its last: decoding only,
+ * without the gateway's lookup, the provider's queue or prefill (an
+ * end-to-end time on a loaded devnet was 2-3 s of such overhead for 20
+ * tokens). Jitter and a busy machine remain, so the check is one-sided and
+ * generous: an audit misses the claim only when decoding took longer than a
+ * fixed allowance plus `slack` times the decode time the claim implies. A
+ * provider that claims an H200's throughput and serves at a CPU's misses on
+ * every audit long enough to tell; an honest one on a busy machine does not.
  */
 
 export interface ThroughputClaimInput {
-  /** Output tokens the provider's signed receipt reports. */
+  /** Decode steps timed: the receipt's output tokens less the first (which ends prefill). */
   completionTokens: number
-  /** What the validator measured for the whole audit, ms. */
+  /** The decode time observed, ms. */
   observedMs: number
   /** The record's claim for this model, milli-tokens per second; 0 = no claim. */
   claimedTokensPerSecondMilli: number
 }
 
 export interface ThroughputClaimPolicy {
-  /** Time allowed for everything but decoding, ms. */
+  /** Time allowed beyond the claimed decode time (jitter, a busy machine), ms. */
   overheadMs: number
   /** How many times slower than claimed decoding may be (≥ 1). */
   slack: number

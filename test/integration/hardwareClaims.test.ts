@@ -64,7 +64,8 @@ describe('a capacity record that claims hardware the provider does not have', ()
     const audits = (id: string): Array<{ outcome: string, claim?: string }> => net.nodes.get('v1')!.auditor!.log.filter(a => a.provider === id)
     const missed = (id: string): number => audits(id).filter(a => a.claim === 'missed').length
     const checked = (id: string): number => audits(id).filter(a => a.claim === 'met' || a.claim === 'missed').length
-    await eventually(async () => [missed(overclaimer), checked(truthful)], ([m, c]) => m! >= 2 && c! >= 2,
+    // One miss can be all there is: once its weight falls to 0, gateways may stop routing to it.
+    await eventually(async () => [missed(overclaimer), checked(truthful)], ([m, c]) => m! >= 1 && c! >= 2,
       { timeoutMs: 20 * EPOCH_SECONDS * 1000, intervalMs: 500, what: 'claims checked on both providers' })
 
     const p = (v: ReputationView, id: string): ReputationView['providers'][number] | undefined => v.providers.find(x => x.peerId === id)
