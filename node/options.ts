@@ -312,8 +312,10 @@ export const auditorDefaults = {
    * and a busy machine...
    */
   claimOverheadMs: 1 * second,
-  /** ...plus this many times the decode time the claim implies. */
-  claimSlack: 2
+  /** ...plus this many times the decode time the claim implies... */
+  claimSlack: 4,
+  /** ...but never less than this per decode step (a provider interleaves several tasks; see claims.ts). */
+  claimFloorMsPerStep: 50
 }
 
 export const reputationDefaults = {

@@ -326,7 +326,7 @@ export class Auditor {
     const claim = res.decodeMs == null
       ? 'unclaimed'
       : checkThroughputClaim({ completionTokens: decodeSteps, observedMs: res.decodeMs, claimedTokensPerSecondMilli: offer?.tokensPerSecondMilli ?? 0 },
-        { overheadMs: auditorDefaults.claimOverheadMs, slack: auditorDefaults.claimSlack })
+        { overheadMs: auditorDefaults.claimOverheadMs, slack: auditorDefaults.claimSlack, floorMsPerStep: auditorDefaults.claimFloorMsPerStep })
     if (claim !== 'unclaimed') {
       obs.claimsChecked++
       if (claim === 'missed') {

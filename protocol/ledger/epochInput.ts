@@ -168,6 +168,7 @@ export function resolveVotingPower (entries: readonly LedgerEntry[], epoch: numb
  *   let free keys grow the matrix.
  * - Zeroed: providers convicted by a fraud proof issued in
  *   epoch − fraudPenaltyEpochs + 1 .. epoch.
+ * - An epoch in which no reveal opens a commit has no providers (nothing to decide).
  */
 export function resolveEpoch (entries: readonly LedgerEntry[], epoch: number, network: Network, anchors: readonly Anchor[], params: ResolveEpochParams = defaultResolveEpochParams): EpochInput {
   checkInt('epoch', epoch, 0)
@@ -205,7 +206,12 @@ export function resolveEpoch (entries: readonly LedgerEntry[], epoch: number, ne
     if (provider != null) convicted.add(provider)
   }
 
-  const providerSet = new Set<string>(convicted)
+  // With no reveal counted at all (at an epoch's close they may not have arrived yet) the
+  // epoch decides nothing: no providers, so the fold carries the state over. Running it on
+  // the convicted alone would drop every other provider from the state and reset its
+  // reputation (seen on a devnet as honest providers vanishing for a second each epoch).
+  // The convicted stay zeroed: routing reads fraud proofs directly.
+  const providerSet = new Set<string>(chosen.size > 0 ? convicted : [])
   for (const v of validators) for (const w of chosen.get(v)?.body.payload.weights ?? []) providerSet.add(w.provider)
   const providers = [...providerSet].sort(comparePeerIds)
   const column = new Map(providers.map((p, j) => [p, j]))

@@ -277,3 +277,21 @@ describe('resolveVotingPower: power flows only from anchors (design.md §9, Eige
     expect(() => resolveVotingPower([], E, NET, [{ peerId: a1.peerId, power: -1 }])).toThrow(RangeError)
   })
 })
+
+describe('an epoch with commits and a fraud proof but no reveal yet', () => {
+  it('has no providers (foldEpochs then carries the state over instead of dropping all but the convicted); with the reveal, it has them all, the convicted zeroed', () => {
+    const entries: LedgerEntry[] = []
+    for (let e = E; e < E + 3; e++) entries.push(...vote(a1, w([p1, 60000], [p2, 30000]), { epoch: e }))
+    // Epoch E + 3: a1 has committed, its reveal has not arrived; a fraud proof against p2 has.
+    const [commit, reveal] = vote(a1, w([p1, 60000]), { epoch: E + 3 })
+    entries.push(commit, fraudAgainst(p2, E + 3))
+    const before = resolveEpoch(entries, E + 3, NET, ANCHORS)
+    expect(before.validators).toEqual([a1.peerId])
+    expect(before.providers).toEqual([])
+    // Earlier epochs are untouched by it.
+    expect(resolveEpoch(entries, E + 2, NET, ANCHORS).providers).toEqual(sorted([p1, p2]))
+    const after = resolveEpoch([...entries, reveal], E + 3, NET, ANCHORS)
+    expect(after.providers).toEqual(sorted([p1, p2]))
+    expect(after.zeroed[after.providers.indexOf(p2.peerId)]).toBe(1)
+  })
+})

@@ -22,6 +22,17 @@ describe('checkThroughputClaim', () => {
     expect(checkThroughputClaim({ completionTokens: 32, observedMs, claimedTokensPerSecondMilli: 4_000 }, policy)).toBe('met')
   })
 
+  it('never holds less than the floor per decode step against a provider, whatever it claims', () => {
+    const floored = { overheadMs: 1000, slack: 4, floorMsPerStep: 50 }
+    // Claims 2,000 tokens/s; 39 steps took 1,081 ms beside other tasks (a loaded devnet): met.
+    expect(claimedBudgetMs(39, 2_000_000, floored)).toBe(1000 + 39 * 50)
+    expect(checkThroughputClaim({ completionTokens: 39, observedMs: 1081, claimedTokensPerSecondMilli: 2_000_000 }, floored)).toBe('met')
+    // Claims 375 tokens/s, serves 5 tokens/s (200 ms a step): missed from 7 steps on.
+    expect(checkThroughputClaim({ completionTokens: 7, observedMs: 1400, claimedTokensPerSecondMilli: 375_000 }, floored)).toBe('missed')
+    // A slow claim keeps its own, larger, allowance: 5 tokens/s × slack 4 is 800 ms a step.
+    expect(claimedBudgetMs(10, 5_000, floored)).toBe(1000 + 10 * 800)
+  })
+
   it('says unclaimed when the record makes no claim or nothing was decoded', () => {
     expect(checkThroughputClaim({ completionTokens: 40, observedMs: 1e9, claimedTokensPerSecondMilli: 0 }, policy)).toBe('unclaimed')
     expect(checkThroughputClaim({ completionTokens: 0, observedMs: 1e9, claimedTokensPerSecondMilli: 5000 }, policy)).toBe('unclaimed')
