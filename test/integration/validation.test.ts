@@ -130,11 +130,20 @@ describe('validators catch cheating providers', () => {
     const json = await runCli(['reputation', '--api', nodes.gateway!.api, '--json'])
     expect(json.code).toBe(0)
     const body = JSON.parse(json.stdout) as ReputationView
-    expect(body.providers.find(p => p.peerId === nodes.garbage!.peerId)?.zeroed).toBe(true)
+    // Its proofs stay in the ledger; the zeroing itself lasts fraudPenaltyEpochs after the last
+    // one (50 s here), and a zeroed provider gets no traffic to be caught again, so on a slow
+    // run the first cheater caught may already be out of its window by now.
+    const garbage = body.providers.find(p => p.peerId === nodes.garbage!.peerId)!
+    expect(garbage.fraudProofs).toBeGreaterThan(0)
+    expect(garbage.zeroed || garbage.reputation === 0).toBe(true)
     const table = await runCli(['reputation', '--api', nodes.gateway!.api])
     expect(table.code).toBe(0)
     expect(table.stdout).toMatch(/PROVIDER\s+REPUTATION/)
-    expect(table.stdout).toContain(`${nodes.garbage!.peerId}`)
+    const row = table.stdout.split('\n').find(l => l.includes(nodes.garbage!.peerId))
+    expect(row, table.stdout).toBeDefined()
+    expect(row!).toMatch(garbage.zeroed ? /ZEROED/ : /\b0\.0000\b/)
+    // Some cheater is inside its window, and the table says so.
+    expect(body.providers.some(p => p.zeroed)).toBe(true)
     expect(table.stdout).toMatch(/ZEROED/)
   })
 
