@@ -225,7 +225,7 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
 
     let auditor: Auditor | undefined
     if (roles.includes('validator')) {
-      auditor = new Auditor({ host, network, identity, verify: nativeVerify, ledger, catalog, lookup, logger: log.child({ component: 'validator' }), now, metrics })
+      auditor = new Auditor({ host, network, identity, verify: nativeVerify, ledger, catalog, lookup, isZeroed: peer => reputation.zeroedNow.has(peer), logger: log.child({ component: 'validator' }), now, metrics })
       auditor.start()
       stack.push(async () => auditor!.stop())
     }

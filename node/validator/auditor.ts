@@ -43,6 +43,12 @@ export interface AuditorComponents {
   catalog: Catalog
   /** DHT provider lookups: a validator that just started knows providers before their next gossip. */
   lookup: ProviderLookup
+  /**
+   * Providers a fraud proof zeroes now. Gateways route nothing to them, audits
+   * included, so an audit aimed at one is wasted: they are left out of the
+   * targets, and the live providers get those audits instead.
+   */
+  isZeroed?: (peer: string) => boolean
   logger: Logger
   metrics?: Metrics
   now: () => number
@@ -174,6 +180,7 @@ export class Auditor {
     const now = this.c.now()
     for (const r of this.found.values()) if (!byPeer.has(r.peer) && r.expiresAt > now && serves(r)) byPeer.set(r.peer, r)
     byPeer.delete(this.c.identity.peerId)
+    if (this.c.isZeroed != null) for (const peer of [...byPeer.keys()]) if (this.c.isZeroed(peer)) byPeer.delete(peer)
     return [...byPeer.values()].sort((a, b) => a.peer.localeCompare(b.peer))
   }
 
