@@ -86,6 +86,19 @@ export interface ReputationView {
   validators: Array<{ peerId: string, trust: number | null, power: number | null }>
 }
 
+/** One provider in a reputation view, if it is there. */
+export function providerIn (view: ReputationView, peerId: string): ReputationView['providers'][number] | undefined {
+  return view.providers.find(x => x.peerId === peerId)
+}
+
+/** Per epoch, the reputations of `good` and `bad`, for the epochs where both have one and `good`'s is above 0. */
+export function reputationPairs (view: ReputationView, good: string, bad: string): Array<{ epoch: number, good: number, bad: number }> {
+  return (providerIn(view, good)?.history ?? []).flatMap(x => {
+    const y = providerIn(view, bad)?.history.find(z => z.epoch === x.epoch)
+    return x.reputation != null && y?.reputation != null && x.reputation > 0 ? [{ epoch: x.epoch, good: x.reputation, bad: y.reputation }] : []
+  })
+}
+
 export async function reputationOf (api: string): Promise<ReputationView> {
   return (await getJson<ReputationView>(`${api}/v1/reputation`)).body
 }

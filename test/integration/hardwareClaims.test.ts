@@ -11,7 +11,7 @@
  * both served every audit correctly.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { clientTraffic, inProcessNetwork, reputationOf, type ReputationView } from '../helpers/inProcessNetwork.ts'
+import { clientTraffic, inProcessNetwork, providerIn, reputationOf, reputationPairs, type ReputationView } from '../helpers/inProcessNetwork.ts'
 import { eventually } from '../helpers/nodeProcess.ts'
 
 const EPOCH_SECONDS = 5
@@ -68,14 +68,11 @@ describe('a capacity record that claims hardware the provider does not have', ()
     await eventually(async () => [missed(overclaimer), checked(truthful)], ([m, c]) => m! >= 1 && c! >= 2,
       { timeoutMs: 20 * EPOCH_SECONDS * 1000, intervalMs: 500, what: 'claims checked on both providers' })
 
-    const p = (v: ReputationView, id: string): ReputationView['providers'][number] | undefined => v.providers.find(x => x.peerId === id)
-    const both = (v: ReputationView): Array<{ epoch: number, truthful: number, overclaimer: number }> => (p(v, truthful)?.history ?? []).flatMap(x => {
-      const y = p(v, overclaimer)?.history.find(z => z.epoch === x.epoch)
-      return x.reputation != null && y?.reputation != null && x.reputation > 0 ? [{ epoch: x.epoch, truthful: x.reputation, overclaimer: y.reputation }] : []
-    })
-    const view = await eventually(async () => reputationOf(net.api('gateway')), v => both(v).filter(e => e.overclaimer < e.truthful).length >= EPOCHS_WATCHED,
+    const p = providerIn
+    const both = (v: ReputationView): Array<{ epoch: number, good: number, bad: number }> => reputationPairs(v, truthful, overclaimer)
+    const view = await eventually(async () => reputationOf(net.api('gateway')), v => both(v).filter(e => e.bad < e.good).length >= EPOCHS_WATCHED,
       { timeoutMs: (EPOCHS_WATCHED + 12) * EPOCH_SECONDS * 1000, intervalMs: 500, what: `${EPOCHS_WATCHED} epochs with the overclaimer below the truthful provider` })
-    console.log('[hardware claims] per-epoch reputation (truthful, overclaimer):', JSON.stringify(both(view)),
+    console.log('[hardware claims] per-epoch reputation (good: truthful, bad: overclaimer):', JSON.stringify(both(view)),
       'claims missed/checked:', { truthful: `${missed(truthful)}/${checked(truthful)}`, overclaimer: `${missed(overclaimer)}/${checked(overclaimer)}` })
 
     // Both answered correctly: no fraud, no failed recomputation; the difference is the claim alone.

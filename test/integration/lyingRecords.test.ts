@@ -7,7 +7,7 @@
  * an honest provider's serving the same models, epoch after epoch.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { clientTraffic, inProcessNetwork, reputationOf, type ReputationView } from '../helpers/inProcessNetwork.ts'
+import { clientTraffic, inProcessNetwork, providerIn, reputationOf, reputationPairs, type ReputationView } from '../helpers/inProcessNetwork.ts'
 import { eventually } from '../helpers/nodeProcess.ts'
 
 const EPOCH_SECONDS = 5
@@ -44,21 +44,18 @@ describe('a capacity record that claims more than the provider serves', () => {
     await eventually(async () => (await fetch(`${net.api('gateway')}/v1/providers?model=ref-small`)).json() as Promise<Listing>,
       b => [honest, liar].every(id => b.providers.some(x => x.peerId === id)), { timeoutMs: 30_000, what: 'both providers listed for ref-small' })
 
-    const p = (v: ReputationView, id: string): ReputationView['providers'][number] | undefined => v.providers.find(x => x.peerId === id)
-    const both = (v: ReputationView): Array<{ epoch: number, honest: number, liar: number }> => (p(v, honest)?.history ?? []).flatMap(x => {
-      const y = p(v, liar)?.history.find(z => z.epoch === x.epoch)
-      return x.reputation != null && y?.reputation != null && x.reputation > 0 ? [{ epoch: x.epoch, honest: x.reputation, liar: y.reputation }] : []
-    })
+    const p = providerIn
+    const both = (v: ReputationView): Array<{ epoch: number, good: number, bad: number }> => reputationPairs(v, honest, liar)
     // The validator must have seen the liar refuse at least once before the comparison means anything.
     const unavailable = (id: string): number => net.nodes.get('v1')!.auditor!.log.filter(a => a.provider === id && a.outcome === 'unavailable').length
     await eventually(async () => unavailable(liar), n => n >= 1, { timeoutMs: 20 * EPOCH_SECONDS * 1000, intervalMs: 500, what: 'an audit the liar could not serve' })
-    const view = await eventually(async () => reputationOf(net.api('gateway')), v => both(v).filter(e => e.liar < e.honest).length >= EPOCHS_WATCHED,
+    const view = await eventually(async () => reputationOf(net.api('gateway')), v => both(v).filter(e => e.bad < e.good).length >= EPOCHS_WATCHED,
       { timeoutMs: (EPOCHS_WATCHED + 10) * EPOCH_SECONDS * 1000, intervalMs: 500, what: `${EPOCHS_WATCHED} epochs with the liar below the honest provider` })
     const epochs = both(view)
-    console.log('[lying records] per-epoch reputation (honest, liar):', JSON.stringify(epochs))
+    console.log('[lying records] per-epoch reputation (good: honest, bad: liar):', JSON.stringify(epochs))
     // Once scored, the liar never catches up: every later epoch keeps it below.
-    const firstBelow = epochs.findIndex(e => e.liar < e.honest)
-    for (const e of epochs.slice(firstBelow)) expect(e.liar).toBeLessThan(e.honest)
+    const firstBelow = epochs.findIndex(e => e.bad < e.good)
+    for (const e of epochs.slice(firstBelow)) expect(e.bad).toBeLessThan(e.good)
     expect(p(view, liar)!.score!).toBeLessThan(p(view, honest)!.score!)
     // The honest provider served its audits (a timeout on a loaded machine may still happen); the liar is no fraud: it refused, it did not forge.
     expect(unavailable(honest)).toBeLessThan(unavailable(liar))
@@ -79,7 +76,7 @@ describe('a capacity record that claims more than the provider serves', () => {
     // It serves its tasks honestly, so a failed audit can only come from the address check.
     await eventually(async () => failed(impostor), n => n >= 1, { timeoutMs: 20 * EPOCH_SECONDS * 1000, intervalMs: 500, what: 'the impostor\'s address caught' })
     expect(failed(honest)).toBe(0)
-    const p = (v: ReputationView, id: string): ReputationView['providers'][number] | undefined => v.providers.find(x => x.peerId === id)
+    const p = providerIn
     const view = await eventually(async () => reputationOf(net.api('gateway')), v => (p(v, impostor)?.reputation ?? 1) < (p(v, honest)?.reputation ?? 0),
       { timeoutMs: 10 * EPOCH_SECONDS * 1000, intervalMs: 500, what: 'the impostor below the honest provider' })
     expect(p(view, impostor)!.fraudProofs).toBe(0)
