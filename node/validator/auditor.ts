@@ -16,7 +16,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { bytesEqual } from '../../protocol/bytes.ts'
 import type { CapacityRecord } from '../../protocol/capacity.ts'
 import type { Identity } from '../../protocol/identity.ts'
-import { commitmentOf, epochOf, epochStartMs, signEntry, sortWeights, type Weights } from '../../protocol/ledger/entries.ts'
+import { epochOf, epochStartMs, LEDGER_ENTRY_VERSION, signCommitAndReveal, signEntry, sortWeights, type LedgerEntry, type Weights } from '../../protocol/ledger/entries.ts'
 import type { Network } from '../../protocol/network.ts'
 import { isReferenceModelId } from '../../protocol/reference/index.ts'
 import type { VerifyFn } from '../../protocol/signing.ts'
@@ -87,7 +87,8 @@ export class Auditor {
   private readonly controller = new AbortController()
   private loop?: Promise<void>
   readonly observations = new Map<string, ProviderObservation>()
-  private readonly pending = new Map<number, { weights: Weights, salt: Uint8Array }>()
+  /** epoch → the reveal signed with its commit, published in epoch + commitRevealEpochs. */
+  private readonly pending = new Map<number, LedgerEntry>()
   /** Provider → the epoch its record's addresses were last probed. */
   private readonly addressProbes = new Map<string, number>()
   private inFlight = 0
@@ -364,7 +365,7 @@ export class Auditor {
     this.c.logger.warn({ provider: target.peer, taskId: request.value.id }, 'audit failed recomputation: publishing a fraud proof')
     const now = this.c.now()
     await this.c.ledger.publish(signEntry(this.c.identity, this.c.network, {
-      v: 1, network: this.c.network.id, kind: 'fraud', author: this.c.identity.peerId, epoch: epochOf(now, this.c.network), issuedAt: now,
+      v: LEDGER_ENTRY_VERSION, network: this.c.network.id, kind: 'fraud', author: this.c.identity.peerId, epoch: epochOf(now, this.c.network), issuedAt: now,
       payload: { request: { body: request.body, sig: request.sig }, receipt: { body: receipt.body, sig: receipt.sig } }
     }))
     return 'fraud'
@@ -386,26 +387,34 @@ export class Auditor {
     return sortWeights(out)
   }
 
+  /**
+   * Signs the epoch's commit and the reveal that opens it together (the
+   * commit is the reveal's id, entries.ts commitmentOfReveal), so the reveal's
+   * issuedAt is fixed now: the moment the run loop reveals, revealAt into
+   * epoch + commitRevealEpochs.
+   */
   async commit (epoch: number): Promise<void> {
     const weights = this.weights(epoch)
     if (weights.length === 0) return
-    const salt = new Uint8Array(randomBytes(32))
-    this.pending.set(epoch, { weights, salt })
+    const network = this.c.network
+    const revealIssuedAt = epochStartMs(epoch + network.definition.commitRevealEpochs, network) + Math.round(network.definition.epochSeconds * 1000 * auditorDefaults.revealAt)
+    const { commit, reveal } = signCommitAndReveal(this.c.identity, network, {
+      epoch, weights, salt: new Uint8Array(randomBytes(32)), commitIssuedAt: this.c.now(), revealIssuedAt
+    })
+    this.pending.set(epoch, reveal)
     for (const e of this.pending.keys()) if (e < epoch - 4) this.pending.delete(e)
-    await this.c.ledger.publish(signEntry(this.c.identity, this.c.network, {
-      v: 1, network: this.c.network.id, kind: 'commit', author: this.c.identity.peerId, epoch, issuedAt: this.c.now(),
-      payload: { commitment: commitmentOf(this.c.identity.peerId, epoch, weights, salt) }
-    }))
+    await this.c.ledger.publish(commit)
   }
 
   async reveal (epoch: number): Promise<void> {
-    const p = this.pending.get(epoch)
-    if (p == null) return
+    const reveal = this.pending.get(epoch)
+    if (reveal == null) return
     this.pending.delete(epoch)
-    await this.c.ledger.publish(signEntry(this.c.identity, this.c.network, {
-      v: 1, network: this.c.network.id, kind: 'reveal', author: this.c.identity.peerId, epoch, issuedAt: this.c.now(),
-      payload: { weights: p.weights, salt: p.salt }
-    }))
+    // Called at the reveal's issuedAt; gossip refuses entries issued more than the clock skew
+    // ago, so one published late travels by anti-entropy instead (still valid, just slower).
+    const lateMs = this.c.now() - reveal.body.issuedAt
+    if (lateMs > this.c.network.definition.limits.maxClockSkewSeconds * 1000) this.c.logger.warn({ epoch, lateMs }, 'reveal published late: peers will fetch it by sync, not gossip')
+    await this.c.ledger.publish(reveal)
   }
 }
 

@@ -2,8 +2,8 @@
  * Ledger entries (design.md §9 "Ledger"): signed, content-addressed statements
  * that every node replicates and feeds to consensus. Four kinds:
  *
- *   commit   { commitment }              hash of a weight vector, published in epoch e
- *   reveal   { weights, salt }           the vector behind epoch e's commit, in e + commitRevealEpochs
+ *   commit   { commitment }              the id of the reveal to come, published in epoch e
+ *   reveal   { weights, salt }           epoch e's weights (packed, packedWeights.ts), in e + commitRevealEpochs
  *   fraud    { request, receipt }        a signed receipt whose recomputation differs (fraud.ts)
  *   endorse  { validator, share }        the author delegates share/65535 of its power from `epoch` on
  *
@@ -14,21 +14,20 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js'
 import { z } from 'zod'
-import { bytesEqual, toHex } from '../bytes.ts'
+import { bytesEqual, fromHex, toHex } from '../bytes.ts'
 import { decodeCanonical, encodeCanonical, headArgBytes, shortestArg } from '../codec.ts'
 import { CodedError, ErrorCode } from '../errors.ts'
 import { isPeerId, publicKeyFromPeerId, type Identity } from '../identity.ts'
 import type { Network } from '../network.ts'
 import { SigningDomain, signDomain, verifyDomain, type VerifyFn } from '../signing.ts'
+import { MAX_WEIGHTS, packedWeightsProblem, packWeights, U16_MAX, type Weight, type Weights } from './packedWeights.ts'
 
-export const LEDGER_ENTRY_VERSION = 1
+export { MAX_WEIGHTS, packWeights, U16_MAX, unpackWeights, type Weight, type Weights } from './packedWeights.ts'
+
+/** 2: reveals carry packed weights, and a commit's commitment is its reveal's id (v1 hashed the weights again). */
+export const LEDGER_ENTRY_VERSION = 2
 export const ENTRY_KINDS = ['commit', 'reveal', 'fraud', 'endorse'] as const
 export type EntryKind = typeof ENTRY_KINDS[number]
-
-/** Most providers one weight vector may name (design.md §12 sizes consensus at 4,096). */
-export const MAX_WEIGHTS = 4096
-/** Weights and endorsement shares are u16: 65535 is "all". */
-export const U16_MAX = 0xffff
 
 const bytes = z.custom<Uint8Array>(v => v instanceof Uint8Array, { message: 'must be a byte string' })
 const bytes32 = z.custom<Uint8Array>(v => v instanceof Uint8Array && v.length === 32, { message: 'must be 32 bytes' })
@@ -36,20 +35,16 @@ const peerId = z.string().refine(isPeerId, { message: 'must be an Ed25519 PeerId
 const u16 = z.number().int().min(0).max(U16_MAX)
 const uint = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
 
-/**
- * Sorted by provider (plain code-unit order, which for base58 PeerIds is byte
- * order) with no provider twice: one vector has exactly one encoding, so its
- * commitment is a function of the weights alone.
- */
-export const weightsSchema = z.array(z.strictObject({ provider: peerId, weight: u16 })).max(MAX_WEIGHTS)
-  .refine(ws => ws.every((w, i) => i === 0 || ws[i - 1]!.provider < w.provider), { message: 'must be sorted by provider with no provider twice' })
-export type Weights = z.infer<typeof weightsSchema>
-export type Weight = Weights[number]
+/** A packed weight vector (packedWeights.ts): whole records, sorted by key, no key twice, at most MAX_WEIGHTS. */
+const packedWeights = bytes.superRefine((b, ctx) => {
+  const problem = packedWeightsProblem(b)
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem })
+})
 
 const signedBlob = z.strictObject({ body: bytes, sig: bytes })
 
 export const commitPayloadSchema = z.strictObject({ commitment: bytes32 })
-export const revealPayloadSchema = z.strictObject({ weights: weightsSchema, salt: bytes32 })
+export const revealPayloadSchema = z.strictObject({ weights: packedWeights, salt: bytes32 })
 export const fraudPayloadSchema = z.strictObject({ request: signedBlob, receipt: signedBlob })
 export const endorsePayloadSchema = z.strictObject({ validator: peerId, share: u16 })
 export type CommitPayload = z.infer<typeof commitPayloadSchema>
@@ -95,27 +90,11 @@ export function maxEntryBytes (network: Network): number {
 
 /**
  * sha256 through Node's native crypto where there is one (about 4× @noble/hashes
- * on a 38 kB reveal, and entries are hashed for their id and reveals again for
- * their commitment), else @noble/hashes. Same digest either way.
+ * on a 20 kB reveal), else @noble/hashes. Same digest either way.
  */
 type NodeCrypto = { hash: (algorithm: string, data: Uint8Array, outputEncoding: 'buffer') => Uint8Array & { toString: (enc: 'hex') => string } }
 const nodeCrypto = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.('node:crypto') as NodeCrypto | undefined
 const nativeHash = typeof nodeCrypto?.hash === 'function' ? nodeCrypto.hash : undefined
-
-function sha256Bytes (b: Uint8Array): Uint8Array {
-  if (nativeHash == null) return sha256(b)
-  const d = nativeHash('sha256', b, 'buffer')
-  return new Uint8Array(d.buffer, d.byteOffset, d.length)
-}
-
-function sha256Parts (a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (nativeHash == null) return sha256.create().update(a).update(b).digest()
-  // One copy and a one-shot hash cost less than a streaming Hash object up to well past our message limit.
-  const both = new Uint8Array(a.length + b.length)
-  both.set(a, 0)
-  both.set(b, a.length)
-  return sha256Bytes(both)
-}
 
 export function entryIdOf (envelopeBytes: Uint8Array): string {
   return nativeHash != null ? nativeHash('sha256', envelopeBytes, 'buffer').toString('hex') : toHex(sha256(envelopeBytes))
@@ -134,64 +113,50 @@ export function comparePeerIds (a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0
 }
 
-/** A copy of `weights` in the one order the schema accepts (duplicates are still rejected on signing). */
+/** A copy of `weights` in provider order, the order packWeights writes (duplicates are still refused there). */
 export function sortWeights (weights: readonly Weight[]): Weights {
   return weights.map(w => ({ provider: w.provider, weight: w.weight })).sort((a, b) => comparePeerIds(a.provider, b.provider))
 }
 
 /**
- * The commit hash: sha256(canonical CBOR of {epoch, author, weights, salt}).
- * Author and epoch are inside, so a copier cannot republish someone else's
- * commitment and later open it as its own (design.md §9, Bittensor commit-reveal).
+ * What a commit commits to: the id of the reveal that will open it (sha256 of
+ * the reveal's envelope), as 32 bytes. The reveal's body names its author,
+ * epoch, weights and a secret salt, so the id binds all of them and hides the
+ * weights until the reveal is out; a copier cannot open someone else's commit
+ * as its own (design.md §9, Bittensor commit-reveal). A reveal matches its
+ * commit exactly when its id is the commitment, so checking it costs nothing
+ * beyond the id every entry gets (v1 hashed the weights a second time).
+ * The price: the reveal is signed when the commit is, so its issuedAt is
+ * chosen in advance (signCommitAndReveal).
  */
-export function commitmentOf (author: string, epoch: number, weights: Weights, salt: Uint8Array): Uint8Array {
-  return sha256Bytes(commitmentInput(author, epoch, weights, salt) ?? encodeCanonical({ epoch, author, weights, salt }))
+export function commitmentOfReveal (reveal: Pick<LedgerEntry, 'id'>): Uint8Array {
+  return fromHex(reveal.id)
 }
 
+/** Does `commit` commit to the reveal with id `revealId`? */
+export function commitOpenedBy (commit: LedgerEntry, revealId: string): boolean {
+  return commit.body.kind === 'commit' && toHex(commit.body.payload.commitment) === revealId
+}
+
+export interface CommitAndReveal { commit: LedgerEntry, reveal: LedgerEntry }
+
 /**
- * encodeCanonical({epoch, author, weights, salt}) written directly, for
- * vectors as the schema makes them (ASCII PeerIds, u16 weights, 32-byte salt,
- * each weight exactly {provider, weight}): the general encoder costs as much
- * as the rest of a reveal's validation. Undefined for anything else, which
- * then takes the general encoder. entries.test.ts checks both agree.
- * Keys in canonical order: "salt" (0x64…) < "epoch" (0x65…) < "author" (0x66…) < "weights" (0x67…).
+ * A validator's commit for `epoch` and the reveal that opens it, signed
+ * together. The reveal is issued at `revealIssuedAt`, which must fall in
+ * epoch + commitRevealEpochs; publish it then (not before: it would be
+ * ENTRY_FROM_FUTURE past the clock skew, and early weights defeat the commit).
  */
-function commitmentInput (author: string, epoch: number, weights: Weights, salt: Uint8Array): Uint8Array | undefined {
-  if (typeof author !== 'string' || !Number.isSafeInteger(epoch) || epoch < 0 || !(salt instanceof Uint8Array) ||
-    salt.length !== 32 || !Array.isArray(weights) || weights.length > 0xffff) return undefined
-  let size = 1 + 5 + 2 + 32 + 6 + 9 + 7 + textSize(author) + 8 + 3
-  for (let i = 0; i < weights.length; i++) size += 1 + 7 + 3 + 9 + textSize(weights[i]?.provider) // map head, "weight", u16, "provider", text
-  if (Number.isNaN(size)) return undefined
-  const out = NodeBuffer != null ? NodeBuffer.allocUnsafe(size) : new Uint8Array(size)
-  out.set(COMMITMENT_SALT_KEY, 0)
-  out.set(salt, COMMITMENT_SALT_KEY.length)
-  let p = COMMITMENT_SALT_KEY.length + 32
-  out.set(KEY_EPOCH, p)
-  p = putHead(out, p + KEY_EPOCH.length, 0, epoch)
-  out.set(KEY_AUTHOR, p)
-  p = putText(out, p + KEY_AUTHOR.length, author)
-  out.set(KEY_WEIGHTS, p)
-  p = putHead(out, p + KEY_WEIGHTS.length, 4, weights.length)
-  for (let i = 0; i < weights.length; i++) {
-    const w = weights[i]!
-    const weight = w.weight
-    if (!Number.isInteger(weight) || weight < 0 || weight > U16_MAX || Object.keys(w).length !== 2) return undefined
-    // {"weight": u16, "provider": text}: "weight" (0x66…) sorts before "provider" (0x68…).
-    p = putBytes(out, p, WEIGHT_PREFIX)
-    p = putHead(out, p, 0, weight)
-    p = putBytes(out, p, KEY_PROVIDER)
-    p = putText(out, p, w.provider)
-  }
-  return out.subarray(0, p)
+export function signCommitAndReveal (identity: Identity, network: Network, o: { epoch: number, weights: readonly Weight[], salt: Uint8Array, commitIssuedAt: number, revealIssuedAt: number }): CommitAndReveal {
+  const common = { v: LEDGER_ENTRY_VERSION, network: network.id, author: identity.peerId, epoch: o.epoch } as const
+  const reveal = signEntry(identity, network, { ...common, kind: 'reveal', issuedAt: o.revealIssuedAt, payload: { weights: packWeights(o.weights), salt: o.salt } })
+  const commit = signEntry(identity, network, { ...common, kind: 'commit', issuedAt: o.commitIssuedAt, payload: { commitment: commitmentOfReveal(reveal) } })
+  return { commit, reveal }
 }
 
 const asciiKey = (k: string): Uint8Array => Uint8Array.from([0x60 | k.length, ...Array.from(k, c => c.charCodeAt(0))])
-/** {4 entries, "salt": 32-byte string head}; the other keys as encoded. */
-const COMMITMENT_SALT_KEY = Uint8Array.from([0xa4, ...asciiKey('salt'), 0x58, 0x20])
 const KEY_EPOCH = asciiKey('epoch')
 const KEY_AUTHOR = asciiKey('author')
 const KEY_WEIGHTS = asciiKey('weights')
-const KEY_PROVIDER = asciiKey('provider')
 const KEY_ISSUED_AT = asciiKey('issuedAt')
 const BODY_HEAD = Uint8Array.of(0xa7)
 const KEY_V = asciiKey('v')
@@ -205,77 +170,10 @@ const KEY_VALIDATOR = asciiKey('validator')
 const COMMIT_PAYLOAD_HEAD = Uint8Array.from([0xa1, ...asciiKey('commitment')])
 const ENDORSE_PAYLOAD_HEAD = Uint8Array.from([0xa2, ...asciiKey('share')])
 const REVEAL_PAYLOAD_HEAD = Uint8Array.from([0xa2, ...asciiKey('salt')])
-const WEIGHT_PREFIX = Uint8Array.from([0xa2, ...asciiKey('weight')])
-
-/** Writes a shortest-form CBOR head at `p`; returns the position after it. */
-function putHead (out: Uint8Array, p: number, major: number, n: number): number {
-  const m = major << 5
-  if (n < 24) {
-    out[p] = m | n
-    return p + 1
-  }
-  if (n < 0x100) {
-    out[p] = m | 24
-    out[p + 1] = n
-    return p + 2
-  }
-  if (n < 0x10000) {
-    out[p] = m | 25
-    out[p + 1] = n >> 8
-    out[p + 2] = n & 0xff
-    return p + 3
-  }
-  if (n < 0x100000000) {
-    out[p] = m | 26
-    out[p + 1] = n >>> 24
-    out[p + 2] = (n >>> 16) & 0xff
-    out[p + 3] = (n >>> 8) & 0xff
-    out[p + 4] = n & 0xff
-    return p + 5
-  }
-  out[p] = m | 27
-  const hi = Math.floor(n / 0x100000000)
-  const lo = n >>> 0
-  for (let i = 0; i < 4; i++) {
-    out[p + 1 + i] = (hi >>> (24 - 8 * i)) & 0xff
-    out[p + 5 + i] = (lo >>> (24 - 8 * i)) & 0xff
-  }
-  return p + 9
-}
-
-/** Small constants byte by byte: TypedArray.set costs more than the copy for a few bytes. */
-function putBytes (out: Uint8Array, p: number, b: Uint8Array): number {
-  for (let i = 0; i < b.length; i++) out[p + i] = b[i]!
-  return p + b.length
-}
-
-/** Writes an ASCII text string (checked by textSize beforehand); Node's latin1Write is ~10× a charCodeAt loop. */
-function putText (out: Uint8Array, p: number, t: string): number {
-  p = putHead(out, p, 3, t.length)
-  if (NodeBuffer != null) {
-    if (!NodeBuffer.isBuffer(out)) throw new RangeError('putText writes into a Buffer where there is one')
-    return p + (out as unknown as { latin1Write: (s: string, offset: number) => number }).latin1Write(t, p)
-  }
-  for (let i = 0; i < t.length; i++) out[p + i] = t.charCodeAt(i)
-  return p + t.length
-}
-
-// latin1Write is undocumented but has been on Buffer since Node 0.x; without it, the portable loop.
-const NodeBuffer = typeof (globalThis as { Buffer?: { prototype: { latin1Write?: unknown } } }).Buffer?.prototype.latin1Write === 'function'
+// latin1Slice is undocumented but has been on Buffer since Node 0.x; without it, the portable loop.
+const NodeBuffer = typeof (globalThis as { Buffer?: { prototype: { latin1Slice?: unknown } } }).Buffer?.prototype.latin1Slice === 'function'
   ? (globalThis as { Buffer?: typeof Buffer }).Buffer
   : undefined
-
-/** Encoded size bound of an ASCII string (head ≤ 3 bytes for our lengths); NaN for anything else. */
-function textSize (t: unknown): number {
-  if (typeof t !== 'string' || t.length > 0xffff) return Number.NaN
-  if (NodeBuffer != null) {
-    // Any character past 0x7f takes at least two UTF-8 bytes (a lone surrogate three).
-    if (NodeBuffer.byteLength(t, 'utf8') !== t.length) return Number.NaN
-  } else {
-    for (let i = 0; i < t.length; i++) if (t.charCodeAt(i) > 0x7f) return Number.NaN
-  }
-  return 3 + t.length
-}
 
 function malformed (message: string, field?: string): CodedError {
   return new CodedError(ErrorCode.ENTRY_MALFORMED, message, field == null ? {} : { field })
@@ -339,7 +237,7 @@ export function decodeEntry (input: Uint8Array, network: Network, verify: Verify
  * `id`: the entry id, when the caller has already hashed these very bytes
  * (validate.ts hashes first to drop duplicates), so they are hashed once.
  */
-export function decodeEntryUnverified (input: Uint8Array, network: Network, id?: string): { entry: LedgerEntry, sigOk: (verify: VerifyFn) => boolean, commitment: () => Uint8Array | undefined } {
+export function decodeEntryUnverified (input: Uint8Array, network: Network, id?: string): { entry: LedgerEntry, sigOk: (verify: VerifyFn) => boolean } {
   if (!(input instanceof Uint8Array)) throw malformed('expected bytes')
   const max = maxEntryBytes(network)
   if (input.length > max) {
@@ -363,51 +261,8 @@ export function decodeEntryUnverified (input: Uint8Array, network: Network, id?:
   const entry: LedgerEntry = { id: id ?? entryIdOf(own), bytes: own, body, sig: env.sig }
   return {
     entry,
-    sigOk: verify => verifyDomain(verify, publicKeyFromPeerId(body.author), entry.sig, SigningDomain.LEDGER_ENTRY, network.id, bodyBytes),
-    commitment: () => body.kind === 'reveal' ? revealCommitment(body, bodyBytes) : undefined
+    sigOk: verify => verifyDomain(verify, publicKeyFromPeerId(body.author), entry.sig, SigningDomain.LEDGER_ENTRY, network.id, bodyBytes)
   }
-}
-
-/**
- * commitmentOf for a decoded reveal, hashing the weights' bytes where they lie
- * in the body instead of encoding them again: the body is canonical CBOR, so
- * its weights array is byte for byte encodeCanonical(weights), and everything
- * before it has one encoding that the parsed fields determine. The keys either
- * side are checked anyway; if they are not where they must be (they always
- * are), commitmentOf decides. entries.test.ts checks both agree.
- *
- * Body layout (keys sorted by encoding): {v, kind, epoch, author, network,
- * payload: {salt, weights}, issuedAt}.
- */
-export function revealCommitment (body: RevealBody, bodyBytes: Uint8Array): Uint8Array {
-  const { author, epoch, issuedAt, payload } = body
-  // Exact encoded size of the author text (textSize is an upper bound), NaN if it is not ASCII.
-  const authorSize = textSize(author) - 3 + headSize(author.length)
-  const start = 1 + 3 + 12 + KEY_EPOCH.length + headSize(epoch) + KEY_AUTHOR.length + authorSize + 8 + 34 + 8 + 1 + 5 + 34 + KEY_WEIGHTS.length
-  const end = bodyBytes.length - KEY_ISSUED_AT.length - headSize(issuedAt)
-  if (Number.isNaN(authorSize) || start > end || !rangeIs(bodyBytes, start - KEY_WEIGHTS.length, KEY_WEIGHTS) || !rangeIs(bodyBytes, end, KEY_ISSUED_AT)) {
-    return commitmentOf(author, epoch, payload.weights, payload.salt)
-  }
-  const prefix = new Uint8Array(COMMITMENT_SALT_KEY.length + 32 + KEY_EPOCH.length + 9 + KEY_AUTHOR.length + authorSize + KEY_WEIGHTS.length)
-  prefix.set(COMMITMENT_SALT_KEY, 0)
-  prefix.set(payload.salt, COMMITMENT_SALT_KEY.length)
-  let p = putBytes(prefix, COMMITMENT_SALT_KEY.length + 32, KEY_EPOCH)
-  p = putHead(prefix, p, 0, epoch)
-  p = putBytes(prefix, p, KEY_AUTHOR)
-  p = putHead(prefix, p, 3, author.length)
-  for (let i = 0; i < author.length; i++) prefix[p + i] = author.charCodeAt(i)
-  p = putBytes(prefix, p + author.length, KEY_WEIGHTS)
-  return sha256Parts(prefix.subarray(0, p), bodyBytes.subarray(start, end))
-}
-
-function headSize (n: number): number {
-  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n < 0x100000000 ? 5 : 9
-}
-
-function rangeIs (b: Uint8Array, at: number, want: Uint8Array): boolean {
-  if (at < 0 || at + want.length > b.length) return false
-  for (let i = 0; i < want.length; i++) if (b[at + i] !== want[i]) return false
-  return true
 }
 
 /** A decoded CBOR map: a plain object (decodeCanonical never makes anything else that is not an array or bytes). */
@@ -443,9 +298,9 @@ export function parseDecodedBody (value: unknown): EntryBody | undefined {
     return { ...common, kind, payload: { validator, share } }
   }
   if (kind === 'reveal') {
-    const weights = parseWeightsFast(payload.weights)
-    if (fields !== 2 || weights == null || !isBytes32(payload.salt)) return undefined
-    return { ...common, kind, payload: { weights, salt: payload.salt } }
+    const { weights, salt } = payload
+    if (fields !== 2 || !(weights instanceof Uint8Array) || packedWeightsProblem(weights) !== undefined || !isBytes32(salt)) return undefined
+    return { ...common, kind, payload: { weights, salt } }
   }
   return undefined
 }
@@ -506,7 +361,7 @@ function readBody (): EntryBody | undefined {
     if (!expect(REVEAL_PAYLOAD_HEAD)) return undefined
     const salt = readBytes32()
     if (salt === undefined || !expect(KEY_WEIGHTS)) return undefined
-    const weights = readWeights()
+    const weights = readPackedWeights()
     if (weights === undefined) return undefined
     payload = { weights, salt }
   }
@@ -516,47 +371,17 @@ function readBody (): EntryBody | undefined {
   return { v: LEDGER_ENTRY_VERSION, network, author, epoch, issuedAt, kind, payload } as EntryBody
 }
 
-function readWeights (): Weights | undefined {
-  if (rp >= rd.length || (rd[rp]! >> 5) !== 4) return undefined
-  const n = readArg(rd[rp++]! & 0x1f)
-  if (n < 0 || n > MAX_WEIGHTS || n * WEIGHT_MIN_BYTES > rd.length - rp) return undefined
-  const out: Weights = new Array(n)
-  // The hot loop keeps the buffer and position in locals (module variables are slower to read and write).
-  const b = rd
-  let p = rp
-  let prev = ''
-  for (let i = 0; i < n; i++) {
-    // a2 66"weight": a map of two, its first key.
-    if (p + 8 > b.length || b[p] !== 0xa2 || b[p + 1] !== 0x66 || b[p + 2] !== 0x77 || b[p + 3] !== 0x65 || b[p + 4] !== 0x69 ||
-      b[p + 5] !== 0x67 || b[p + 6] !== 0x68 || b[p + 7] !== 0x74) return undefined
-    p += 8
-    let weight: number
-    const head = b[p]!
-    if (head < 24) {
-      weight = head
-      p += 1
-    } else if (head === 24 && p + 2 <= b.length && b[p + 1]! >= 24) {
-      weight = b[p + 1]!
-      p += 2
-    } else if (head === 25 && p + 3 <= b.length && b[p + 1]! !== 0) {
-      weight = (b[p + 1]! << 8) | b[p + 2]!
-      p += 3
-    } else return undefined
-    rp = p
-    if (!expect(KEY_PROVIDER)) return undefined
-    const provider = readPeerId()
-    p = rp
-    // Sorted with no provider twice (code-unit order, as the schema says).
-    if (provider === undefined || (i > 0 && !(prev < provider))) return undefined
-    prev = provider
-    out[i] = { provider, weight }
-  }
-  rp = p
-  return out
+/** A byte string holding a valid packed weight vector (a copy, as the codec makes), or undefined. */
+function readPackedWeights (): Uint8Array | undefined {
+  if (rp >= rd.length || (rd[rp]! >> 5) !== 2) return undefined
+  const len = readArg(rd[rp++]! & 0x1f)
+  if (len < 0 || len > rd.length - rp) return undefined
+  const packed = new Uint8Array(len)
+  packed.set(rd.subarray(rp, rp + len))
+  if (packedWeightsProblem(packed) !== undefined) return undefined
+  rp += len
+  return packed
 }
-
-/** Smallest encoding of one weight: a2 66"weight" 00 68"provider" 60. */
-const WEIGHT_MIN_BYTES = 1 + 7 + 1 + 9 + 1
 
 function expect (want: Uint8Array): boolean {
   if (rp + want.length > rd.length) return false
@@ -630,22 +455,6 @@ function readPeerId (): string | undefined {
  */
 const SEEN_PEER_IDS = 16384
 const seenPeerIds = new Map<number, { bytes: Uint8Array, id: string }>()
-
-/** weightsSchema by hand (see parseDecodedBody): sorted, no provider twice, each exactly {provider, weight}. */
-function parseWeightsFast (ws: unknown): Weights | undefined {
-  if (!Array.isArray(ws) || ws.length > MAX_WEIGHTS) return undefined
-  const out: Weights = new Array(ws.length)
-  let prev = ''
-  for (let i = 0; i < ws.length; i++) {
-    const w: unknown = ws[i]
-    if (!isRecord(w)) return undefined
-    const { provider, weight } = w
-    if (typeof provider !== 'string' || !isU16(weight) || (i > 0 && !(prev < provider)) || Object.keys(w).length !== 2 || !isPeerId(provider)) return undefined
-    prev = provider
-    out[i] = { provider, weight }
-  }
-  return out
-}
 
 /**
  * The epoch rules on signed fields alone (design.md §9 "Weights", "Epochs"):

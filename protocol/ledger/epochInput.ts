@@ -10,9 +10,9 @@
  * recomputed). The rules that are cheap and need nothing but the entry are
  * checked again here, so a stray entry cannot bend the result.
  */
-import { bytesEqual } from '../bytes.ts'
+import { bytesEqual, toHex } from '../bytes.ts'
 import type { Network } from '../network.ts'
-import { commitmentOf, comparePeerIds, epochWindowProblem, U16_MAX, type EndorseBody, type LedgerEntry, type RevealBody } from './entries.ts'
+import { comparePeerIds, epochWindowProblem, U16_MAX, unpackWeights, type EndorseBody, type LedgerEntry, type RevealBody } from './entries.ts'
 import { fraudProviderOf } from './fraud.ts'
 
 export interface Anchor {
@@ -175,12 +175,13 @@ export function resolveEpoch (entries: readonly LedgerEntry[], epoch: number, ne
   checkInt('fraudPenaltyEpochs', params.fraudPenaltyEpochs, 0)
   checkInt('endorsementDepth', params.endorsementDepth, 0)
 
-  const commitments = new Map<string, Uint8Array[]>()
+  /** author → the reveal ids its commits for the epoch name (hex) */
+  const commitments = new Map<string, string[]>()
   for (const entry of entries) {
     const b = entry.body
     if (b.kind !== 'commit' || b.epoch !== epoch || !inNetwork(entry, network)) continue
     const list = commitments.get(b.author) ?? []
-    list.push(b.payload.commitment)
+    list.push(toHex(b.payload.commitment))
     commitments.set(b.author, list)
   }
   const chosen = new Map<string, LedgerEntry & { body: RevealBody }>()
@@ -191,8 +192,8 @@ export function resolveEpoch (entries: readonly LedgerEntry[], epoch: number, ne
     if (held == null) continue
     const prev = chosen.get(b.author)
     if (prev != null && !supersedes(entry, prev)) continue
-    const c = commitmentOf(b.author, b.epoch, b.payload.weights, b.payload.salt)
-    if (held.some(h => bytesEqual(h, c))) chosen.set(b.author, entry as LedgerEntry & { body: RevealBody })
+    // A commit names its reveal's id (entries.ts commitmentOfReveal).
+    if (held.includes(entry.id)) chosen.set(b.author, entry as LedgerEntry & { body: RevealBody })
   }
 
   const votingPower = resolveVotingPower(entries, epoch, network, anchors, params.endorsementDepth)
@@ -212,13 +213,17 @@ export function resolveEpoch (entries: readonly LedgerEntry[], epoch: number, ne
   // reputation (seen on a devnet as honest providers vanishing for a second each epoch).
   // The convicted stay zeroed: routing reads fraud proofs directly.
   const providerSet = new Set<string>(chosen.size > 0 ? convicted : [])
-  for (const v of validators) for (const w of chosen.get(v)?.body.payload.weights ?? []) providerSet.add(w.provider)
+  const rows = new Map(validators.map(v => {
+    const reveal = chosen.get(v)
+    return [v, reveal == null ? [] : unpackWeights(reveal.body.payload.weights)]
+  }))
+  for (const row of rows.values()) for (const w of row) providerSet.add(w.provider)
   const providers = [...providerSet].sort(comparePeerIds)
   const column = new Map(providers.map((p, j) => [p, j]))
 
   const weights = new Uint16Array(validators.length * providers.length)
   validators.forEach((v, i) => {
-    for (const w of chosen.get(v)?.body.payload.weights ?? []) weights[i * providers.length + column.get(w.provider)!] = w.weight
+    for (const w of rows.get(v)!) weights[i * providers.length + column.get(w.provider)!] = w.weight
   })
   const zeroed = new Uint8Array(providers.length)
   providers.forEach((p, j) => { if (convicted.has(p)) zeroed[j] = 1 })

@@ -12,11 +12,10 @@
  * answer depends on the entry's signed fields and the entries already held,
  * never on when it arrived, so nodes that sync converge on the same ledger.
  */
-import { bytesEqual } from '../bytes.ts'
 import { CodedError, ErrorCode } from '../errors.ts'
 import type { Network } from '../network.ts'
 import type { VerifyFn } from '../signing.ts'
-import { commitmentOf, decodeEntryUnverified, entryIdOf, epochWindowProblem, maxEntryBytes, type LedgerEntry } from './entries.ts'
+import { commitOpenedBy, decodeEntryUnverified, entryIdOf, epochWindowProblem, maxEntryBytes, type LedgerEntry } from './entries.ts'
 import { verifyFraudProof, type RecomputeFn } from './fraud.ts'
 
 export type GossipAction = 'ACCEPT' | 'IGNORE' | 'REJECT'
@@ -133,10 +132,8 @@ function validate (bytes: Uint8Array, ctx: LedgerValidationContext, gossip: bool
       const held = ctx.commitOf(body.author, body.epoch)
       const commits = held == null ? [] : Array.isArray(held) ? held : [held as LedgerEntry]
       if (commits.length === 0) throw new CodedError(ErrorCode.REVEAL_WITHOUT_COMMIT, `no commit of ${body.author} for epoch ${body.epoch} is held yet`)
-      // Hashed from the weights' bytes in the body; the same value as commitmentOf (entries.ts).
-      const commitment = decoded.commitment() ?? commitmentOf(body.author, body.epoch, body.payload.weights, body.payload.salt)
-      const opens = commits.some(c => c.body.kind === 'commit' && c.body.author === body.author && c.body.epoch === body.epoch &&
-        bytesEqual(c.body.payload.commitment, commitment))
+      // A commit commits to its reveal's id (entries.ts commitmentOfReveal), already in hand.
+      const opens = commits.some(c => c.body.author === body.author && c.body.epoch === body.epoch && commitOpenedBy(c, id))
       if (!opens) throw new CodedError(ErrorCode.REVEAL_MISMATCH, `the reveal does not open ${body.author}'s commit for epoch ${body.epoch}`)
     } else if (body.kind === 'fraud') {
       // §9 Fraud proof: anyone can verify it by recomputation.

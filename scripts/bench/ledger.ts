@@ -55,11 +55,12 @@ import { SYNC_LIMITS } from '../../node/ledger/syncProtocol.ts'
 import { openDb } from '../../node/store/db.ts'
 import { decodeCanonical, decodeCanonicalByReencode } from '../../protocol/codec.ts'
 import { generateIdentity, isPeerId, publicKeyFromPeerId, type Identity } from '../../protocol/identity.ts'
-import { commitmentOf, decodeEntry, decodeEntryUnverified, entryIdOf, parseDecodedBody, parseEntryBody, revealCommitment, type LedgerEntry } from '../../protocol/ledger/entries.ts'
+import { decodeEntry, decodeEntryUnverified, entryIdOf, parseDecodedBody, parseEntryBody, unpackWeights, type LedgerEntry } from '../../protocol/ledger/entries.ts'
 import { referenceRecompute } from '../../protocol/ledger/fraud.ts'
 import { validateGossipEntry, validateSyncedEntry, type LedgerValidationContext } from '../../protocol/ledger/validate.ts'
 import { parseNetworkDefinition, type Network } from '../../protocol/network.ts'
 import { nobleVerify, signingMessage, SigningDomain, type VerifyFn } from '../../protocol/signing.ts'
+import { packedWeightsProblem } from '../../protocol/ledger/packedWeights.ts'
 import { commitEntry, endorseEntry, randomWeights, revealPair } from './lib/ledgerEntries.ts'
 import { startProfiler, summarizeInclusive, type CallFrame, type Category } from './lib/profile.ts'
 import { fmt, markdownTable, median } from './lib/stats.ts'
@@ -396,15 +397,15 @@ function stepCosts (network: Network, set: KindSet): Array<[string, number]> {
   ]
   const first = set.items[0]!.entry.body
   if (first.kind === 'reveal') {
-    steps.push(['revealCommitment (sha256 of the weights\' bytes in the body)', us(i => {
+    steps.push(['packedWeightsProblem (sorted, no key twice: the whole weights check)', us(i => {
       const b = set.items[i]!.entry.body
-      if (b.kind === 'reveal') revealCommitment(b, bodies[i]!)
+      if (b.kind === 'reveal') packedWeightsProblem(b.payload.weights)
     })])
-    steps.push(['  for comparison: commitmentOf (encodes the weights again)', us(i => {
+    steps.push(['  not on the path: unpackWeights (PeerIds for consensus, cached)', us(i => {
       const b = set.items[i]!.entry.body
-      if (b.kind === 'reveal') commitmentOf(b.author, b.epoch, b.payload.weights, b.payload.salt)
+      if (b.kind === 'reveal') unpackWeights(b.payload.weights)
     })])
-    const ids = first.payload.weights.map(w => w.provider)
+    const ids = unpackWeights(first.payload.weights).map(w => w.provider)
     steps.push([`  isPeerId × ${ids.length} (inside parseDecodedBody, cached)`, us(() => { for (const id of ids) isPeerId(id) })])
   }
   return steps

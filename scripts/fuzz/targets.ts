@@ -16,7 +16,7 @@ import { capacityKey, peerFromCapacityKey, selectCapacityRecord, signCapacityRec
 import { decodeCanonical, decodeStrict, encodeCanonical } from '../../protocol/codec.ts'
 import { CodedError, ErrorCode } from '../../protocol/errors.ts'
 import { identityFromSeed, type Identity } from '../../protocol/identity.ts'
-import { decodeEntry, epochOf, signEntry, type EntryBody, type FraudPayload, type LedgerEntry } from '../../protocol/ledger/entries.ts'
+import { decodeEntry, epochOf, LEDGER_ENTRY_VERSION, signCommitAndReveal, signEntry, type EntryBody, type FraudPayload, type LedgerEntry } from '../../protocol/ledger/entries.ts'
 import { referenceRecompute, verifyFraudProof, fraudProviderOf } from '../../protocol/ledger/fraud.ts'
 import { LEDGER_VALIDATION_CODES, validateGossipEntry, validateSyncedEntry, type LedgerValidationContext } from '../../protocol/ledger/validate.ts'
 import { parseNetworkDefinition, type Network } from '../../protocol/network.ts'
@@ -209,18 +209,18 @@ export function buildTargets (w: FuzzWorld = createWorld()): FuzzTarget[] {
   const epochMs = network.definition.epochSeconds * 1000
   const salt = new Uint8Array(32).fill(9)
   const weights = [{ provider: w.provider.peerId, weight: 65535 }, { provider: w.requester.peerId, weight: 100 }].sort((a, b) => a.provider < b.provider ? -1 : 1)
-  const common = (author: Identity, e: number, issuedAt: number) => ({ v: 1 as const, network: network.id, author: author.peerId, epoch: e, issuedAt })
-  const prevCommit = signEntry(w.validator, network, { ...common(w.validator, epoch - 1, now - epochMs), kind: 'commit', payload: { commitment: sha256(encodeCanonical({ epoch: epoch - 1, author: w.validator.peerId, weights, salt })) } })
+  const common = (author: Identity, e: number, issuedAt: number) => ({ v: LEDGER_ENTRY_VERSION as typeof LEDGER_ENTRY_VERSION, network: network.id, author: author.peerId, epoch: e, issuedAt })
+  // The previous epoch's commit, and the reveal that opens it (its id is the commitment).
+  const { commit: prevCommit, reveal: prevReveal } = signCommitAndReveal(w.validator, network, { epoch: epoch - 1, weights, salt, commitIssuedAt: now - epochMs, revealIssuedAt: now })
   const fraudPayload: FraudPayload = { request: { body: requests[0]!.body, sig: requests[0]!.sig }, receipt: { body: receipts[1]!.body, sig: receipts[1]!.sig } }
   const entryBodies: EntryBody[] = [
     { ...common(w.validator, epoch, now), kind: 'commit', payload: { commitment: new Uint8Array(32).fill(7) } },
-    { ...common(w.validator, epoch - 1, now), kind: 'reveal', payload: { weights, salt } },
     { ...common(w.validator, epoch, now), kind: 'fraud', payload: fraudPayload },
     { ...common(w.validator, epoch, now), kind: 'endorse', payload: { validator: w.provider.peerId, share: 30000 } }
   ]
-  const entries: LedgerEntry[] = entryBodies.map(b => signEntry(w.validator, network, b))
+  const entries: LedgerEntry[] = [...entryBodies.map(b => signEntry(w.validator, network, b)), prevReveal]
   const entryBytes = [...entries.map(e => e.bytes), prevCommit.bytes]
-  const resignedEntry = mutatedValue(entryBodies).map(body => {
+  const resignedEntry = mutatedValue([...entryBodies, prevReveal.body]).map(body => {
     const bodyBytes = tryEncode(body)
     return tryEncode({ body: bodyBytes, sig: signDomain(w.validator.seed, SigningDomain.LEDGER_ENTRY, network.id, bodyBytes, nativeSign) })
   })
@@ -229,7 +229,7 @@ export function buildTargets (w: FuzzWorld = createWorld()): FuzzTarget[] {
     { arbitrary: mutatedValue(entryBytes.map(b => decodeCanonical(b, maxMsg))).map(tryEncode), weight: 2 }
   ])
   // The endorsement is already held, so its copies exercise ENTRY_DUPLICATE.
-  const held = new Set([entries[3]!.id])
+  const held = new Set([entries[2]!.id])
   const ledgerCtx: LedgerValidationContext = {
     network, verify, now,
     has: id => held.has(id),

@@ -21,7 +21,7 @@ import { join } from 'node:path'
 import type { InfermeshNode } from '../../node/node.ts'
 import { loadOrCreateIdentity } from '../../node/store/identityFile.ts'
 import { generateIdentity, type Identity } from '../../protocol/identity.ts'
-import { commitmentOf, epochOf, epochStartMs, signEntry, sortWeights, type LedgerEntry, type Weights } from '../../protocol/ledger/entries.ts'
+import { epochOf, epochStartMs, signCommitAndReveal, sortWeights, type LedgerEntry, type Weights } from '../../protocol/ledger/entries.ts'
 import { foldEpochs } from '../../protocol/ledger/fold.ts'
 import { toHex } from '../../protocol/bytes.ts'
 import { clientTraffic, inProcessNetwork, reputationOf } from '../helpers/inProcessNetwork.ts'
@@ -37,7 +37,7 @@ const HONEST = ['honest1', 'honest2', 'honest3']
 /** Publishes commit(e) and reveal(e − 1) for each forger, once per epoch, through `via`'s ledger. */
 function forgeWeights (via: () => InfermeshNode, forgers: () => Identity[], weights: () => Weights): { stop: () => void, epochs: Set<number> } {
   const network = via().network
-  const salts = new Map<string, { epoch: number, weights: Weights, salt: Uint8Array }>()
+  const pending = new Map<string, LedgerEntry>()
   const epochs = new Set<number>()
   let timer: NodeJS.Timeout | undefined
   let stopped = false
@@ -45,14 +45,13 @@ function forgeWeights (via: () => InfermeshNode, forgers: () => Identity[], weig
     const epoch = epochOf(Date.now(), network)
     const entries: LedgerEntry[] = []
     for (const id of forgers()) {
-      const prev = salts.get(id.peerId)
-      if (prev?.epoch === epoch - 1) {
-        entries.push(signEntry(id, network, { v: 1, network: network.id, kind: 'reveal', author: id.peerId, epoch: prev.epoch, issuedAt: Date.now(), payload: { weights: prev.weights, salt: prev.salt } }))
-      }
-      const w = weights()
-      const salt = crypto.getRandomValues(new Uint8Array(32))
-      salts.set(id.peerId, { epoch, weights: w, salt })
-      entries.push(signEntry(id, network, { v: 1, network: network.id, kind: 'commit', author: id.peerId, epoch, issuedAt: Date.now(), payload: { commitment: commitmentOf(id.peerId, epoch, w, salt) } }))
+      const prev = pending.get(id.peerId)
+      if (prev?.body.epoch === epoch - 1) entries.push(prev)
+      // The reveal is signed with its commit, to be issued one epoch from now (the commit is its id).
+      const now = Date.now()
+      const { commit, reveal } = signCommitAndReveal(id, network, { epoch, weights: weights(), salt: crypto.getRandomValues(new Uint8Array(32)), commitIssuedAt: now, revealIssuedAt: now + network.definition.epochSeconds * 1000 })
+      pending.set(id.peerId, reveal)
+      entries.push(commit)
     }
     const t0 = Date.now()
     // Concurrently: one by one, 100 Sybil entries would take longer than an epoch on a loaded machine.

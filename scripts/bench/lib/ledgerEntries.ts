@@ -6,13 +6,13 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { Identity } from '../../../protocol/identity.ts'
-import { commitmentOf, epochOf, epochStartMs, signEntry, sortWeights, type LedgerEntry, type Weights } from '../../../protocol/ledger/entries.ts'
+import { epochOf, epochStartMs, LEDGER_ENTRY_VERSION, signCommitAndReveal, signEntry, sortWeights, type LedgerEntry, type Weights } from '../../../protocol/ledger/entries.ts'
 import type { Network } from '../../../protocol/network.ts'
 
 /** A commit for the epoch of `issuedAt` with a random commitment. */
 export function commitEntry (author: Identity, network: Network, issuedAt: number): LedgerEntry {
   return signEntry(author, network, {
-    v: 1, network: network.id, author: author.peerId, epoch: epochOf(issuedAt, network), issuedAt, kind: 'commit',
+    v: LEDGER_ENTRY_VERSION, network: network.id, author: author.peerId, epoch: epochOf(issuedAt, network), issuedAt, kind: 'commit',
     payload: { commitment: new Uint8Array(randomBytes(32)) }
   })
 }
@@ -20,7 +20,7 @@ export function commitEntry (author: Identity, network: Network, issuedAt: numbe
 /** `author` endorses `validator` with share/65535 of its power from the epoch of `issuedAt`. */
 export function endorseEntry (author: Identity, network: Network, validator: string, share: number, issuedAt: number): LedgerEntry {
   return signEntry(author, network, {
-    v: 1, network: network.id, author: author.peerId, epoch: epochOf(issuedAt, network), issuedAt, kind: 'endorse',
+    v: LEDGER_ENTRY_VERSION, network: network.id, author: author.peerId, epoch: epochOf(issuedAt, network), issuedAt, kind: 'endorse',
     payload: { validator, share }
   })
 }
@@ -38,14 +38,5 @@ export function randomWeights (providers: readonly string[], count: number): Wei
  */
 export function revealPair (author: Identity, network: Network, weights: Weights, now: number): { commit: LedgerEntry, reveal: LedgerEntry } {
   const epoch = epochOf(now, network) - network.definition.commitRevealEpochs
-  const salt = new Uint8Array(randomBytes(32))
-  const commit = signEntry(author, network, {
-    v: 1, network: network.id, author: author.peerId, epoch, issuedAt: epochStartMs(epoch, network) + 1000, kind: 'commit',
-    payload: { commitment: commitmentOf(author.peerId, epoch, weights, salt) }
-  })
-  const reveal = signEntry(author, network, {
-    v: 1, network: network.id, author: author.peerId, epoch, issuedAt: now, kind: 'reveal',
-    payload: { weights, salt }
-  })
-  return { commit, reveal }
+  return signCommitAndReveal(author, network, { epoch, weights, salt: new Uint8Array(randomBytes(32)), commitIssuedAt: epochStartMs(epoch, network) + 1000, revealIssuedAt: now })
 }

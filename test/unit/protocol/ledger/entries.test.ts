@@ -7,9 +7,10 @@ import { decodeCanonical, encodeCanonical } from '../../../../protocol/codec.ts'
 import { CodedError, ErrorCode } from '../../../../protocol/errors.ts'
 import { identityFromSeed } from '../../../../protocol/identity.ts'
 import {
-  commitmentOf, decodeEntry, decodeEntryUnverified, entryIdOf, epochOf, epochStartMs, epochWindowProblem, MAX_WEIGHTS, parseDecodedBody,
-  parseEntryBody, readBodyFast, revealCommitment, signEntry, sortWeights, type EntryBody, type LedgerEntry, type RevealBody, type Weights
+  commitmentOfReveal, commitOpenedBy, decodeEntry, entryIdOf, epochOf, epochStartMs, epochWindowProblem, LEDGER_ENTRY_VERSION, MAX_WEIGHTS, packWeights,
+  parseDecodedBody, parseEntryBody, readBodyFast, signCommitAndReveal, signEntry, sortWeights, unpackWeights, type EntryBody, type LedgerEntry, type Weights
 } from '../../../../protocol/ledger/entries.ts'
+import { packedWeightsProblem, WEIGHT_RECORD_BYTES } from '../../../../protocol/ledger/packedWeights.ts'
 import { parseNetworkDefinition } from '../../../../protocol/network.ts'
 import { nobleVerify, signDomain, SigningDomain } from '../../../../protocol/signing.ts'
 import { requestHash, signReceipt, signTaskRequest, taskOutputHash } from '../../../../protocol/task.ts'
@@ -43,12 +44,18 @@ function fraudPayload (): Extract<EntryBody, { kind: 'fraud' }>['payload'] {
   return { request: { body: req.body, sig: req.sig }, receipt: { body: receipt.body, sig: receipt.sig } }
 }
 
+const V = LEDGER_ENTRY_VERSION
+const PACKED = packWeights(WEIGHTS)
+const revealBody = (): EntryBody => ({ v: V, network: NET.id, kind: 'reveal', author: author.peerId, epoch: E, issuedAt: T0 + 60_000, payload: { weights: PACKED.slice(), salt: SALT } })
 const bodies = {
-  commit: (): EntryBody => ({ v: 1, network: NET.id, kind: 'commit', author: author.peerId, epoch: E, issuedAt: T0, payload: { commitment: commitmentOf(author.peerId, E, WEIGHTS, SALT) } }),
-  reveal: (): EntryBody => ({ v: 1, network: NET.id, kind: 'reveal', author: author.peerId, epoch: E, issuedAt: T0 + 60_000, payload: { weights: WEIGHTS, salt: SALT } }),
-  fraud: (): EntryBody => ({ v: 1, network: NET.id, kind: 'fraud', author: author.peerId, epoch: E, issuedAt: T0, payload: fraudPayload() }),
-  endorse: (): EntryBody => ({ v: 1, network: NET.id, kind: 'endorse', author: author.peerId, epoch: E, issuedAt: T0, payload: { validator: validator.peerId, share: 13107 } })
+  commit: (): EntryBody => ({ v: V, network: NET.id, kind: 'commit', author: author.peerId, epoch: E, issuedAt: T0, payload: { commitment: commitmentOfReveal(signEntry(author, NET, revealBody())) } }),
+  reveal: revealBody,
+  fraud: (): EntryBody => ({ v: V, network: NET.id, kind: 'fraud', author: author.peerId, epoch: E, issuedAt: T0, payload: fraudPayload() }),
+  endorse: (): EntryBody => ({ v: V, network: NET.id, kind: 'endorse', author: author.peerId, epoch: E, issuedAt: T0, payload: { validator: validator.peerId, share: 13107 } })
 }
+/** A reveal body for `weights` (any order) and `salt`, issued at `issuedAt` (its epoch is the one before). */
+const revealOf = (weights: Weights, salt: Uint8Array, issuedAt: number): EntryBody =>
+  ({ v: V, network: NET.id, kind: 'reveal', author: author.peerId, epoch: Math.max(0, epochOf(issuedAt, NET) - 1), issuedAt, payload: { weights: packWeights(weights), salt } })
 type Kind = keyof typeof bodies
 const KINDS = Object.keys(bodies) as Kind[]
 
@@ -59,20 +66,20 @@ const KINDS = Object.keys(bodies) as Kind[]
  */
 const GOLDEN: Record<Kind, { id: string, hex: string }> = {
   commit: {
-    id: '53138734bf73ecfce00ebbd274d5cf3b28ef8d8dbc61dfa4a6f1b9b5e416ad86',
-    hex: 'a2637369675840beb3426eb1d0f43fd29a3b43b5e3385c0117b02d740fde9ebd57cabf5b5fc36136ca7987425549bd3a1b60d027145cfee22b90e4b50e01df398aa1d6cdabf50364626f647958caa7617601646b696e6466636f6d6d69746565706f63681a01c7387566617574686f727834313244334b6f6f574b3939566f56784e4537587a79427758457a573778684b37477076383572394633563366794b53554b504835676e6574776f726b5820d6b72c64262608c2fb7320208449f615fc8f9a10095ba2803fbf3679a87141a3677061796c6f6164a16a636f6d6d69746d656e745820497fe6ed3efb25624c792ae60a70b73a0a0974e38b8061603ac3381a1b60c62b6869737375656441741b000001a0c4506c00'
+    id: '6f6d0099683f078a1d0b2257b54e2e3275ad2051b3c27c18d5f23046ebb1b155',
+    hex: 'a26373696758406349caa4f6f4e53a91b3b812f388316e1b2f0cfc0f81e8ebe75002db49764e5a9b452f7186ebb9bcf404ba059f3f0e647177c5c42cc386302b08e57aae6deb0364626f647958caa7617602646b696e6466636f6d6d69746565706f63681a01c7387566617574686f727834313244334b6f6f574b3939566f56784e4537587a79427758457a573778684b37477076383572394633563366794b53554b504835676e6574776f726b5820d6b72c64262608c2fb7320208449f615fc8f9a10095ba2803fbf3679a87141a3677061796c6f6164a16a636f6d6d69746d656e745820ed57eea8084c11616857c1afc70d860ee78dd1acd117c5529172d2226fec21fd6869737375656441741b000001a0c4506c00'
   },
   reveal: {
-    id: '83a6a8054fba47b417dc7b7f88d0e7dae8cec897d90298e7cdd4f00fb808e35b',
-    hex: 'a26373696758404240bc856073ae0a5339b5c19ba28a819eae35a1ded4c838c0946b93bd6bd25ac0d655b93c5b409961a6148caf1400f6ba71a87312e4c61649f79bfcd9ecc80e64626f6479590161a7617601646b696e646672657665616c6565706f63681a01c7387566617574686f727834313244334b6f6f574b3939566f56784e4537587a79427758457a573778684b37477076383572394633563366794b53554b504835676e6574776f726b5820d6b72c64262608c2fb7320208449f615fc8f9a10095ba2803fbf3679a87141a3677061796c6f6164a26473616c7458205a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a677765696768747382a2667765696768741963bf6870726f76696465727834313244334b6f6f574846643167794e5946717874376b6539465932566f565657593258535068764c397667327042367751476661a266776569676874199c406870726f76696465727834313244334b6f6f575054393846584d6644515961765a6d36364565566a547150394e6e65686e3167796179647156384c384251776869737375656441741b000001a0c4515660'
+    id: 'ed57eea8084c11616857c1afc70d860ee78dd1acd117c5529172d2226fec21fd',
+    hex: 'a2637369675840d1f5fa94deae7dbb82a7768e838a0f05d21c7a0b42a745cc2c83e84ca5d91e4db79bc6ea10f0cba48797dec7e0eaef0ced35cd8ab0066da91f90e207940eb40864626f6479590112a7617602646b696e646672657665616c6565706f63681a01c7387566617574686f727834313244334b6f6f574b3939566f56784e4537587a79427758457a573778684b37477076383572394633563366794b53554b504835676e6574776f726b5820d6b72c64262608c2fb7320208449f615fc8f9a10095ba2803fbf3679a87141a3677061796c6f6164a26473616c7458205a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a677765696768747358446e7a1cdd29b0b78fd13af4c5598feff4ef2a97166e3ca6f2e4fbfccd80505bf163bfca93ac1705187071d67b83c7ff0efe8108e8ec4530575d7726879333dbdabe7c9c406869737375656441741b000001a0c4515660'
   },
   fraud: {
-    id: 'bd809760b0c0e0ea9189f88b679857704be04440f7b27d7a86215faa38ef3d4e',
-    hex: 'a2637369675840a285c4ef26c56fc96ffae26d50e70145b10b12511f82e5376ed63a84c19de1996b04a17060d94958ba926a72c29d46cbe53e47b82789baa9b48a4c5a1301510a64626f64795904a7a7617601646b696e646566726175646565706f63681a01c7387566617574686f727834313244334b6f6f574b3939566f56784e4537587a79427758457a573778684b37477076383572394633563366794b53554b504835676e6574776f726b5820d6b72c64262608c2fb7320208449f615fc8f9a10095ba2803fbf3679a87141a3677061796c6f6164a26772656365697074a2637369675840be6c56df762a43ec573834371f6de6580388ade99d83126605b3405d45f21a2ec7e11a95e730f3d2ebd344f0484928264a62cc7c6ee3ac0002da94fbaeb2a60864626f64795901b0ad617601656d6f64656c687265662d74696e79657573616765a26c70726f6d7074546f6b656e73181b70636f6d706c6574696f6e546f6b656e7308667461736b496478203031323334353637383961626364656630313233343536373839616263646566676e6574776f726b5820d6b72c64262608c2fb7320208449f615fc8f9a10095ba2803fbf3679a87141a36870726f76696465727834313244334b6f6f575054393846584d6644515961765a6d36364565566a547150394e6e65686e3167796179647156384c38425177697265717565737465727834313244334b6f6f57526e645668565a504369517748424242646737363947797250555731337a787771517966397233414e616261697374617274656441741b000001a0c4505c606a66696e697368656441741b000001a0c4505cc46a6f757470757448617368582012407311ce113f1d24d2a35cf4cf27128f703a2da4c33c9df15d05cd08ca93bd6b70726963654d6963726f73016b72657175657374486173685820f71c36f58d70b8f5d2cc9b82e42594c489a15a1c7b52f7871434405b60fa15126c66696e697368526561736f6e666c656e6774686772657175657374a263736967584098b4f07bf0fa1aa40b0bfeb6a8f253c8ecd65fbcc404d9514d8cfd2ff2c288d86f2020150c15851bb6b228d527784d1723a734a6c4a468882988ff8eaf3b8c0c64626f64795901adac61760162696478203031323334353637383961626364656630313233343536373839616263646566646b696e64646368617465696e707574a1686d6573736167657381a264726f6c65647573657267636f6e74656e74626869656d6f64656c687265662d74696e7966706172616d73a76473656564182a6473746f708064746f7050fb3feccccccccccccd686c6f6770726f6273f4696d6178546f6b656e73086b74656d7065726174757265f938006b746f704c6f6770726f627300676e6574776f726b5820d6b72c64262608c2fb7320208449f615fc8f9a10095ba2803fbf3679a87141a368646561646c696e651b000001a0c45142d86869737375656441741b000001a0c4505878686d61785072696365a268696e4d6963726f731903e8696f75744d6963726f731907d06870726f76696465727834313244334b6f6f575054393846584d6644515961765a6d36364565566a547150394e6e65686e3167796179647156384c38425177697265717565737465727834313244334b6f6f57526e645668565a504369517748424242646737363947797250555731337a787771517966397233414e6162616869737375656441741b000001a0c4506c00'
+    id: '842a179262dc1039d03e1490f96c2b97c9f186720b3166ee17b5336dcdbb2ed7',
+    hex: 'a2637369675840ac38b9f9293b13db3104e589bebad5fe7cc4a846b30f7fd54a7301d1853c246e65365ae8a9faef055668b82c946bd31eef5fe8046c448c2cc430442628cdbe0264626f64795904a7a7617602646b696e646566726175646565706f63681a01c7387566617574686f727834313244334b6f6f574b3939566f56784e4537587a79427758457a573778684b37477076383572394633563366794b53554b504835676e6574776f726b5820d6b72c64262608c2fb7320208449f615fc8f9a10095ba2803fbf3679a87141a3677061796c6f6164a26772656365697074a2637369675840be6c56df762a43ec573834371f6de6580388ade99d83126605b3405d45f21a2ec7e11a95e730f3d2ebd344f0484928264a62cc7c6ee3ac0002da94fbaeb2a60864626f64795901b0ad617601656d6f64656c687265662d74696e79657573616765a26c70726f6d7074546f6b656e73181b70636f6d706c6574696f6e546f6b656e7308667461736b496478203031323334353637383961626364656630313233343536373839616263646566676e6574776f726b5820d6b72c64262608c2fb7320208449f615fc8f9a10095ba2803fbf3679a87141a36870726f76696465727834313244334b6f6f575054393846584d6644515961765a6d36364565566a547150394e6e65686e3167796179647156384c38425177697265717565737465727834313244334b6f6f57526e645668565a504369517748424242646737363947797250555731337a787771517966397233414e616261697374617274656441741b000001a0c4505c606a66696e697368656441741b000001a0c4505cc46a6f757470757448617368582012407311ce113f1d24d2a35cf4cf27128f703a2da4c33c9df15d05cd08ca93bd6b70726963654d6963726f73016b72657175657374486173685820f71c36f58d70b8f5d2cc9b82e42594c489a15a1c7b52f7871434405b60fa15126c66696e697368526561736f6e666c656e6774686772657175657374a263736967584098b4f07bf0fa1aa40b0bfeb6a8f253c8ecd65fbcc404d9514d8cfd2ff2c288d86f2020150c15851bb6b228d527784d1723a734a6c4a468882988ff8eaf3b8c0c64626f64795901adac61760162696478203031323334353637383961626364656630313233343536373839616263646566646b696e64646368617465696e707574a1686d6573736167657381a264726f6c65647573657267636f6e74656e74626869656d6f64656c687265662d74696e7966706172616d73a76473656564182a6473746f708064746f7050fb3feccccccccccccd686c6f6770726f6273f4696d6178546f6b656e73086b74656d7065726174757265f938006b746f704c6f6770726f627300676e6574776f726b5820d6b72c64262608c2fb7320208449f615fc8f9a10095ba2803fbf3679a87141a368646561646c696e651b000001a0c45142d86869737375656441741b000001a0c4505878686d61785072696365a268696e4d6963726f731903e8696f75744d6963726f731907d06870726f76696465727834313244334b6f6f575054393846584d6644515961765a6d36364565566a547150394e6e65686e3167796179647156384c38425177697265717565737465727834313244334b6f6f57526e645668565a504369517748424242646737363947797250555731337a787771517966397233414e6162616869737375656441741b000001a0c4506c00'
   },
   endorse: {
-    id: '9ae83053880668665e009b90006594bb7edd4b954c34be528d85e92041889796',
-    hex: 'a2637369675840ca870643c27cd3e7575a00044c5a4af4ea9173e85cc090f42e36cdf065186ead7598f610aaaea1587da676580f20acbb7da111caceed26dafa1bde04115c750f64626f647958e7a7617601646b696e6467656e646f7273656565706f63681a01c7387566617574686f727834313244334b6f6f574b3939566f56784e4537587a79427758457a573778684b37477076383572394633563366794b53554b504835676e6574776f726b5820d6b72c64262608c2fb7320208449f615fc8f9a10095ba2803fbf3679a87141a3677061796c6f6164a26573686172651933336976616c696461746f727834313244334b6f6f574a576f61715a6844616f454673684637526831627059396f68696846687a6357366436394c72324e415375716869737375656441741b000001a0c4506c00'
+    id: 'e2baa0769f18cb91246edbcb0217a99b6b0c5bc9f2a08e7e6aae3bda151c4185',
+    hex: 'a26373696758401eed7fb7ab73c9c7bbd485bd4df5e60106aa57b118184831522271269135707d0287578902ad66b7e28c83a5cfa2d477a5bb6954cff4b0298b20d5795c98430464626f647958e7a7617602646b696e6467656e646f7273656565706f63681a01c7387566617574686f727834313244334b6f6f574b3939566f56784e4537587a79427758457a573778684b37477076383572394633563366794b53554b504835676e6574776f726b5820d6b72c64262608c2fb7320208449f615fc8f9a10095ba2803fbf3679a87141a3677061796c6f6164a26573686172651933336976616c696461746f727834313244334b6f6f574a576f61715a6844616f454673684637526831627059396f68696846687a6357366436394c72324e415375716869737375656441741b000001a0c4506c00'
   }
 }
 
@@ -106,24 +113,34 @@ describe('ledger entries: golden bytes', () => {
     })
   }
 
-  it('the commitment and the commit body match encodings assembled by hand', () => {
+  it('the packed weights, the reveal body and the commit body match encodings assembled by hand; the commitment is the reveal\'s id', () => {
     // Deterministic CBOR sorts map keys by their encoded bytes, so shorter keys first.
-    const weightItem = (w: number, provider: string): Uint8Array => concatBytes(Uint8Array.of(0xa2), tstr('weight'), Uint8Array.of(0x19, w >> 8, w & 0xff), tstr('provider'), tstr(provider))
     expect(WEIGHTS.map(w => w.provider)).toEqual([p2.peerId, p1.peerId]) // sorted
-    const preimage = concatBytes(
-      Uint8Array.of(0xa4),
-      tstr('salt'), Uint8Array.of(0x58, 0x20), SALT,
-      tstr('epoch'), Uint8Array.of(0x1a), fromHex(E.toString(16).padStart(8, '0')),
+    const u16 = (w: number): Uint8Array => Uint8Array.of(w >> 8, w & 0xff)
+    // key ‖ u16 per provider, in key order: p2's key sorts before p1's, as p2's PeerId does before p1's.
+    const packed = concatBytes(p2.publicKey, u16(25535), p1.publicKey, u16(40000))
+    expect(toHex(PACKED)).toBe(toHex(packed))
+    const epoch = concatBytes(Uint8Array.of(0x1a), fromHex(E.toString(16).padStart(8, '0')))
+    const revealBodyBytes = concatBytes(
+      Uint8Array.of(0xa7),
+      tstr('v'), Uint8Array.of(0x02),
+      tstr('kind'), tstr('reveal'),
+      tstr('epoch'), epoch,
       tstr('author'), tstr(author.peerId),
-      tstr('weights'), Uint8Array.of(0x82), weightItem(25535, p2.peerId), weightItem(40000, p1.peerId)
+      tstr('network'), Uint8Array.of(0x58, 0x20), NET.id,
+      tstr('payload'), Uint8Array.of(0xa2), tstr('salt'), Uint8Array.of(0x58, 0x20), SALT, tstr('weights'), Uint8Array.of(0x58, packed.length), packed,
+      tstr('issuedAt'), Uint8Array.of(0x1b), fromHex((T0 + 60_000).toString(16).padStart(16, '0'))
     )
-    const commitment = commitmentOf(author.peerId, E, WEIGHTS, SALT)
-    expect(toHex(commitment)).toBe(toHex(sha256(preimage)))
+    const revealEnv = cborDecode(fromHex(GOLDEN.reveal.hex)) as { body: Uint8Array }
+    expect(toHex(revealEnv.body)).toBe(toHex(revealBodyBytes))
+    // The commitment is sha256 of the reveal's wire bytes, i.e. its id.
+    const commitment = sha256(fromHex(GOLDEN.reveal.hex))
+    expect(toHex(commitment)).toBe(GOLDEN.reveal.id)
     const body = concatBytes(
       Uint8Array.of(0xa7),
-      tstr('v'), Uint8Array.of(0x01),
+      tstr('v'), Uint8Array.of(0x02),
       tstr('kind'), tstr('commit'),
-      tstr('epoch'), Uint8Array.of(0x1a), fromHex(E.toString(16).padStart(8, '0')),
+      tstr('epoch'), epoch,
       tstr('author'), tstr(author.peerId),
       tstr('network'), Uint8Array.of(0x58, 0x20), NET.id,
       tstr('payload'), Uint8Array.of(0xa1), tstr('commitment'), Uint8Array.of(0x58, 0x20), commitment,
@@ -156,13 +173,18 @@ describe('ledger entries: signing and decoding', () => {
   it('refuses to sign for another author, another network, or a malformed body', () => {
     expectCode(() => signEntry(validator, NET, bodies.commit()), ErrorCode.ENTRY_MALFORMED, { field: 'author' })
     expectCode(() => signEntry(author, OTHER, bodies.commit()), ErrorCode.ENTRY_WRONG_NETWORK)
-    const unsorted = { ...bodies.reveal(), payload: { weights: [...WEIGHTS].reverse(), salt: SALT } } as EntryBody
-    expectCode(() => signEntry(author, NET, unsorted), ErrorCode.ENTRY_MALFORMED, { field: 'payload.weights' })
-    const twice = { ...bodies.reveal(), payload: { weights: [WEIGHTS[0]!, WEIGHTS[0]!], salt: SALT } } as EntryBody
-    expectCode(() => signEntry(author, NET, twice), ErrorCode.ENTRY_MALFORMED)
-    const heavy = { ...bodies.reveal(), payload: { weights: [{ provider: p1.peerId, weight: 65536 }], salt: SALT } } as EntryBody
-    expectCode(() => signEntry(author, NET, heavy), ErrorCode.ENTRY_MALFORMED)
-    const shortSalt = { ...bodies.reveal(), payload: { weights: WEIGHTS, salt: new Uint8Array(31) } } as EntryBody
+    const record = (i: number): Uint8Array => PACKED.subarray(i * WEIGHT_RECORD_BYTES, (i + 1) * WEIGHT_RECORD_BYTES)
+    const withWeights = (weights: unknown): EntryBody => ({ ...bodies.reveal(), payload: { weights, salt: SALT } }) as EntryBody
+    expectCode(() => signEntry(author, NET, withWeights(concatBytes(record(1), record(0)))), ErrorCode.ENTRY_MALFORMED, { field: 'payload.weights' })
+    expectCode(() => signEntry(author, NET, withWeights(concatBytes(record(0), record(0)))), ErrorCode.ENTRY_MALFORMED, { field: 'payload.weights' })
+    expectCode(() => signEntry(author, NET, withWeights(PACKED.subarray(0, PACKED.length - 1))), ErrorCode.ENTRY_MALFORMED, { field: 'payload.weights' })
+    expectCode(() => signEntry(author, NET, withWeights(WEIGHTS)), ErrorCode.ENTRY_MALFORMED, { field: 'payload.weights' })
+    // packWeights refuses what cannot be packed, naming the same field
+    expectCode(() => packWeights([WEIGHTS[0]!, WEIGHTS[0]!]), ErrorCode.ENTRY_MALFORMED, { field: 'payload.weights' })
+    expectCode(() => packWeights([{ provider: p1.peerId, weight: 65536 }]), ErrorCode.ENTRY_MALFORMED, { field: 'payload.weights' })
+    expectCode(() => packWeights([{ provider: p1.peerId, weight: 1.5 }]), ErrorCode.ENTRY_MALFORMED, { field: 'payload.weights' })
+    expectCode(() => packWeights([{ provider: 'QmNotAnEd25519Key', weight: 1 }]), ErrorCode.ENTRY_MALFORMED, { field: 'payload.weights' })
+    const shortSalt = { ...bodies.reveal(), payload: { weights: PACKED, salt: new Uint8Array(31) } } as EntryBody
     expectCode(() => signEntry(author, NET, shortSalt), ErrorCode.ENTRY_MALFORMED)
     const extra = { ...bodies.endorse(), extra: 1 } as unknown as EntryBody
     expectCode(() => signEntry(author, NET, extra), ErrorCode.ENTRY_MALFORMED, { field: 'extra' })
@@ -174,14 +196,16 @@ describe('ledger entries: signing and decoding', () => {
 
   it('caps a weight vector at MAX_WEIGHTS providers and the entry at the message limit', () => {
     const small = parseNetworkDefinition({ name: 'smallnet', limits: { maxMessageBytes: 1024 } })
-    const keys = Array.from({ length: 70 }, (_, i) => identityFromSeed(seed(100 + i)).peerId)
-    const many = sortWeights(Array.from({ length: MAX_WEIGHTS + 1 }, (_, i) => ({ provider: keys[i % 70]!.slice(0, 44) + String(i).padStart(8, '0'), weight: 1 })))
-    expectCode(() => signEntry(author, NET, { ...bodies.reveal(), payload: { weights: many, salt: SALT } } as EntryBody), ErrorCode.ENTRY_MALFORMED)
-    const thirty = sortWeights(Array.from({ length: 30 }, (_, i) => ({ provider: identityFromSeed(seed(100 + i)).peerId, weight: i })))
-    const body = { ...bodies.reveal(), network: small.id, payload: { weights: thirty, salt: SALT } } as EntryBody
+    // MAX_WEIGHTS + 1 distinct keys in order (key i starts with i, big-endian)
+    const many = new Uint8Array((MAX_WEIGHTS + 1) * WEIGHT_RECORD_BYTES)
+    for (let i = 0; i <= MAX_WEIGHTS; i++) many.set([i >> 8, i & 0xff], i * WEIGHT_RECORD_BYTES)
+    expect(packedWeightsProblem(many.subarray(WEIGHT_RECORD_BYTES))).toBeUndefined()
+    expectCode(() => signEntry(author, NET, { ...bodies.reveal(), payload: { weights: many, salt: SALT } } as EntryBody), ErrorCode.ENTRY_MALFORMED, { field: 'payload.weights' })
+    const forty = packWeights(Array.from({ length: 40 }, (_, i) => ({ provider: identityFromSeed(seed(100 + i)).peerId, weight: i })))
+    const body = { ...bodies.reveal(), network: small.id, payload: { weights: forty, salt: SALT } } as EntryBody
     expectCode(() => signEntry(author, small, body), ErrorCode.ENTRY_TOO_LARGE)
     // the same entry signed where it fits is refused by the small network's decoder before anything else
-    const big = signEntry(author, NET, { ...bodies.reveal(), payload: { weights: thirty, salt: SALT } } as EntryBody)
+    const big = signEntry(author, NET, { ...bodies.reveal(), payload: { weights: forty, salt: SALT } } as EntryBody)
     expectCode(() => decodeEntry(big.bytes, small, nobleVerify), ErrorCode.ENTRY_TOO_LARGE)
   })
 
@@ -298,9 +322,7 @@ describe('ledger entries: decoder properties (design.md §13: every decoder)', (
     const arbWeights = fc.uniqueArray(fc.integer({ min: 0, max: 60 }), { maxLength: 8 }).chain(ix =>
       fc.tuple(...ix.map(i => fc.integer({ min: 0, max: 65535 }).map(w => ({ provider: identityFromSeed(seed(100 + i)).peerId, weight: w })))))
     fc.assert(fc.property(arbWeights, fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.integer({ min: 0, max: 2 ** 45 }), (ws, salt, issuedAt) => {
-      const weights = sortWeights(ws)
-      const body: EntryBody = { v: 1, network: NET.id, kind: 'reveal', author: author.peerId, epoch: Math.max(0, epochOf(issuedAt, NET) - 1), issuedAt, payload: { weights, salt } }
-      const e = signEntry(author, NET, body)
+      const e = signEntry(author, NET, revealOf(ws, salt, issuedAt))
       expect(decodeEntry(e.bytes, NET, nativeVerify)).toEqual(e)
     }), { numRuns: 50 })
   })
@@ -310,7 +332,7 @@ describe('ledger entries: the fast paths agree with the schema and the general e
   const providerIds = Array.from({ length: 40 }, (_, i) => identityFromSeed(seed(100 + i)).peerId)
   const arbWeights = fc.uniqueArray(fc.integer({ min: 0, max: providerIds.length - 1 }), { maxLength: 12 }).chain(ix =>
     fc.tuple(...ix.map(i => fc.integer({ min: 0, max: 65535 }).map(w => ({ provider: providerIds[i]!, weight: w })))))
-    .map(ws => sortWeights(ws))
+    .map(ws => packWeights(ws))
   const arbUint = fc.oneof(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 2 ** 32 + 5 }), fc.maxSafeInteger().map(Math.abs))
 
   /** zod's answer and the hand-written one: the hand-written one only answers where zod accepts, and then with an equal body. */
@@ -357,7 +379,7 @@ describe('ledger entries: the fast paths agree with the schema and the general e
       agreeBytes(bytes)
     }
     fc.assert(fc.property(arbWeights, fc.uint8Array({ minLength: 32, maxLength: 32 }), arbUint, arbUint, (weights, salt, epoch, issuedAt) => {
-      const bytes = encodeCanonical({ v: 1, network: NET.id, kind: 'reveal', author: author.peerId, epoch, issuedAt, payload: { weights, salt } })
+      const bytes = encodeCanonical({ v: V, network: NET.id, kind: 'reveal', author: author.peerId, epoch, issuedAt, payload: { weights, salt } })
       expect(readBodyFast(bytes)).toBeDefined()
       agreeBytes(bytes)
     }), { numRuns: 200 })
@@ -408,20 +430,23 @@ describe('ledger entries: the fast paths agree with the schema and the general e
       expect(parseDecodedBody(decoded) === undefined).toBe(k === 'fraud')
     }
     fc.assert(fc.property(arbWeights, fc.uint8Array({ minLength: 32, maxLength: 32 }), arbUint, arbUint, (weights, salt, epoch, issuedAt) => {
-      const body = { v: 1, network: NET.id, kind: 'reveal', author: author.peerId, epoch, issuedAt, payload: { weights, salt } }
+      const body = { v: V, network: NET.id, kind: 'reveal', author: author.peerId, epoch, issuedAt, payload: { weights, salt } }
       const decoded = decodeCanonical(encodeCanonical(body), 1 << 20)
       expect(parseDecodedBody(decoded)).toBeDefined()
       agree(decoded)
     }), { numRuns: 200 })
   })
 
-  it('on bodies, payloads and weights with one field replaced, added or removed', () => {
+  it('on bodies and payloads with one field replaced, added or removed', () => {
     const fields = ['v', 'network', 'kind', 'author', 'epoch', 'issuedAt', 'payload', 'commitment', 'weights', 'salt', 'validator', 'share', 'provider', 'weight', 'extra', '__proto__']
-    const values: unknown[] = [validator.peerId, p1.peerId.slice(1), `${p1.peerId}x`, 'commit', 'reveal', 'endorse', 'fraud', 0, 1, 2, 65535, 65536, -1, 1.5,
-      2 ** 53, Number.MAX_SAFE_INTEGER, NET.id, new Uint8Array(31), new Uint8Array(33), null, true, [], {}, '', [WEIGHTS[0]]]
+    const rec = WEIGHT_RECORD_BYTES
+    const values: unknown[] = [validator.peerId, p1.peerId.slice(1), `${p1.peerId}x`, 'commit', 'reveal', 'endorse', 'fraud', 0, 1, 1, 2, 65535, 65536, -1, 1.5,
+      2 ** 53, Number.MAX_SAFE_INTEGER, NET.id, new Uint8Array(31), new Uint8Array(33), null, true, [], {}, '', WEIGHTS, [WEIGHTS[0]],
+      new Uint8Array(0), new Uint8Array(rec), PACKED.subarray(0, rec - 1), PACKED.subarray(rec), concatBytes(PACKED.subarray(rec), PACKED.subarray(0, rec)),
+      concatBytes(PACKED, PACKED.subarray(rec)), concatBytes(PACKED, Uint8Array.of(0))]
     const mutated = (kind: Kind, where: string, field: string, v: unknown, remove: boolean): Record<string, any> => {
       const body = decodeCanonical(encodeCanonical(bodies[kind]()), 1 << 20) as Record<string, any>
-      const target: Record<string, unknown> | undefined = where === 'body' ? body : where === 'payload' ? body.payload : body.payload.weights?.[1]
+      const target: Record<string, unknown> | undefined = where === 'body' ? body : body.payload
       if (target != null) {
         if (remove) delete target[field]
         else Object.defineProperty(target, field, { value: v, enumerable: true, writable: true, configurable: true })
@@ -430,54 +455,62 @@ describe('ledger entries: the fast paths agree with the schema and the general e
     }
     // Every field × every value, exhaustively (a few thousand cases), then random values.
     for (const kind of KINDS) {
-      for (const where of ['body', 'payload', 'weight']) {
+      for (const where of ['body', 'payload']) {
         for (const field of fields) {
           agree(mutated(kind, where, field, undefined, true))
           for (const v of values) agree(mutated(kind, where, field, v, false))
         }
       }
     }
-    fc.assert(fc.property(fc.constantFrom(...KINDS), fc.constantFrom('body', 'payload', 'weight'), fc.oneof(fc.constantFrom(...fields), fc.string({ maxLength: 10 })),
+    fc.assert(fc.property(fc.constantFrom(...KINDS), fc.constantFrom('body', 'payload'), fc.oneof(fc.constantFrom(...fields), fc.string({ maxLength: 10 })),
       cborValue, (kind, where, field, v) => { agree(mutated(kind, where, field, v, false)) }), { numRuns: 500 })
-    // Unsorted and duplicate providers.
+    // Random packed vectors, valid or not.
     const reveal = decodeCanonical(encodeCanonical(bodies.reveal()), 1 << 20) as Record<string, any>
-    agree({ ...reveal, payload: { ...reveal.payload, weights: [...reveal.payload.weights].reverse() } })
-    agree({ ...reveal, payload: { ...reveal.payload, weights: [reveal.payload.weights[0], reveal.payload.weights[0]] } })
-    expect(parseDecodedBody({ ...reveal, payload: { ...reveal.payload, weights: [...reveal.payload.weights].reverse() } })).toBeUndefined()
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 6 * rec }), weights => { agree({ ...reveal, payload: { ...reveal.payload, weights } }) }), { numRuns: 300 })
+    expect(parseDecodedBody({ ...reveal, payload: { ...reveal.payload, weights: concatBytes(PACKED.subarray(rec), PACKED.subarray(0, rec)) } })).toBeUndefined()
   })
+})
 
-  it('commitmentOf is sha256 of encodeCanonical({epoch, author, weights, salt}), whatever the input', () => {
-    const general = (a: string, e: number, w: Weights, salt: Uint8Array): string => toHex(sha256(encodeCanonical({ epoch: e, author: a, weights: w, salt })))
-    fc.assert(fc.property(arbWeights, fc.uint8Array({ minLength: 32, maxLength: 32 }), arbUint, fc.oneof(fc.constant(author.peerId), fc.string({ maxLength: 30 })), (weights, salt, epoch, a) => {
-      expect(toHex(commitmentOf(a, epoch, weights, salt))).toBe(general(a, epoch, weights, salt))
+describe('ledger entries: packed weights and commit-reveal', () => {
+  const ids = Array.from({ length: 60 }, (_, i) => identityFromSeed(seed(100 + i)).peerId)
+  const arbWeights = fc.uniqueArray(fc.integer({ min: 0, max: ids.length - 1 }), { maxLength: 20 }).chain(ix =>
+    fc.tuple(...ix.map(i => fc.integer({ min: 0, max: 65535 }).map(w => ({ provider: ids[i]!, weight: w })))))
+
+  it('packWeights ∘ unpackWeights is sortWeights: key order is PeerId order', () => {
+    fc.assert(fc.property(arbWeights, ws => {
+      const packed = packWeights(ws)
+      expect(packed.length).toBe(ws.length * WEIGHT_RECORD_BYTES)
+      expect(packedWeightsProblem(packed)).toBeUndefined()
+      expect(unpackWeights(packed)).toEqual(sortWeights(ws))
     }), { numRuns: 300 })
-    // Outside what the schema makes, the general encoder answers.
-    const odd = [
-      { weights: [{ provider: 'ü', weight: 1 }] as Weights },
-      { weights: [{ provider: p1.peerId, weight: 1, extra: true }] as unknown as Weights },
-      { weights: [{ provider: p1.peerId, weight: 70000 }] as Weights },
-      { weights: [{ provider: p1.peerId, weight: 1.5 }] as Weights }
-    ]
-    for (const { weights } of odd) expect(toHex(commitmentOf(author.peerId, E, weights, SALT))).toBe(general(author.peerId, E, weights, SALT))
-    expect(toHex(commitmentOf(author.peerId, E, WEIGHTS, new Uint8Array(31)))).toBe(general(author.peerId, E, WEIGHTS, new Uint8Array(31)))
+    // Fresh random keys too, not only the ones above (whose PeerIds the cache already holds).
+    fc.assert(fc.property(fc.uniqueArray(fc.uint8Array({ minLength: 32, maxLength: 32 }), { maxLength: 12, selector: k => toHex(k) }), keys => {
+      const ws = keys.map((k, i) => ({ provider: identityFromSeed(k).peerId, weight: i }))
+      expect(unpackWeights(packWeights(ws))).toEqual(sortWeights(ws))
+    }), { numRuns: 100 })
   })
 
-  it('a decoded reveal\'s commitment, hashed from its body bytes, is commitmentOf', () => {
-    fc.assert(fc.property(arbWeights, fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.integer({ min: 0, max: 2 ** 45 }), (weights, salt, issuedAt) => {
-      const body: RevealBody = { v: 1, network: NET.id, kind: 'reveal', author: author.peerId, epoch: Math.max(0, epochOf(issuedAt, NET) - 1), issuedAt, payload: { weights, salt } }
-      const e = signEntry(author, NET, body)
-      const d = decodeEntryUnverified(e.bytes, NET)
-      const want = toHex(commitmentOf(author.peerId, body.epoch, weights, salt))
-      expect(toHex(d.commitment()!)).toBe(want)
-      expect(toHex(revealCommitment(body, encodeCanonical(body)))).toBe(want)
-    }), { numRuns: 200 })
-    // The fast path really reads the weights from the bytes: given a body object whose weights differ, it still answers for the bytes.
-    const signed = bodies.reveal() as RevealBody
-    const emptied: RevealBody = { ...signed, payload: { ...signed.payload, weights: [] } }
-    expect(toHex(revealCommitment(emptied, encodeCanonical(signed)))).toBe(toHex(commitmentOf(signed.author, signed.epoch, signed.payload.weights, signed.payload.salt)))
-    // Bytes that are not this body's encoding fall back to commitmentOf rather than hash the wrong range.
-    const body = bodies.reveal() as RevealBody
-    expect(toHex(revealCommitment(body, new Uint8Array(10)))).toBe(toHex(commitmentOf(body.author, body.epoch, body.payload.weights, body.payload.salt)))
-    expect(decodeEntryUnverified(signEntry(author, NET, bodies.commit()).bytes, NET).commitment()).toBeUndefined()
+  it('packedWeightsProblem refuses partial records, unsorted and repeated keys, and too many records', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 10 * WEIGHT_RECORD_BYTES }), bytes => {
+      const problem = packedWeightsProblem(bytes)
+      const n = bytes.length / WEIGHT_RECORD_BYTES
+      const keys = Array.from({ length: Math.floor(n) }, (_, i) => toHex(bytes.subarray(i * WEIGHT_RECORD_BYTES, i * WEIGHT_RECORD_BYTES + 32)))
+      const ok = Number.isInteger(n) && keys.every((k, i) => i === 0 || keys[i - 1]! < k)
+      expect(problem === undefined).toBe(ok)
+    }), { numRuns: 500 })
+  })
+
+  it('a commit commits to its reveal\'s id; only that exact reveal opens it', () => {
+    fc.assert(fc.property(arbWeights, fc.uint8Array({ minLength: 32, maxLength: 32 }), (weights, salt) => {
+      const { commit, reveal } = signCommitAndReveal(author, NET, { epoch: E, weights, salt, commitIssuedAt: T0, revealIssuedAt: T0 + 60_000 })
+      expect(commit.body.kind === 'commit' && toHex(commit.body.payload.commitment)).toBe(reveal.id)
+      expect(toHex(commitmentOfReveal(reveal))).toBe(entryIdOf(reveal.bytes))
+      expect(commitOpenedBy(commit, reveal.id)).toBe(true)
+      expect(reveal.body.kind === 'reveal' && unpackWeights(reveal.body.payload.weights)).toEqual(sortWeights(weights))
+      // the same weights and salt issued a millisecond later are another entry, which the commit does not name
+      const later = signEntry(author, NET, { ...reveal.body, issuedAt: reveal.body.issuedAt + 1 })
+      expect(commitOpenedBy(commit, later.id)).toBe(false)
+      expect(commitOpenedBy(reveal, reveal.id)).toBe(false)
+    }), { numRuns: 50 })
   })
 })

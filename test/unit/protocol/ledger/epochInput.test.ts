@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { identityFromSeed, type Identity } from '../../../../protocol/identity.ts'
-import { commitmentOf, epochStartMs, signEntry, sortWeights, type EntryBody, type LedgerEntry, type Weight } from '../../../../protocol/ledger/entries.ts'
+import { commitmentOfReveal, epochStartMs, LEDGER_ENTRY_VERSION, packWeights, signEntry, sortWeights, type EntryBody, type LedgerEntry, type Weight } from '../../../../protocol/ledger/entries.ts'
 import { defaultResolveEpochParams, POWER_SCALE, resolveEpoch, resolveVotingPower, type Anchor } from '../../../../protocol/ledger/epochInput.ts'
 import { parseNetworkDefinition, type Network } from '../../../../protocol/network.ts'
 import { requestHash, signReceipt, signTaskRequest, taskOutputHash } from '../../../../protocol/task.ts'
@@ -22,7 +22,7 @@ const S = POWER_SCALE
 const at = (epoch: number, offsetMs = 1000): number => epochStartMs(epoch, NET) + offsetMs
 
 function sign (id: Identity, kind: EntryBody['kind'], payload: unknown, issuedAt: number, epoch: number, network: Network = NET): LedgerEntry {
-  return signEntry(id, network, { v: 1, network: network.id, kind, author: id.peerId, epoch, issuedAt, payload } as EntryBody)
+  return signEntry(id, network, { v: LEDGER_ENTRY_VERSION, network: network.id, kind, author: id.peerId, epoch, issuedAt, payload } as EntryBody)
 }
 const w = (...pairs: Array<[Identity, number]>): Weight[] => sortWeights(pairs.map(([p, weight]) => ({ provider: p.peerId, weight })))
 
@@ -30,10 +30,8 @@ const w = (...pairs: Array<[Identity, number]>): Weight[] => sortWeights(pairs.m
 function vote (id: Identity, weights: Weight[], opts: { epoch?: number, salt?: number, commitAt?: number, revealAt?: number } = {}): [LedgerEntry, LedgerEntry] {
   const epoch = opts.epoch ?? E
   const salt = new Uint8Array(32).fill(opts.salt ?? 9)
-  return [
-    sign(id, 'commit', { commitment: commitmentOf(id.peerId, epoch, weights, salt) }, opts.commitAt ?? at(epoch), epoch),
-    sign(id, 'reveal', { weights, salt }, opts.revealAt ?? at(epoch + 1), epoch)
-  ]
+  const reveal = sign(id, 'reveal', { weights: packWeights(weights), salt }, opts.revealAt ?? at(epoch + 1), epoch)
+  return [sign(id, 'commit', { commitment: commitmentOfReveal(reveal) }, opts.commitAt ?? at(epoch), epoch), reveal]
 }
 const endorse = (id: Identity, to: Identity, share: number, epoch = E - 1, offsetMs = 1000): LedgerEntry => sign(id, 'endorse', { validator: to.peerId, share }, at(epoch, offsetMs), epoch)
 
@@ -116,7 +114,7 @@ describe('resolveEpoch: the consensus input', () => {
   it('of several valid pairs per author, the latest-issued reveal counts; a newer reveal that opens nothing does not', () => {
     const early = vote(a1, w([p1, 100]), { salt: 1, commitAt: at(E, 1000), revealAt: at(E + 1, 1000) })
     const late = vote(a1, w([p2, 200]), { salt: 2, commitAt: at(E, 2000), revealAt: at(E + 1, 5000) })
-    const bogus = sign(a1, 'reveal', { weights: w([p3, 300]), salt: new Uint8Array(32).fill(3) }, at(E + 1, 9000), E)
+    const bogus = sign(a1, 'reveal', { weights: packWeights(w([p3, 300])), salt: new Uint8Array(32).fill(3) }, at(E + 1, 9000), E)
     for (const entries of [[...early, ...late, bogus], [bogus, ...late, ...early]]) {
       const r = resolveEpoch(entries, E, NET, ANCHORS)
       expect(r.providers).toEqual([p2.peerId])
@@ -133,8 +131,8 @@ describe('resolveEpoch: the consensus input', () => {
   it('ignores entries outside their epoch window and entries of another network', () => {
     const salt = new Uint8Array(32).fill(9)
     const weights = w([p1, 9])
-    const c = sign(a1, 'commit', { commitment: commitmentOf(a1.peerId, E, weights, salt) }, at(E), E)
-    const lateReveal = sign(a1, 'reveal', { weights, salt }, at(E + 2), E)
+    const lateReveal = sign(a1, 'reveal', { weights: packWeights(weights), salt }, at(E + 2), E)
+    const c = sign(a1, 'commit', { commitment: commitmentOfReveal(lateReveal) }, at(E), E)
     // The late reveal does not count; the commit does, as an empty row.
     const late = resolveEpoch([c, lateReveal], E, NET, ANCHORS)
     expect(late.validators).toEqual([a1.peerId])

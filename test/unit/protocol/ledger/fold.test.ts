@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { toHex } from '../../../../protocol/bytes.ts'
 import { SCALE } from '../../../../protocol/consensus/index.ts'
 import { identityFromSeed, type Identity } from '../../../../protocol/identity.ts'
-import { commitmentOf, epochStartMs, signEntry, sortWeights, type EntryBody, type LedgerEntry, type Weight } from '../../../../protocol/ledger/entries.ts'
+import { commitmentOfReveal, epochStartMs, LEDGER_ENTRY_VERSION, packWeights, signEntry, sortWeights, type EntryBody, type LedgerEntry, type Weight } from '../../../../protocol/ledger/entries.ts'
 import { foldEpochs } from '../../../../protocol/ledger/fold.ts'
 import { parseNetworkDefinition } from '../../../../protocol/network.ts'
 
@@ -18,14 +18,15 @@ const at = (epoch: number, offsetMs = 1000): number => epochStartMs(epoch, NET) 
 const w = (...pairs: Array<[Identity, number]>): Weight[] => sortWeights(pairs.map(([p, weight]) => ({ provider: p.peerId, weight })))
 
 function sign (id: Identity, kind: EntryBody['kind'], payload: unknown, issuedAt: number, epoch: number): LedgerEntry {
-  return signEntry(id, NET, { v: 1, network: NET.id, kind, author: id.peerId, epoch, issuedAt, payload } as EntryBody)
+  return signEntry(id, NET, { v: LEDGER_ENTRY_VERSION, network: NET.id, kind, author: id.peerId, epoch, issuedAt, payload } as EntryBody)
 }
 
 /** Commit in `epoch`; reveal one epoch later unless `reveal` is false. */
 function vote (id: Identity, epoch: number, weights: Weight[], reveal = true): LedgerEntry[] {
   const salt = new Uint8Array(32).fill(epoch % 251)
-  const out = [sign(id, 'commit', { commitment: commitmentOf(id.peerId, epoch, weights, salt) }, at(epoch), epoch)]
-  if (reveal) out.push(sign(id, 'reveal', { weights, salt }, at(epoch + 1), epoch))
+  const opening = sign(id, 'reveal', { weights: packWeights(weights), salt }, at(epoch + 1), epoch)
+  const out = [sign(id, 'commit', { commitment: commitmentOfReveal(opening) }, at(epoch), epoch)]
+  if (reveal) out.push(opening)
   return out
 }
 

@@ -4,7 +4,7 @@ import { concatBytes } from '../../../../protocol/bytes.ts'
 import { encodeCanonical } from '../../../../protocol/codec.ts'
 import { ErrorCode } from '../../../../protocol/errors.ts'
 import { identityFromSeed, type Identity } from '../../../../protocol/identity.ts'
-import { commitmentOf, epochOf, epochStartMs, signEntry, sortWeights, type EntryBody, type LedgerEntry, type Weights } from '../../../../protocol/ledger/entries.ts'
+import { commitmentOfReveal, epochOf, epochStartMs, LEDGER_ENTRY_VERSION, packWeights, signEntry, sortWeights, type EntryBody, type LedgerEntry, type Weights } from '../../../../protocol/ledger/entries.ts'
 import { referenceRecompute, type RecomputeFn } from '../../../../protocol/ledger/fraud.ts'
 import {
   LEDGER_CODE_ACTION, LEDGER_VALIDATION_CODES, validateGossipEntry, validateSyncedEntry, type EntryValidation, type LedgerValidationContext
@@ -31,12 +31,13 @@ const SALT = new Uint8Array(32).fill(0x5a)
 const WEIGHTS: Weights = sortWeights([{ provider: provider.peerId, weight: 50000 }, { provider: other.peerId, weight: 1000 }])
 
 function body (id: Identity, kind: EntryBody['kind'], payload: unknown, issuedAt: number, epoch = epochOf(issuedAt, NET), network: Network = NET): EntryBody {
-  return { v: 1, network: network.id, kind, author: id.peerId, epoch, issuedAt, payload } as EntryBody
+  return { v: LEDGER_ENTRY_VERSION, network: network.id, kind, author: id.peerId, epoch, issuedAt, payload } as EntryBody
 }
-const commit = (id: Identity, weights = WEIGHTS, salt = SALT, issuedAt = T0): LedgerEntry =>
-  signEntry(id, NET, body(id, 'commit', { commitment: commitmentOf(id.peerId, epochOf(issuedAt, NET), weights, salt) }, issuedAt))
 const reveal = (id: Identity, weights = WEIGHTS, salt = SALT, issuedAt = T1, epoch = E): LedgerEntry =>
-  signEntry(id, NET, body(id, 'reveal', { weights, salt }, issuedAt, epoch))
+  signEntry(id, NET, body(id, 'reveal', { weights: packWeights(weights), salt }, issuedAt, epoch))
+/** A commit to the reveal reveal(id, weights, salt, revealAt) of the commit's epoch (its id is the commitment). */
+const commit = (id: Identity, weights = WEIGHTS, salt = SALT, issuedAt = T0, revealAt = T1): LedgerEntry =>
+  signEntry(id, NET, body(id, 'commit', { commitment: commitmentOfReveal(reveal(id, weights, salt, revealAt, epochOf(issuedAt, NET))) }, issuedAt))
 const endorse = (id: Identity, validator: string, share: number, issuedAt = T0): LedgerEntry =>
   signEntry(id, NET, body(id, 'endorse', { validator, share }, issuedAt))
 
@@ -127,7 +128,7 @@ describe('ledger validation: gossip', () => {
     expectVerdict(v, 'REJECT', 'ENTRY_TOO_LARGE')
     expect(has).not.toHaveBeenCalled()
     const small = parseNetworkDefinition({ name: 'ledgernet', limits: { maxMessageBytes: 1024 } })
-    const big = signEntry(alice, NET, body(alice, 'reveal', { weights: sortWeights(Array.from({ length: 20 }, (_, i) => ({ provider: identityFromSeed(seed(40 + i)).peerId, weight: i }))), salt: SALT }, T1, E))
+    const big = reveal(alice, Array.from({ length: 40 }, (_, i) => ({ provider: identityFromSeed(seed(40 + i)).peerId, weight: i })))
     expectVerdict(validateGossipEntry(big.bytes, ctx(T1, [], { network: small })), 'REJECT', 'ENTRY_TOO_LARGE')
   })
 
@@ -207,11 +208,13 @@ describe('ledger validation: gossip', () => {
     expectVerdict(validateGossipEntry(r.bytes, ctx(T1, [commit(alice)])), 'ACCEPT', 'OK')
   })
 
-  it('REVEAL_MISMATCH: other weights, another salt, or a copier opening someone else\'s commitment are REJECTed', () => {
+  it('REVEAL_MISMATCH: other weights, another salt, another issue time, or a copier opening someone else\'s commitment are REJECTed', () => {
     const c = commit(alice)
     const otherWeights = sortWeights([{ provider: provider.peerId, weight: 65535 }])
     expectVerdict(validateGossipEntry(reveal(alice, otherWeights).bytes, ctx(T1, [c])), 'REJECT', 'REVEAL_MISMATCH')
     expectVerdict(validateGossipEntry(reveal(alice, WEIGHTS, new Uint8Array(32)).bytes, ctx(T1, [c])), 'REJECT', 'REVEAL_MISMATCH')
+    // the same weights and salt re-signed at another moment of the reveal epoch: the commit named one exact entry
+    expectVerdict(validateGossipEntry(reveal(alice, WEIGHTS, SALT, T1 + 1).bytes, ctx(T1, [c])), 'REJECT', 'REVEAL_MISMATCH')
     // bob copies alice's commitment, then her reveal: the author is inside the hash, so it does not open
     const copiedCommit = signEntry(bob, NET, body(bob, 'commit', c.body.kind === 'commit' ? c.body.payload : {}, T0))
     expectVerdict(validateGossipEntry(copiedCommit.bytes, ctx(T0)), 'ACCEPT', 'OK')
