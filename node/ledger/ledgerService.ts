@@ -9,7 +9,7 @@ import type { IdentifyResult, PeerId } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import { toHex } from '../../protocol/bytes.ts'
 import type { Identity } from '../../protocol/identity.ts'
-import { decodeEntry, epochOf, type LedgerEntry } from '../../protocol/ledger/entries.ts'
+import { decodeEntry, epochOf, epochWindowProblem, type LedgerEntry } from '../../protocol/ledger/entries.ts'
 import { validateGossipEntry, validateSyncedEntry } from '../../protocol/ledger/validate.ts'
 import type { Network } from '../../protocol/network.ts'
 import { computeReference } from '../../protocol/referenceTask.ts'
@@ -164,6 +164,10 @@ export class LedgerService {
 
   /** Store and gossip an entry this node made. Resolves once it is on disk. */
   async publish (entry: LedgerEntry): Promise<void> {
+    // Our own entries skip validation, so at least refuse one that every peer would refuse
+    // (it would sit in this node's roots alone and keep them from ever matching).
+    const problem = epochWindowProblem(entry.body, this.c.network)
+    if (problem != null) throw new Error(`refusing to publish ${entry.body.kind} ${entry.id}: ${problem}`)
     await this.persist([entry])
     await this.c.host.services.pubsub.publish(this.topic, entry.bytes).catch((err: Error) => {
       // No gossip peers yet: anti-entropy delivers it later.
@@ -269,7 +273,8 @@ export class LedgerService {
           const accepted: LedgerEntry[] = []
           for (const { b, v } of verdicts) {
             if (rank(v.entry) !== kind) continue
-            const verdict = v.code === 'REVEAL_WITHOUT_COMMIT' ? this.safeSyncVerdict(b) : v
+            // Judged again once the batch's commits are stored: the one it opens may be among them.
+            const verdict = v.code === 'REVEAL_WITHOUT_COMMIT' || v.code === 'REVEAL_MISMATCH' ? this.safeSyncVerdict(b) : v
             this.count(verdict.code)
             if (verdict.action === 'ACCEPT' && verdict.entry != null) accepted.push(verdict.entry)
           }

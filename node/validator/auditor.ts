@@ -115,9 +115,14 @@ export class Auditor {
     return this.c.network.definition.epochSeconds * 1000
   }
 
+  /**
+   * Sleep until the wall clock reads `ms`. A timer may fire a millisecond
+   * before Date.now() gets there (timers run on the monotonic clock), and one
+   * that woke "at the epoch's end" still inside it would run the loop for the
+   * same epoch twice; so check the clock again.
+   */
   private async until (ms: number, signal: AbortSignal): Promise<void> {
-    const wait = ms - this.c.now()
-    if (wait > 0) await sleep(wait, signal)
+    for (let wait = ms - this.c.now(); wait > 0 && !signal.aborted; wait = ms - this.c.now()) await sleep(wait, signal)
   }
 
   private async run (signal: AbortSignal): Promise<void> {
@@ -394,12 +399,17 @@ export class Auditor {
    * epoch + commitRevealEpochs.
    */
   async commit (epoch: number): Promise<void> {
+    const network = this.c.network
+    // One commit per epoch, and issued inside it: the time checked is the time signed, so a
+    // commit started in the epoch's last millisecond cannot come out dated in the next one
+    // (this node would keep it, and every other node refuse it: ENTRY_OUT_OF_WINDOW).
+    const issuedAt = this.c.now()
+    if (epochOf(issuedAt, network) !== epoch || this.pending.has(epoch)) return
     const weights = this.weights(epoch)
     if (weights.length === 0) return
-    const network = this.c.network
     const revealIssuedAt = epochStartMs(epoch + network.definition.commitRevealEpochs, network) + Math.round(network.definition.epochSeconds * 1000 * auditorDefaults.revealAt)
     const { commit, reveal } = signCommitAndReveal(this.c.identity, network, {
-      epoch, weights, salt: new Uint8Array(randomBytes(32)), commitIssuedAt: this.c.now(), revealIssuedAt
+      epoch, weights, salt: new Uint8Array(randomBytes(32)), commitIssuedAt: issuedAt, revealIssuedAt
     })
     this.pending.set(epoch, reveal)
     for (const e of this.pending.keys()) if (e < epoch - 4) this.pending.delete(e)

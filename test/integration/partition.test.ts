@@ -132,10 +132,12 @@ describe('a partition that heals', () => {
     // the same consensus state root.
     const last = healedAt
     const rows = await eventually(async () => {
-      const out: Array<{ epoch: number, roots: string[] }> = []
+      const out: Array<{ epoch: number, roots: string[], counts?: string[] }> = []
       for (let e = firstEpoch; e <= last; e++) {
         const vs = await Promise.all(all().map(async n => epochView(n, e)))
-        out.push({ epoch: e, roots: vs.map(v => v == null || (v.entries === 0 && v.consensus == null) ? 'none' : `${v.entriesRoot}/${v.consensus?.stateRoot ?? 'no-consensus'}`) })
+        const roots = vs.map(v => v == null || (v.entries === 0 && v.consensus == null) ? 'none' : `${v.entriesRoot}/${v.consensus?.stateRoot ?? 'no-consensus'}`)
+        // Where the nodes disagree, each node's entry counts by kind say what differs.
+        out.push(roots.every(x => x === roots[0]) ? { epoch: e, roots } : { epoch: e, roots, counts: vs.map(v => JSON.stringify(v?.counts ?? null)) })
       }
       return out
     }, rs => rs.every(r => r.roots.every(x => x === r.roots[0])), { timeoutMs: 120_000, intervalMs: 1000, what: 'the same roots for every closed epoch on every node' })
