@@ -22,7 +22,22 @@ export const NETWORK_ID_BYTES = 32
 
 export function signingMessage (domain: SigningDomain, networkId: Uint8Array, bytes: Uint8Array): Uint8Array {
   if (networkId.length !== NETWORK_ID_BYTES) throw new RangeError(`network id must be ${NETWORK_ID_BYTES} bytes`)
-  return concatBytes(utf8(domain), Uint8Array.of(0), networkId, bytes)
+  const prefix = prefixOf(domain, networkId)
+  const out = new Uint8Array(prefix.length + bytes.length)
+  out.set(prefix, 0)
+  out.set(bytes, prefix.length)
+  return out
+}
+
+/** domain ‖ 0 ‖ network id, kept per domain for the last network seen (a node signs for one network). */
+const prefixes = new Map<string, { networkId: Uint8Array, prefix: Uint8Array }>()
+
+function prefixOf (domain: SigningDomain, networkId: Uint8Array): Uint8Array {
+  const hit = prefixes.get(domain)
+  if (hit !== undefined && bytesEqual(hit.networkId, networkId)) return hit.prefix
+  const prefix = concatBytes(utf8(domain), Uint8Array.of(0), networkId)
+  prefixes.set(domain, { networkId: networkId.slice(), prefix })
+  return prefix
 }
 
 /** Verifies a raw Ed25519 signature over a message. Pluggable so node/ can use a native one. */

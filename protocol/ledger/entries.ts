@@ -154,6 +154,9 @@ export function signCommitAndReveal (identity: Identity, network: Network, o: { 
 }
 
 const asciiKey = (k: string): Uint8Array => Uint8Array.from([0x60 | k.length, ...Array.from(k, c => c.charCodeAt(0))])
+/** {2 entries, "sig": a 64-byte string head}, then 64 bytes of signature and the "body" key. */
+const ENVELOPE_HEAD = Uint8Array.from([0xa2, ...asciiKey('sig'), 0x58, 0x40])
+const BODY_KEY = asciiKey('body')
 const KEY_EPOCH = asciiKey('epoch')
 const KEY_AUTHOR = asciiKey('author')
 const KEY_WEIGHTS = asciiKey('weights')
@@ -243,14 +246,17 @@ export function decodeEntryUnverified (input: Uint8Array, network: Network, id?:
   if (input.length > max) {
     throw new CodedError(ErrorCode.ENTRY_TOO_LARGE, `entry is ${input.length} bytes, the network allows ${max}`, { size: input.length, limit: max })
   }
-  // Copy first: the entry must not change if the caller reuses its buffer.
-  const own = input.slice()
-  const env = decodeStrict(own, max)
+  // Copy first: the entry must not change if the caller reuses its buffer. Its parts are
+  // then views of this private copy, not copies of their own (a reveal is copied once, not three times).
+  // Not input.slice(): on a Node Buffer that is a view, not a copy.
+  const own = new Uint8Array(input.length)
+  own.set(input)
+  const env = readEnvelope(own) ?? decodeStrict(own, max)
   if (!isRecord(env) || !(env.body instanceof Uint8Array) || !(env.sig instanceof Uint8Array) || Object.keys(env).length !== 2) {
     throw malformed('ledger entry envelope must be {body, sig}')
   }
   const bodyBytes = env.body
-  let body = readBodyFast(bodyBytes)
+  let body = readBody(bodyBytes, true)
   if (body === undefined) {
     const decodedBody = decodeStrict(bodyBytes, max)
     body = parseDecodedBody(decodedBody) ?? parseEntryBody(decodedBody)
@@ -319,11 +325,17 @@ export function parseDecodedBody (value: unknown): EntryBody | undefined {
  * valid and mutated bodies.
  */
 export function readBodyFast (bytes: Uint8Array): EntryBody | undefined {
+  return readBody(bytes, false)
+}
+
+/** `views`: the weights may be a view of `bytes` (the caller owns them), not a copy. */
+function readBody (bytes: Uint8Array, views: boolean): EntryBody | undefined {
   rd = bytes
   rdBuf = NodeBuffer != null && !NodeBuffer.isBuffer(bytes) ? NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.length) : bytes
   rp = 0
+  rdViews = views
   try {
-    return readBody()
+    return readBodyFields()
   } finally {
     rd = rdBuf = NO_BYTES
   }
@@ -333,8 +345,34 @@ const NO_BYTES = new Uint8Array(0)
 let rd: Uint8Array = NO_BYTES
 let rdBuf: Uint8Array = NO_BYTES
 let rp = 0
+let rdViews = false
 
-function readBody (): EntryBody | undefined {
+/**
+ * The canonical envelope {sig, body} ("sig" sorts first) read in place: a 64-byte
+ * signature and the body as views of `b`. Undefined for any other shape, which
+ * decodeCanonical then judges (so every error still comes from the codec).
+ */
+function readEnvelope (b: Uint8Array): { body: Uint8Array, sig: Uint8Array } | undefined {
+  if (b.length < ENVELOPE_HEAD.length + 64 + BODY_KEY.length + 1 || !rangeIs(b, 0, ENVELOPE_HEAD) || !rangeIs(b, ENVELOPE_HEAD.length + 64, BODY_KEY)) return undefined
+  let p = ENVELOPE_HEAD.length + 64 + BODY_KEY.length
+  const head = b[p]!
+  if ((head >> 5) !== 2) return undefined
+  const info = head & 0x1f
+  // Shortest form only, as the codec demands: a length that fits a smaller head is not canonical.
+  const len = shortestArg(b, p + 1, info)
+  if (len < 0) return undefined
+  p += 1 + headArgBytes(info)
+  if (p + len !== b.length) return undefined
+  return { sig: b.subarray(ENVELOPE_HEAD.length, ENVELOPE_HEAD.length + 64), body: b.subarray(p) }
+}
+
+function rangeIs (b: Uint8Array, at: number, want: Uint8Array): boolean {
+  if (at < 0 || at + want.length > b.length) return false
+  for (let i = 0; i < want.length; i++) if (b[at + i] !== want[i]) return false
+  return true
+}
+
+function readBodyFields (): EntryBody | undefined {
   if (!(expect(BODY_HEAD) && expect(KEY_V) && rd[rp++] === LEDGER_ENTRY_VERSION && expect(KEY_KIND))) return undefined
   const kind = expect(KIND_COMMIT) ? 'commit' : expect(KIND_REVEAL) ? 'reveal' : expect(KIND_ENDORSE) ? 'endorse' : undefined
   if (kind === undefined || !expect(KEY_EPOCH)) return undefined
@@ -371,14 +409,14 @@ function readBody (): EntryBody | undefined {
   return { v: LEDGER_ENTRY_VERSION, network, author, epoch, issuedAt, kind, payload } as EntryBody
 }
 
-/** A byte string holding a valid packed weight vector (a copy, as the codec makes), or undefined. */
+/** A byte string holding a valid packed weight vector (a view when rdViews, else a copy as the codec makes), or undefined. */
 function readPackedWeights (): Uint8Array | undefined {
   if (rp >= rd.length || (rd[rp]! >> 5) !== 2) return undefined
   const len = readArg(rd[rp++]! & 0x1f)
   if (len < 0 || len > rd.length - rp) return undefined
-  const packed = new Uint8Array(len)
-  packed.set(rd.subarray(rp, rp + len))
+  let packed = rd.subarray(rp, rp + len)
   if (packedWeightsProblem(packed) !== undefined) return undefined
+  if (!rdViews) packed = new Uint8Array(packed)
   rp += len
   return packed
 }

@@ -7,7 +7,7 @@ import { decodeCanonical, encodeCanonical } from '../../../../protocol/codec.ts'
 import { CodedError, ErrorCode } from '../../../../protocol/errors.ts'
 import { identityFromSeed } from '../../../../protocol/identity.ts'
 import {
-  commitmentOfReveal, commitOpenedBy, decodeEntry, entryIdOf, epochOf, epochStartMs, epochWindowProblem, LEDGER_ENTRY_VERSION, MAX_WEIGHTS, packWeights,
+  commitmentOfReveal, commitOpenedBy, decodeEntry, decodeEntryUnverified, entryIdOf, epochOf, epochStartMs, epochWindowProblem, LEDGER_ENTRY_VERSION, MAX_WEIGHTS, packWeights,
   parseDecodedBody, parseEntryBody, readBodyFast, signCommitAndReveal, signEntry, sortWeights, unpackWeights, type EntryBody, type LedgerEntry, type Weights
 } from '../../../../protocol/ledger/entries.ts'
 import { packedWeightsProblem, WEIGHT_RECORD_BYTES } from '../../../../protocol/ledger/packedWeights.ts'
@@ -168,6 +168,13 @@ describe('ledger entries: signing and decoding', () => {
     const d = decodeEntry(buf, NET, nobleVerify)
     buf.fill(0)
     expect(entryIdOf(d.bytes)).toBe(d.id)
+    // A Node Buffer too (Buffer#slice is a view, not a copy), and a reveal's weights with it.
+    const r = signEntry(author, NET, bodies.reveal())
+    const nodeBuf = Buffer.from(r.bytes)
+    const dr = decodeEntry(nodeBuf, NET, nobleVerify)
+    nodeBuf.fill(0)
+    expect(entryIdOf(dr.bytes)).toBe(r.id)
+    expect(dr.body).toEqual(r.body)
   })
 
   it('refuses to sign for another author, another network, or a malformed body', () => {
@@ -400,6 +407,44 @@ describe('ledger entries: the fast paths agree with the schema and the general e
     }), { numRuns: 5000 })
     // Some mutations stay valid (a weight or a salt byte changed); those must be read, not given up on.
     expect(accepted).toBeGreaterThan(50)
+  })
+
+  it('the in-place envelope reader accepts exactly what the codec accepts as {body, sig}, with the same parts', () => {
+    const valid = KINDS.map(k => signEntry(author, NET, bodies[k]()).bytes)
+    const viaCodec = (bytes: Uint8Array): { body: Uint8Array, sig: Uint8Array } | undefined => {
+      try {
+        const env = decodeCanonical(bytes, 1 << 20) as Record<string, unknown>
+        return env.body instanceof Uint8Array && env.sig instanceof Uint8Array && Object.keys(env).length === 2 ? env as { body: Uint8Array, sig: Uint8Array } : undefined
+      } catch {
+        return undefined
+      }
+    }
+    let decoded = 0
+    fc.assert(fc.property(fc.constantFrom(...valid), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('set', 'insert', 'delete', 'truncate')), { minLength: 1, maxLength: 2 }), (bytes, edits) => {
+      const b = Array.from(bytes)
+      // Edits land in the envelope's head (the first 80 bytes) or anywhere, half and half.
+      for (const [pos, byte, op] of edits) {
+        const i = pos % 2 === 0 ? (pos >> 1) % 80 : (pos >> 1) % (b.length + 1)
+        if (op === 'set' && i < b.length) b[i] = byte
+        if (op === 'insert') b.splice(i, 0, byte)
+        if (op === 'delete') b.splice(i, 1)
+        if (op === 'truncate') b.length = i
+      }
+      const mutated = Uint8Array.from(b)
+      const ref = viaCodec(mutated)
+      let entry: LedgerEntry | undefined
+      try {
+        entry = decodeEntryUnverified(mutated, NET).entry
+      } catch (err) {
+        if (!(err instanceof CodedError)) throw err
+      }
+      if (entry === undefined) return
+      decoded++
+      expect(ref).toBeDefined()
+      expect(toHex(entry.sig)).toBe(toHex(ref!.sig))
+      expect(entry.body).toStrictEqual(parseEntryBody(decodeCanonical(ref!.body, 1 << 20)))
+    }), { numRuns: 3000 })
+    expect(decoded).toBeGreaterThan(20)
   })
 
   it('the body reader agrees wherever a head is widened to a longer, non-canonical form', () => {
