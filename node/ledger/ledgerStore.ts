@@ -1,7 +1,8 @@
 /**
  * Ledger entries in level (design.md §9): `03/<epoch>/<id>` holds the signed
- * envelope and `04/<id>` its epoch, written in one atomic batch, so an entry
- * acknowledged to a peer survives kill -9. An in-memory index per epoch keeps
+ * envelope, written in an atomic batch before the entry is acknowledged, so it
+ * survives kill -9. (Versions before ledger entry v2 also wrote `04/<id>` → epoch;
+ * nothing read it, and load() rebuilds that index in memory.) An in-memory index per epoch keeps
  * roots and membership checks off the disk, and each epoch's Merkle root is
  * cached until that epoch gains an entry: anti-entropy asks for up to
  * ledgerDefaults.syncEpochs roots per round and per peer, and recomputing them
@@ -97,10 +98,8 @@ export class LedgerStore {
         const group = this.waiting.splice(0, this.waiting.length)
         const all = group.flatMap(g => g.entries)
         try {
-          await this.db.batch(all.flatMap(e => [
-            { type: 'put' as const, key: key(Bucket.ledgerByEpoch, `${pad(e.epoch)}/${e.id}`), value: e.bytes },
-            { type: 'put' as const, key: key(Bucket.ledgerById, e.id), value: new TextEncoder().encode(pad(e.epoch)) }
-          ]))
+          // One key per entry: the id → epoch index is rebuilt in memory by load().
+          await this.db.batch(all.map(e => ({ type: 'put' as const, key: key(Bucket.ledgerByEpoch, `${pad(e.epoch)}/${e.id}`), value: e.bytes })))
         } catch (err) {
           for (const g of group) g.reject(err)
           continue

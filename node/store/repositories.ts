@@ -9,6 +9,7 @@ export const Bucket = {
   receipts: '01',
   accounts: '02',
   ledgerByEpoch: '03',
+  /** Written by versions before ledger entry v2, never read; kept so the prefix is not reused. */
   ledgerById: '04',
   blocklist: '05'
 } as const
