@@ -127,24 +127,31 @@ describe('validators catch cheating providers', () => {
   }, 60_000)
 
   it('infermesh reputation shows the same picture, as a table and as JSON', async () => {
-    const json = await runCli(['reputation', '--api', nodes.gateway!.api, '--json'])
-    expect(json.code).toBe(0)
-    const body = JSON.parse(json.stdout) as ReputationView
-    // Its proofs stay in the ledger; the zeroing itself lasts fraudPenaltyEpochs after the last
-    // one (50 s here), and a zeroed provider gets no traffic to be caught again, so on a slow
-    // run the first cheater caught may already be out of its window by now.
+    // The JSON and the table are two reads; an epoch may close between them (a provider's
+    // zeroing lasts fraudPenaltyEpochs after its last proof, 50 s here). So read JSON, table,
+    // JSON, and compare the table with a snapshot that did not change around it.
+    const snapshot = (out: string): string => JSON.stringify((JSON.parse(out) as ReputationView).providers.map(p => [p.peerId, p.zeroed]))
+    const { body, table } = await eventually(async () => {
+      const before = await runCli(['reputation', '--api', nodes.gateway!.api, '--json'])
+      const table = await runCli(['reputation', '--api', nodes.gateway!.api])
+      const after = await runCli(['reputation', '--api', nodes.gateway!.api, '--json'])
+      for (const r of [before, table, after]) expect(r.code, r.stderr).toBe(0)
+      return { body: JSON.parse(after.stdout) as ReputationView, table, steady: snapshot(before.stdout) === snapshot(after.stdout) }
+    }, r => r.steady, { timeoutMs: 30_000, intervalMs: 200, what: 'a reputation snapshot that holds while the table is read' })
+    // Its proofs stay in the ledger; a zeroed provider gets no traffic to be caught again, so on a
+    // slow run the first cheater caught may already be out of its window (reputation 0, not zeroed).
     const garbage = body.providers.find(p => p.peerId === nodes.garbage!.peerId)!
     expect(garbage.fraudProofs).toBeGreaterThan(0)
     expect(garbage.zeroed || garbage.reputation === 0).toBe(true)
-    const table = await runCli(['reputation', '--api', nodes.gateway!.api])
-    expect(table.code).toBe(0)
     expect(table.stdout).toMatch(/PROVIDER\s+REPUTATION/)
-    const row = table.stdout.split('\n').find(l => l.includes(nodes.garbage!.peerId))
-    expect(row, table.stdout).toBeDefined()
-    expect(row!).toMatch(garbage.zeroed ? /ZEROED/ : /\b0\.0000\b/)
-    // Some cheater is inside its window, and the table says so.
-    expect(body.providers.some(p => p.zeroed)).toBe(true)
-    expect(table.stdout).toMatch(/ZEROED/)
+    // Every provider's row says ZEROED exactly when the JSON does; the garbage one shows 0 either way.
+    for (const p of body.providers) {
+      const row = table.stdout.split('\n').find(l => l.includes(p.peerId))
+      expect(row, table.stdout).toBeDefined()
+      expect(/ZEROED/.test(row!), `${row} (zeroed: ${p.zeroed})`).toBe(p.zeroed)
+    }
+    const garbageRow = table.stdout.split('\n').find(l => l.includes(nodes.garbage!.peerId))!
+    expect(garbageRow).toMatch(garbage.zeroed ? /ZEROED/ : /\b0\.0000\b/)
   })
 
   it('a node started late, and a node killed with SIGKILL and restarted, converge to the same roots', async () => {
