@@ -118,11 +118,23 @@ describe('a flooding peer is limited per peer', () => {
   it(`${FLOOD} streams from one peer get RATE_LIMITED while ${HONEST} tasks from another peer all succeed`, async () => {
     // Streams open back to back, faster than the provider finishes tasks, so the flood
     // holds all it can get until the last one is open.
+    // Opened 8 at a time (yamux allows 10 unacknowledged): on a loaded machine, one at a time
+    // may open them slower than the provider finishes tasks, so the queue never fills (the likely
+    // cause of a run at 22:22 whose queue stayed empty; the failure message now says how streams ended).
     const flood: Array<Promise<string>> = []
-    for (let i = 0; i < FLOOD; i++) flood.push((await openFloodStream())())
+    const ended: string[] = []
+    for (let i = 0; i < FLOOD; i += 8) {
+      const opened = await Promise.all(Array.from({ length: Math.min(8, FLOOD - i) }, async () => openFloodStream()))
+      for (const run of opened) flood.push(run().then(o => { ended.push(o); return o }))
+    }
     // Wait until the flood holds the provider: every slot and at least the flooder's share of the queue
     // (4 slots + 16 queued, half of it per peer: 6 queued). Without a per-peer limit the queue is full by then.
-    await eventually(async () => provider.provider!.admission.queued, n => n >= 6, { timeoutMs: 30_000, intervalMs: 10, what: 'the flood occupies the provider' })
+    try {
+      await eventually(async () => provider.provider!.admission.queued, n => n >= 6, { timeoutMs: 30_000, intervalMs: 10, what: 'the flood occupies the provider' })
+    } catch (err) {
+      const tally = Object.fromEntries([...new Set(ended)].map(o => [o, ended.filter(x => x === o).length]))
+      throw new Error(`${(err as Error).message}; flood streams ended so far: ${JSON.stringify(tally)} of ${FLOOD}`)
+    }
     const honest = await Promise.all(Array.from({ length: HONEST }, async (_, i) => getJson(`http://127.0.0.1:${gateway.api.address.port}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
