@@ -47,7 +47,12 @@ export function ledgerRoutes (deps: { node: NodeContext, ledger: LedgerService, 
           trust: fx(state!.trust[i]),
           power: last == null ? null : last.input.power[last.input.validators.indexOf(peerId)] ?? null
         }))
-        return { epoch: reputation.latestClosed(), currentEpoch: reputation.currentEpoch(), stateRoot: last?.stateRoot ?? null, providers, validators }
+        // A validator's own audits of every provider it has audited, in consensus yet or not (a
+        // provider enters the consensus state only once a reveal names it, an epoch or two later).
+        const audited = deps.auditor == null
+          ? undefined
+          : [...deps.auditor.observations].map(([peerId, o]) => ({ peerId, firstEpoch: o.firstAuditEpoch ?? null, passed: o.passed, failed: o.failed, unavailable: o.unavailable }))
+        return { epoch: reputation.latestClosed(), currentEpoch: reputation.currentEpoch(), stateRoot: last?.stateRoot ?? null, providers, validators, ...(audited == null ? {} : { audited }) }
       }
     },
     {

@@ -65,6 +65,8 @@ export interface ProviderObservation {
   /** Completed audits timed against the throughput the provider's record claims, and how many were slower than it allows. */
   claimsChecked: number
   claimsMissed: number
+  /** Epoch of the first audit that got an answer (passed, failed or fraud). */
+  firstAuditEpoch?: number
 }
 
 /** Reference chat models whose providers a validator looks up in the DHT. */
@@ -230,6 +232,7 @@ export class Auditor {
 
   private record (entry: AuditLogEntry): void {
     this.c.metrics?.audits.inc({ outcome: entry.outcome })
+    if (entry.outcome === 'passed' || entry.outcome === 'failed' || entry.outcome === 'fraud') this.observe(entry.provider).firstAuditEpoch ??= entry.epoch
     this.log.push(entry)
     if (this.log.length > auditorDefaults.maxAuditLog) this.log.splice(0, this.log.length - auditorDefaults.maxAuditLog)
   }

@@ -77,11 +77,13 @@ describe('validators catch cheating providers', () => {
       const auditedAt = new Map<string, number>()
       const epochNow = (): number => Math.floor(Date.now() / (EPOCH_SECONDS * 1000))
       const view = await eventually(async () => {
+        // The validators' own record of their first answered audit of each cheater (their
+        // consensus lists a provider only once a reveal names it, an epoch or two later).
         for (const vname of ['v1', 'v2']) {
-          const vv = (await getJson(`${nodes[vname]!.api}/v1/reputation`)).body as { providers: Array<{ peerId: string, audits: { passed: number, failed: number } | null }> }
+          const vv = (await getJson(`${nodes[vname]!.api}/v1/reputation`)).body as { audited: Array<{ peerId: string, firstEpoch: number | null }> }
           for (const c of cheaters) {
-            const a = vv.providers.find(p => p.peerId === nodes[c]!.peerId)?.audits
-            if (a != null && a.passed + a.failed > 0 && !auditedAt.has(c)) auditedAt.set(c, epochNow())
+            const first = vv.audited.find(p => p.peerId === nodes[c]!.peerId)?.firstEpoch
+            if (first != null && first < (auditedAt.get(c) ?? Infinity)) auditedAt.set(c, first)
           }
         }
         const v = await reputation(nodes.gateway!)
