@@ -53,8 +53,12 @@ describe('validators catch cheating providers', () => {
       start('honestToValidators', ['--role', 'provider', '--models', 'ref-tiny', '--fault', `honest-to:${validatorIds.join(',')}`, ...boot]),
       start('honestToNew', ['--role', 'provider', '--models', 'ref-tiny', '--fault', 'honest-to-new', ...boot])
     ])
-    await start('gateway', ['--role', 'gateway', ...boot])
-    await Promise.all([start('v1', ['--role', 'validator', ...boot]), start('v2', ['--role', 'validator', ...boot])])
+    const gateway = await start('gateway', ['--role', 'gateway', ...boot])
+    // Validators audit through connected gateways, and only this one carries client traffic
+    // (the seed refuses audits without any): they bootstrap from it too, so the test does
+    // not depend on the DHT happening to connect them to it (a CI run at 22:36 audited nothing).
+    const viaGateway = [...boot, '--bootstrap', gateway.addresses[0]!]
+    await Promise.all([start('v1', ['--role', 'validator', ...viaGateway]), start('v2', ['--role', 'validator', ...viaGateway])])
     // Validators audit from the epoch they start in.
     auditStartEpoch = Math.floor(Date.now() / (EPOCH_SECONDS * 1000))
   }, 120_000)
@@ -76,6 +80,8 @@ describe('validators catch cheating providers', () => {
       const zeroedAt = new Map<string, number>()
       const auditedAt = new Map<string, number>()
       const epochNow = (): number => Math.floor(Date.now() / (EPOCH_SECONDS * 1000))
+      // On failure, what the validators and the gateway said (info and up: audits, commits, warnings).
+      const logTail = (): string => ['v1', 'v2', 'gateway'].map(n => `${n} (exit ${String(nodes[n]!.proc.exitCode)}): ${nodes[n]!.logs.filter(l => l.level >= 30).slice(-12).map(l => JSON.stringify(l)).join('\n  ')}\n  stderr: ${nodes[n]!.stderr().slice(-500)}`).join('\n')
       const view = await eventually(async () => {
         // The validators' own record of their first answered audit of each cheater (their
         // consensus lists a provider only once a reveal names it, an epoch or two later).
@@ -90,6 +96,7 @@ describe('validators catch cheating providers', () => {
         for (const c of cheaters) if (provider(v, c)?.zeroed === true && !zeroedAt.has(c)) zeroedAt.set(c, epochNow())
         return v
       }, v => cheaters.every(c => provider(v, c)?.zeroed === true), { timeoutMs: 25 * EPOCH_SECONDS * 1000, intervalMs: 250, what: 'every cheater zeroed' })
+        .catch((err: Error) => { throw new Error(`${err.message}\nlogs at the failure:\n${logTail()}`, { cause: err }) })
       for (const c of cheaters) expect(provider(view, c)!.fraudProofs).toBeGreaterThan(0)
       const sinceStart = Object.fromEntries(cheaters.map(c => [c, zeroedAt.get(c)! - auditStartEpoch]))
       const sinceAudited = Object.fromEntries(cheaters.map(c => [c, zeroedAt.get(c)! - (auditedAt.get(c) ?? auditStartEpoch)]))
