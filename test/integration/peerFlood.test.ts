@@ -28,6 +28,12 @@ import { eventually, getJson, tempDir, writeNetworkFile } from '../helpers/nodeP
 
 const FLOOD = 200
 const HONEST = 6
+/**
+ * Tokens per flood task, 100 ms each: 4 s, so the flood's hold on the provider (its slots
+ * and its share of the queue) lasts long enough to be seen on a loaded machine (at 1 s a CI
+ * run at 22:30 never saw the queue reach the flooder's share).
+ */
+const FLOOD_TOKENS = 40
 
 describe('a flooding peer is limited per peer', () => {
   const dir = tempDir()
@@ -89,7 +95,7 @@ describe('a flooding peer is limited per peer', () => {
   const openFloodStream = async (): Promise<() => Promise<string>> => {
     const s = signTaskRequest(flooderId, network, {
       v: 1, network: network.id, id: randomBytes(16).toString('hex'), requester: flooderId.peerId, provider: provider.identity.peerId, model: 'slow', kind: 'chat',
-      input: { messages: [{ role: 'user', content: 'flood' }] }, params: { maxTokens: 10, temperature: 0, topP: 1, seed: 1, stop: [], logprobs: false, topLogprobs: 0 },
+      input: { messages: [{ role: 'user', content: 'flood' }] }, params: { maxTokens: FLOOD_TOKENS, temperature: 0, topP: 1, seed: 1, stop: [], logprobs: false, topLogprobs: 0 },
       maxPrice: { inMicros: 10_000_000, outMicros: 10_000_000 }, issuedAt: Date.now(), deadline: Date.now() + 60_000
     })
     let stream: Stream
