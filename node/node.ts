@@ -185,7 +185,7 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
       stack.push(async () => advertiser!.stop())
       await serveStatus(host, network, advertiser)
     }
-    const lookup = new ProviderLookup({ host, network, identity, verify: nativeVerify, now, logger: log.child({ component: 'lookup' }), advertiser, metrics, onRecord: record => catalog.add(record), known: peer => catalog.recordOf(peer) })
+    const lookup = new ProviderLookup({ host, network, identity, verify: nativeVerify, now, logger: log.child({ component: 'lookup' }), advertiser, metrics, onRecord: record => catalog.add(record), known: peer => catalog.recordOf(peer), gossiped: model => catalog.providersOf(model) })
 
     // The ledger and reputation run on every node (design.md §2).
     const ledgerStore = new LedgerStore(db)

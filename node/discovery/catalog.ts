@@ -1,8 +1,10 @@
 /**
  * The network's model catalog. Providers also gossip their signed capacity
  * records on /infermesh/<net>/capacity/1, so every node knows which models the
- * network serves (GET /v1/models) without walking the DHT. The DHT remains
- * the source for "who serves X"; gossip is the index of X.
+ * network serves (GET /v1/models) without walking the DHT. The DHT is the
+ * main source for "who serves X"; provider lookups add the providers gossip
+ * has vouched for (signed, verified records), so a walk that comes back short
+ * on a forming network does not hide them.
  */
 import { TopicValidatorResult, type Message } from '@libp2p/gossipsub'
 import { verifyCapacityRecord, type CapacityRecord } from '../../protocol/capacity.ts'
@@ -90,6 +92,14 @@ export class Catalog {
   }
 
   /** The peer's verified record as gossip (or a lookup) delivered it, if it has not expired. */
+  /** Providers whose unexpired record lists `model`. */
+  providersOf (model: string): string[] {
+    const now = this.now()
+    const out: string[] = []
+    for (const r of this.byPeer.values()) if (r.expiresAt > now && r.models.some(m => m.id === model)) out.push(r.peer)
+    return out
+  }
+
   recordOf (peer: string): CapacityRecord | undefined {
     const r = this.byPeer.get(peer)
     return r != null && r.expiresAt > this.now() ? r : undefined

@@ -40,6 +40,13 @@ export interface ProviderLookupComponents {
    * per provider, which is what set its end at 50 nodes (BENCHMARKS.md).
    */
   known?: (peer: string) => CapacityRecord | undefined
+  /**
+   * Providers of a model whose signed records arrived by capacity gossip
+   * (the catalog). Added to what the DHT walk finds: on a network still
+   * forming, or a loaded machine, the walk can come back empty for a while
+   * after gossip has already told this node who serves the model.
+   */
+  gossiped?: (model: string) => string[]
 }
 
 export interface LookupOptions {
@@ -86,7 +93,11 @@ export class ProviderLookup {
       }
       return f
     }
-    const { peers, cached } = await this.providerList(model, signal, opts, fetchRecord)
+    const walked = await this.providerList(model, signal, opts, fetchRecord)
+    const cached = walked.cached
+    const peers = [...walked.peers]
+    const max = opts.maxProviders ?? lookupDefaults.maxProviders
+    for (const p of this.c.gossiped?.(model) ?? []) if (peers.length < max && !peers.includes(p)) peers.push(p)
     const found = await Promise.all(peers.map(fetchRecord))
     const stats: LookupStats = { providersFound: peers.length, recordsVerified: 0, recordsRejected: 0, cachedList: cached }
     const records: CapacityRecord[] = []

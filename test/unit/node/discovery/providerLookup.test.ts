@@ -94,4 +94,24 @@ describe('ProviderLookup', () => {
     // Only the provider whose gossiped record had expired was asked for.
     expect(gets).toEqual([providers[1]!.peerId])
   })
+
+  it('adds the providers gossip vouched for when the walk comes back short, and only those that serve the model', async () => {
+    // The walk finds nothing before its deadline (a network still forming).
+    const { host, gets } = scriptedHost(async function * (signal) {
+      await abortable(signal)
+    })
+    const record = verifyCapacityRecord(recordOf(providers[0]!), { network, now: Date.now(), verify: nativeVerify })
+    const known = new Map([[record.peer, record]])
+    const lookup = new ProviderLookup({
+      host, network, identity: generateIdentity(), verify: nativeVerify, now: Date.now, logger: createLogger('silent'),
+      known: peer => known.get(peer),
+      // The second provider is named too (say, an index that is out of date); its record is fetched and checked.
+      gossiped: model => model === 'ref-tiny' ? [providers[0]!.peerId, providers[1]!.peerId] : []
+    })
+    const { records, stats } = await lookup.find('ref-tiny', { timeoutMs: 300 })
+    expect(records.map(r => r.peer).sort()).toEqual(providers.map(p => p.peerId).sort())
+    expect(stats.providersFound).toBe(2)
+    expect(gets).toEqual([providers[1]!.peerId])
+    expect((await lookup.find('ref-small', { timeoutMs: 300 })).records).toEqual([])
+  })
 })
