@@ -116,14 +116,15 @@ export class ReputationService {
     this.outcomes = outcomes
     this.latest = state
     this.latestEpoch = closed
+    // Zeroed: a fraud proof issued in the closed epoch's penalty window or since, the same
+    // proofs that zero the provider in consensus (epochInput.ts). Read from the proofs, not
+    // from the last epoch's consensus input: an epoch just closed has no providers until its
+    // reveals arrive, so a provider in its window's last epoch went unzeroed for that moment
+    // and zeroed again after (seen as a flicker between two reads, CI 23:12). A proof is
+    // checked by recomputation when it arrives, so routing shuns its provider at once.
     this.zeroedNow.clear()
-    const last = [...outcomes.values()].at(-1)
-    if (last != null) last.input.providers.forEach((p, j) => { if (last.input.zeroed[j] === 1) this.zeroedNow.add(p) })
-    // A fraud proof is checked by recomputation when it arrives, so routing can
-    // shun its provider at once instead of waiting for the epoch to close.
-    const current = this.currentEpoch()
     for (const e of entries) {
-      if (e.body.kind !== 'fraud' || e.body.epoch <= current - c.fraudPenaltyEpochs) continue
+      if (e.body.kind !== 'fraud' || e.body.epoch <= closed - c.fraudPenaltyEpochs) continue
       const provider = fraudProviderOf(e.body.payload, this.network)
       if (provider != null) this.zeroedNow.add(provider)
     }

@@ -1,10 +1,10 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { identityFromSeed, type Identity } from '../../../../protocol/identity.ts'
+import { fraudEntry } from '../../../helpers/ledgerEntries.ts'
 import { commitmentOfReveal, epochStartMs, LEDGER_ENTRY_VERSION, packWeights, signEntry, sortWeights, type EntryBody, type LedgerEntry, type Weight } from '../../../../protocol/ledger/entries.ts'
 import { defaultResolveEpochParams, POWER_SCALE, resolveEpoch, resolveVotingPower, type Anchor } from '../../../../protocol/ledger/epochInput.ts'
 import { parseNetworkDefinition, type Network } from '../../../../protocol/network.ts'
-import { requestHash, signReceipt, signTaskRequest, taskOutputHash } from '../../../../protocol/task.ts'
 
 const seed = (b: number): Uint8Array => new Uint8Array(32).fill(b)
 const NET = parseNetworkDefinition({ name: 'ledgernet' })
@@ -36,16 +36,7 @@ function vote (id: Identity, weights: Weight[], opts: { epoch?: number, salt?: n
 const endorse = (id: Identity, to: Identity, share: number, epoch = E - 1, offsetMs = 1000): LedgerEntry => sign(id, 'endorse', { validator: to.peerId, share }, at(epoch, offsetMs), epoch)
 
 function fraudAgainst (provider: Identity, epoch: number, author: Identity = a1): LedgerEntry {
-  const req = signTaskRequest(gateway, NET, {
-    v: 1, network: NET.id, id: '0123456789abcdef0123456789abcdef', requester: gateway.peerId, provider: provider.peerId, model: 'ref-tiny', kind: 'chat',
-    input: { prompt: 'x' }, params: { maxTokens: 4, temperature: 0, topP: 1, seed: 1, stop: [], logprobs: false, topLogprobs: 0 },
-    maxPrice: { inMicros: 1, outMicros: 1 }, issuedAt: at(epoch), deadline: at(epoch) + 60_000
-  })
-  const rc = signReceipt(provider, NET, {
-    v: 1, network: NET.id, taskId: req.value.id, requestHash: requestHash(req.body), requester: gateway.peerId, provider: provider.peerId, model: 'ref-tiny',
-    outputHash: taskOutputHash({ text: 'wrong' }), finishReason: 'length', usage: { promptTokens: 1, completionTokens: 4 }, priceMicros: 0, startedAt: at(epoch), finishedAt: at(epoch) + 1
-  })
-  return sign(author, 'fraud', { request: { body: req.body, sig: req.sig }, receipt: { body: rc.body, sig: rc.sig } }, at(epoch, 2000), epoch)
+  return fraudEntry({ author, gateway, provider, network: NET, issuedAt: at(epoch, 2000) })
 }
 
 const sorted = (ids: Identity[]): string[] => ids.map(i => i.peerId).sort()
