@@ -10,7 +10,7 @@ import { ENV_NAMES, resolveConfig, type ConfigKey } from './config.ts'
 import { createLogger } from './logger.ts'
 import { runDevnet } from './devnet.ts'
 import { startNode } from './node.ts'
-import { defaultNodeOptions, VERSION } from './options.ts'
+import { auditorDefaults, defaultNodeOptions, VERSION } from './options.ts'
 import { loadOrCreateIdentity } from './store/identityFile.ts'
 
 export const EXIT_RUNTIME = 1
@@ -48,7 +48,7 @@ async function apiGet (base: string, path: string, token?: string): Promise<unkn
 
 function startFlags (opts: Record<string, unknown>): Partial<Record<ConfigKey, string | string[]>> {
   const map: Record<string, ConfigKey> = {
-    data: 'dataDir', network: 'network', bootstrap: 'bootstrap', listen: 'listen', announce: 'announce', api: 'api', apiToken: 'apiToken', role: 'roles', models: 'models', logLevel: 'logLevel', config: 'config', backend: 'backend', upstream: 'upstream', slots: 'slots', creditLimit: 'creditLimit', upstreamTimeout: 'upstreamTimeout', fault: 'fault', maxInboundPerIp: 'maxInboundPerIp'
+    data: 'dataDir', network: 'network', bootstrap: 'bootstrap', listen: 'listen', announce: 'announce', api: 'api', apiToken: 'apiToken', role: 'roles', models: 'models', logLevel: 'logLevel', config: 'config', backend: 'backend', upstream: 'upstream', slots: 'slots', creditLimit: 'creditLimit', upstreamTimeout: 'upstreamTimeout', fault: 'fault', maxInboundPerIp: 'maxInboundPerIp', auditsPerEpoch: 'auditsPerEpoch'
   }
   const flags: Partial<Record<ConfigKey, string | string[]>> = {}
   for (const [flag, key] of Object.entries(map)) {
@@ -85,6 +85,7 @@ export function buildProgram (): Command {
     .option('--slots <n>', `concurrent tasks this provider runs (default ${defaultNodeOptions.slots})`)
     .option('--credit-limit <credits>', `credit a requester may run up before its tasks are refused (default ${defaultNodeOptions.creditLimit})`)
     .option('--max-inbound-per-ip <n>', `inbound libp2p connections accepted from one non-loopback IPv4 address or IPv6 /64 (default ${defaultNodeOptions.maxInboundPerIp})`)
+    .option('--audits-per-epoch <n>', `validator role: audits sent per epoch at most, ${auditorDefaults.auditsPerProvider} per known provider below that (default ${defaultNodeOptions.auditsPerEpoch})`)
     .option('--log-level <level>', `trace|debug|info|warn|error (default ${defaultNodeOptions.logLevel})`)
     .option('--config <file>', 'JSON config file (default <data>/config.json when present)')
     .action(async (opts: Record<string, unknown>) => {

@@ -43,7 +43,8 @@ const ENV_NAMES: Record<ConfigKey, string> = {
   creditLimit: 'INFERMESH_CREDIT_LIMIT',
   upstreamTimeout: 'INFERMESH_UPSTREAM_TIMEOUT',
   fault: 'INFERMESH_FAULT',
-  maxInboundPerIp: 'INFERMESH_MAX_INBOUND_PER_IP'
+  maxInboundPerIp: 'INFERMESH_MAX_INBOUND_PER_IP',
+  auditsPerEpoch: 'INFERMESH_AUDITS_PER_EPOCH'
 }
 export { ENV_NAMES }
 
@@ -75,7 +76,8 @@ const fileSchema = z.strictObject({
   creditLimit: z.union([z.number(), z.string()]).transform(String),
   upstreamTimeout: z.union([z.number(), z.string()]).transform(String),
   fault: z.string(),
-  maxInboundPerIp: z.union([z.number(), z.string()]).transform(String)
+  maxInboundPerIp: z.union([z.number(), z.string()]).transform(String),
+  auditsPerEpoch: z.union([z.number(), z.string()]).transform(String)
 }).partial()
 
 export function splitList (value: string | string[]): string[] {

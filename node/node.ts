@@ -79,6 +79,7 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
   const models = roles.includes('provider') ? parseModelSpecs(options.models, backendKind.kind) : []
   const slots = parsePositiveInt(options.slots, 'slots', 4096)
   const maxInboundPerIp = parsePositiveInt(options.maxInboundPerIp, 'maxInboundPerIp', 100_000)
+  const auditsPerEpoch = parsePositiveInt(options.auditsPerEpoch, 'auditsPerEpoch', 10_000)
   const fault = options.fault == null ? undefined : parseFault(options.fault)
   const creditLimitMicros = parsePositiveInt(options.creditLimit, 'creditLimit', Number.MAX_SAFE_INTEGER / 1e6) * 1e6
   const bootstrap = validateBootstrap([...new Set([...network.definition.bootstrap, ...options.bootstrap])])
@@ -225,7 +226,7 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
 
     let auditor: Auditor | undefined
     if (roles.includes('validator')) {
-      auditor = new Auditor({ host, network, identity, verify: nativeVerify, ledger, catalog, lookup, isZeroed: peer => reputation.zeroedNow.has(peer), logger: log.child({ component: 'validator' }), now, metrics })
+      auditor = new Auditor({ host, network, identity, verify: nativeVerify, ledger, catalog, lookup, auditsPerEpoch, isZeroed: peer => reputation.zeroedNow.has(peer), logger: log.child({ component: 'validator' }), now, metrics })
       auditor.start()
       stack.push(async () => auditor!.stop())
     }

@@ -57,6 +57,12 @@ export const defaultNodeOptions = {
    * (libp2pDefaults.maxInboundPerLoopbackIp).
    */
   maxInboundPerIp: '16',
+  /**
+   * Audits a validator sends per epoch at most (auditorDefaults.auditsPerProvider
+   * per known provider below that). The cost of validating: each audit is one
+   * ordinary task plus its recomputation.
+   */
+  auditsPerEpoch: '16',
   /** Fault injection for tests and devnets (see node/backends/faulty.ts). Never set in production. */
   fault: undefined as string | undefined
 }
@@ -281,8 +287,6 @@ export const ledgerDefaults = {
 }
 
 export const auditorDefaults = {
-  /** Most audits a validator sends per epoch: bounds validation work well below serving. */
-  auditsPerEpoch: 16,
   /** Audits per known provider per epoch, before the cap above. */
   auditsPerProvider: 3,
   /** Fractions of the epoch: reveal the previous epoch's weights, then audit, then commit. */

@@ -31,7 +31,7 @@ import type { Host } from '../libp2p.ts'
 import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
 import { submitProtocol, submitVia } from '../market/submitService.ts'
-import { auditorDefaults } from '../options.ts'
+import { auditorDefaults, defaultNodeOptions } from '../options.ts'
 import { sleep } from '../util/abort.ts'
 
 export interface AuditorComponents {
@@ -49,6 +49,8 @@ export interface AuditorComponents {
    * targets, and the live providers get those audits instead.
    */
   isZeroed?: (peer: string) => boolean
+  /** Most audits per epoch (--audits-per-epoch; defaultNodeOptions.auditsPerEpoch when not given): bounds validation work well below serving. */
+  auditsPerEpoch?: number
   logger: Logger
   metrics?: Metrics
   now: () => number
@@ -195,7 +197,7 @@ export class Auditor {
   /** Audits this epoch: a few per known provider, capped. */
   private auditCount (): number {
     const providers = this.known().length
-    return providers === 0 ? 0 : Math.min(auditorDefaults.auditsPerEpoch, providers * auditorDefaults.auditsPerProvider)
+    return providers === 0 ? 0 : Math.min(this.c.auditsPerEpoch ?? Number(defaultNodeOptions.auditsPerEpoch), providers * auditorDefaults.auditsPerProvider)
   }
 
   /** One provider to audit, uniformly among those known when the audit fires. */

@@ -58,7 +58,11 @@ describe('validators catch cheating providers', () => {
     // (the seed refuses audits without any): they bootstrap from it too, so the test does
     // not depend on the DHT happening to connect them to it (a CI run at 22:36 audited nothing).
     const viaGateway = [...boot, '--bootstrap', gateway.addresses[0]!]
-    await Promise.all([start('v1', ['--role', 'validator', ...viaGateway]), start('v2', ['--role', 'validator', ...viaGateway])])
+    // 32 audits per epoch each (the default is 16). What a gateway relays is bounded by its own
+    // client traffic (no more audits than client tasks over a minute, design.md §9), so the test's
+    // traffic below sets the real audit rate; see there.
+    const validatorArgs = ['--role', 'validator', '--audits-per-epoch', '32', ...viaGateway]
+    await Promise.all([start('v1', validatorArgs), start('v2', validatorArgs)])
     // Validators audit from the epoch they start in.
     auditStartEpoch = Math.floor(Date.now() / (EPOCH_SECONDS * 1000))
   }, 120_000)
@@ -69,10 +73,14 @@ describe('validators catch cheating providers', () => {
 
   it('zeroes every kind of cheater on every node, and keeps honest providers', async () => {
     const cheaters = ['garbage', 'cheat20', 'honestToValidators', 'honestToNew']
-    // A little client traffic through the gateway, as on a live network.
+    // Client traffic through the gateway, as on a live network: 10 tasks a second. A gateway relays
+    // no more audits than it carries client tasks (over a minute), so this sets the audit rate: about
+    // 50 per 5-second epoch, some 8 per provider, and a 20 % cheater escapes 5 epochs with
+    // probability about 0.8^40 ≈ 1e-4. At 2 tasks a second (before) it was about 10 audits per
+    // epoch for all providers, and a full run here once saw the 20 % cheater go 6 epochs.
     const traffic = setInterval(() => {
       void fetch(`${nodes.gateway!.api}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'ref-tiny', messages: [{ role: 'user', content: 'traffic' }], max_tokens: 8 }) }).catch(() => {})
-    }, 500)
+    }, 100)
     try {
       // Note the epoch at which each cheater is first zeroed on the gateway.
       // Note the epoch at which each cheater is first audited (the validators' own

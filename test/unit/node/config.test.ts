@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { isLoopbackHost, parseApiAddress, parseBackend, parseModelSpecs, parseRoles, resolveConfig } from '../../../node/config.ts'
+import { isLoopbackHost, parseApiAddress, parseBackend, parseModelSpecs, parsePositiveInt, parseRoles, resolveConfig } from '../../../node/config.ts'
 import { defaultNodeOptions } from '../../../node/options.ts'
 import { isCodedError } from '../../../protocol/errors.ts'
 import { tempDir } from '../../helpers/nodeProcess.ts'
@@ -29,6 +29,25 @@ describe('resolveConfig precedence: flags, env, file, defaults', () => {
     expect(options.logLevel).toBe('warn')
     expect(options.listen).toEqual(['/ip4/127.0.0.1/tcp/1', '/ip4/127.0.0.1/tcp/2'])
     expect(sources.roles).toBe('default')
+  })
+
+  it('the audit rate comes from a flag, INFERMESH_AUDITS_PER_EPOCH or the file, and must be a positive integer', () => {
+    const dir = tempDir()
+    expect(resolveConfig({}, {}, dir).options.auditsPerEpoch).toBe('16')
+    const fromEnv = resolveConfig({}, { INFERMESH_AUDITS_PER_EPOCH: '40' }, dir)
+    expect([fromEnv.options.auditsPerEpoch, fromEnv.sources.auditsPerEpoch]).toEqual(['40', 'env'])
+    const fromFlag = resolveConfig({ auditsPerEpoch: '8' }, { INFERMESH_AUDITS_PER_EPOCH: '40' }, dir)
+    expect([fromFlag.options.auditsPerEpoch, fromFlag.sources.auditsPerEpoch]).toEqual(['8', 'flag'])
+    expect(parsePositiveInt('32', 'auditsPerEpoch', 10_000)).toBe(32)
+    for (const bad of ['0', '-1', '1.5', 'many', '10001']) {
+      let err: unknown
+      try {
+        parsePositiveInt(bad, 'auditsPerEpoch', 10_000)
+      } catch (e) {
+        err = e
+      }
+      expect(isCodedError(err, 'CONFIG_INVALID') && (err as Error).message).toMatch(/auditsPerEpoch/)
+    }
   })
 
   it('reads <data>/config.json when present', () => {
