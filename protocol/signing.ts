@@ -22,11 +22,7 @@ export const NETWORK_ID_BYTES = 32
 
 export function signingMessage (domain: SigningDomain, networkId: Uint8Array, bytes: Uint8Array): Uint8Array {
   if (networkId.length !== NETWORK_ID_BYTES) throw new RangeError(`network id must be ${NETWORK_ID_BYTES} bytes`)
-  const prefix = prefixOf(domain, networkId)
-  const out = new Uint8Array(prefix.length + bytes.length)
-  out.set(prefix, 0)
-  out.set(bytes, prefix.length)
-  return out
+  return concatBytes(prefixOf(domain, networkId), bytes)
 }
 
 /** domain ‖ 0 ‖ network id, kept per domain for the last network seen (a node signs for one network). */

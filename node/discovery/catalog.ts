@@ -91,7 +91,6 @@ export class Catalog {
     for (const [peer, r] of this.byPeer) if (r.expiresAt <= now) this.byPeer.delete(peer)
   }
 
-  /** The peer's verified record as gossip (or a lookup) delivered it, if it has not expired. */
   /** Providers whose unexpired record lists `model`. */
   providersOf (model: string): string[] {
     const now = this.now()
@@ -100,6 +99,7 @@ export class Catalog {
     return out
   }
 
+  /** The peer's verified record as gossip (or a lookup) delivered it, if it has not expired. */
   recordOf (peer: string): CapacityRecord | undefined {
     const r = this.byPeer.get(peer)
     return r != null && r.expiresAt > this.now() ? r : undefined

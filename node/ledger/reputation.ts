@@ -120,7 +120,7 @@ export class ReputationService {
     // proofs that zero the provider in consensus (epochInput.ts). Read from the proofs, not
     // from the last epoch's consensus input: an epoch just closed has no providers until its
     // reveals arrive, so a provider in its window's last epoch went unzeroed for that moment
-    // and zeroed again after (seen as a flicker between two reads, CI 23:12). A proof is
+    // and zeroed again after (a flicker between two reads seconds apart). A proof is
     // checked by recomputation when it arrives, so routing shuns its provider at once.
     this.zeroedNow.clear()
     for (const e of entries) {

@@ -125,6 +125,11 @@ export class Auditor {
    * that woke "at the epoch's end" still inside it would run the loop for the
    * same epoch twice; so check the clock again.
    */
+  /** When the run loop reveals in `epoch`; a reveal for epoch e is issued at revealMoment(e + commitRevealEpochs). */
+  private revealMoment (epoch: number): number {
+    return epochStartMs(epoch, this.c.network) + Math.round(this.epochMs() * auditorDefaults.revealAt)
+  }
+
   private async until (ms: number, signal: AbortSignal): Promise<void> {
     for (let wait = ms - this.c.now(); wait > 0 && !signal.aborted; wait = ms - this.c.now()) await sleep(wait, signal)
   }
@@ -157,7 +162,7 @@ export class Auditor {
         signal.addEventListener('abort', cancel, { once: true })
       }
       // Reveal the previous epoch's weights early in this one; commit near its end.
-      await this.until(start + epochMs * auditorDefaults.revealAt, signal)
+      await this.until(this.revealMoment(epoch), signal)
       if (signal.aborted) return
       if (epochOf(this.c.now(), this.c.network) === epoch) await this.reveal(epoch - this.c.network.definition.commitRevealEpochs).catch(err => this.c.logger.warn({ err: (err as Error).message }, 'reveal failed'))
       await this.until(start + epochMs * auditorDefaults.commitAt, signal)
@@ -412,7 +417,7 @@ export class Auditor {
     if (epochOf(issuedAt, network) !== epoch || this.pending.has(epoch)) return
     const weights = this.weights(epoch)
     if (weights.length === 0) return
-    const revealIssuedAt = epochStartMs(epoch + network.definition.commitRevealEpochs, network) + Math.round(network.definition.epochSeconds * 1000 * auditorDefaults.revealAt)
+    const revealIssuedAt = this.revealMoment(epoch + network.definition.commitRevealEpochs)
     const { commit, reveal } = signCommitAndReveal(this.c.identity, network, {
       epoch, weights, salt: new Uint8Array(randomBytes(32)), commitIssuedAt: issuedAt, revealIssuedAt
     })

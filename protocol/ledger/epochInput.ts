@@ -10,9 +10,9 @@
  * recomputed). The rules that are cheap and need nothing but the entry are
  * checked again here, so a stray entry cannot bend the result.
  */
-import { bytesEqual, toHex } from '../bytes.ts'
+import { bytesEqual } from '../bytes.ts'
 import type { Network } from '../network.ts'
-import { comparePeerIds, epochWindowProblem, U16_MAX, unpackWeights, type EndorseBody, type LedgerEntry, type RevealBody } from './entries.ts'
+import { commitOpenedBy, comparePeerIds, epochWindowProblem, U16_MAX, unpackWeights, type EndorseBody, type LedgerEntry, type RevealBody } from './entries.ts'
 import { fraudProviderOf } from './fraud.ts'
 
 export interface Anchor {
@@ -175,13 +175,12 @@ export function resolveEpoch (entries: readonly LedgerEntry[], epoch: number, ne
   checkInt('fraudPenaltyEpochs', params.fraudPenaltyEpochs, 0)
   checkInt('endorsementDepth', params.endorsementDepth, 0)
 
-  /** author → the reveal ids its commits for the epoch name (hex) */
-  const commitments = new Map<string, string[]>()
+  const commitments = new Map<string, LedgerEntry[]>()
   for (const entry of entries) {
     const b = entry.body
     if (b.kind !== 'commit' || b.epoch !== epoch || !inNetwork(entry, network)) continue
     const list = commitments.get(b.author) ?? []
-    list.push(toHex(b.payload.commitment))
+    list.push(entry)
     commitments.set(b.author, list)
   }
   const chosen = new Map<string, LedgerEntry & { body: RevealBody }>()
@@ -192,8 +191,7 @@ export function resolveEpoch (entries: readonly LedgerEntry[], epoch: number, ne
     if (held == null) continue
     const prev = chosen.get(b.author)
     if (prev != null && !supersedes(entry, prev)) continue
-    // A commit names its reveal's id (entries.ts commitmentOfReveal).
-    if (held.includes(entry.id)) chosen.set(b.author, entry as LedgerEntry & { body: RevealBody })
+    if (held.some(c => commitOpenedBy(c, entry.id))) chosen.set(b.author, entry as LedgerEntry & { body: RevealBody })
   }
 
   const votingPower = resolveVotingPower(entries, epoch, network, anchors, params.endorsementDepth)

@@ -14,7 +14,7 @@
  * base58's alphabet is in ASCII order, so equal-length texts sort as the
  * numbers they encode.
  */
-import { bytesEqual } from '../bytes.ts'
+import { bytesEqual, toHex } from '../bytes.ts'
 import { CodedError, ErrorCode } from '../errors.ts'
 import { ED25519_PUBLIC_KEY_BYTES, isPeerId, peerIdFromPublicKey, publicKeyFromPeerId } from '../identity.ts'
 
@@ -100,8 +100,7 @@ const peerIdByKey = new Map<string, string>()
 
 function peerIdOfKey (packed: Uint8Array, at: number): string {
   const key = packed.subarray(at, at + ED25519_PUBLIC_KEY_BYTES)
-  let hex = ''
-  for (let i = 0; i < key.length; i++) hex += HEX[key[i]!]
+  const hex = toHex(key)
   let id = peerIdByKey.get(hex)
   if (id === undefined) {
     id = peerIdFromPublicKey(key)
@@ -110,5 +109,3 @@ function peerIdOfKey (packed: Uint8Array, at: number): string {
   }
   return id
 }
-
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
