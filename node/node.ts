@@ -136,8 +136,12 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
         verify: nativeVerify,
         now,
         onRecordRejected: (err, key) => {
-          metrics.dhtRejected.inc({ code: isCodedError(err) ? err.code : 'UNKNOWN' })
-          dhtLog.warn({ code: isCodedError(err) ? err.code : 'UNKNOWN', key: new TextDecoder().decode(key).slice(0, 80), err: (err as Error).message }, 'dht record rejected')
+          const code = isCodedError(err) ? err.code : 'UNKNOWN'
+          metrics.dhtRejected.inc({ code })
+          // A lapsed copy is routine (peers keep serving a record its provider stopped refreshing):
+          // counted, logged at debug. Anything else (a bad signature, a wrong key) is worth a warning.
+          const level = code === ErrorCode.RECORD_EXPIRED ? 'debug' : 'warn'
+          dhtLog[level]({ code, key: new TextDecoder().decode(key).slice(0, 80), err: (err as Error).message }, 'dht record rejected')
         }
       })
     } catch (err) {

@@ -168,7 +168,9 @@ export const lookupDefaults = {
   /** Asking a provider for its record directly (status protocol). */
   statusTimeoutMs: 1 * second,
   /** Verified records are reused until this close to their expiry. */
-  cacheMarginMs: 1 * second
+  cacheMarginMs: 1 * second,
+  /** A provider whose record could not be fetched (none, invalid, expired) is not asked again for this long. */
+  missRetryMs: 3 * second
 }
 
 export const libp2pDefaults = {

@@ -26,11 +26,15 @@ export function ledgerRoutes (deps: { node: NodeContext, ledger: LedgerService, 
           const provider = fraudProviderOf(e.body.payload, deps.node.network)
           if (provider != null) fraudProofs.set(provider, (fraudProofs.get(provider) ?? 0) + 1)
         }
-        const providers = (state?.providers ?? []).map((peerId, j) => {
+        // The consensus state's providers, and any a fraud proof zeroes before a reveal has named
+        // it (a proof acts at once; the state lists a provider only once an epoch's reveals do).
+        const listed = state?.providers ?? []
+        const peers = [...listed, ...[...reputation.zeroedNow].filter(p => !listed.includes(p)).sort()]
+        const providers = peers.map((peerId, j) => {
           const obs = deps.auditor?.observations.get(peerId)
           return {
             peerId,
-            reputation: fx(state!.reputation[j]),
+            reputation: j < listed.length ? fx(state!.reputation[j]) : null,
             score: reputation.reputationOf(peerId) ?? null,
             zeroed: reputation.zeroedNow.has(peerId),
             fraudProofs: fraudProofs.get(peerId) ?? 0,

@@ -19,7 +19,7 @@ import type { Host } from '../libp2p.ts'
 import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
 import { lookupDefaults } from '../options.ts'
-import { withTimeout } from '../util/abort.ts'
+import { untilAborted, withTimeout } from '../util/abort.ts'
 import type { Advertiser } from './advertiser.ts'
 import { fetchStatus } from './statusProtocol.ts'
 
@@ -71,6 +71,10 @@ export class ProviderLookup {
   private readonly c: ProviderLookupComponents
   private readonly cache = new Map<string, CapacityRecord>()
   private readonly lists = new Map<string, ListEntry>()
+  /** Provider → when its record may be asked for again after a fetch that found none. */
+  private readonly misses = new Map<string, number>()
+  /** Record fetches in flight, shared by concurrent callers. */
+  private readonly fetching = new Map<string, Promise<CapacityRecord | undefined>>()
 
   constructor (components: ProviderLookupComponents) {
     this.c = components
@@ -93,11 +97,15 @@ export class ProviderLookup {
       }
       return f
     }
+    // Providers gossip already named are fetched from the start too, not after the walk: a walk
+    // that runs to the deadline (a network still forming) would leave them no time at all.
+    const max = opts.maxProviders ?? lookupDefaults.maxProviders
+    const gossiped = (this.c.gossiped?.(model) ?? []).slice(0, max)
+    for (const p of gossiped) void fetchRecord(p)
     const walked = await this.providerList(model, signal, opts, fetchRecord)
     const cached = walked.cached
     const peers = [...walked.peers]
-    const max = opts.maxProviders ?? lookupDefaults.maxProviders
-    for (const p of this.c.gossiped?.(model) ?? []) if (peers.length < max && !peers.includes(p)) peers.push(p)
+    for (const p of gossiped) if (peers.length < max && !peers.includes(p)) peers.push(p)
     const found = await Promise.all(peers.map(fetchRecord))
     const stats: LookupStats = { providersFound: peers.length, recordsVerified: 0, recordsRejected: 0, cachedList: cached }
     const records: CapacityRecord[] = []
@@ -152,43 +160,77 @@ export class ProviderLookup {
     return list
   }
 
-  /** One provider's capacity record, verified; undefined when missing, invalid or expired. */
+  /**
+   * One provider's capacity record, verified; undefined when missing, invalid
+   * or expired. Concurrent asks for one provider share one fetch, and a
+   * provider whose record could not be had is not asked again for
+   * lookupDefaults.missRetryMs: a gateway under client load otherwise ran a
+   * full DHT GET per task for every provider in its cached list whose record
+   * had lapsed (a zeroed or departed one), thousands a minute (seen in the
+   * validation network: 12,860 stale-copy rejections in 3 minutes).
+   */
   async record (peerId: string, signal?: AbortSignal): Promise<CapacityRecord | undefined> {
     const cached = this.cache.get(peerId)
     if (cached != null && cached.expiresAt - lookupDefaults.cacheMarginMs > this.c.now()) return cached
     this.cache.delete(peerId)
-
-    const key = capacityKey(peerId)
-    const check = (bytes: Uint8Array | undefined): CapacityRecord | undefined => {
-      if (bytes == null) return undefined
-      try {
-        return verifyCapacityRecord(bytes, { network: this.c.network, now: this.c.now(), verify: this.c.verify, key })
-      } catch (err) {
-        this.c.logger.info({ peer: peerId, code: isCodedError(err) ? err.code : 'UNKNOWN', err: (err as Error).message }, 'capacity record rejected')
-        return undefined
-      }
-    }
-    let record: CapacityRecord | undefined
-    const known = this.c.known?.(peerId)
+    // Our own, or one gossip already verified: nothing to fetch, wait for or share.
     if (peerId === this.c.identity.peerId) {
-      record = check(this.c.advertiser?.current()?.bytes)
-    } else if (known != null && known.peer === peerId && known.expiresAt - lookupDefaults.cacheMarginMs > this.c.now()) {
-      record = known
-    } else {
-      record = check(await fetchStatus(this.c.host, this.c.network, peerId, signal)) ?? await this.fromDht(key, check, signal)
+      const own = this.check(peerId, this.c.advertiser?.current()?.bytes)
+      return own == null ? undefined : this.remember(own)
     }
-    if (record != null) {
-      this.c.onRecord?.(record)
-      if (this.cache.size >= lookupDefaults.maxCachedRecords) this.cache.delete(this.cache.keys().next().value!)
-      this.cache.set(peerId, record)
+    const gossiped = this.fromGossip(peerId)
+    if (gossiped != null) return this.remember(gossiped)
+    if ((this.misses.get(peerId) ?? 0) > this.c.now()) return undefined
+    this.misses.delete(peerId)
+    let fetch = this.fetching.get(peerId)
+    if (fetch == null) {
+      fetch = this.fetchRecord(peerId).finally(() => this.fetching.delete(peerId))
+      this.fetching.set(peerId, fetch)
     }
+    return untilAborted(fetch, signal)
+  }
+
+  /** Fetch and verify one record, bounded by its own timeouts (it may be shared by several callers). */
+  private async fetchRecord (peerId: string): Promise<CapacityRecord | undefined> {
+    const key = capacityKey(peerId)
+    const check = (bytes: Uint8Array | undefined): CapacityRecord | undefined => this.check(peerId, bytes)
+    const record = check(await fetchStatus(this.c.host, this.c.network, peerId)) ?? await this.fromDht(key, check)
+    if (record == null) {
+      if (!this.misses.has(peerId) && this.misses.size >= lookupDefaults.maxCachedRecords) this.misses.delete(this.misses.keys().next().value!)
+      this.misses.set(peerId, this.c.now() + lookupDefaults.missRetryMs)
+      return undefined
+    }
+    return this.remember(record)
+  }
+
+  /** A record gossip verified (the catalog), while it is good for a while yet. */
+  private fromGossip (peerId: string): CapacityRecord | undefined {
+    const known = this.c.known?.(peerId)
+    return known != null && known.peer === peerId && known.expiresAt - lookupDefaults.cacheMarginMs > this.c.now() ? known : undefined
+  }
+
+  /** `bytes` as `peerId`'s verified capacity record, or undefined (logged) if it is not one. */
+  private check (peerId: string, bytes: Uint8Array | undefined): CapacityRecord | undefined {
+    if (bytes == null) return undefined
+    try {
+      return verifyCapacityRecord(bytes, { network: this.c.network, now: this.c.now(), verify: this.c.verify, key: capacityKey(peerId) })
+    } catch (err) {
+      this.c.logger.info({ peer: peerId, code: isCodedError(err) ? err.code : 'UNKNOWN', err: (err as Error).message }, 'capacity record rejected')
+      return undefined
+    }
+  }
+
+  private remember (record: CapacityRecord): CapacityRecord {
+    this.c.onRecord?.(record)
+    if (this.cache.size >= lookupDefaults.maxCachedRecords) this.cache.delete(this.cache.keys().next().value!)
+    this.cache.set(record.peer, record)
     return record
   }
 
   /** The first copy in the DHT that verifies; the walk stops there. */
-  private async fromDht (key: Uint8Array, check: (b: Uint8Array) => CapacityRecord | undefined, signal?: AbortSignal): Promise<CapacityRecord | undefined> {
+  private async fromDht (key: Uint8Array, check: (b: Uint8Array) => CapacityRecord | undefined): Promise<CapacityRecord | undefined> {
     try {
-      for await (const event of this.c.host.services.dht.get(key, { signal: withTimeout(signal, lookupDefaults.recordTimeoutMs) })) {
+      for await (const event of this.c.host.services.dht.get(key, { signal: AbortSignal.timeout(lookupDefaults.recordTimeoutMs) })) {
         const value = event.name === 'PEER_RESPONSE' || event.name === 'VALUE' ? (event as { record?: { value: Uint8Array }, value?: Uint8Array }).record?.value ?? (event as { value?: Uint8Array }).value : undefined
         if (value == null) continue
         const r = check(value)

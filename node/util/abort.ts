@@ -18,3 +18,19 @@ export function withTimeout (parent: AbortSignal | undefined, ms: number): Abort
   const t = AbortSignal.timeout(ms)
   return parent == null ? t : AbortSignal.any([parent, t])
 }
+
+/** `p`, or undefined as soon as `signal` aborts (p runs on, for whoever else awaits it). */
+export async function untilAborted<T> (p: Promise<T>, signal: AbortSignal | undefined): Promise<T | undefined> {
+  if (signal == null) return p
+  if (signal.aborted) return undefined
+  let done: () => void = () => {}
+  const aborted = new Promise<undefined>(resolve => {
+    done = () => resolve(undefined)
+    signal.addEventListener('abort', done, { once: true })
+  })
+  try {
+    return await Promise.race([p, aborted])
+  } finally {
+    signal.removeEventListener('abort', done)
+  }
+}

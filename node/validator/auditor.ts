@@ -152,7 +152,13 @@ export class Auditor {
         const timer = setTimeout(() => {
           signal.removeEventListener('abort', cancel)
           const target = this.pickTarget()
-          if (target == null || this.inFlight >= auditorDefaults.maxConcurrentAudits) return
+          if (target == null) return
+          if (this.inFlight >= auditorDefaults.maxConcurrentAudits) {
+            // Counted, so a validator whose audits back up (slow gateways, busy providers) shows it.
+            this.record({ epoch, provider: target.peer, outcome: 'skipped' })
+            this.c.logger.debug({ provider: target.peer, inFlight: this.inFlight }, 'audit dropped: too many in flight')
+            return
+          }
           this.inFlight++
           void this.audit(target, epoch, signal)
             .catch(err => this.c.logger.debug({ err: (err as Error).message }, 'audit error'))

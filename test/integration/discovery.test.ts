@@ -32,7 +32,8 @@ describe('a six-node network discovers providers through the DHT', () => {
   const all = (): NodeProcess[] => [seed, gateway, ...Object.values(providers)].filter(n => n != null)
 
   const start = async (name: string, args: string[]): Promise<NodeProcess> =>
-    startNodeProcess(['--data', join(dir, name), '--network', networkFile, ...args])
+    // Debug logs: a lapsed record's rejection is logged at debug (it is routine), and the forgery test looks for it.
+    startNodeProcess(['--data', join(dir, name), '--network', networkFile, ...args], { env: { INFERMESH_LOG_LEVEL: 'debug' } })
 
   const providerIds = async (model: string): Promise<string[]> => {
     const { status, body } = await getJson(`${gateway.api}/v1/providers?model=${model}`)

@@ -80,7 +80,7 @@ describe('validators catch cheating providers', () => {
     // epoch for all providers, and a full run here once saw the 20 % cheater go 6 epochs.
     const traffic = setInterval(() => {
       void fetch(`${nodes.gateway!.api}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'ref-tiny', messages: [{ role: 'user', content: 'traffic' }], max_tokens: 8 }) }).catch(() => {})
-    }, 100)
+    }, Number(process.env.VALIDATION_TRAFFIC_MS ?? 100))
     try {
       // Note the epoch at which each cheater is first zeroed on the gateway.
       // Note the epoch at which each cheater is first audited (the validators' own

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest'
 import { ProviderLookup } from '../../../../node/discovery/providerLookup.ts'
 import type { Host } from '../../../../node/libp2p.ts'
 import { createLogger } from '../../../../node/logger.ts'
+import { lookupDefaults } from '../../../../node/options.ts'
 import { nativeVerify } from '../../../../node/crypto/nativeVerify.ts'
 import { capacityKey, signCapacityRecord, verifyCapacityRecord, type CapacityRecord } from '../../../../protocol/capacity.ts'
 import { bytesEqual } from '../../../../protocol/bytes.ts'
@@ -113,5 +114,33 @@ describe('ProviderLookup', () => {
     expect(stats.providersFound).toBe(2)
     expect(gets).toEqual([providers[1]!.peerId])
     expect((await lookup.find('ref-small', { timeoutMs: 300 })).records).toEqual([])
+  })
+
+  it('asks for a missing record once for concurrent lookups, and not again until missRetryMs has passed', async () => {
+    // The walk names a provider whose record no peer holds (one that left, or a zeroed one that stopped refreshing it).
+    const absent = generateIdentity()
+    const gets: string[] = []
+    const host = {
+      contentRouting: { findProviders: async function * () { yield { id: { toString: () => absent.peerId } } } },
+      dialProtocol: async () => { throw new Error('unreachable in this test') },
+      services: {
+        dht: {
+          async * get () {
+            gets.push(absent.peerId)
+            await new Promise(r => setTimeout(r, 20))
+          }
+        }
+      }
+    } as unknown as Host
+    let now = Date.now()
+    const lookup = new ProviderLookup({ host, network, identity: generateIdentity(), verify: nativeVerify, now: () => now, logger: createLogger('silent') })
+    const results = await Promise.all([1, 2, 3].map(async () => lookup.find('ref-tiny', { timeoutMs: 3000 })))
+    for (const r of results) expect(r.records).toEqual([])
+    expect(gets.length).toBe(1)
+    await lookup.find('ref-tiny', { timeoutMs: 3000 })
+    expect(gets.length).toBe(1)
+    now += lookupDefaults.missRetryMs + 1
+    await lookup.find('ref-tiny', { timeoutMs: 3000 })
+    expect(gets.length).toBe(2)
   })
 })
