@@ -41,6 +41,15 @@ export interface ResolveEpochParams {
    * sitting out one epoch would wash out any loss of trust.
    */
   carried?: readonly string[]
+  /**
+   * Providers of the previous epoch's consensus state (the fold passes those
+   * with reputation left). One that no reveal of this epoch names stays a
+   * provider with an all-zero column, so its reputation decays through the
+   * EMA instead of vanishing and coming back at 0: a provider no validator
+   * happened to name (a validator restarted and lost its observations, or
+   * only one of the epoch's reveals has arrived yet) keeps its place.
+   */
+  carriedProviders?: readonly string[]
 }
 
 export const defaultResolveEpochParams: Readonly<ResolveEpochParams> = Object.freeze({ fraudPenaltyEpochs: 10, endorsementDepth: 3 })
@@ -168,6 +177,9 @@ export function resolveVotingPower (entries: readonly LedgerEntry[], epoch: numb
  *   let free keys grow the matrix.
  * - Zeroed: providers convicted by a fraud proof issued in
  *   epoch − fraudPenaltyEpochs + 1 .. epoch.
+ * - Providers: those any counted reveal names, the convicted, and the
+ *   `carriedProviders` of the previous state (with an all-zero column unless
+ *   named).
  * - An epoch in which no reveal opens a commit has no providers (nothing to decide).
  */
 export function resolveEpoch (entries: readonly LedgerEntry[], epoch: number, network: Network, anchors: readonly Anchor[], params: ResolveEpochParams = defaultResolveEpochParams): EpochInput {
@@ -210,7 +222,7 @@ export function resolveEpoch (entries: readonly LedgerEntry[], epoch: number, ne
   // the convicted alone would drop every other provider from the state and reset its
   // reputation (seen on a devnet as honest providers vanishing for a second each epoch).
   // The convicted stay zeroed: routing reads fraud proofs directly.
-  const providerSet = new Set<string>(chosen.size > 0 ? convicted : [])
+  const providerSet = new Set<string>(chosen.size > 0 ? [...convicted, ...(params.carriedProviders ?? [])] : [])
   const rows = new Map(validators.map(v => {
     const reveal = chosen.get(v)
     return [v, reveal == null ? [] : unpackWeights(reveal.body.payload.weights)]

@@ -29,8 +29,15 @@ export function foldEpochs (entries: readonly LedgerEntry[], network: Network, f
   let state: ConsensusState | undefined
   for (let epoch = Math.max(0, from); epoch <= to; epoch++) {
     // Validators with trust left carry over, so an absent one decays instead of resetting (epochInput.ts).
+    // Providers with reputation left likewise decay rather than drop out when no reveal names them.
     const carried = state?.validators.filter((_, i) => state!.trust[i]! > 0)
-    const input = resolveEpoch(entries, epoch, network, anchors, { fraudPenaltyEpochs: c.fraudPenaltyEpochs, endorsementDepth: c.endorsementDepth, ...(carried != null ? { carried } : {}) })
+    const carriedProviders = state?.providers.filter((_, j) => state!.reputation[j]! > 0)
+    const input = resolveEpoch(entries, epoch, network, anchors, {
+      fraudPenaltyEpochs: c.fraudPenaltyEpochs,
+      endorsementDepth: c.endorsementDepth,
+      ...(carried != null ? { carried } : {}),
+      ...(carriedProviders != null ? { carriedProviders } : {})
+    })
     const folded: FoldedEpoch = { epoch, input }
     if (input.validators.length > 0 && input.providers.length > 0) {
       folded.result = runEpoch(input, state, params)

@@ -33,6 +33,7 @@ function vote (id: Identity, epoch: number, weights: Weight[], reveal = true): L
 const WEIGHTS = w([p1, 60000], [p2, 5000])
 const SKIP_FROM = E + 3
 const LAST = E + 9
+const WINDOW = NET.definition.consensus.windowEpochs
 
 function ledger (a2RevealsAgainAt?: number): LedgerEntry[] {
   const entries: LedgerEntry[] = []
@@ -143,5 +144,40 @@ describe('sitting out epochs: absence decays trust too, and never resets it', ()
     const last = epochs.at(-1)!
     expect(last.input.validators).toEqual([a1.peerId])
     expect(epochs.some(f => f.input.validators.includes(a2.peerId) && f.epoch > E + 2)).toBe(true)
+  })
+})
+
+describe('a provider no reveal of an epoch names: an empty column, so reputation decays', () => {
+  // a1 and a2 name p1; only a1 (the majority of power) names p2: say a2 never audited it. Three epochs of that.
+  const base: LedgerEntry[] = []
+  for (let e = E; e < E + 3; e++) base.push(...vote(a1, e, w([p1, 60000], [p2, 60000])), ...vote(a2, e, w([p1, 60000])))
+  const reputationOf = (state: { providers: readonly string[], reputation: Int32Array } | undefined, p: Identity): number | undefined => {
+    const j = state?.providers.indexOf(p.peerId) ?? -1
+    return j < 0 ? undefined : state!.reputation[j]
+  }
+
+  it('stays in the state while only one of the epoch\'s reveals has arrived (it dropped out, then came back when the other did)', () => {
+    const earlier = reputationOf(foldEpochs(base, NET, E, E + 2).state, p2)
+    expect(earlier).toBeGreaterThan(0)
+    // Epoch E + 3: a2's reveal is in, a1's commit but not its reveal yet.
+    const partial = foldEpochs([...base, ...vote(a2, E + 3, w([p1, 60000])), ...vote(a1, E + 3, w([p1, 60000], [p2, 60000]), false)], NET, E, E + 3)
+    expect(partial.epochs.at(-1)!.result, 'the epoch ran').toBeDefined()
+    expect(reputationOf(partial.state, p2)).toBeLessThan(earlier!)
+    // With a1's reveal too, it is named again and its reputation no longer falls.
+    const full = foldEpochs([...base, ...vote(a2, E + 3, w([p1, 60000])), ...vote(a1, E + 3, w([p1, 60000], [p2, 60000]))], NET, E, E + 3)
+    expect(reputationOf(full.state, p2)).toBeGreaterThanOrEqual(earlier!)
+  })
+
+  it('keeps decaying while no validator names it, and leaves the state once no epoch of the window named it', () => {
+    const entries = [...base]
+    for (let e = E + 3; e < E + 50; e++) entries.push(...vote(a1, e, w([p1, 60000])), ...vote(a2, e, w([p1, 60000])))
+    const decay: number[] = []
+    for (let to = E + 2; to < E + 50; to++) decay.push(reputationOf(foldEpochs(entries, NET, E, to).state, p2) ?? -1)
+    expect(decay[0]).toBeGreaterThan(0)
+    for (let k = 1; k < decay.length; k++) expect(decay[k]!, `epoch ${E + 2 + k}`).toBeLessThan(decay[k - 1]!)
+    // Nodes fold a window of epochs (reputation.ts): 32 epochs after it was last named, it is gone.
+    const windowed = (to: number): number | undefined => reputationOf(foldEpochs(entries, NET, to - WINDOW + 1, to).state, p2)
+    expect(windowed(E + 2 + WINDOW - 1)).toBeGreaterThan(0)
+    expect(windowed(E + 2 + WINDOW)).toBeUndefined()
   })
 })
