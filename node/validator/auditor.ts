@@ -219,13 +219,17 @@ export class Auditor {
 
   /**
    * Ordinary gateways: connected peers that route tasks, other than the target,
-   * ourselves and any validator. A validator's PeerId is public (anchors, ledger
+   * ourselves, any validator and any zeroed provider. A validator's PeerId is public (anchors, ledger
    * authors), so a provider must never see one as a requester.
    */
   private gateways (target: string): PeerId[] {
     const validators = new Set(this.c.network.definition.anchors.map(a => a.peerId))
     for (const e of this.c.ledger.entries()) if (e.body.kind !== 'fraud') validators.add(e.body.author)
-    return this.c.host.getPeers().filter(p => p.toString() !== target && p.toString() !== this.c.identity.peerId && !validators.has(p.toString()))
+    // Nor a peer a fraud proof zeroes: the gater refuses to dial it (seen in a trace: an audit's first try wasted on one).
+    return this.c.host.getPeers().filter(p => {
+      const id = p.toString()
+      return id !== target && id !== this.c.identity.peerId && !validators.has(id) && this.c.isZeroed?.(id) !== true
+    })
   }
 
   /** Gateways that take submitted tasks, in random order. */
