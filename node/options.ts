@@ -303,6 +303,12 @@ export const auditorDefaults = {
   maxConcurrentAudits: 8,
   /** Unreachable gateways one audit moves past before it gives up (refusals for lack of client traffic are not counted). */
   unreachableGatewaysPerAudit: 2,
+  /**
+   * Weight of each new audit outcome in a provider's quality average (Bittensor
+   * validators' moving-average scores use about 0.1): after 10 failed audits a
+   * provider with a long clean record is at 0.35 of its weight, after 20 at 0.12.
+   */
+  outcomeAlpha: 0.1,
   /** A proven fraud keeps a provider's weight at 0 for this many epochs in this validator's view. */
   fraudMemoryEpochs: 10,
   /** Latency at which the weight halves. */

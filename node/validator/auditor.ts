@@ -60,6 +60,14 @@ export interface ProviderObservation {
   passed: number
   failed: number
   unavailable: number
+  /**
+   * Moving average of audit outcomes (1 passed; 0 failed or unavailable),
+   * auditorDefaults.outcomeAlpha per audit: what the weight follows, so a
+   * provider that turns bad (a nondeterministic one failing the tolerance
+   * check, which proves no fraud) loses its weight within a few audits
+   * rather than after its whole history. Absent: the lifetime pass ratio.
+   */
+  quality?: number
   /** Epoch of the last proven fraud, if any. */
   lastFraudEpoch?: number
   /** EMA of total audit latency, ms. */
@@ -254,6 +262,13 @@ export class Auditor {
     if (this.log.length > auditorDefaults.maxAuditLog) this.log.splice(0, this.log.length - auditorDefaults.maxAuditLog)
   }
 
+  /** Count one audit's outcome and move the provider's quality average. */
+  private tally (provider: string, outcome: 'passed' | 'failed' | 'unavailable'): void {
+    const o = this.observe(provider)
+    o[outcome]++
+    o.quality = nextQuality(o.quality, outcome)
+  }
+
   private observe (provider: string): ProviderObservation {
     let o = this.observations.get(provider)
     if (o == null) {
@@ -296,7 +311,7 @@ export class Auditor {
   /** One audit: route it through a gateway, then recompute and compare. */
   async audit (target: CapacityRecord, epoch: number, signal: AbortSignal): Promise<AuditOutcome> {
     if (await this.probeAddress(target, epoch, signal) === 'foreign') {
-      this.observe(target.peer).failed++
+      this.tally(target.peer, 'failed')
       this.record({ epoch, provider: target.peer, outcome: 'failed' })
       this.c.logger.info({ provider: target.peer }, 'capacity record advertises an address of another peer: scored as a failed audit')
       return 'failed'
@@ -337,7 +352,7 @@ export class Auditor {
       // A gateway-side failure (no route, busy) says little about the provider unless it names it.
       const outcome: AuditOutcome = res != null && !res.ok && res.status >= 500 ? 'unavailable' : 'skipped'
       this.c.logger.debug({ provider: target.peer, gateway: gateway.toString(), status: res?.ok === false ? res.status : undefined, code: res?.ok === false ? res.code : undefined }, 'audit not completed')
-      if (outcome === 'unavailable') obs.unavailable++
+      if (outcome === 'unavailable') this.tally(target.peer, 'unavailable')
       this.record({ epoch, provider: target.peer, gateway: gateway.toString(), outcome })
       return outcome
     }
@@ -374,11 +389,11 @@ export class Auditor {
       return 'skipped'
     }
     if (judged.verdict === 'passed') {
-      obs.passed++
+      this.tally(target.peer, 'passed')
       this.record({ epoch, provider: target.peer, gateway: gateway.toString(), outcome: 'passed', claim })
       return 'passed'
     }
-    obs.failed++
+    this.tally(target.peer, 'failed')
     if (judged.verdict === 'failed') {
       // Scores the audit 0; not a fraud proof, so no penalty window either.
       this.record({ epoch, provider: target.peer, gateway: gateway.toString(), outcome: 'failed' })
@@ -396,13 +411,13 @@ export class Auditor {
     return 'fraud'
   }
 
-  /** Observations → u16 weights: 0 after a recent fraud, else availability × a latency factor × the share of audits that met the record's throughput claim. */
+  /** Observations → u16 weights: 0 after a recent fraud, else the quality average × a latency factor × the share of audits that met the record's throughput claim. */
   weights (epoch: number): Weights {
     const out: Weights = []
     for (const [provider, o] of this.observations) {
       const total = o.passed + o.failed + o.unavailable
       if (total === 0) continue
-      let score = o.passed / total
+      let score = o.quality ?? o.passed / total
       if (o.lastFraudEpoch != null && epoch - o.lastFraudEpoch < auditorDefaults.fraudMemoryEpochs) score = 0
       const latency = o.latencyMs ?? 0
       score *= 1 / (1 + latency / auditorDefaults.latencyScaleMs)
@@ -446,6 +461,12 @@ export class Auditor {
     if (lateMs > this.c.network.definition.limits.maxClockSkewSeconds * 1000) this.c.logger.warn({ epoch, lateMs }, 'reveal published late: peers will fetch it by sync, not gossip')
     await this.c.ledger.publish(reveal)
   }
+}
+
+/** A provider's quality average after one more audit (ProviderObservation.quality); the first audit sets it. */
+export function nextQuality (quality: number | undefined, outcome: 'passed' | 'failed' | 'unavailable'): number {
+  const x = outcome === 'passed' ? 1 : 0
+  return quality == null ? x : quality + auditorDefaults.outcomeAlpha * (x - quality)
 }
 
 /** Did a dial fail because the remote turned out to be another peer (Noise's identity check)? */
