@@ -309,6 +309,12 @@ export const auditorDefaults = {
    * provider with a long clean record is at 0.35 of its weight, after 20 at 0.12.
    */
   outcomeAlpha: 0.1,
+  /**
+   * A provider this validator has not audited for this many epochs drops out of its weights
+   * (and its memory). The default consensus window: a departed provider is not vouched for
+   * forever, while one a big network audits rarely keeps its weight between audits.
+   */
+  observationEpochs: 32,
   /** A proven fraud keeps a provider's weight at 0 for this many epochs in this validator's view. */
   fraudMemoryEpochs: 10,
   /** Latency at which the weight halves. */

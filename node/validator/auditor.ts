@@ -77,6 +77,8 @@ export interface ProviderObservation {
   claimsMissed: number
   /** Epoch of the first audit that got an answer (passed, failed or fraud). */
   firstAuditEpoch?: number
+  /** Epoch of the last audit counted; auditorDefaults.observationEpochs after it, the provider is forgotten. */
+  lastEpoch?: number
 }
 
 /** Reference chat models whose providers a validator looks up in the DHT. */
@@ -263,10 +265,11 @@ export class Auditor {
   }
 
   /** Count one audit's outcome and move the provider's quality average. */
-  private tally (provider: string, outcome: 'passed' | 'failed' | 'unavailable'): void {
+  private tally (provider: string, outcome: 'passed' | 'failed' | 'unavailable', epoch: number): void {
     const o = this.observe(provider)
     o[outcome]++
     o.quality = nextQuality(o.quality, outcome)
+    o.lastEpoch = Math.max(o.lastEpoch ?? epoch, epoch)
   }
 
   private observe (provider: string): ProviderObservation {
@@ -311,7 +314,7 @@ export class Auditor {
   /** One audit: route it through a gateway, then recompute and compare. */
   async audit (target: CapacityRecord, epoch: number, signal: AbortSignal): Promise<AuditOutcome> {
     if (await this.probeAddress(target, epoch, signal) === 'foreign') {
-      this.tally(target.peer, 'failed')
+      this.tally(target.peer, 'failed', epoch)
       this.record({ epoch, provider: target.peer, outcome: 'failed' })
       this.c.logger.info({ provider: target.peer }, 'capacity record advertises an address of another peer: scored as a failed audit')
       return 'failed'
@@ -352,7 +355,7 @@ export class Auditor {
       // A gateway-side failure (no route, busy) says little about the provider unless it names it.
       const outcome: AuditOutcome = res != null && !res.ok && res.status >= 500 ? 'unavailable' : 'skipped'
       this.c.logger.debug({ provider: target.peer, gateway: gateway.toString(), status: res?.ok === false ? res.status : undefined, code: res?.ok === false ? res.code : undefined }, 'audit not completed')
-      if (outcome === 'unavailable') this.tally(target.peer, 'unavailable')
+      if (outcome === 'unavailable') this.tally(target.peer, 'unavailable', epoch)
       this.record({ epoch, provider: target.peer, gateway: gateway.toString(), outcome })
       return outcome
     }
@@ -389,11 +392,11 @@ export class Auditor {
       return 'skipped'
     }
     if (judged.verdict === 'passed') {
-      this.tally(target.peer, 'passed')
+      this.tally(target.peer, 'passed', epoch)
       this.record({ epoch, provider: target.peer, gateway: gateway.toString(), outcome: 'passed', claim })
       return 'passed'
     }
-    this.tally(target.peer, 'failed')
+    this.tally(target.peer, 'failed', epoch)
     if (judged.verdict === 'failed') {
       // Scores the audit 0; not a fraud proof, so no penalty window either.
       this.record({ epoch, provider: target.peer, gateway: gateway.toString(), outcome: 'failed' })
@@ -415,6 +418,13 @@ export class Auditor {
   weights (epoch: number): Weights {
     const out: Weights = []
     for (const [provider, o] of this.observations) {
+      // A provider not audited for a long while (gone: no live record makes it a target) is
+      // forgotten, not named forever with its last weight: consensus then lets its reputation
+      // decay, and this map stays bounded by the providers of recent epochs.
+      if (o.lastEpoch != null && epoch - o.lastEpoch >= auditorDefaults.observationEpochs) {
+        this.observations.delete(provider)
+        continue
+      }
       const total = o.passed + o.failed + o.unavailable
       if (total === 0) continue
       let score = o.quality ?? o.passed / total

@@ -9,6 +9,7 @@ import { identityFromSeed } from '../../../../protocol/identity.ts'
 import { parseNetworkDefinition } from '../../../../protocol/network.ts'
 import { nobleVerify } from '../../../../protocol/signing.ts'
 import { createLogger } from '../../../../node/logger.ts'
+import { auditorDefaults } from '../../../../node/options.ts'
 import { Auditor, nextQuality, type AuditorComponents, type ProviderObservation } from '../../../../node/validator/auditor.ts'
 
 const NET = parseNetworkDefinition({ name: 'weightnet', epochSeconds: 5 })
@@ -49,5 +50,15 @@ describe('auditor weights', () => {
       if (q != null) expect(x === 'passed' ? next >= q : next <= q).toBe(true)
       q = next
     }
+  })
+
+  it('forget a provider not audited for observationEpochs (one that left is not vouched for forever)', () => {
+    const a = new Auditor({ network: NET, identity: identityFromSeed(new Uint8Array(32).fill(9)), verify: nobleVerify, logger: createLogger('silent'), now: Date.now } as unknown as AuditorComponents)
+    const E = 1000
+    a.observations.set(steady, { ...observed(times(20, 'passed')), lastEpoch: E })
+    a.observations.set(recovered, { ...observed(times(20, 'passed')), lastEpoch: E + 5 })
+    expect(a.weights(E + auditorDefaults.observationEpochs - 1).map(w => w.provider).sort()).toEqual([steady, recovered].sort())
+    expect(a.weights(E + auditorDefaults.observationEpochs).map(w => w.provider)).toEqual([recovered])
+    expect(a.observations.has(steady)).toBe(false)
   })
 })
