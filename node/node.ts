@@ -222,7 +222,8 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
 
     const gateway = new Gateway({
       host, network, identity, verify: nativeVerify, lookup, accounts, logger: log.child({ component: 'gateway' }), now, localProvider: provider, metrics,
-      reputation: peer => reputation.reputationOf(peer) ?? gatewayDefaults.newProviderReputation
+      reputation: peer => reputation.reputationOf(peer) ?? gatewayDefaults.newProviderReputation,
+      zeroed: peer => reputation.zeroedNow.has(peer)
     })
     const submit = new SubmitService({ host, network, gateway, logger: log.child({ component: 'submit' }) })
     await submit.start()

@@ -38,8 +38,10 @@ export interface GatewayComponents {
   /** This node's own provider service, for tasks routed to itself. */
   localProvider?: ProviderService
   metrics?: Metrics
-  /** Reputation hook (the ledger issue): 0..1, 0 = never route here. */
+  /** Reputation (the ledger's consensus), 0..1: a factor of the ranking score, so 0 ranks last. */
   reputation?: (peer: string) => number
+  /** Providers a fraud proof zeroes now: never routed to, not even when asked for by name. */
+  zeroed?: (peer: string) => boolean
 }
 
 export interface SubmitInput {
@@ -130,14 +132,20 @@ export class Gateway {
       if (prefs.only != null && !prefs.only.includes(record.peer)) continue
       if (prefs.ignore?.includes(record.peer) === true) continue
       if (!withinPrice(price, prefs.maxPrice)) continue
+      // Only a proven fraud excludes. A provider at reputation 0 without one (clipped by
+      // consensus, or back from its penalty window) ranks last but stays routable: a client
+      // or an audit may still ask for it by name, and audits are how it earns its way back
+      // (excluded, it could never be audited again, and audits of it came back no_matching_provider).
+      if (this.c.zeroed?.(record.peer) === true) continue
       const reputation = this.c.reputation?.(record.peer) ?? 1
-      if (reputation <= 0) continue
       eligible.push({ record, priceInMicros: price.inMicros, priceOutMicros: price.outMicros, stats: this.statsOf(record.peer), reputation, score: 0 })
     }
     let ranked = rankCandidates(eligible, prefs)
     if (!prefs.allowFallbacks && prefs.order != null && prefs.order.length > 0) ranked = ranked.filter(c => prefs.order!.includes(c.record.peer))
-    // Banned providers go last rather than vanish: better a retry than nothing.
-    ranked = [...ranked.filter(c => !this.isBanned(c.record.peer)), ...ranked.filter(c => this.isBanned(c.record.peer))]
+    // Banned providers go after the others rather than vanish: better a retry than nothing.
+    // Reputation-0 ones go after those too: a ban is a passing failure, reputation 0 is distrust.
+    const tier = (c: Candidate): number => c.reputation <= 0 ? 2 : this.isBanned(c.record.peer) ? 1 : 0
+    ranked = [0, 1, 2].flatMap(t => ranked.filter(c => tier(c) === t))
     return { ranked, all: records }
   }
 
