@@ -301,6 +301,8 @@ export const auditorDefaults = {
   lookupTimeoutMs: 2 * second,
   /** Audits in flight at once. */
   maxConcurrentAudits: 8,
+  /** Gateways not connected now (known from the peer store) that one audit may dial, after every connected one refused. */
+  unconnectedGatewaysPerAudit: 3,
   /** Unreachable gateways one audit moves past before it gives up (refusals for lack of client traffic are not counted). */
   unreachableGatewaysPerAudit: 2,
   /**

@@ -228,33 +228,49 @@ export class Auditor {
   }
 
   /**
-   * Ordinary gateways: connected peers that route tasks, other than the target,
-   * ourselves, any validator and any zeroed provider. A validator's PeerId is public (anchors, ledger
-   * authors), so a provider must never see one as a requester.
+   * Whether a peer may carry an audit: an ordinary gateway, not the target,
+   * ourselves, any validator or any zeroed provider. A validator's PeerId is
+   * public (anchors, ledger authors), so a provider must never see one as a
+   * requester; a zeroed peer the gater refuses to dial.
    */
-  private gateways (target: string): PeerId[] {
+  private gatewayFilter (target: string): (peer: string) => boolean {
     const validators = new Set(this.c.network.definition.anchors.map(a => a.peerId))
     for (const e of this.c.ledger.entries()) if (e.body.kind !== 'fraud') validators.add(e.body.author)
-    // Nor a peer a fraud proof zeroes: the gater refuses to dial it (seen in a trace: an audit's first try wasted on one).
-    return this.c.host.getPeers().filter(p => {
-      const id = p.toString()
-      return id !== target && id !== this.c.identity.peerId && !validators.has(id) && this.c.isZeroed?.(id) !== true
-    })
+    return id => id !== target && id !== this.c.identity.peerId && !validators.has(id) && this.c.isZeroed?.(id) !== true
   }
 
-  /** Gateways that take submitted tasks, in random order. */
-  private async pickGateways (target: string): Promise<PeerId[]> {
+  /**
+   * Gateways that take submitted tasks: the connected ones in random order,
+   * then a few this node has identified before but is not connected to now
+   * (the peer store remembers their protocols), dialled only if every
+   * connected one refuses. A validator whose connections happen to be seeds
+   * and providers, none with client traffic, audited nothing before.
+   */
+  async pickGateways (target: string): Promise<PeerId[]> {
     const protocol = submitProtocol(this.c.network)
-    const candidates: PeerId[] = []
-    for (const p of this.gateways(target)) {
+    const allowed = this.gatewayFilter(target)
+    const connected = this.c.host.getPeers()
+    const near: PeerId[] = []
+    for (const p of connected) {
+      if (!allowed(p.toString())) continue
       const info = await this.c.host.peerStore.get(p).catch(() => undefined)
-      if (info?.protocols.includes(protocol) === true) candidates.push(p)
+      if (info?.protocols.includes(protocol) === true) near.push(p)
     }
-    for (let i = candidates.length - 1; i > 0; i--) {
+    const isConnected = new Set(connected.map(p => p.toString()))
+    const far: PeerId[] = []
+    for (const peer of await this.c.host.peerStore.all().catch(() => [])) {
+      const id = peer.id.toString()
+      if (!isConnected.has(id) && allowed(id) && peer.protocols.includes(protocol)) far.push(peer.id)
+    }
+    return [...this.shuffled(near), ...this.shuffled(far).slice(0, auditorDefaults.unconnectedGatewaysPerAudit)]
+  }
+
+  private shuffled<T> (xs: T[]): T[] {
+    for (let i = xs.length - 1; i > 0; i--) {
       const k = Math.floor(this.random() * (i + 1));
-      [candidates[i], candidates[k]] = [candidates[k]!, candidates[i]!]
+      [xs[i], xs[k]] = [xs[k]!, xs[i]!]
     }
-    return candidates
+    return xs
   }
 
   private record (entry: AuditLogEntry): void {
