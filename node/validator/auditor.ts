@@ -77,7 +77,7 @@ export interface ProviderObservation {
   claimsMissed: number
   /** Epoch of the first audit that got an answer (passed, failed or fraud). */
   firstAuditEpoch?: number
-  /** Epoch of the last audit counted; auditorDefaults.observationEpochs after it, the provider is forgotten. */
+  /** Epoch of the last audit aimed at it; auditorDefaults.observationEpochs after it, the provider is forgotten. */
   lastEpoch?: number
 }
 
@@ -275,25 +275,26 @@ export class Auditor {
 
   private record (entry: AuditLogEntry): void {
     this.c.metrics?.audits.inc({ outcome: entry.outcome })
-    if (entry.outcome === 'passed' || entry.outcome === 'failed' || entry.outcome === 'fraud') this.observe(entry.provider).firstAuditEpoch ??= entry.epoch
+    if (entry.outcome === 'passed' || entry.outcome === 'failed' || entry.outcome === 'fraud') this.observe(entry.provider, entry.epoch).firstAuditEpoch ??= entry.epoch
     this.log.push(entry)
     if (this.log.length > auditorDefaults.maxAuditLog) this.log.splice(0, this.log.length - auditorDefaults.maxAuditLog)
   }
 
   /** Count one audit's outcome and move the provider's quality average. */
   private tally (provider: string, outcome: 'passed' | 'failed' | 'unavailable', epoch: number): void {
-    const o = this.observe(provider)
+    const o = this.observe(provider, epoch)
     o[outcome]++
     o.quality = nextQuality(o.quality, outcome)
-    o.lastEpoch = Math.max(o.lastEpoch ?? epoch, epoch)
   }
 
-  private observe (provider: string): ProviderObservation {
+  /** The provider's observation, marked as seen in `epoch` (a target now, whatever the audit's outcome). */
+  private observe (provider: string, epoch: number): ProviderObservation {
     let o = this.observations.get(provider)
     if (o == null) {
       o = { passed: 0, failed: 0, unavailable: 0, claimsChecked: 0, claimsMissed: 0 }
       this.observations.set(provider, o)
     }
+    o.lastEpoch = Math.max(o.lastEpoch ?? epoch, epoch)
     return o
   }
 
@@ -344,7 +345,7 @@ export class Auditor {
       return 'skipped'
     }
     const task = drawTask(this.random)
-    const obs = this.observe(target.peer)
+    const obs = this.observe(target.peer, epoch)
     // Timed from the attempt that answered: a refusal or a dead gateway before it is not the provider's time.
     let started = Date.now()
     let res
