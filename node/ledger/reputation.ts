@@ -9,9 +9,8 @@
 import { toHex } from '../../protocol/bytes.ts'
 import { SCALE, type ConsensusState, type EpochResult } from '../../protocol/consensus/index.ts'
 import { epochOf, type LedgerEntry } from '../../protocol/ledger/entries.ts'
-import type { EpochInput } from '../../protocol/ledger/epochInput.ts'
+import { convictedProviders, type EpochInput } from '../../protocol/ledger/epochInput.ts'
 import { foldEpochs } from '../../protocol/ledger/fold.ts'
-import { fraudProviderOf } from '../../protocol/ledger/fraud.ts'
 import { epochEntriesRoot } from '../../protocol/ledger/merkle.ts'
 import type { Network } from '../../protocol/network.ts'
 import type { Logger } from '../logger.ts'
@@ -123,11 +122,7 @@ export class ReputationService {
     // and zeroed again after (a flicker between two reads seconds apart). A proof is
     // checked by recomputation when it arrives, so routing shuns its provider at once.
     this.zeroedNow.clear()
-    for (const e of entries) {
-      if (e.body.kind !== 'fraud' || e.body.epoch <= closed - c.fraudPenaltyEpochs) continue
-      const provider = fraudProviderOf(e.body.payload, this.network)
-      if (provider != null) this.zeroedNow.add(provider)
-    }
+    for (const p of convictedProviders(entries, this.network, closed - c.fraudPenaltyEpochs)) this.zeroedNow.add(p)
     this.metrics?.consensusDuration.observe((performance.now() - started) / 1000)
     this.log.debug({ closed, epochs: outcomes.size, ms: Math.round(performance.now() - started) }, 'reputation recomputed')
     this.onUpdate?.()

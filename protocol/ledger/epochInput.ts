@@ -55,6 +55,23 @@ export interface ResolveEpochParams {
 export const defaultResolveEpochParams: Readonly<ResolveEpochParams> = Object.freeze({ fraudPenaltyEpochs: 10, endorsementDepth: 3 })
 
 /**
+ * Providers convicted by a fraud proof of this network issued in an epoch after
+ * `after` and up to `until`: the penalty window consensus zeroes for
+ * (resolveEpoch), and, with no upper bound, who a node zeroes now
+ * (node/ledger/reputation.ts).
+ */
+export function convictedProviders (entries: readonly LedgerEntry[], network: Network, after: number, until = Number.POSITIVE_INFINITY): Set<string> {
+  const convicted = new Set<string>()
+  for (const entry of entries) {
+    const b = entry.body
+    if (b.kind !== 'fraud' || b.epoch > until || b.epoch <= after || !inNetwork(entry, network)) continue
+    const provider = fraudProviderOf(b.payload, network)
+    if (provider != null) convicted.add(provider)
+  }
+  return convicted
+}
+
+/**
  * Voting power is fixed-point: an anchor of power p holds p·POWER_SCALE, so a
  * share of a small anchor's power is not rounded away. Consensus normalizes
  * power, so the scale cancels out.
@@ -209,13 +226,7 @@ export function resolveEpoch (entries: readonly LedgerEntry[], epoch: number, ne
   const votingPower = resolveVotingPower(entries, epoch, network, anchors, params.endorsementDepth)
   const validators = [...new Set([...commitments.keys(), ...(params.carried ?? [])])].filter(v => (votingPower.get(v) ?? 0) > 0).sort(comparePeerIds)
 
-  const convicted = new Set<string>()
-  for (const entry of entries) {
-    const b = entry.body
-    if (b.kind !== 'fraud' || b.epoch > epoch || b.epoch <= epoch - params.fraudPenaltyEpochs || !inNetwork(entry, network)) continue
-    const provider = fraudProviderOf(b.payload, network)
-    if (provider != null) convicted.add(provider)
-  }
+  const convicted = convictedProviders(entries, network, epoch - params.fraudPenaltyEpochs, epoch)
 
   // With no reveal counted at all (at an epoch's close they may not have arrived yet) the
   // epoch decides nothing: no providers, so the fold carries the state over. Running it on

@@ -11,7 +11,8 @@ import type { Host } from '../../../../node/libp2p.ts'
 import { createLogger } from '../../../../node/logger.ts'
 import { lookupDefaults } from '../../../../node/options.ts'
 import { nativeVerify } from '../../../../node/crypto/nativeVerify.ts'
-import { capacityKey, signCapacityRecord, verifyCapacityRecord, type CapacityRecord } from '../../../../protocol/capacity.ts'
+import { capacityKey, verifyCapacityRecord, type CapacityRecord } from '../../../../protocol/capacity.ts'
+import { signedCapacityRecord } from '../../../helpers/capacityRecords.ts'
 import { bytesEqual } from '../../../../protocol/bytes.ts'
 import { generateIdentity, type Identity } from '../../../../protocol/identity.ts'
 import { parseNetworkDefinition } from '../../../../protocol/network.ts'
@@ -19,16 +20,7 @@ import { parseNetworkDefinition } from '../../../../protocol/network.ts'
 const network = parseNetworkDefinition({ name: 'lookup-unit' })
 const providers = [generateIdentity(), generateIdentity()]
 
-function recordOf (id: Identity): Uint8Array {
-  const now = Date.now()
-  const record: CapacityRecord = {
-    v: 1, network: network.id, peer: id.peerId, seq: 1, issuedAt: now, expiresAt: now + 60_000, addrs: [],
-    hardware: { accelerators: [], cpuOnly: true, cpu: { model: 'test', cores: 2 }, ramMiB: 1024 },
-    models: [{ id: 'ref-tiny', backend: 'reference', contextLength: 256, priceInMicros: 0, priceOutMicros: 0, tokensPerSecondMilli: 0, deterministic: true }],
-    roles: ['provider'], freeSlots: 1, version: 'test'
-  }
-  return signCapacityRecord(id, network, record).bytes
-}
+const recordOf = (id: Identity): Uint8Array => signedCapacityRecord(id, network)
 
 const abortable = async (signal: AbortSignal | undefined): Promise<never> => new Promise((_resolve, reject) => {
   signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true })

@@ -9,23 +9,15 @@ import { describe, expect, it } from 'vitest'
 import { nativeVerify } from '../../../../node/crypto/nativeVerify.ts'
 import { createLogger } from '../../../../node/logger.ts'
 import { Gateway, type GatewayComponents } from '../../../../node/market/gateway.ts'
-import { signCapacityRecord, verifyCapacityRecord, type CapacityRecord } from '../../../../protocol/capacity.ts'
+import { verifyCapacityRecord, type CapacityRecord } from '../../../../protocol/capacity.ts'
+import { signedCapacityRecord } from '../../../helpers/capacityRecords.ts'
 import { identityFromSeed, type Identity } from '../../../../protocol/identity.ts'
 import { parseNetworkDefinition } from '../../../../protocol/network.ts'
 
 const network = parseNetworkDefinition({ name: 'eligibility-unit' })
 const [good, clipped, convicted] = [71, 72, 73].map(b => identityFromSeed(new Uint8Array(32).fill(b))) as [Identity, Identity, Identity]
 
-function recordOf (id: Identity): CapacityRecord {
-  const now = Date.now()
-  const body: CapacityRecord = {
-    v: 1, network: network.id, peer: id.peerId, seq: 1, issuedAt: now, expiresAt: now + 60_000, addrs: [],
-    hardware: { accelerators: [], cpuOnly: true, cpu: { model: 'test', cores: 2 }, ramMiB: 1024 },
-    models: [{ id: 'ref-tiny', backend: 'reference', contextLength: 256, priceInMicros: 0, priceOutMicros: 0, tokensPerSecondMilli: 10_000, deterministic: true }],
-    roles: ['provider'], freeSlots: 4, version: 'test'
-  }
-  return verifyCapacityRecord(signCapacityRecord(id, network, body).bytes, { network, now, verify: nativeVerify })
-}
+const recordOf = (id: Identity): CapacityRecord => verifyCapacityRecord(signedCapacityRecord(id, network, { freeSlots: 4 }), { network, now: Date.now(), verify: nativeVerify })
 
 const records = [good, clipped, convicted].map(recordOf)
 const reputations = new Map([[good.peerId, 1], [clipped.peerId, 0], [convicted.peerId, 0]])
