@@ -48,7 +48,7 @@ async function apiGet (base: string, path: string, token?: string): Promise<unkn
 
 function startFlags (opts: Record<string, unknown>): Partial<Record<ConfigKey, string | string[]>> {
   const map: Record<string, ConfigKey> = {
-    data: 'dataDir', network: 'network', bootstrap: 'bootstrap', listen: 'listen', announce: 'announce', api: 'api', apiToken: 'apiToken', role: 'roles', models: 'models', logLevel: 'logLevel', config: 'config', backend: 'backend', upstream: 'upstream', slots: 'slots', creditLimit: 'creditLimit', upstreamTimeout: 'upstreamTimeout', fault: 'fault', maxInboundPerIp: 'maxInboundPerIp', auditsPerEpoch: 'auditsPerEpoch'
+    data: 'dataDir', network: 'network', bootstrap: 'bootstrap', listen: 'listen', announce: 'announce', api: 'api', apiToken: 'apiToken', role: 'roles', models: 'models', logLevel: 'logLevel', config: 'config', backend: 'backend', upstream: 'upstream', slots: 'slots', creditLimit: 'creditLimit', upstreamTimeout: 'upstreamTimeout', fault: 'fault', maxInboundPerIp: 'maxInboundPerIp', auditsPerEpoch: 'auditsPerEpoch', verifyModels: 'verifyModels', verifyUpstream: 'verifyUpstream', verifyDialect: 'verifyDialect', llamaThreads: 'llamaThreads'
   }
   const flags: Partial<Record<ConfigKey, string | string[]>> = {}
   for (const [flag, key] of Object.entries(map)) {
@@ -77,8 +77,9 @@ export function buildProgram (): Command {
     .option('--api <host:port>', `HTTP API address (default ${defaultNodeOptions.api})`)
     .option('--api-token <token>', 'bearer token for the API; required for a non-loopback --api (prefer INFERMESH_API_TOKEN)')
     .option('--role <roles>', `comma list of provider, validator, gateway (default ${defaultNodeOptions.roles.join(',')})`)
-    .option('--models <ids>', `models to advertise: ID or ID=PRICE, comma separated (default ${defaultNodeOptions.models.join(',')})`)
-    .option('--backend <kind>', `reference (built-in models, bit-exact), reference-nondeterministic (the same with random reduction order, for tests) or openai (an upstream server) (default ${defaultNodeOptions.backend})`)
+    .option('--models <ids>', `models to advertise, comma separated: ID, ID=PRICE, and @SOURCE after either: the GGUF file for --backend llama (ID=0.1@./m.gguf), the upstream's weights for --backend openai (ID=0.1@Org/Model@rev#bf16) (default ${defaultNodeOptions.models.join(',')})`)
+    .option('--backend <kind>', `reference (built-in models, bit-exact), reference-nondeterministic (the same with random reduction order, for tests), llama (GGUF files on the built-in llama.cpp) or openai (an upstream server) (default ${defaultNodeOptions.backend})`)
+    .option('--llama-threads <n>', `CPU threads per llama.cpp engine (default ${defaultNodeOptions.llamaThreads})`)
     .option('--upstream <url>', 'base URL of the OpenAI-compatible server for --backend openai, e.g. http://127.0.0.1:11434/v1')
     .option('--upstream-timeout <seconds>', `how long the upstream may take to start answering, and between chunks (default ${defaultNodeOptions.upstreamTimeout})`)
     .option('--fault <strategy>', 'TESTS AND DEVNETS ONLY: make this provider cheat (garbage, cheat:Q, honest-to:ID,…, honest-to-new, long-prompts:N, turns-bad:S, unsupported:MODEL, slow:TPS, overclaim:TPS)')
@@ -86,6 +87,9 @@ export function buildProgram (): Command {
     .option('--credit-limit <credits>', `credit a requester may run up before its tasks are refused (default ${defaultNodeOptions.creditLimit})`)
     .option('--max-inbound-per-ip <n>', `inbound libp2p connections accepted from one non-loopback IPv4 address or IPv6 /64 (default ${defaultNodeOptions.maxInboundPerIp})`)
     .option('--audits-per-epoch <n>', `validator role: audits sent per epoch at most, ${auditorDefaults.auditsPerProvider} per known provider below that (default ${defaultNodeOptions.auditsPerEpoch})`)
+    .option('--verify-models <list>', 'validator role: real models this validator holds, ID@PATH.gguf (checked on the built-in engine) or, with --verify-upstream, ID@REVISION[#QUANT]', collect)
+    .option('--verify-upstream <url>', 'validator role: your own vLLM or SGLang server that re-scores answers (never a provider\'s)')
+    .option('--verify-dialect <api>', `re-scoring API of --verify-upstream: vllm or sglang (default ${defaultNodeOptions.verifyDialect})`)
     .option('--log-level <level>', `trace|debug|info|warn|error (default ${defaultNodeOptions.logLevel})`)
     .option('--config <file>', 'JSON config file (default <data>/config.json when present)')
     .action(async (opts: Record<string, unknown>) => {

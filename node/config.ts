@@ -8,7 +8,7 @@ import { isIP } from 'node:net'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
-import { ROLES, modelIdSchema, type ModelOffer, type Role } from '../protocol/capacity.ts'
+import { ROLES, modelIdSchema, modelIdentitySchema, type ModelIdentity, type ModelOffer, type Role } from '../protocol/capacity.ts'
 import { CodedError, ErrorCode } from '../protocol/errors.ts'
 import { parseNetworkDefinition, type Network } from '../protocol/network.ts'
 import { defaultNodeOptions, referenceModels, type NodeOptions } from './options.ts'
@@ -44,7 +44,11 @@ const ENV_NAMES: Record<ConfigKey, string> = {
   upstreamTimeout: 'INFERMESH_UPSTREAM_TIMEOUT',
   fault: 'INFERMESH_FAULT',
   maxInboundPerIp: 'INFERMESH_MAX_INBOUND_PER_IP',
-  auditsPerEpoch: 'INFERMESH_AUDITS_PER_EPOCH'
+  auditsPerEpoch: 'INFERMESH_AUDITS_PER_EPOCH',
+  verifyModels: 'INFERMESH_VERIFY_MODELS',
+  verifyUpstream: 'INFERMESH_VERIFY_UPSTREAM',
+  verifyDialect: 'INFERMESH_VERIFY_DIALECT',
+  llamaThreads: 'INFERMESH_LLAMA_THREADS'
 }
 export { ENV_NAMES }
 
@@ -54,10 +58,10 @@ export { ENV_NAMES }
  * nondeterminism (design.md §9): it advertises deterministic: false, so
  * validators check it within tolerance. For tests and devnets.
  */
-export const BACKENDS = ['reference', 'reference-nondeterministic', 'openai'] as const
+export const BACKENDS = ['reference', 'reference-nondeterministic', 'openai', 'llama'] as const
 export type BackendName = typeof BACKENDS[number]
 
-const LIST_KEYS = new Set<ConfigKey>(['bootstrap', 'listen', 'announce', 'roles', 'models'])
+const LIST_KEYS = new Set<ConfigKey>(['bootstrap', 'listen', 'announce', 'roles', 'models', 'verifyModels'])
 
 const fileSchema = z.strictObject({
   dataDir: z.string().min(1),
@@ -77,7 +81,11 @@ const fileSchema = z.strictObject({
   upstreamTimeout: z.union([z.number(), z.string()]).transform(String),
   fault: z.string(),
   maxInboundPerIp: z.union([z.number(), z.string()]).transform(String),
-  auditsPerEpoch: z.union([z.number(), z.string()]).transform(String)
+  auditsPerEpoch: z.union([z.number(), z.string()]).transform(String),
+  verifyModels: z.array(z.string()),
+  verifyUpstream: z.string(),
+  verifyDialect: z.enum(['vllm', 'sglang']),
+  llamaThreads: z.union([z.number(), z.string()]).transform(String)
 }).partial()
 
 export function splitList (value: string | string[]): string[] {
@@ -181,37 +189,116 @@ export function parseRoles (values: string[]): Role[] {
 }
 
 /**
- * `ID` or `ID=PRICE`, PRICE in credits per million tokens (both directions).
- * Whether a model is deterministic follows from the backend: only the
- * built-in reference backend in its default mode is bit-exact with the
- * reference recomputation; an upstream server's floats are not.
+ * One entry of --models: `ID`, `ID=PRICE`, and after either `@SOURCE`.
+ * PRICE is in credits per million tokens (both directions). SOURCE is the
+ * GGUF file for --backend llama, and for --backend openai what the upstream's
+ * weights are, as the operator declares them: `REVISION` or
+ * `REVISION#QUANTIZATION` (e.g. `Qwen/Qwen2.5-7B-Instruct@a09a354#bf16`, or
+ * the `sha256:…` of the GGUF file the upstream serves).
+ */
+export interface ModelSpec { id: string, priceMicros: number, source?: string }
+
+const SPEC = /^([^=@]*)(?:=([^@]*))?(?:@(.*))?$/s
+
+export function parseModelSpec (spec: string, field = 'models'): ModelSpec {
+  const m = SPEC.exec(spec.trim())
+  const id = m?.[1] ?? ''
+  if (m == null || !modelIdSchema.safeParse(id).success) {
+    throw new CodedError(ErrorCode.CONFIG_INVALID, `model "${id}" in "${spec}" is not a valid id: use 1-128 chars of A-Z a-z 0-9 . _ : / - (then =PRICE and @SOURCE if needed)`, { field })
+  }
+  const price = m[2]
+  const source = m[3]
+  let priceMicros = referenceModels[id]?.priceMicros ?? 0
+  if (price != null) {
+    const p = Number(price)
+    if (price.trim() === '' || !Number.isFinite(p) || p < 0) {
+      throw new CodedError(ErrorCode.CONFIG_INVALID, `price "${price}" for model "${id}" must be a non-negative number of credits per million tokens`, { field })
+    }
+    priceMicros = Math.round(p * 1e6)
+  }
+  if (source != null && source.trim() === '') throw new CodedError(ErrorCode.CONFIG_INVALID, `"${spec}": nothing after @; give a GGUF path (--backend llama) or the upstream's weights revision (--backend openai)`, { field })
+  return source == null ? { id, priceMicros } : { id, priceMicros, source: source.trim() }
+}
+
+function parseSpecList (values: string[], field: string): ModelSpec[] {
+  const seen = new Set<string>()
+  return values.map(v => {
+    const spec = parseModelSpec(v, field)
+    if (seen.has(spec.id)) throw new CodedError(ErrorCode.CONFIG_INVALID, `model "${spec.id}" is listed twice`, { field })
+    seen.add(spec.id)
+    return spec
+  })
+}
+
+/** A declared upstream revision, `REVISION[#QUANTIZATION]`, as a model identity (re-scored tier). */
+export function upstreamIdentity (source: string, field = 'models'): ModelIdentity {
+  const [weights = '', quantization = 'unknown'] = source.split('#')
+  const identity = { weights, quantization, engine: 'openai-upstream', tier: 'rescored' as const }
+  const r = modelIdentitySchema.safeParse(identity)
+  if (!r.success) throw new CodedError(ErrorCode.CONFIG_INVALID, `"${source}": ${r.error.issues[0]!.path.join('.')} ${r.error.issues[0]!.message}`, { field })
+  return r.data
+}
+
+/**
+ * Offers for the reference and openai backends (the llama backend's come from
+ * its files: parseLlamaModelSpecs). Reference models are deterministic only
+ * on the reference backend in its default mode; whatever the backend, their
+ * wrong answers are fraud proofs (capacity.ts offerTier). An upstream model
+ * with a declared revision offers the re-scored tier; without one, none.
  */
 export function parseModelSpecs (values: string[], backend: BackendName = 'reference'): ModelOffer[] {
-  const seen = new Set<string>()
-  return values.map(spec => {
-    const [id = '', price] = spec.split('=')
-    if (!modelIdSchema.safeParse(id).success) {
-      throw new CodedError(ErrorCode.CONFIG_INVALID, `model id "${id}" is not valid: use 1-128 chars of A-Z a-z 0-9 . _ : / -`, { field: 'models' })
-    }
-    if (seen.has(id)) throw new CodedError(ErrorCode.CONFIG_INVALID, `model "${id}" is listed twice`, { field: 'models' })
-    seen.add(id)
+  return parseSpecList(values, 'models').map(({ id, priceMicros, source }) => {
     const ref = referenceModels[id]
-    let priceMicros = ref?.priceMicros ?? 0
-    if (price != null) {
-      const p = Number(price)
-      if (price.trim() === '' || !Number.isFinite(p) || p < 0) {
-        throw new CodedError(ErrorCode.CONFIG_INVALID, `price "${price}" for model "${id}" must be a non-negative number of credits per million tokens`, { field: 'models' })
-      }
-      priceMicros = Math.round(p * 1e6)
-    }
     if (backend === 'openai') {
-      return { id, backend: 'openai', contextLength: upstreamContextLength, priceInMicros: priceMicros, priceOutMicros: priceMicros, tokensPerSecondMilli: 0, deterministic: false }
+      const offer: ModelOffer = { id, backend: 'openai', contextLength: ref?.contextLength ?? upstreamContextLength, priceInMicros: priceMicros, priceOutMicros: priceMicros, tokensPerSecondMilli: 0, deterministic: false }
+      if (source != null && ref == null) offer.identity = upstreamIdentity(source)
+      return offer
     }
+    if (backend === 'llama') throw new CodedError(ErrorCode.CONFIG_INVALID, 'internal: llama models are parsed by parseLlamaModelSpecs', { field: 'models' })
     if (ref == null) {
-      throw new CodedError(ErrorCode.CONFIG_INVALID, `model "${id}" is not a built-in reference model (${Object.keys(referenceModels).join(', ')}); serve other models with --backend openai --upstream URL`, { field: 'models' })
+      throw new CodedError(ErrorCode.CONFIG_INVALID, `model "${id}" is not a built-in reference model (${Object.keys(referenceModels).join(', ')}); serve a GGUF file with --backend llama --models ${id}=PRICE@PATH.gguf, or an upstream server with --backend openai --upstream URL`, { field: 'models' })
     }
+    if (source != null) throw new CodedError(ErrorCode.CONFIG_INVALID, `"${id}@${source}": the built-in reference models take no @SOURCE`, { field: 'models' })
     return { id, backend: 'reference', contextLength: ref.contextLength, priceInMicros: priceMicros, priceOutMicros: priceMicros, tokensPerSecondMilli: 0, deterministic: backend === 'reference' }
   })
+}
+
+/** --backend llama: every model names its GGUF file, `ID=PRICE@PATH`, the path relative to `cwd`. */
+export function parseLlamaModelSpecs (values: string[], cwd: string): Array<{ id: string, priceMicros: number, path: string }> {
+  return parseSpecList(values, 'models').map(({ id, priceMicros, source }) => {
+    if (source == null) throw new CodedError(ErrorCode.CONFIG_INVALID, `--backend llama serves GGUF files: give model "${id}" its file, e.g. --models ${id}=0.1@./models/${id}.gguf`, { field: 'models' })
+    return { id, priceMicros, path: resolve(cwd, source) }
+  })
+}
+
+export type VerifierSpec =
+  | { kind: 'llama', models: Array<{ id: string, path: string }> }
+  | { kind: 'upstream', url: URL, dialect: 'vllm' | 'sglang', models: Array<{ id: string, identity: ModelIdentity }> }
+
+/**
+ * What a validator checks real models with (--verify-models, --verify-upstream):
+ * its own GGUF files through the built-in engine (`ID@PATH`), or an
+ * OpenAI-compatible server it runs itself (`ID@REVISION[#QUANT]`, the weights
+ * that server holds). Undefined when none is given: the validator then audits
+ * only the reference models.
+ */
+export function parseVerifier (options: { verifyModels: string[], verifyUpstream?: string, verifyDialect: string }, cwd: string): VerifierSpec | undefined {
+  const specs = parseSpecList(options.verifyModels, 'verifyModels')
+  if (specs.length === 0) {
+    if (options.verifyUpstream != null) throw new CodedError(ErrorCode.CONFIG_INVALID, '--verify-upstream needs --verify-models ID@REVISION for each model that server holds', { field: 'verifyModels' })
+    return undefined
+  }
+  for (const s of specs) {
+    if (s.source == null) throw new CodedError(ErrorCode.CONFIG_INVALID, `--verify-models "${s.id}": say which weights, ${options.verifyUpstream == null ? `e.g. ${s.id}@./models/${s.id}.gguf` : `e.g. ${s.id}@Org/Model@rev#bf16 (what the verify upstream serves)`}`, { field: 'verifyModels' })
+  }
+  if (options.verifyUpstream == null) return { kind: 'llama', models: specs.map(s => ({ id: s.id, path: resolve(cwd, s.source!) })) }
+  let url: URL | undefined
+  try {
+    url = new URL(options.verifyUpstream)
+  } catch {}
+  if (url == null || !/^https?:$/.test(url.protocol)) throw new CodedError(ErrorCode.CONFIG_INVALID, `--verify-upstream "${options.verifyUpstream}" must be the base URL of a vLLM or SGLang server you run, e.g. http://127.0.0.1:8000/v1`, { field: 'verifyUpstream' })
+  if (options.verifyDialect !== 'vllm' && options.verifyDialect !== 'sglang') throw new CodedError(ErrorCode.CONFIG_INVALID, `--verify-dialect "${options.verifyDialect}" must be vllm or sglang`, { field: 'verifyDialect' })
+  return { kind: 'upstream', url, dialect: options.verifyDialect, models: specs.map(s => ({ id: s.id, identity: upstreamIdentity(s.source!, 'verifyModels') })) }
 }
 
 /** Context length advertised for upstream models, whose real limit the node cannot read. */
@@ -225,8 +312,8 @@ export function parsePositiveInt (value: string, field: string, max: number): nu
   return n
 }
 
-export function parseBackend (options: { backend: string, upstream?: string }): { kind: 'reference' | 'reference-nondeterministic' } | { kind: 'openai', upstream: URL } {
-  if (options.backend === 'reference' || options.backend === 'reference-nondeterministic') return { kind: options.backend }
+export function parseBackend (options: { backend: string, upstream?: string }): { kind: 'reference' | 'reference-nondeterministic' | 'llama' } | { kind: 'openai', upstream: URL } {
+  if (options.backend === 'reference' || options.backend === 'reference-nondeterministic' || options.backend === 'llama') return { kind: options.backend }
   if (options.backend !== 'openai') {
     throw new CodedError(ErrorCode.CONFIG_INVALID, `unknown backend "${options.backend}"; use ${BACKENDS.join(', ')}`, { field: 'backend' })
   }

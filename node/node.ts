@@ -13,6 +13,8 @@ import { createFaultyBackend, overclaimedHardware, parseFault } from './backends
 import { withMeasuredThroughput } from './backends/throughput.ts'
 import { createOpenAIBackend } from './backends/openai.ts'
 import { createReferenceBackend } from './backends/reference.ts'
+import type { Backend } from './backends/backend.ts'
+import { createLlamaBackend, impersonated } from './backends/llama/backend.ts'
 import { Catalog } from './discovery/catalog.ts'
 import { Accounts } from './market/accounts.ts'
 import { Gateway } from './market/gateway.ts'
@@ -27,7 +29,7 @@ import { dashboardRoutes } from './api/dashboardRoutes.ts'
 import { createMetrics } from './metrics.ts'
 import { ProviderService } from './market/provider.ts'
 import { startApiServer, type ApiServer } from './api/server.ts'
-import { loadNetwork, parseApiAddress, parseBackend, parseModelSpecs, parsePositiveInt, parseRoles } from './config.ts'
+import { loadNetwork, parseApiAddress, parseBackend, parseLlamaModelSpecs, parseModelSpecs, parsePositiveInt, parseRoles, parseVerifier } from './config.ts'
 import { nativeSign } from './crypto/nativeSign.ts'
 import { nativeVerify } from './crypto/nativeVerify.ts'
 import { Advertiser } from './discovery/advertiser.ts'
@@ -76,7 +78,10 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
   const apiAddress = parseApiAddress(options.api)
   const roles = parseRoles(options.roles)
   const backendKind = parseBackend(options)
-  const models = roles.includes('provider') ? parseModelSpecs(options.models, backendKind.kind) : []
+  const llamaSpecs = roles.includes('provider') && backendKind.kind === 'llama' ? parseLlamaModelSpecs(options.models, ctx.cwd) : []
+  const models = roles.includes('provider') && backendKind.kind !== 'llama' ? parseModelSpecs(options.models, backendKind.kind) : []
+  const llamaThreads = parsePositiveInt(options.llamaThreads, 'llamaThreads', 1024)
+  const verifier = roles.includes('validator') ? parseVerifier(options, ctx.cwd) : undefined
   const slots = parsePositiveInt(options.slots, 'slots', 4096)
   const maxInboundPerIp = parsePositiveInt(options.maxInboundPerIp, 'maxInboundPerIp', 100_000)
   const auditsPerEpoch = parsePositiveInt(options.auditsPerEpoch, 'auditsPerEpoch', 10_000)
@@ -163,17 +168,24 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
     let provider: ProviderService | undefined
     let advertiser: Advertiser | undefined
     let advertisedModels = models
-    if (models.length > 0) {
-      const honest = backendKind.kind === 'openai'
-        ? createOpenAIBackend({ upstream: backendKind.upstream, models, apiKey: process.env.INFERMESH_UPSTREAM_KEY, timeoutMs: parsePositiveInt(options.upstreamTimeout, 'upstreamTimeout', 3600) * 1000 })
-        : createReferenceBackend(models, { nondeterministic: backendKind.kind === 'reference-nondeterministic' })
+    if (models.length > 0 || llamaSpecs.length > 0) {
+      let honest: Backend
+      if (backendKind.kind === 'llama') {
+        honest = await createLlamaBackend(llamaSpecs, { sequences: slots, threads: llamaThreads, logger: log.child({ component: 'llama' }) })
+        stack.push(async () => honest.close?.())
+      } else {
+        honest = backendKind.kind === 'openai'
+          ? createOpenAIBackend({ upstream: backendKind.upstream, models, apiKey: process.env.INFERMESH_UPSTREAM_KEY, timeoutMs: parsePositiveInt(options.upstreamTimeout, 'upstreamTimeout', 3600) * 1000 })
+          : createReferenceBackend(models, { nondeterministic: backendKind.kind === 'reference-nondeterministic' })
+      }
       const backend = fault == null ? honest : createFaultyBackend(honest, fault)
       if (fault != null) log.warn({ fault: options.fault }, 'FAULT INJECTION ON: this provider cheats on purpose (tests and devnets only)')
       // The throughput the record claims is measured here, through the backend that serves
       // (an overclaiming fault measures the unthrottled one and claims hardware it lacks).
       const overclaims = fault?.kind === 'overclaim'
       const measuredOn = overclaims ? honest : backend
-      advertisedModels = await withMeasuredThroughput(models, measuredOn, network, identity)
+      advertisedModels = await withMeasuredThroughput(honest.models, measuredOn, network, identity)
+      if (fault?.kind === 'impersonate') advertisedModels = await impersonated(advertisedModels, fault.path, ctx.cwd)
       const advertisedHardware = overclaims ? overclaimedHardware(hardware) : hardware
       log.info({ throughput: Object.fromEntries(advertisedModels.map(m => [m.id, m.tokensPerSecondMilli / 1000])) }, 'decode throughput measured (tokens/s, advertised)')
       provider = new ProviderService({ host, network, identity, verify: nativeVerify, backend, accounts, logger: log.child({ component: 'provider' }), now, metrics }, {

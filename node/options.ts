@@ -40,7 +40,8 @@ export const defaultNodeOptions = {
    * Provider backend: the built-in reference models (bit-exact), the same
    * with reductions in random order (reference-nondeterministic: imitates GPU
    * nondeterminism, for tests and devnets), or an OpenAI-compatible upstream
-   * server. Only the first advertises its models as deterministic.
+   * server, or GGUF files served by the built-in llama.cpp engine (llama).
+   * Only the first advertises its models as deterministic.
    */
   backend: 'reference',
   /** Upstream base URL for --backend openai, e.g. http://127.0.0.1:11434/v1 (Ollama). */
@@ -63,6 +64,19 @@ export const defaultNodeOptions = {
    * ordinary task plus its recomputation.
    */
   auditsPerEpoch: '16',
+  /**
+   * Validator role: the real models this validator holds and checks, `ID@PATH.gguf`
+   * (its own copy, run by the built-in engine) or, with verifyUpstream,
+   * `ID@REVISION[#QUANT]` (the weights its own vLLM/SGLang server holds). It
+   * audits only providers whose declared weights match. Empty: reference models only.
+   */
+  verifyModels: [] as string[],
+  /** Validator role: base URL of the vLLM or SGLang server that re-scores answers for it (never the provider's). */
+  verifyUpstream: undefined as string | undefined,
+  /** The re-scoring API verifyUpstream speaks: vllm or sglang. */
+  verifyDialect: 'vllm',
+  /** CPU threads per llama.cpp engine (llamaDefaults.threads explains the default). */
+  llamaThreads: '1',
   /** Fault injection for tests and devnets (see node/backends/faulty.ts). Never set in production. */
   fault: undefined as string | undefined
 }
@@ -347,4 +361,19 @@ export const hardwareDefaults = {
   /** Command used to query NVIDIA GPUs. */
   nvidiaSmi: 'nvidia-smi',
   timeoutMs: 5 * second
+}
+
+export const llamaDefaults = {
+  /**
+   * Context of each sequence, tokens (capped by the model's own). A byte-level
+   * vocabulary spends a token per character, so chat needs a few thousand.
+   */
+  contextSize: 4096,
+  /**
+   * CPU threads per engine. One: on a two-core machine two threads ran 30-40×
+   * slower (they contend with the node's own event loop and the other engine).
+   */
+  threads: 1,
+  /** Prefill batch, tokens. In the exact configuration it changes speed, never logits. */
+  batchSize: 512
 }

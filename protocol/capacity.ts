@@ -49,9 +49,43 @@ export const hardwareSchema = z.strictObject({
   ramMiB: u32
 })
 
+/**
+ * How a validator can check a model's answers (design "Tiers for real models"):
+ * - reference: a built-in reference model, bit-exact by construction;
+ *   every wrong answer is a fraud proof, whatever the backend;
+ * - exact: llama.cpp on CPU with Q8_0/Q4_0 weights and the engine
+ *   configuration named in `engine`: a replay on the same weights is
+ *   bit-identical, so a wrong answer is provable by anyone holding them;
+ * - seeded: the canonical sampler over logits that are not bit-exact (F16/F32
+ *   weights, GPU builds): teacher-forced and replayed within measured noise;
+ * - rescored: an OpenAI-compatible upstream whose sampler cannot be replayed:
+ *   the validator re-scores the text on its own copy of the weights;
+ * - none: nothing names the weights, so no validator can check them.
+ */
+export const VERIFICATION_TIERS = ['reference', 'exact', 'seeded', 'rescored', 'none'] as const
+export type VerificationTier = typeof VERIFICATION_TIERS[number]
+
+/** sha256 of a weights file, as model identities name it. */
+export const WEIGHTS_SHA256_PATTERN = /^sha256:[0-9a-f]{64}$/
+
+/**
+ * What makes a model that model: two providers of one id are the same offer
+ * only when all four agree, and a validator audits only weights it holds.
+ */
+export const modelIdentitySchema = z.strictObject({
+  /** "sha256:<hex>" of the GGUF file, or a revision the operator declares for an upstream (e.g. "Qwen/Qwen2.5-7B-Instruct@a09a354"). */
+  weights: z.string().regex(/^[\x21-\x7e]{1,160}$/, { message: 'weights is 1-160 printable ASCII characters without spaces' }),
+  /** F32, F16, Q8_0, Q4_0, mixed, or what the operator declares (bf16, awq…). */
+  quantization: z.string().regex(/^[A-Za-z0-9_.+-]{1,32}$/, { message: 'quantization is 1-32 chars of A-Z a-z 0-9 _ . + -' }),
+  /** The engine and the configuration that matters for replay, e.g. "llama.cpp b6845 cpu fa=off kv=f32 canonical/v1". */
+  engine: shortText,
+  tier: z.enum(VERIFICATION_TIERS)
+})
+export type ModelIdentity = z.infer<typeof modelIdentitySchema>
+
 export const modelOfferSchema = z.strictObject({
   id: modelIdSchema,
-  backend: z.enum(['reference', 'openai']),
+  backend: z.enum(['reference', 'openai', 'llama']),
   contextLength: z.number().int().min(1).max(16_777_216),
   /** Price per million input tokens, in micro-credits (integers keep records canonical). */
   priceInMicros: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
@@ -62,13 +96,31 @@ export const modelOfferSchema = z.strictObject({
   /**
    * True when the backend's outputs are bit-exact with the reference
    * recomputation (the built-in reference backend): validators then use the
-   * exact check, and a mismatch is a fraud proof. False for float backends
-   * (GPU upstreams, the reference model's nondeterministic mode): validators
-   * use the tolerance check (protocol/verify/tolerance.ts), whose failures
-   * lower reputation but prove nothing (design.md §9).
+   * exact check. False for float backends (an upstream, the reference model's
+   * nondeterministic mode): validators use the tolerance check
+   * (protocol/verify/tolerance.ts). Either way a reference model's wrong answer
+   * is a fraud proof: the id names a bit-exact computation, and the tolerance
+   * check is itself pure, so no provider opts out of proof by declaring false.
    */
-  deterministic: z.boolean()
+  deterministic: z.boolean(),
+  /** The weights, quantization, engine and verification tier; absent for the built-in reference models (their id names all of it). */
+  identity: modelIdentitySchema.optional()
 })
+
+/** The tier a validator holds an offer to: reference ids always the reference tier, whatever they declare. */
+export function offerTier (offer: Pick<ModelOffer, 'id' | 'identity'>, isReference: (id: string) => boolean): VerificationTier {
+  if (isReference(offer.id)) return 'reference'
+  return offer.identity?.tier ?? 'none'
+}
+
+/** Two offers are the same model exactly when id and identity agree. */
+export function sameModel (a: Pick<ModelOffer, 'id' | 'identity'>, b: Pick<ModelOffer, 'id' | 'identity'>): boolean {
+  if (a.id !== b.id) return false
+  const x = a.identity
+  const y = b.identity
+  if (x == null || y == null) return x == null && y == null
+  return x.weights === y.weights && x.quantization === y.quantization && x.engine === y.engine && x.tier === y.tier
+}
 
 export const capacityBodySchema = z.strictObject({
   v: z.literal(CAPACITY_RECORD_VERSION),

@@ -135,7 +135,14 @@ export interface SignedObject<T> {
   readonly sig: Uint8Array
 }
 
-export type TaskOutput = { text: string } | { embeddings: number[][] }
+/**
+ * What a task produced. `tokens` (real models on the llama backend): every
+ * sampled token id, the final end-of-sequence token or a stop string's tokens
+ * included. The output hash covers them, so a validator checks the very
+ * tokens the provider signed: detokenized text cannot be tokenized back
+ * reliably (a model may emit "hel" + "lo" where the tokenizer says "hello").
+ */
+export type TaskOutput = { text: string, tokens?: number[] } | { embeddings: number[][] }
 
 /** sha256 over canonical CBOR of the output, so any node can recompute and compare. */
 export function taskOutputHash (output: TaskOutput): Uint8Array {
@@ -221,6 +228,8 @@ export const frameSchema = z.discriminatedUnion('t', [
   z.strictObject({
     t: z.literal('chunk'),
     text: z.string(),
+    /** The token ids sampled for this chunk (llama backend), in order; the receipt's output hash covers them all. */
+    ids: z.optional(z.array(z.number().int().min(0).max(0xffff_ffff)).max(TASK_LIMITS.maxTokens + 1)),
     lp: z.optional(z.strictObject({ logprob: z.number(), top: z.array(z.strictObject({ token: z.string(), logprob: z.number() })).max(TASK_LIMITS.maxTopLogprobs) }))
   }),
   z.strictObject({ t: z.literal('emb'), vectors: z.array(z.array(z.number())).max(TASK_LIMITS.maxEmbeddingInputs) }),

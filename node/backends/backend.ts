@@ -9,7 +9,7 @@ export interface BackendResult {
 }
 
 export interface Backend {
-  readonly kind: 'reference' | 'openai'
+  readonly kind: 'reference' | 'openai' | 'llama'
   /** The models this backend serves, with prices, as advertised. */
   readonly models: ModelOffer[]
   /**

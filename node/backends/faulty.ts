@@ -18,6 +18,9 @@
  *   overclaim:TPS       serves at most TPS tokens per second, but its record claims 8
  *                       NVIDIA H200s and the throughput of the unthrottled backend
  *                       (hardware it does not have, speed it does not serve)
+ *   impersonate:PATH    (llama backend) serves its own GGUF files honestly, but its record
+ *                       declares the weights, quantization and tier of the GGUF file at PATH:
+ *                       another model's weights, or a Q4_0 file claiming to be the F16 one
  */
 import { CodedError, ErrorCode } from '../../protocol/errors.ts'
 import { TaskError, TaskErrorCode, type TaskRequest } from '../../protocol/task.ts'
@@ -35,6 +38,7 @@ export type FaultStrategy =
   | { kind: 'unsupported', model: string }
   | { kind: 'slow', tokensPerSecond: number }
   | { kind: 'overclaim', tokensPerSecond: number }
+  | { kind: 'impersonate', path: string }
 
 export function parseFault (spec: string): FaultStrategy {
   const [kind = '', arg = ''] = spec.split(/:(.*)/s)
@@ -48,8 +52,9 @@ export function parseFault (spec: string): FaultStrategy {
   if (kind === 'long-prompts' && Number.isInteger(Number(arg))) return { kind, minChars: Number(arg) }
   if (kind === 'turns-bad' && arg !== '' && Number.isFinite(Number(arg)) && Number(arg) >= 0) return { kind, afterSeconds: Number(arg) }
   if (kind === 'unsupported' && arg !== '') return { kind, model: arg }
+  if (kind === 'impersonate' && arg !== '') return { kind, path: arg }
   if ((kind === 'slow' || kind === 'overclaim') && arg !== '' && Number.isFinite(Number(arg)) && Number(arg) > 0) return { kind, tokensPerSecond: Number(arg) }
-  throw new CodedError(ErrorCode.CONFIG_INVALID, `--fault "${spec}" is not one of garbage, cheat:Q, honest-to:ID[,ID], honest-to-new, long-prompts:N, turns-bad:SECONDS, unsupported:MODEL, slow:TPS, overclaim:TPS`, { field: 'fault' })
+  throw new CodedError(ErrorCode.CONFIG_INVALID, `--fault "${spec}" is not one of garbage, cheat:Q, honest-to:ID[,ID], honest-to-new, long-prompts:N, turns-bad:SECONDS, unsupported:MODEL, slow:TPS, overclaim:TPS, impersonate:PATH`, { field: 'fault' })
 }
 
 function promptLength (r: TaskRequest): number {
@@ -73,6 +78,7 @@ export function createFaultyBackend (honest: Backend, strategy: FaultStrategy, r
       case 'long-prompts': return promptLength(r) > strategy.minChars
       case 'turns-bad': return now() - startedAt >= strategy.afterSeconds * 1000
       case 'unsupported':
+      case 'impersonate':
       case 'slow':
       case 'overclaim': return false
     }

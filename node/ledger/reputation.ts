@@ -102,7 +102,7 @@ export class ReputationService {
     const folded = foldEpochs(entries, this.network, closed - c.windowEpochs + 1, closed)
     for (const { epoch, input, result } of folded.epochs) {
       const own = byEpoch.get(epoch) ?? []
-      const counts = { commit: 0, reveal: 0, fraud: 0, endorse: 0 }
+      const counts = { commit: 0, reveal: 0, fraud: 0, endorse: 0, evidence: 0, confirm: 0 }
       for (const e of own) counts[e.body.kind]++
       const outcome: EpochOutcome = { epoch, entriesRoot: toHex(epochEntriesRoot(own.map(e => e.id))), counts, input, final: this.isFinal(epoch) }
       if (result != null) {

@@ -13,7 +13,7 @@ import type { Identity } from '../../protocol/identity.ts'
 import type { Network } from '../../protocol/network.ts'
 import type { VerifyFn } from '../../protocol/signing.ts'
 import {
-  checkReceiptMatches, decodeFrame, encodeFrame, signTaskRequest, TaskErrorCode, verifyReceipt,
+  checkReceiptMatches, TASK_LIMITS, decodeFrame, encodeFrame, signTaskRequest, TaskErrorCode, verifyReceipt,
   type ChunkFrame, type Frame, type Receipt, type SignedObject, type TaskInput, type TaskKind, type TaskOutput, type TaskParams, type TaskRequest
 } from '../../protocol/task.ts'
 import type { ProviderLookup } from '../discovery/providerLookup.ts'
@@ -242,6 +242,8 @@ export class Gateway {
 
     let firstTokenAt: number | undefined
     let text = ''
+    /** Token ids, when the provider's backend streams them (llama): they are part of the output it signs. */
+    let tokens: number[] | undefined
     let embeddings: number[][] | undefined
     const iterator = frames[Symbol.asyncIterator]()
     let succeeded = false
@@ -264,6 +266,11 @@ export class Gateway {
           if (firstTokenAt == null) this.c.metrics?.timeToFirstToken.observe((Date.now() - started) / 1000)
           firstTokenAt ??= Date.now()
           text += frame.text
+          if (frame.ids !== undefined) {
+            tokens ??= []
+            if (tokens.length + frame.ids.length > TASK_LIMITS.maxTokens + 1) throw new AttemptError(TaskErrorCode.INVALID_REQUEST, 'provider streamed more token ids than max_tokens allows', true)
+            for (const id of frame.ids) tokens.push(id)
+          }
           await opts.onChunk?.(frame, { taskId: request.value.id, provider: peer })
         } else if (frame.t === 'emb') {
           firstTokenAt ??= Date.now()
@@ -271,7 +278,7 @@ export class Gateway {
         } else if (frame.t === 'error') {
           throw new AttemptError(frame.code, frame.message, firstTokenAt != null)
         } else if (frame.t === 'receipt') {
-          const output: TaskOutput = task.kind === 'embedding' ? { embeddings: embeddings ?? [] } : { text }
+          const output: TaskOutput = task.kind === 'embedding' ? { embeddings: embeddings ?? [] } : tokens === undefined ? { text } : { text, tokens }
           let receipt: SignedObject<Receipt>
           try {
             receipt = verifyReceipt(frame.body, frame.sig, this.c.network, this.c.verify)

@@ -11,7 +11,7 @@ import { decodeCanonical, encodeCanonical } from '../../protocol/codec.ts'
 import { CodedError, ErrorCode } from '../../protocol/errors.ts'
 import { isPeerId } from '../../protocol/identity.ts'
 import type { Network } from '../../protocol/network.ts'
-import { taskInputSchema, taskParamsSchema, TASK_KINDS, type TaskOutput } from '../../protocol/task.ts'
+import { taskInputSchema, taskParamsSchema, TASK_KINDS, TASK_LIMITS, type TaskOutput } from '../../protocol/task.ts'
 import { modelIdSchema } from '../../protocol/capacity.ts'
 import type { Host } from '../libp2p.ts'
 import type { Logger } from '../logger.ts'
@@ -37,7 +37,7 @@ export const submitResponseSchema = z.union([
   z.strictObject({
     ok: z.literal(true),
     provider: z.string(),
-    output: z.union([z.strictObject({ text: z.string() }), z.strictObject({ embeddings: z.array(z.array(z.number())) })]),
+    output: z.union([z.strictObject({ text: z.string(), tokens: z.array(z.number().int().min(0)).max(TASK_LIMITS.maxTokens + 1).optional() }), z.strictObject({ embeddings: z.array(z.array(z.number())) })]),
     request: z.strictObject({ body: bytes, sig: bytes }),
     receipt: z.strictObject({ body: bytes, sig: bytes }),
     ttftMs: z.number().min(0),

@@ -414,19 +414,19 @@ export class Auditor {
       return 'passed'
     }
     this.tally(target.peer, 'failed', epoch)
-    if (judged.verdict === 'failed') {
-      // Scores the audit 0; not a fraud proof, so no penalty window either.
-      this.record({ epoch, provider: target.peer, gateway: gateway.toString(), outcome: 'failed' })
-      this.c.logger.info({ provider: target.peer, taskId: request.value.id, reason: judged.reason }, 'audit outside tolerance (nondeterministic model): scored 0')
-      return 'failed'
-    }
     obs.lastFraudEpoch = epoch
     this.record({ epoch, provider: target.peer, gateway: gateway.toString(), outcome: 'fraud' })
-    this.c.logger.warn({ provider: target.peer, taskId: request.value.id }, 'audit failed recomputation: publishing a fraud proof')
+    const output = res.output as TaskOutput
+    this.c.logger.warn({ provider: target.peer, taskId: request.value.id, check: judged.check, reason: judged.check === 'tolerance' ? judged.reason : undefined }, 'audit failed its check: publishing a fraud proof')
     const now = this.c.now()
     await this.c.ledger.publish(signEntry(this.c.identity, this.c.network, {
       v: LEDGER_ENTRY_VERSION, network: this.c.network.id, kind: 'fraud', author: this.c.identity.peerId, epoch: epochOf(now, this.c.network), issuedAt: now,
-      payload: { request: { body: request.body, sig: request.sig }, receipt: { body: receipt.body, sig: receipt.sig } }
+      payload: {
+        request: { body: request.body, sig: request.sig },
+        receipt: { body: receipt.body, sig: receipt.sig },
+        // Outside tolerance: the proof carries the text, and anyone re-runs the check on it.
+        ...(judged.check === 'tolerance' && 'text' in output ? { output: { text: output.text } } : {})
+      }
     }))
     return 'fraud'
   }

@@ -4,8 +4,13 @@
  *
  *   commit   { commitment }              the id of the reveal to come, published in epoch e
  *   reveal   { weights, salt }           epoch e's weights (packed, packedWeights.ts), in e + commitRevealEpochs
- *   fraud    { request, receipt }        a signed receipt whose recomputation differs (fraud.ts)
+ *   fraud    { request, receipt, output? }  a signed receipt of a reference model whose recomputation
+ *                                        differs, or whose carried text fails the tolerance check (fraud.ts)
  *   endorse  { validator, share }        the author delegates share/65535 of its power from `epoch` on
+ *   evidence { request, receipt, record, output, tier, steps, misses }
+ *                                        a real model's failed audit (evidence.ts): provable only by
+ *                                        whoever holds the weights, so it counts once confirmed
+ *   confirm  { evidence }                a second validator re-checked that evidence and agrees
  *
  * On the wire an entry is canonical CBOR of {body, sig}; body is the canonical
  * CBOR of the fields below and sig signs it under the LEDGER_ENTRY domain and
@@ -20,13 +25,14 @@ import { CodedError, ErrorCode } from '../errors.ts'
 import { isPeerId, publicKeyFromPeerId, type Identity } from '../identity.ts'
 import type { Network } from '../network.ts'
 import { SigningDomain, signDomain, verifyDomain, type VerifyFn } from '../signing.ts'
+import { TASK_LIMITS } from '../task.ts'
 import { MAX_WEIGHTS, packedWeightsProblem, packWeights, U16_MAX, type Weight, type Weights } from './packedWeights.ts'
 
 export { MAX_WEIGHTS, packWeights, U16_MAX, unpackWeights, type Weight, type Weights } from './packedWeights.ts'
 
 /** 2: reveals carry packed weights, and a commit's commitment is its reveal's id (v1 hashed the weights again). */
 export const LEDGER_ENTRY_VERSION = 2
-export const ENTRY_KINDS = ['commit', 'reveal', 'fraud', 'endorse'] as const
+export const ENTRY_KINDS = ['commit', 'reveal', 'fraud', 'endorse', 'evidence', 'confirm'] as const
 export type EntryKind = typeof ENTRY_KINDS[number]
 
 const bytes = z.custom<Uint8Array>(v => v instanceof Uint8Array, { message: 'must be a byte string' })
@@ -45,12 +51,36 @@ const signedBlob = z.strictObject({ body: bytes, sig: bytes })
 
 export const commitPayloadSchema = z.strictObject({ commitment: bytes32 })
 export const revealPayloadSchema = z.strictObject({ weights: packedWeights, salt: bytes32 })
-export const fraudPayloadSchema = z.strictObject({ request: signedBlob, receipt: signedBlob })
+/**
+ * A completion as a fraud proof or evidence carries it: the text (and, for
+ * the llama backend, the token ids) that hash to the receipt's outputHash.
+ */
+export const carriedOutputSchema = z.strictObject({
+  text: z.string(),
+  tokens: z.array(z.number().int().min(0).max(0xffff_ffff)).max(TASK_LIMITS.maxTokens + 1).optional()
+})
+/** `output`: the text the receipt signs, for a provider whose model is checked within tolerance (fraud.ts). */
+export const fraudPayloadSchema = z.strictObject({ request: signedBlob, receipt: signedBlob, output: carriedOutputSchema.optional() })
 export const endorsePayloadSchema = z.strictObject({ validator: peerId, share: u16 })
+export const EVIDENCE_TIERS = ['exact', 'seeded', 'rescored'] as const
+export const evidencePayloadSchema = z.strictObject({
+  request: signedBlob,
+  receipt: signedBlob,
+  /** The provider's signed capacity record (its DHT value) declaring the model's weights, quantization and tier. */
+  record: bytes,
+  output: carriedOutputSchema,
+  tier: z.enum(EVIDENCE_TIERS),
+  /** What the author's check found: tokens judged, and how many were beyond the tier's tolerance. */
+  steps: uint,
+  misses: uint
+})
+export const confirmPayloadSchema = z.strictObject({ evidence: bytes32 })
 export type CommitPayload = z.infer<typeof commitPayloadSchema>
 export type RevealPayload = z.infer<typeof revealPayloadSchema>
 export type FraudPayload = z.infer<typeof fraudPayloadSchema>
 export type EndorsePayload = z.infer<typeof endorsePayloadSchema>
+export type EvidencePayload = z.infer<typeof evidencePayloadSchema>
+export type ConfirmPayload = z.infer<typeof confirmPayloadSchema>
 
 const common = {
   v: z.literal(LEDGER_ENTRY_VERSION),
@@ -66,13 +96,17 @@ export const entryBodySchema = z.discriminatedUnion('kind', [
   z.strictObject({ ...common, kind: z.literal('commit'), payload: commitPayloadSchema }),
   z.strictObject({ ...common, kind: z.literal('reveal'), payload: revealPayloadSchema }),
   z.strictObject({ ...common, kind: z.literal('fraud'), payload: fraudPayloadSchema }),
-  z.strictObject({ ...common, kind: z.literal('endorse'), payload: endorsePayloadSchema })
+  z.strictObject({ ...common, kind: z.literal('endorse'), payload: endorsePayloadSchema }),
+  z.strictObject({ ...common, kind: z.literal('evidence'), payload: evidencePayloadSchema }),
+  z.strictObject({ ...common, kind: z.literal('confirm'), payload: confirmPayloadSchema })
 ])
 export type EntryBody = z.infer<typeof entryBodySchema>
 export type CommitBody = Extract<EntryBody, { kind: 'commit' }>
 export type RevealBody = Extract<EntryBody, { kind: 'reveal' }>
 export type FraudBody = Extract<EntryBody, { kind: 'fraud' }>
 export type EndorseBody = Extract<EntryBody, { kind: 'endorse' }>
+export type EvidenceBody = Extract<EntryBody, { kind: 'evidence' }>
+export type ConfirmBody = Extract<EntryBody, { kind: 'confirm' }>
 
 export interface LedgerEntry {
   /** sha256 of `bytes`, lowercase hex (64 chars). */

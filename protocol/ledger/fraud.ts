@@ -1,8 +1,17 @@
 /**
- * Fraud proofs (design.md §9 "Fraud proof"): a receipt signed by a provider,
- * plus the signed request it answers, whose deterministic recomputation does
- * not hash to the receipt's output hash. Anyone can check one with nothing but
- * the two signed objects and the reference model (design.md §8).
+ * Fraud proofs (design.md §9 "Fraud proof"): a receipt signed by a provider
+ * for a reference model, plus the signed request it answers, that no honest
+ * run explains. Anyone can check one with nothing but the signed objects and
+ * the reference model (design.md §8). Two forms:
+ *
+ * - without `output`: the deterministic recomputation does not hash to the
+ *   receipt's output hash (a provider serving the exact computation);
+ * - with `output`: the text hashes to the receipt's output hash and fails the
+ *   tolerance check (protocol/verify/tolerance.ts), which is itself pure and
+ *   deterministic, so anyone can re-run it. A provider that declares its
+ *   reference model nondeterministic (a float upstream, a GPU) is held to the
+ *   tolerance check instead of the exact one, but not let off proof: a
+ *   reference model id names a bit-exact computation, whatever serves it.
  */
 import { bytesEqual, toHex } from '../bytes.ts'
 import { decodeCanonical } from '../codec.ts'
@@ -12,6 +21,7 @@ import { computeReference } from '../referenceTask.ts'
 import { isReferenceModelId } from '../reference/index.ts'
 import type { VerifyFn } from '../signing.ts'
 import { receiptSchema, requestHash, taskOutputHash, verifyReceipt, verifyTaskRequest, type Receipt, type SignedObject, type TaskOutput, type TaskRequest } from '../task.ts'
+import { checkWithinTolerance } from '../verify/tolerance.ts'
 import type { FraudPayload } from './entries.ts'
 
 /** Recomputes a request's output; must be deterministic (the reference backend). */
@@ -50,6 +60,19 @@ export function verifyFraudProof (payload: FraudPayload, network: Network, verif
   // Only deterministic models make a differing recomputation proof of fraud (design.md §8).
   if (!isReferenceModelId(request.value.model)) {
     throw notProven(`"${request.value.model}" is not a reference model, so its output cannot be recomputed exactly`, { model: request.value.model })
+  }
+  if (payload.output !== undefined) {
+    const claimed = payload.output
+    if (!bytesEqual(taskOutputHash(claimed), receipt.value.outputHash)) throw notProven('the carried output does not hash to the receipt\'s outputHash')
+    if (request.value.kind === 'embedding') throw notProven('the tolerance check is for text tasks')
+    let t
+    try {
+      t = checkWithinTolerance(request.value, claimed.text)
+    } catch (err) {
+      throw notProven(`the request cannot be checked: ${(err as Error).message}`)
+    }
+    if (t.ok) throw notProven(`the carried text is within tolerance (${t.mismatches} explainable mismatches in ${t.tokens} steps)`)
+    return receipt.value.provider
   }
   let output: TaskOutput
   try {

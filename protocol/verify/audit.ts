@@ -11,8 +11,11 @@
  *   within the documented tolerance (tolerance.ts: ε = 1e-9 of the logit
  *   scale, at most 5% explainable mismatches; false-positive rate 0 in 520
  *   honest runs of the reference model's nondeterministic mode). A failure is
- *   `failed`: the audit scores 0, but it is no fraud proof, because a third
- *   party cannot tell a cheat from a backend noisier than its tolerance.
+ *   `fraud` too: the tolerance check is pure, so the signed request, the
+ *   receipt and the text that hashes to its outputHash are a proof anyone can
+ *   re-run (fraud.ts). A reference model id names a bit-exact computation;
+ *   declaring it nondeterministic buys tolerance for float noise, not an
+ *   exemption from proof.
  */
 import { bytesEqual } from '../bytes.ts'
 import { computeReference } from '../referenceTask.ts'
@@ -23,8 +26,8 @@ export type AuditVerdict =
   | { verdict: 'passed', check: 'exact' | 'tolerance', tolerance?: ToleranceResult }
   /** Deterministic model, recomputation differs from the receipt: provable. */
   | { verdict: 'fraud', check: 'exact' }
-  /** Nondeterministic model, outside tolerance: scores 0, proves nothing. */
-  | { verdict: 'failed', check: 'tolerance', tolerance: ToleranceResult, reason: string }
+  /** Nondeterministic model, outside tolerance: provable by re-running the check on the text. */
+  | { verdict: 'fraud', check: 'tolerance', tolerance: ToleranceResult, reason: string }
   /** The output the gateway relayed is not the one the receipt signs: nothing to judge the provider by. */
   | { verdict: 'unverifiable', reason: string }
 
@@ -47,5 +50,5 @@ export function judgeAudit (a: AuditInput, tolerance: ToleranceOptions = {}): Au
   if (!bytesEqual(taskOutputHash(a.output), a.receiptOutputHash)) return { verdict: 'unverifiable', reason: 'the relayed output does not hash to the receipt\'s outputHash' }
   if (!('text' in a.output)) return { verdict: 'unverifiable', reason: 'the tolerance check is for text tasks' }
   const t = checkWithinTolerance(a.request, a.output.text, tolerance)
-  return t.ok ? { verdict: 'passed', check: 'tolerance', tolerance: t } : { verdict: 'failed', check: 'tolerance', tolerance: t, reason: t.reason ?? 'outside tolerance' }
+  return t.ok ? { verdict: 'passed', check: 'tolerance', tolerance: t } : { verdict: 'fraud', check: 'tolerance', tolerance: t, reason: t.reason ?? 'outside tolerance' }
 }

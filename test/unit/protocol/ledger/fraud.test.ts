@@ -60,6 +60,23 @@ describe('fraud proofs (design.md §9)', () => {
     expectCode(() => verifyFraudProof(proof('honest', { req }), NET, nobleVerify, referenceRecompute), ErrorCode.FRAUD_NOT_PROVEN)
   })
 
+  it('a proof that carries the text is checked within tolerance: garbage convicts, an honest nondeterministic text does not', () => {
+    const req: Partial<TaskRequest> = { params: { maxTokens: 12, temperature: 1, topP: 1, seed: 9, stop: [], logprobs: false, topLogprobs: 0 } }
+    const signed = signTaskRequest(gateway, NET, request(NET, req))
+    const carry = (text: string): FraudPayload => {
+      const rc = signReceipt(provider, NET, receiptFor(signed, { text }))
+      return { request: { body: signed.body, sig: signed.sig }, receipt: { body: rc.body, sig: rc.sig }, output: { text } }
+    }
+    // The recomputation is never consulted when the proof carries its text.
+    const never: RecomputeFn = () => { throw new Error('recompute must not run') }
+    expect(verifyFraudProof(carry('zzzzzzzzzzzz'), NET, nobleVerify, never)).toBe(provider.peerId)
+    const honest = (computeReference(signed.value).output as { text: string }).text
+    expectCode(() => verifyFraudProof(carry(honest), NET, nobleVerify, never), ErrorCode.FRAUD_NOT_PROVEN)
+    // The carried text must be the one the receipt signs.
+    const p = carry('zzzzzzzzzzzz')
+    expectCode(() => verifyFraudProof({ ...p, output: { text: 'zzzzzzzzzzzy' } }, NET, nobleVerify, never), ErrorCode.FRAUD_NOT_PROVEN)
+  })
+
   it('an honest receipt is not fraud', () => {
     expectCode(() => verifyFraudProof(proof('honest'), NET, nobleVerify, referenceRecompute), ErrorCode.FRAUD_NOT_PROVEN)
   })

@@ -66,12 +66,13 @@ describe('judgeAudit: nondeterministic models get the tolerance check', () => {
     }
   })
 
-  it('garbage fails the check but is never called fraud', () => {
+  it('garbage fails the check, and that is fraud: a reference model cannot opt out of proof by declaring nondeterminism', () => {
     for (let i = 0; i < 8; i++) {
       const req = request(i)
       const v = judge(req, garbageOutput(req), false)
-      expect(v.verdict).toBe('failed')
-      if (v.verdict === 'failed') {
+      expect(v.verdict).toBe('fraud')
+      expect(v).toMatchObject({ check: 'tolerance' })
+      if (v.verdict === 'fraud' && v.check === 'tolerance') {
         expect(v.tolerance.ok).toBe(false)
         expect(v.reason.length).toBeGreaterThan(0)
       }
@@ -81,8 +82,8 @@ describe('judgeAudit: nondeterministic models get the tolerance check', () => {
   it('a truncated or extended honest text fails', () => {
     const req = request(3)
     const text = (computeReference(req).output as { text: string }).text
-    expect(judge(req, { text: text.slice(0, -3) }, false).verdict).toBe('failed')
-    if (text.length < req.params.maxTokens) expect(judge(req, { text: text + 'q' }, false).verdict).toBe('failed')
+    expect(judge(req, { text: text.slice(0, -3) }, false).verdict).toBe('fraud')
+    if (text.length < req.params.maxTokens) expect(judge(req, { text: text + 'q' }, false).verdict).toBe('fraud')
   })
 
   it('a relayed text that is not the one the receipt signs is unverifiable, not the provider\'s failure', () => {
