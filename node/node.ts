@@ -23,6 +23,9 @@ import { LedgerService } from './ledger/ledgerService.ts'
 import { LedgerStore } from './ledger/ledgerStore.ts'
 import { ReputationService } from './ledger/reputation.ts'
 import { Auditor } from './validator/auditor.ts'
+import { LlamaVerifier } from './verify/llamaVerifier.ts'
+import { createUpstreamVerifier } from './verify/upstreamVerifier.ts'
+import type { ModelVerifier } from './verify/verifier.ts'
 import { ledgerRoutes } from './api/ledgerRoutes.ts'
 import { metricsRoute } from './api/metricsRoute.ts'
 import { dashboardRoutes } from './api/dashboardRoutes.ts'
@@ -242,8 +245,15 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
     stack.push(async () => submit.stop())
 
     let auditor: Auditor | undefined
+    let modelVerifier: ModelVerifier | undefined
+    if (verifier?.kind === 'llama') {
+      modelVerifier = await LlamaVerifier.load(verifier.models, { threads: llamaThreads, logger: log.child({ component: 'verifier' }) })
+    } else if (verifier?.kind === 'upstream') {
+      modelVerifier = createUpstreamVerifier({ url: verifier.url, dialect: verifier.dialect, models: verifier.models, apiKey: process.env.INFERMESH_VERIFY_UPSTREAM_KEY })
+    }
+    if (modelVerifier != null) stack.push(async () => modelVerifier!.close())
     if (roles.includes('validator')) {
-      auditor = new Auditor({ host, network, identity, verify: nativeVerify, ledger, catalog, lookup, auditsPerEpoch, isZeroed: peer => reputation.zeroedNow.has(peer), logger: log.child({ component: 'validator' }), now, metrics })
+      auditor = new Auditor({ host, network, identity, verify: nativeVerify, ledger, catalog, lookup, auditsPerEpoch, verifier: modelVerifier, recordBytesOf: peer => catalog.bytesOf(peer), isZeroed: peer => reputation.zeroedNow.has(peer), logger: log.child({ component: 'validator' }), now, metrics })
       auditor.start()
       stack.push(async () => auditor!.stop())
     }

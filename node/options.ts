@@ -331,8 +331,10 @@ export const auditorDefaults = {
    * forever, while one a big network audits rarely keeps its weight between audits.
    */
   observationEpochs: 32,
-  /** A proven fraud keeps a provider's weight at 0 for this many epochs in this validator's view. */
+  /** A proven fraud (or a real model's conviction) keeps a provider's weight at 0 for this many epochs in this validator's view. */
   fraudMemoryEpochs: 10,
+  /** How often a validator with real models looks for new evidence to re-check and confirm. */
+  evidenceCheckMs: 2 * second,
   /** Latency at which the weight halves. */
   latencyScaleMs: 10 * second,
   /** Dialling one address of a provider's record (once per provider per epoch) gives up after this. */
@@ -376,4 +378,36 @@ export const llamaDefaults = {
   threads: 1,
   /** Prefill batch, tokens. In the exact configuration it changes speed, never logits. */
   batchSize: 512
+}
+
+export const verifierDefaults = {
+  /**
+   * Seeded tier: the largest distance (share of the sampler's CDF at T > 0;
+   * relative logit gap at T = 0) a replayed step may be from the claimed
+   * token and still match. Engine noise between honest F16/F32 runs moves
+   * logits by about 1e-5 of their scale on CPU (prefill against decode); the
+   * margin covers GPU kernels too. Measured by scripts/bench/verification.ts.
+   */
+  seededTolerance: 1e-3,
+  /**
+   * Seeded tier: per-step miss rates the sequential test weighs (p0 bounds an
+   * honest engine's measured rate with a wide margin; p1 is the rate of the
+   * subtlest cheat it is tuned for, a Q8_0 file served as F16).
+   */
+  seededMissModel: { p0: 0.01, p1: 0.08 },
+  /** Alternatives a re-scoring reads per token (vLLM's default max_logprobs is 20). */
+  topLogprobs: 20,
+  /** A re-scoring server must answer within this. */
+  upstreamTimeoutMs: 60 * second
+}
+
+export const realAuditDefaults = {
+  /**
+   * Longest completion a real-model audit asks for, tokens (a quarter of the
+   * model's context at most). Client traffic asks for more, but detection
+   * power grows with tokens audited (Token-DiFR: ~300 tokens tell a 4-bit
+   * swap apart), while a validator's cost is one prefill of the prompt and
+   * the completion.
+   */
+  maxTokens: 256
 }

@@ -210,10 +210,13 @@ export interface VerifyCapacityOptions {
 }
 
 /**
- * Decode and fully verify a capacity record. Checks run cheapest first and each
- * failure throws a CodedError whose code says which rule (design.md §6) broke.
+ * Decode a capacity record and check what holds forever: encoding, schema,
+ * the key it is stored under (when given), network and signature; not its
+ * lifetime. What a record proved at the time: evidence (ledger/evidence.ts)
+ * carries the record that declared a model's weights, and is checked long
+ * after that record expired.
  */
-export function verifyCapacityRecord (bytes: Uint8Array, opts: VerifyCapacityOptions): CapacityRecord {
+export function verifyCapacitySignature (bytes: Uint8Array, opts: Pick<VerifyCapacityOptions, 'network' | 'verify' | 'key'>): CapacityRecord {
   const limits = opts.network.definition.limits
   const envelope = envelopeSchema.safeParse(decodeCanonical(bytes, limits.maxRecordBytes))
   if (!envelope.success) throw new CodedError(ErrorCode.RECORD_MALFORMED, 'capacity record envelope must be {body, sig}')
@@ -231,6 +234,16 @@ export function verifyCapacityRecord (bytes: Uint8Array, opts: VerifyCapacityOpt
   if (!verifyDomain(opts.verify, publicKeyFromPeerId(record.peer), envelope.data.sig, SigningDomain.CAPACITY_RECORD, opts.network.id, envelope.data.body)) {
     throw new CodedError(ErrorCode.RECORD_BAD_SIGNATURE, `signature does not verify for ${record.peer}`)
   }
+  return record
+}
+
+/**
+ * Decode and fully verify a capacity record. Checks run cheapest first and each
+ * failure throws a CodedError whose code says which rule (design.md §6) broke.
+ */
+export function verifyCapacityRecord (bytes: Uint8Array, opts: VerifyCapacityOptions): CapacityRecord {
+  const limits = opts.network.definition.limits
+  const record = verifyCapacitySignature(bytes, opts)
   const skewMs = limits.maxClockSkewSeconds * 1000
   if (record.expiresAt <= record.issuedAt) {
     throw new CodedError(ErrorCode.RECORD_MALFORMED, 'record expires before it is issued', { field: 'expiresAt' })

@@ -41,7 +41,16 @@ export const ErrorCode = {
   REVEAL_WITHOUT_COMMIT: 'REVEAL_WITHOUT_COMMIT',
   REVEAL_MISMATCH: 'REVEAL_MISMATCH',
   FRAUD_NOT_PROVEN: 'FRAUD_NOT_PROVEN',
-  ENDORSE_SELF: 'ENDORSE_SELF'
+  ENDORSE_SELF: 'ENDORSE_SELF',
+  /** Evidence against a real model's provider that does not hold together (protocol/ledger/evidence.ts). */
+  EVIDENCE_INVALID: 'EVIDENCE_INVALID',
+  /** A confirmation of evidence this node does not hold (yet). */
+  CONFIRM_UNKNOWN_EVIDENCE: 'CONFIRM_UNKNOWN_EVIDENCE',
+  /** A confirmation by the evidence's own author, or of an entry that is not evidence. */
+  CONFIRM_INVALID: 'CONFIRM_INVALID',
+  // model files (protocol/gguf)
+  /** A GGUF file is malformed, exceeds a reader limit, or is not a llama model llama.cpp can load safely. */
+  GGUF_INVALID: 'GGUF_INVALID'
 } as const
 
 export type ErrorCode = typeof ErrorCode[keyof typeof ErrorCode]

@@ -1,5 +1,6 @@
 /** infermesh endpoints about the node and the network: /v1/node, /v1/providers. */
-import { modelIdSchema, type CapacityRecord } from '../../protocol/capacity.ts'
+import { modelIdSchema, offerTier, type CapacityRecord } from '../../protocol/capacity.ts'
+import { isReferenceModelId } from '../../protocol/reference/index.ts'
 import type { NodeContext } from '../nodeContext.ts'
 import { invalidRequest } from './httpErrors.ts'
 import type { Route } from './server.ts'
@@ -16,7 +17,10 @@ export function providerView (r: CapacityRecord): Record<string, unknown> {
       contextLength: m.contextLength,
       pricing: { prompt: m.priceInMicros / 1e6, completion: m.priceOutMicros / 1e6 },
       tokensPerSecond: m.tokensPerSecondMilli / 1000,
-      deterministic: m.deterministic
+      deterministic: m.deterministic,
+      // What the weights are and how a validator can check them; the built-in reference models need no more than their id.
+      identity: m.identity ?? null,
+      verification: offerTier(m, isReferenceModelId)
     })),
     roles: r.roles,
     freeSlots: r.freeSlots,

@@ -357,7 +357,9 @@ export function openaiRoutes (deps: OpenAIRouteDeps): Route[] {
           pricing: {
             prompt: { min: m.priceInMicros.min / 1e6, max: m.priceInMicros.max / 1e6 },
             completion: { min: m.priceOutMicros.min / 1e6, max: m.priceOutMicros.max / 1e6 }
-          }
+          },
+          // Providers of one id are one model only where weights, quantization, engine and tier agree.
+          variants: m.variants
         }))
       })
     },

@@ -7,7 +7,8 @@
  * on a forming network does not hide them.
  */
 import { TopicValidatorResult, type Message } from '@libp2p/gossipsub'
-import { verifyCapacityRecord, type CapacityRecord } from '../../protocol/capacity.ts'
+import { offerTier, sameModel, verifyCapacityRecord, type CapacityRecord, type ModelIdentity, type VerificationTier } from '../../protocol/capacity.ts'
+import { isReferenceModelId } from '../../protocol/reference/index.ts'
 import { isCodedError } from '../../protocol/errors.ts'
 import type { Network } from '../../protocol/network.ts'
 import type { VerifyFn } from '../../protocol/signing.ts'
@@ -21,6 +22,12 @@ export interface CatalogModel {
   priceInMicros: { min: number, max: number }
   priceOutMicros: { min: number, max: number }
   contextLength: number
+  /**
+   * The distinct model identities providers declare for this id (weights,
+   * quantization, engine, tier), with how many providers declare each: two
+   * providers of one id are the same model only when these agree.
+   */
+  variants: Array<{ identity: ModelIdentity | null, verification: VerificationTier, providers: number }>
 }
 
 export class Catalog {
@@ -30,11 +37,13 @@ export class Catalog {
   private readonly now: () => number
   private readonly log: Logger
   private readonly byPeer = new Map<string, CapacityRecord>()
+  /** The signed bytes of records that came with them (gossip, our own): evidence against a provider carries its record. */
+  private readonly bytesByPeer = new Map<string, Uint8Array>()
   readonly topic: string
   private readonly onMessage = (evt: CustomEvent<Message>): void => {
     if (evt.detail.topic !== this.topic) return
     try {
-      this.add(verifyCapacityRecord(evt.detail.data, { network: this.network, now: this.now(), verify: this.verify }))
+      this.add(verifyCapacityRecord(evt.detail.data, { network: this.network, now: this.now(), verify: this.verify }), evt.detail.data)
     } catch {}
   }
 
@@ -70,17 +79,25 @@ export class Catalog {
     pubsub.topicValidators.delete(this.topic)
   }
 
-  add (record: CapacityRecord): void {
+  /** `bytes`: the signed record the fields came from, when the caller has it. */
+  add (record: CapacityRecord, bytes?: Uint8Array): void {
     const prev = this.byPeer.get(record.peer)
     if (prev != null && prev.seq >= record.seq) return
     if (prev == null && this.byPeer.size >= catalogDefaults.maxRecords) this.prune()
     if (prev == null && this.byPeer.size >= catalogDefaults.maxRecords) return
     this.byPeer.set(record.peer, record)
+    if (bytes != null) this.bytesByPeer.set(record.peer, bytes)
+    else this.bytesByPeer.delete(record.peer)
+  }
+
+  /** The signed bytes of the peer's current record, when they came with it. */
+  bytesOf (peer: string): Uint8Array | undefined {
+    return this.recordOf(peer) == null ? undefined : this.bytesByPeer.get(peer)
   }
 
   /** Gossip our own record (the advertiser calls this after each DHT publish). */
   async publish (bytes: Uint8Array, record: CapacityRecord): Promise<void> {
-    this.add(record)
+    this.add(record, bytes)
     await this.host.services.pubsub.publish(this.topic, bytes).catch((err: Error) => {
       this.log.debug({ err: err.message }, 'capacity gossip not sent')
     })
@@ -88,7 +105,11 @@ export class Catalog {
 
   private prune (): void {
     const now = this.now()
-    for (const [peer, r] of this.byPeer) if (r.expiresAt <= now) this.byPeer.delete(peer)
+    for (const [peer, r] of this.byPeer) {
+      if (r.expiresAt > now) continue
+      this.byPeer.delete(peer)
+      this.bytesByPeer.delete(peer)
+    }
   }
 
   /** Providers whose unexpired record lists `model`. */
@@ -118,9 +139,13 @@ export class Catalog {
     for (const r of this.byPeer.values()) {
       for (const m of r.models) {
         const c = byModel.get(m.id)
+        const variant = { identity: m.identity ?? null, verification: offerTier(m, isReferenceModelId), providers: 1 }
         if (c == null) {
-          byModel.set(m.id, { id: m.id, providers: 1, priceInMicros: { min: m.priceInMicros, max: m.priceInMicros }, priceOutMicros: { min: m.priceOutMicros, max: m.priceOutMicros }, contextLength: m.contextLength })
+          byModel.set(m.id, { id: m.id, providers: 1, priceInMicros: { min: m.priceInMicros, max: m.priceInMicros }, priceOutMicros: { min: m.priceOutMicros, max: m.priceOutMicros }, contextLength: m.contextLength, variants: [variant] })
         } else {
+          const same = c.variants.find(v => sameModel({ id: m.id, identity: v.identity ?? undefined }, m))
+          if (same != null) same.providers++
+          else c.variants.push(variant)
           c.providers++
           c.priceInMicros = { min: Math.min(c.priceInMicros.min, m.priceInMicros), max: Math.max(c.priceInMicros.max, m.priceInMicros) }
           c.priceOutMicros = { min: Math.min(c.priceOutMicros.min, m.priceOutMicros), max: Math.max(c.priceOutMicros.max, m.priceOutMicros) }

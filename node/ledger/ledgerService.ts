@@ -129,7 +129,8 @@ export class LedgerService {
       now: this.c.now(),
       has: (id: string) => this.c.store.has(id),
       commitOf: (author: string, epoch: number) => this.commits.get(`${author}/${epoch}`),
-      recompute: (request: TaskRequest) => computeReference(request).output
+      recompute: (request: TaskRequest) => computeReference(request).output,
+      entryById: (id: string) => this.decoded.get(id)
     }
   }
 
@@ -264,7 +265,7 @@ export class LedgerService {
       for (let i = 0; i < missing.length; i += SYNC_LIMITS.maxGet) {
         const got = await this.request(peer, { t: 'get', ids: missing.slice(i, i + SYNC_LIMITS.maxGet) }, signal)
         if (got.t !== 'entries') continue
-        // Endorsements, then commits, then reveals, then fraud proofs: each kind
+        // Endorsements, then commits, reveals, fraud proofs, evidence, confirmations: each kind
         // is stored before the next is judged, so a reveal finds its commit
         // without anything becoming visible here before it is on disk.
         const verdicts = got.entries.map(b => ({ b, v: this.safeSyncVerdict(b) }))
@@ -274,7 +275,8 @@ export class LedgerService {
           for (const { b, v } of verdicts) {
             if (rank(v.entry) !== kind) continue
             // Judged again once the batch's commits are stored: the one it opens may be among them.
-            const verdict = v.code === 'REVEAL_WITHOUT_COMMIT' || v.code === 'REVEAL_MISMATCH' ? this.safeSyncVerdict(b) : v
+            // So is a confirmation whose evidence may be among them.
+            const verdict = v.code === 'REVEAL_WITHOUT_COMMIT' || v.code === 'REVEAL_MISMATCH' || v.code === 'CONFIRM_UNKNOWN_EVIDENCE' ? this.safeSyncVerdict(b) : v
             this.count(verdict.code)
             if (verdict.action === 'ACCEPT' && verdict.entry != null) accepted.push(verdict.entry)
           }
@@ -369,6 +371,6 @@ function pickRandom<T> (items: readonly T[], n: number): T[] {
 }
 
 function rank (e: LedgerEntry | undefined): number {
-  const order: Record<string, number> = { endorse: 0, commit: 1, reveal: 2, fraud: 3 }
+  const order: Record<string, number> = { endorse: 0, commit: 1, reveal: 2, fraud: 3, evidence: 4, confirm: 5 }
   return e == null ? 9 : order[e.body.kind] ?? 9
 }

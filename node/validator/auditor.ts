@@ -13,17 +13,22 @@
 import { randomBytes } from 'node:crypto'
 import type { PeerId } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { bytesEqual } from '../../protocol/bytes.ts'
-import type { CapacityRecord } from '../../protocol/capacity.ts'
+import { bytesEqual, fromHex } from '../../protocol/bytes.ts'
+import { offerTier, type CapacityRecord, type ModelOffer } from '../../protocol/capacity.ts'
 import type { Identity } from '../../protocol/identity.ts'
 import { epochOf, epochStartMs, LEDGER_ENTRY_VERSION, signCommitAndReveal, signEntry, sortWeights, type LedgerEntry, type Weights } from '../../protocol/ledger/entries.ts'
 import type { Network } from '../../protocol/network.ts'
 import { isReferenceModelId } from '../../protocol/reference/index.ts'
 import type { VerifyFn } from '../../protocol/signing.ts'
-import { requestHash, verifyReceipt, verifyTaskRequest, type TaskOutput } from '../../protocol/task.ts'
+import { requestHash, verifyReceipt, verifyTaskRequest, type Receipt, type SignedObject, type TaskOutput, type TaskRequest } from '../../protocol/task.ts'
 import { judgeAudit } from '../../protocol/verify/audit.ts'
 import { checkThroughputClaim, type ClaimVerdict } from '../../protocol/verify/claims.ts'
 import { drawTask, workloadRandom } from '../../protocol/workload.ts'
+import { foldAudit, isConvicted } from '../../protocol/verify/sequential.ts'
+import { newObservation, nextQuality as nextQualityWith, sequentialOf, weightOf, type ProviderObservation } from '../../protocol/verify/weights.ts'
+import type { ModelVerifier, RealModelVerdict } from '../verify/verifier.ts'
+import { recheckEvidence } from '../verify/evidence.ts'
+import { fetchStatus } from '../discovery/statusProtocol.ts'
 import type { Catalog } from '../discovery/catalog.ts'
 import type { ProviderLookup } from '../discovery/providerLookup.ts'
 import type { LedgerService } from '../ledger/ledgerService.ts'
@@ -31,7 +36,7 @@ import type { Host } from '../libp2p.ts'
 import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
 import { submitProtocol, submitVia } from '../market/submitService.ts'
-import { auditorDefaults, defaultNodeOptions } from '../options.ts'
+import { auditorDefaults, defaultNodeOptions, realAuditDefaults } from '../options.ts'
 import { sleep } from '../util/abort.ts'
 
 export interface AuditorComponents {
@@ -49,6 +54,14 @@ export interface AuditorComponents {
    * targets, and the live providers get those audits instead.
    */
   isZeroed?: (peer: string) => boolean
+  /**
+   * The validator's own copy of the real models it checks (--verify-models):
+   * it audits a real model's providers only when this holds the weights their
+   * record declares. Absent: reference models only.
+   */
+  verifier?: ModelVerifier
+  /** The signed capacity record of a provider as this node last saw it (evidence carries it). */
+  recordBytesOf?: (peer: string) => Uint8Array | undefined
   /** Most audits per epoch (--audits-per-epoch; defaultNodeOptions.auditsPerEpoch when not given): bounds validation work well below serving. */
   auditsPerEpoch?: number
   logger: Logger
@@ -56,30 +69,7 @@ export interface AuditorComponents {
   now: () => number
 }
 
-export interface ProviderObservation {
-  passed: number
-  failed: number
-  unavailable: number
-  /**
-   * Moving average of audit outcomes (1 passed; 0 failed or unavailable),
-   * auditorDefaults.outcomeAlpha per audit: what the weight follows, so a
-   * provider that turns bad (a nondeterministic one failing the tolerance
-   * check, which proves no fraud) loses its weight within a few audits
-   * rather than after its whole history. Absent: the lifetime pass ratio.
-   */
-  quality?: number
-  /** Epoch of the last proven fraud, if any. */
-  lastFraudEpoch?: number
-  /** EMA of total audit latency, ms. */
-  latencyMs?: number
-  /** Completed audits timed against the throughput the provider's record claims, and how many were slower than it allows. */
-  claimsChecked: number
-  claimsMissed: number
-  /** Epoch of the first audit that got an answer (passed, failed or fraud). */
-  firstAuditEpoch?: number
-  /** Epoch of the last audit aimed at it; auditorDefaults.observationEpochs after it, the provider is forgotten. */
-  lastEpoch?: number
-}
+export type { ProviderObservation } from '../../protocol/verify/weights.ts'
 
 /** Reference chat models whose providers a validator looks up in the DHT. */
 const AUDITED_MODELS = ['ref-tiny', 'ref-small']
@@ -116,13 +106,25 @@ export class Auditor {
     this.c = components
   }
 
+  private evidenceLoop?: Promise<void>
+
   start (): void {
     this.loop = this.run(this.controller.signal)
+    if (this.c.verifier != null) this.evidenceLoop = this.watchEvidence(this.controller.signal)
   }
 
   async stop (): Promise<void> {
     this.controller.abort()
     await this.loop
+    await this.evidenceLoop
+  }
+
+  /** Re-checks new evidence against weights this validator holds, every few seconds, off the audit timeline. */
+  private async watchEvidence (signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      await this.confirmEvidence(signal).catch(err => this.c.logger.warn({ err: (err as Error).message }, 'evidence re-check failed'))
+      await sleep(auditorDefaults.evidenceCheckMs, signal).catch(() => {})
+    }
   }
 
   private epochMs (): number {
@@ -189,12 +191,21 @@ export class Auditor {
     }
   }
 
+  /** A model of an offer this validator can check: a reference chat model, or real weights its verifier holds. */
+  private checkable (offer: ModelOffer): boolean {
+    if (isReferenceModelId(offer.id)) return !offer.id.includes('embed')
+    return this.c.verifier?.holds(offer) === true
+  }
+
   /** Refresh, off the epoch timeline, the providers found through the DHT. */
   private refreshFound (): void {
     if (this.refreshing != null) return
     this.refreshing = (async () => {
       const found = new Map<string, CapacityRecord>()
-      for (const model of AUDITED_MODELS) {
+      // The reference models, and every real model id gossip shows with weights this validator holds.
+      const models = new Set(AUDITED_MODELS)
+      if (this.c.verifier != null) for (const r of this.c.catalog.records()) for (const m of r.models) if (this.checkable(m)) models.add(m.id)
+      for (const model of models) {
         const { records } = await this.c.lookup.find(model, { timeoutMs: auditorDefaults.lookupTimeoutMs }).catch(() => ({ records: [] as CapacityRecord[] }))
         for (const r of records) found.set(r.peer, r)
       }
@@ -202,11 +213,11 @@ export class Auditor {
     })().finally(() => { this.refreshing = undefined })
   }
 
-  /** Providers known now to serve a reference chat model; never waits for the DHT (the refresh runs in the background). */
+  /** Providers known now to serve a model this validator can check; never waits for the DHT (the refresh runs in the background). */
   private known (): CapacityRecord[] {
     this.refreshFound()
     const byPeer = new Map<string, CapacityRecord>()
-    const serves = (r: CapacityRecord): boolean => r.models.some(m => isReferenceModelId(m.id) && !m.id.includes('embed'))
+    const serves = (r: CapacityRecord): boolean => r.models.some(m => this.checkable(m))
     for (const r of this.c.catalog.records()) if (serves(r)) byPeer.set(r.peer, r)
     const now = this.c.now()
     for (const r of this.found.values()) if (!byPeer.has(r.peer) && r.expiresAt > now && serves(r)) byPeer.set(r.peer, r)
@@ -291,7 +302,7 @@ export class Auditor {
   private observe (provider: string, epoch: number): ProviderObservation {
     let o = this.observations.get(provider)
     if (o == null) {
-      o = { passed: 0, failed: 0, unavailable: 0, claimsChecked: 0, claimsMissed: 0 }
+      o = newObservation()
       this.observations.set(provider, o)
     }
     o.lastEpoch = Math.max(o.lastEpoch ?? epoch, epoch)
@@ -336,15 +347,20 @@ export class Auditor {
       this.c.logger.info({ provider: target.peer }, 'capacity record advertises an address of another peer: scored as a failed audit')
       return 'failed'
     }
-    // Any reference chat model the provider serves, not always the first it lists.
-    const models = target.models.filter(m => isReferenceModelId(m.id) && !m.id.includes('embed'))
-    const model = models[Math.floor(this.random() * models.length)]!.id
+    // Any model of the provider's that this validator can check, not always the first it lists.
+    const models = target.models.filter(m => this.checkable(m))
+    const offer = models[Math.floor(this.random() * models.length)]!
+    const model = offer.id
+    const real = !isReferenceModelId(model)
     const gateways = await this.pickGateways(target.peer)
     if (gateways.length === 0) {
       this.record({ epoch, provider: target.peer, outcome: 'skipped' })
       return 'skipped'
     }
-    const task = drawTask(this.random)
+    // A real model gets natural prompts sized to its context, like the client traffic it serves.
+    const task = real
+      ? drawTask(this.random, { maxTokensCap: Math.min(realAuditDefaults.maxTokens, Math.floor(offer.contextLength / 4)), maxPromptChars: Math.floor(offer.contextLength / 2) })
+      : drawTask(this.random)
     const obs = this.observe(target.peer, epoch)
     // Timed from the attempt that answered: a refusal or a dead gateway before it is not the provider's time.
     let started = Date.now()
@@ -385,23 +401,23 @@ export class Auditor {
     const elapsed = Date.now() - started
     obs.latencyMs = obs.latencyMs == null ? elapsed : 0.8 * obs.latencyMs + 0.2 * elapsed
     // The check follows what the provider declares for this model in its signed record.
-    const offer = target.models.find(m => m.id === model)
-    const deterministic = offer?.deterministic ?? true
+    const deterministic = offer.deterministic
     // The record's hardware shows only in the speed it claims: hold the provider to it, on the
     // decode time the gateway saw (first chunk to last: no lookup, queue or prefill in it).
     // The first token ends prefill, so n tokens are n − 1 decode steps.
     const decodeSteps = Math.max(0, receipt.value.usage.completionTokens - 1)
     const claim = res.decodeMs == null
       ? 'unclaimed'
-      : checkThroughputClaim({ completionTokens: decodeSteps, observedMs: res.decodeMs, claimedTokensPerSecondMilli: offer?.tokensPerSecondMilli ?? 0 },
+      : checkThroughputClaim({ completionTokens: decodeSteps, observedMs: res.decodeMs, claimedTokensPerSecondMilli: offer.tokensPerSecondMilli },
         { overheadMs: auditorDefaults.claimOverheadMs, slack: auditorDefaults.claimSlack, floorMsPerStep: auditorDefaults.claimFloorMsPerStep })
     if (claim !== 'unclaimed') {
       obs.claimsChecked++
       if (claim === 'missed') {
         obs.claimsMissed++
-        this.c.logger.info({ provider: target.peer, model, completionTokens: receipt.value.usage.completionTokens, decodeMs: res.decodeMs, claimedTokensPerSecond: offer!.tokensPerSecondMilli / 1000 }, 'audit slower than the provider\'s record claims: scored down')
+        this.c.logger.info({ provider: target.peer, model, completionTokens: receipt.value.usage.completionTokens, decodeMs: res.decodeMs, claimedTokensPerSecond: offer.tokensPerSecondMilli / 1000 }, 'audit slower than the provider\'s record claims: scored down')
       }
     }
+    if (real) return await this.judgeReal(target, offer, epoch, gateway.toString(), request, receipt, res.output as TaskOutput, claim, signal)
     const judged = judgeAudit({ request: request.value, receiptOutputHash: receipt.value.outputHash, output: res.output as TaskOutput, deterministic })
     this.c.logger.debug({ taskId: request.value.id, provider: target.peer, gateway: gateway.toString(), verdict: judged.verdict, claim, completionTokens: receipt.value.usage.completionTokens, decodeMs: res.decodeMs, elapsedMs: elapsed }, 'audit done')
     if (judged.verdict === 'unverifiable') {
@@ -431,7 +447,110 @@ export class Auditor {
     return 'fraud'
   }
 
-  /** Observations → u16 weights: 0 after a recent fraud, else the quality average × a latency factor × the share of audits that met the record's throughput claim. */
+  /**
+   * A real model's audit (design "Tiers for real models"): the verifier judges
+   * the answer by the tier the record offers; its log-likelihood ratio goes
+   * into the provider's sequential test for those weights. An audit that alone
+   * crosses the threshold convicts (weight 0) and is published as evidence for
+   * a second validator to confirm; one that crosses it together with earlier
+   * audits convicts here (this validator's weight), with no entry.
+   */
+  private async judgeReal (target: CapacityRecord, offer: ModelOffer, epoch: number, gateway: string, request: SignedObject<TaskRequest>, receipt: SignedObject<Receipt>,
+    output: TaskOutput, claim: ClaimVerdict, signal: AbortSignal): Promise<AuditOutcome> {
+    const obs = this.observe(target.peer, epoch)
+    if (!('text' in output)) {
+      this.record({ epoch, provider: target.peer, gateway, outcome: 'skipped', claim })
+      return 'skipped'
+    }
+    let v: RealModelVerdict
+    try {
+      v = await this.c.verifier!.judge({ offer, request: request.value, output, finishReason: receipt.value.finishReason }, signal)
+    } catch (err) {
+      // The validator's own engine failed: nothing is known about the provider.
+      this.c.logger.warn({ provider: target.peer, model: offer.id, err: (err as Error).message }, 'verifier failed; audit skipped')
+      this.record({ epoch, provider: target.peer, gateway, outcome: 'skipped', claim })
+      return 'skipped'
+    }
+    const key = offer.identity!.weights
+    const before = sequentialOf(obs, key)
+    const after = foldAudit(before, v.llr)
+    obs.sequential ??= new Map()
+    obs.sequential.set(key, after)
+    this.lastVerdicts.push({ epoch, provider: target.peer, model: offer.id, ...v })
+    if (this.lastVerdicts.length > auditorDefaults.maxAuditLog) this.lastVerdicts.splice(0, this.lastVerdicts.length - auditorDefaults.maxAuditLog)
+    this.c.logger.debug({ taskId: request.value.id, provider: target.peer, model: offer.id, tier: v.tier, method: v.method, steps: v.steps, misses: v.misses, llr: v.llr, evidence: after.s, costMs: Math.round(v.costMs) }, 'real-model audit judged')
+    if (!v.convicts && !isConvicted(after)) {
+      this.tally(target.peer, 'passed', epoch)
+      this.record({ epoch, provider: target.peer, gateway, outcome: 'passed', claim })
+      return 'passed'
+    }
+    this.tally(target.peer, 'failed', epoch)
+    obs.lastFraudEpoch = epoch
+    // The test starts afresh once the conviction is served.
+    obs.sequential.set(key, { s: 0, audits: after.audits })
+    this.record({ epoch, provider: target.peer, gateway, outcome: 'failed', claim })
+    if (!v.convicts) {
+      this.c.logger.warn({ provider: target.peer, model: offer.id, tier: v.tier, audits: after.audits }, 'sequential test crossed its threshold over several audits: weight 0')
+      return 'failed'
+    }
+    // The record as gossip delivered it, else the provider's current one, asked for directly.
+    const record = this.c.recordBytesOf?.(target.peer) ?? await fetchStatus(this.c.host, this.c.network, target.peer, signal).catch(() => undefined)
+    if (record == null || v.tier === 'reference' || v.tier === 'none') {
+      this.c.logger.warn({ provider: target.peer, model: offer.id }, 'audit convicts, but the provider\'s signed record is not at hand: no evidence published')
+      return 'failed'
+    }
+    this.c.logger.warn({ provider: target.peer, model: offer.id, tier: v.tier, reason: v.reason }, 'audit convicts: publishing evidence')
+    const now = this.c.now()
+    const entry = signEntry(this.c.identity, this.c.network, {
+      v: LEDGER_ENTRY_VERSION, network: this.c.network.id, kind: 'evidence', author: this.c.identity.peerId, epoch: epochOf(now, this.c.network), issuedAt: now,
+      payload: {
+        request: { body: request.body, sig: request.sig },
+        receipt: { body: receipt.body, sig: receipt.sig },
+        record,
+        output: output.tokens === undefined ? { text: output.text } : { text: output.text, tokens: output.tokens },
+        tier: v.tier,
+        steps: v.steps,
+        misses: v.misses
+      }
+    })
+    this.examined.add(entry.id)
+    await this.c.ledger.publish(entry)
+    return 'failed'
+  }
+
+  /** Real-model verdicts of recent audits, for the API and tests. */
+  readonly lastVerdicts: Array<RealModelVerdict & { epoch: number, provider: string, model: string }> = []
+  /** Evidence entries this validator has looked at (its own, re-checked, or not for weights it holds). */
+  private readonly examined = new Set<string>()
+
+  /**
+   * Re-checks evidence other validators published against weights this one
+   * holds, and confirms what it can reproduce: consensus counts evidence once
+   * a second validator has confirmed it (protocol/ledger/epochInput.ts).
+   */
+  async confirmEvidence (signal: AbortSignal): Promise<number> {
+    if (this.c.verifier == null) return 0
+    let confirmed = 0
+    for (const e of this.c.ledger.entries()) {
+      if (signal.aborted) break
+      if (e.body.kind !== 'evidence' || this.examined.has(e.id)) continue
+      this.examined.add(e.id)
+      if (e.body.author === this.c.identity.peerId) continue
+      const r = await recheckEvidence(e, this.c.network, this.c.verify, this.c.verifier, signal).catch((err: Error) => ({ status: 'failed' as const, reason: err.message }))
+      this.c.logger.info({ evidence: e.id, status: r.status, reason: r.reason }, 'evidence re-checked')
+      if (r.status !== 'confirmed') continue
+      const now = this.c.now()
+      await this.c.ledger.publish(signEntry(this.c.identity, this.c.network, {
+        v: LEDGER_ENTRY_VERSION, network: this.c.network.id, kind: 'confirm', author: this.c.identity.peerId, epoch: epochOf(now, this.c.network), issuedAt: now,
+        payload: { evidence: fromHex(e.id) }
+      }))
+      confirmed++
+    }
+    if (this.examined.size > auditorDefaults.maxAuditLog) this.examined.clear()
+    return confirmed
+  }
+
+  /** Observations → u16 weights (protocol/verify/weights.ts): 0 while a conviction stands, else quality × latency factor × claims met. */
   weights (epoch: number): Weights {
     const out: Weights = []
     for (const [provider, o] of this.observations) {
@@ -442,14 +561,8 @@ export class Auditor {
         this.observations.delete(provider)
         continue
       }
-      const total = o.passed + o.failed + o.unavailable
-      if (total === 0) continue
-      let score = o.quality ?? o.passed / total
-      if (o.lastFraudEpoch != null && epoch - o.lastFraudEpoch < auditorDefaults.fraudMemoryEpochs) score = 0
-      const latency = o.latencyMs ?? 0
-      score *= 1 / (1 + latency / auditorDefaults.latencyScaleMs)
-      if (o.claimsChecked > 0) score *= (o.claimsChecked - o.claimsMissed) / o.claimsChecked
-      out.push({ provider, weight: Math.max(0, Math.min(0xffff, Math.round(score * 0xffff))) })
+      if (o.passed + o.failed + o.unavailable === 0) continue
+      out.push({ provider, weight: weightOf(o, epoch, weightParams) })
     }
     return sortWeights(out)
   }
@@ -490,10 +603,12 @@ export class Auditor {
   }
 }
 
+/** The validator's scoring parameters (protocol/verify/weights.ts), from its defaults. */
+const weightParams = { outcomeAlpha: auditorDefaults.outcomeAlpha, latencyScaleMs: auditorDefaults.latencyScaleMs, convictionEpochs: auditorDefaults.fraudMemoryEpochs }
+
 /** A provider's quality average after one more audit (ProviderObservation.quality); the first audit sets it. */
 export function nextQuality (quality: number | undefined, outcome: 'passed' | 'failed' | 'unavailable'): number {
-  const x = outcome === 'passed' ? 1 : 0
-  return quality == null ? x : quality + auditorDefaults.outcomeAlpha * (x - quality)
+  return nextQualityWith(quality, outcome, auditorDefaults.outcomeAlpha)
 }
 
 /** Did a dial fail because the remote turned out to be another peer (Noise's identity check)? */

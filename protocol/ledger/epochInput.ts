@@ -12,8 +12,9 @@
  */
 import { bytesEqual } from '../bytes.ts'
 import type { Network } from '../network.ts'
-import { commitOpenedBy, comparePeerIds, epochWindowProblem, U16_MAX, unpackWeights, type EndorseBody, type LedgerEntry, type RevealBody } from './entries.ts'
-import { fraudProviderOf } from './fraud.ts'
+import { commitOpenedBy, comparePeerIds, epochWindowProblem, U16_MAX, unpackWeights, type ConfirmBody, type EndorseBody, type EvidenceBody, type LedgerEntry, type RevealBody } from './entries.ts'
+import { evidenceProviderOf, fraudProviderOf } from './fraud.ts'
+import { toHex } from '../bytes.ts'
 
 export interface Anchor {
   peerId: string
@@ -55,17 +56,45 @@ export interface ResolveEpochParams {
 export const defaultResolveEpochParams: Readonly<ResolveEpochParams> = Object.freeze({ fraudPenaltyEpochs: 10, endorsementDepth: 3 })
 
 /**
- * Providers convicted by a fraud proof of this network issued in an epoch after
- * `after` and up to `until`: the penalty window consensus zeroes for
- * (resolveEpoch), and, with no upper bound, who a node zeroes now
- * (node/ledger/reputation.ts).
+ * Providers convicted in an epoch after `after` and up to `until`: the
+ * penalty window consensus zeroes for (resolveEpoch), and, with no upper
+ * bound, who a node zeroes now (node/ledger/reputation.ts). Convicted are
+ * - the provider of a fraud proof (reference models: anyone recomputes it),
+ *   in the epoch the proof was issued;
+ * - the provider of evidence (real models, evidence.ts) once a second
+ *   validator has confirmed it: both the evidence's author and the
+ *   confirmation's hold voting power in the confirmation's epoch (anchors, or
+ *   endorsed by them: a key nobody vouches for cannot confirm), and they are
+ *   two different validators; in the epoch of the first such confirmation.
  */
 export function convictedProviders (entries: readonly LedgerEntry[], network: Network, after: number, until = Number.POSITIVE_INFINITY): Set<string> {
   const convicted = new Set<string>()
+  const evidence = new Map<string, LedgerEntry & { body: EvidenceBody }>()
+  const confirms: Array<LedgerEntry & { body: ConfirmBody }> = []
   for (const entry of entries) {
     const b = entry.body
-    if (b.kind !== 'fraud' || b.epoch > until || b.epoch <= after || !inNetwork(entry, network)) continue
+    if (!inNetwork(entry, network)) continue
+    if (b.kind === 'evidence') evidence.set(entry.id, entry as LedgerEntry & { body: EvidenceBody })
+    if (b.kind === 'confirm' && b.epoch <= until && b.epoch > after) confirms.push(entry as LedgerEntry & { body: ConfirmBody })
+    if (b.kind !== 'fraud' || b.epoch > until || b.epoch <= after) continue
     const provider = fraudProviderOf(b.payload, network)
+    if (provider != null) convicted.add(provider)
+  }
+  if (confirms.length === 0) return convicted
+  const powerAt = new Map<number, Map<string, number>>()
+  const empowered = (peer: string, epoch: number): boolean => {
+    let power = powerAt.get(epoch)
+    if (power == null) {
+      power = resolveVotingPower(entries, epoch, network, network.definition.anchors)
+      powerAt.set(epoch, power)
+    }
+    return (power.get(peer) ?? 0) > 0
+  }
+  for (const c of confirms) {
+    const e = evidence.get(toHex(c.body.payload.evidence))
+    if (e == null || e.body.author === c.body.author || e.body.epoch > c.body.epoch) continue
+    if (!empowered(c.body.author, c.body.epoch) || !empowered(e.body.author, c.body.epoch)) continue
+    const provider = evidenceProviderOf(e.body.payload, network)
     if (provider != null) convicted.add(provider)
   }
   return convicted

@@ -101,3 +101,8 @@ export function fraudProviderOf (payload: FraudPayload, network: Network): strin
     return undefined
   }
 }
+
+/** The provider a piece of evidence names (its receipt's signer), without checking anything; undefined when the receipt does not parse. */
+export function evidenceProviderOf (payload: Pick<FraudPayload, 'receipt'>, network: Network): string | undefined {
+  return fraudProviderOf(payload as FraudPayload, network)
+}

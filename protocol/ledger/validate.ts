@@ -17,6 +17,8 @@ import type { Network } from '../network.ts'
 import type { VerifyFn } from '../signing.ts'
 import { commitOpenedBy, decodeEntryUnverified, entryIdOf, epochWindowProblem, maxEntryBytes, type LedgerEntry } from './entries.ts'
 import { verifyFraudProof, type RecomputeFn } from './fraud.ts'
+import { checkEvidence } from './evidence.ts'
+import { toHex } from '../bytes.ts'
 
 export type GossipAction = 'ACCEPT' | 'IGNORE' | 'REJECT'
 
@@ -31,7 +33,10 @@ export const LEDGER_VALIDATION_CODES = [
   ErrorCode.REVEAL_WITHOUT_COMMIT,
   ErrorCode.REVEAL_MISMATCH,
   ErrorCode.FRAUD_NOT_PROVEN,
-  ErrorCode.ENDORSE_SELF
+  ErrorCode.ENDORSE_SELF,
+  ErrorCode.EVIDENCE_INVALID,
+  ErrorCode.CONFIRM_UNKNOWN_EVIDENCE,
+  ErrorCode.CONFIRM_INVALID
 ] as const
 export type LedgerValidationCode = typeof LEDGER_VALIDATION_CODES[number]
 
@@ -48,7 +53,11 @@ export const LEDGER_CODE_ACTION: Readonly<Record<LedgerValidationCode, Exclude<G
   REVEAL_WITHOUT_COMMIT: 'IGNORE',
   REVEAL_MISMATCH: 'REJECT',
   FRAUD_NOT_PROVEN: 'REJECT',
-  ENDORSE_SELF: 'REJECT'
+  ENDORSE_SELF: 'REJECT',
+  EVIDENCE_INVALID: 'REJECT',
+  // The evidence may not have arrived yet; anti-entropy fetches the confirm again later.
+  CONFIRM_UNKNOWN_EVIDENCE: 'IGNORE',
+  CONFIRM_INVALID: 'REJECT'
 }
 
 /**
@@ -74,6 +83,8 @@ export interface LedgerValidationContext {
   commitOf: (author: string, epoch: number) => LedgerEntry | readonly LedgerEntry[] | undefined
   /** Deterministic recomputation for fraud proofs (fraud.ts referenceRecompute). */
   recompute: RecomputeFn
+  /** A held entry by id (confirmations name the evidence they confirm). */
+  entryById?: (id: string) => LedgerEntry | undefined
 }
 
 /** For the gossipsub topic `/infermesh/<net>/ledger/1`. */
@@ -138,6 +149,15 @@ function validate (bytes: Uint8Array, ctx: LedgerValidationContext, gossip: bool
     } else if (body.kind === 'fraud') {
       // §9 Fraud proof: anyone can verify it by recomputation.
       verifyFraudProof(body.payload, ctx.network, ctx.verify, ctx.recompute)
+    } else if (body.kind === 'evidence') {
+      // Real models: everything but the model is checked here; holders of the weights confirm the rest.
+      checkEvidence(body.payload, ctx.network, ctx.verify, body.author)
+    } else if (body.kind === 'confirm') {
+      const evidenceId = toHex(body.payload.evidence)
+      const evidence = ctx.entryById?.(evidenceId)
+      if (evidence == null) throw new CodedError(ErrorCode.CONFIRM_UNKNOWN_EVIDENCE, `evidence ${evidenceId} is not held yet`)
+      if (evidence.body.kind !== 'evidence') throw new CodedError(ErrorCode.CONFIRM_INVALID, `entry ${evidenceId} is a ${evidence.body.kind}, not evidence`)
+      if (evidence.body.author === body.author) throw new CodedError(ErrorCode.CONFIRM_INVALID, 'an author cannot confirm its own evidence')
     }
     return { action: 'ACCEPT', code: 'OK', id, entry }
   } catch (err) {

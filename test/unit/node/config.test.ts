@@ -1,9 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { isLoopbackHost, parseApiAddress, parseBackend, parseModelSpecs, parsePositiveInt, parseRoles, resolveConfig } from '../../../node/config.ts'
+import { isLoopbackHost, parseApiAddress, parseBackend, parseLlamaModelSpecs, parseModelSpec, parseModelSpecs, parsePositiveInt, parseRoles, parseVerifier, resolveConfig, upstreamIdentity } from '../../../node/config.ts'
 import { defaultNodeOptions } from '../../../node/options.ts'
-import { isCodedError } from '../../../protocol/errors.ts'
+import { CodedError, isCodedError } from '../../../protocol/errors.ts'
 import { tempDir } from '../../helpers/nodeProcess.ts'
 
 describe('resolveConfig precedence: flags, env, file, defaults', () => {
@@ -103,7 +103,7 @@ describe('option parsers', () => {
       { id: 'ref-small', priceInMicros: 1_250_000, priceOutMicros: 1_250_000 }
     ])
     expect(() => parseModelSpecs(['ref-tiny', 'ref-tiny'])).toThrow(/twice/)
-    expect(() => parseModelSpecs(['bad model'])).toThrow(/not valid/)
+    expect(() => parseModelSpecs(['bad model'])).toThrow(/not a valid id/)
     expect(() => parseModelSpecs(['llama-3'])).toThrow(/not a built-in reference model/)
     expect(() => parseModelSpecs(['ref-tiny=abc'])).toThrow(/non-negative/)
   })
@@ -116,6 +116,33 @@ describe('option parsers', () => {
     ])
     expect(parseModelSpecs(['ref-tiny', 'llama-3'], 'openai').map(m => [m.backend, m.deterministic])).toEqual([['openai', false], ['openai', false]])
     expect(parseBackend({ backend: 'reference-nondeterministic' })).toEqual({ kind: 'reference-nondeterministic' })
-    expect(() => parseBackend({ backend: 'gpu' })).toThrow(/reference, reference-nondeterministic, openai/)
+    expect(() => parseBackend({ backend: 'gpu' })).toThrow(/reference, reference-nondeterministic, openai, llama/)
+  })
+
+  it('reads @SOURCE: a GGUF path for llama, a declared revision (and #quantization) for an upstream', () => {
+    expect(parseModelSpec('tiny=0.5@./models/tiny.gguf')).toEqual({ id: 'tiny', priceMicros: 500_000, source: './models/tiny.gguf' })
+    expect(parseModelSpec('tiny@/abs/path=with@signs.gguf')).toEqual({ id: 'tiny', priceMicros: 0, source: '/abs/path=with@signs.gguf' })
+    expect(() => parseModelSpec('tiny=1@')).toThrow(/nothing after @/)
+    expect(parseLlamaModelSpecs(['tiny=0.1@m.gguf'], '/data')).toEqual([{ id: 'tiny', priceMicros: 100_000, path: '/data/m.gguf' }])
+    expect(() => parseLlamaModelSpecs(['tiny=0.1'], '/data')).toThrow(/give model "tiny" its file/)
+    const [up] = parseModelSpecs(['qwen=0.3@Qwen/Qwen2.5-7B-Instruct@a09a354#bf16'], 'openai')
+    expect(up!.identity).toEqual({ weights: 'Qwen/Qwen2.5-7B-Instruct@a09a354', quantization: 'bf16', engine: 'openai-upstream', tier: 'rescored' })
+    const [bare] = parseModelSpecs(['qwen=0.3'], 'openai')
+    expect(bare!.identity).toBeUndefined()
+    // A reference model keeps the reference tier whatever serves it: no identity to declare.
+    expect(parseModelSpecs(['ref-tiny@whatever'], 'openai')[0]!.identity).toBeUndefined()
+    expect(() => parseModelSpecs(['ref-tiny@x'])).toThrow(/take no @SOURCE/)
+    expect(() => upstreamIdentity('has space')).toThrow(CodedError)
+  })
+
+  it('reads a validator\'s verifier: its own GGUF files, or its own re-scoring server', () => {
+    expect(parseVerifier({ verifyModels: [], verifyDialect: 'vllm' }, '/d')).toBeUndefined()
+    expect(parseVerifier({ verifyModels: ['tiny@m.gguf'], verifyDialect: 'vllm' }, '/d')).toEqual({ kind: 'llama', models: [{ id: 'tiny', path: '/d/m.gguf' }] })
+    const up = parseVerifier({ verifyModels: ['tiny@sha256:' + 'a'.repeat(64) + '#F16'], verifyUpstream: 'http://127.0.0.1:8000/v1', verifyDialect: 'sglang' }, '/d')
+    expect(up).toMatchObject({ kind: 'upstream', dialect: 'sglang', models: [{ id: 'tiny', identity: { weights: 'sha256:' + 'a'.repeat(64), quantization: 'F16', tier: 'rescored' } }] })
+    expect(() => parseVerifier({ verifyModels: [], verifyUpstream: 'http://x', verifyDialect: 'vllm' }, '/d')).toThrow(/needs --verify-models/)
+    expect(() => parseVerifier({ verifyModels: ['tiny'], verifyDialect: 'vllm' }, '/d')).toThrow(/say which weights/)
+    expect(() => parseVerifier({ verifyModels: ['tiny@r'], verifyUpstream: 'ftp://x', verifyDialect: 'vllm' }, '/d')).toThrow(/base URL/)
+    expect(() => parseVerifier({ verifyModels: ['tiny@r'], verifyUpstream: 'http://x', verifyDialect: 'tgi' }, '/d')).toThrow(/vllm or sglang/)
   })
 })

@@ -94,7 +94,10 @@ describe('ledger validation: the code → action table', () => {
       REVEAL_WITHOUT_COMMIT: 'IGNORE',
       REVEAL_MISMATCH: 'REJECT',
       FRAUD_NOT_PROVEN: 'REJECT',
-      ENDORSE_SELF: 'REJECT'
+      ENDORSE_SELF: 'REJECT',
+      EVIDENCE_INVALID: 'REJECT',
+      CONFIRM_UNKNOWN_EVIDENCE: 'IGNORE',
+      CONFIRM_INVALID: 'REJECT'
     })
     for (const code of LEDGER_VALIDATION_CODES) expect(ErrorCode[code]).toBe(code)
   })

@@ -1,0 +1,84 @@
+/**
+ * A validator's scoring rule (design.md §9 "Weights"): what it saw of a
+ * provider over its audits, turned into the u16 weight it commits. Pure, so
+ * the validator (node/validator/auditor.ts) and the simulation (scripts/sim)
+ * run the same formula.
+ *
+ *   weight = 0                                   while a conviction stands
+ *          = quality × latency factor × claims met, otherwise
+ *
+ * - quality: a moving average of audit outcomes (1 passed; 0 failed or
+ *   unavailable), `outcomeAlpha` per audit, so a provider that turns bad loses
+ *   its weight within a few audits rather than after its whole history;
+ * - latency factor: 1 / (1 + latency EMA / latencyScaleMs);
+ * - claims met: the share of timed audits as fast as the record's throughput
+ *   claim allows (protocol/verify/claims.ts);
+ * - convictions: a reference model's fraud proof, a real model's audit whose
+ *   evidence alone crosses the sequential test's threshold, or the sequential
+ *   test crossing over several audits (protocol/verify/sequential.ts). Each
+ *   holds the weight at 0 for `convictionEpochs`: cheating on a fraction of
+ *   tasks costs the whole weight, not the fraction (Proof of Sampling), where
+ *   a pass-rate average would leave a 30 % cheater 70 % of it.
+ */
+import { EMPTY_SEQUENTIAL, type SequentialState } from './sequential.ts'
+
+export interface WeightParams {
+  /** Weight of each new audit outcome in the quality average. */
+  outcomeAlpha: number
+  /** Latency at which the weight halves, ms. */
+  latencyScaleMs: number
+  /** Epochs a conviction holds the weight at 0. */
+  convictionEpochs: number
+}
+
+export interface ProviderObservation {
+  passed: number
+  failed: number
+  unavailable: number
+  /** Moving average of audit outcomes (1 passed; 0 failed or unavailable). Absent: the lifetime pass ratio. */
+  quality?: number
+  /** Epoch of the last conviction (fraud proof, convicting evidence, or the sequential test), if any. */
+  lastFraudEpoch?: number
+  /** EMA of total audit latency, ms. */
+  latencyMs?: number
+  /** Completed audits timed against the throughput the provider's record claims, and how many were slower than it allows. */
+  claimsChecked: number
+  claimsMissed: number
+  /** Epoch of the first audit that got an answer (passed, failed or fraud). */
+  firstAuditEpoch?: number
+  /** Epoch of the last audit aimed at it. */
+  lastEpoch?: number
+  /** The sequential test per model identity (weights digest) this provider was audited on: real models only. */
+  sequential?: Map<string, SequentialState>
+}
+
+export function newObservation (): ProviderObservation {
+  return { passed: 0, failed: 0, unavailable: 0, claimsChecked: 0, claimsMissed: 0 }
+}
+
+/** A provider's quality average after one more audit; the first audit sets it. */
+export function nextQuality (quality: number | undefined, outcome: 'passed' | 'failed' | 'unavailable', alpha: number): number {
+  const x = outcome === 'passed' ? 1 : 0
+  return quality == null ? x : quality + alpha * (x - quality)
+}
+
+/** The sequential test's state for one model identity of this provider. */
+export function sequentialOf (o: ProviderObservation, key: string): SequentialState {
+  return o.sequential?.get(key) ?? EMPTY_SEQUENTIAL
+}
+
+/** The weight, in [0, 1], before scaling to u16; 0 while a conviction of `epoch` stands. */
+export function scoreOf (o: ProviderObservation, epoch: number, p: WeightParams): number {
+  const total = o.passed + o.failed + o.unavailable
+  if (total === 0) return 0
+  if (o.lastFraudEpoch != null && epoch - o.lastFraudEpoch < p.convictionEpochs) return 0
+  let score = o.quality ?? o.passed / total
+  score *= 1 / (1 + (o.latencyMs ?? 0) / p.latencyScaleMs)
+  if (o.claimsChecked > 0) score *= (o.claimsChecked - o.claimsMissed) / o.claimsChecked
+  return Math.max(0, Math.min(1, score))
+}
+
+/** scoreOf as the u16 a reveal carries. */
+export function weightOf (o: ProviderObservation, epoch: number, p: WeightParams): number {
+  return Math.round(scoreOf(o, epoch, p) * 0xffff)
+}
