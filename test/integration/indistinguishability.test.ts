@@ -1,20 +1,24 @@
 /**
  * Audits are indistinguishable from client traffic (design.md §9), checked by
  * measurement on a real network of CLI processes: two anchor validators, one
- * honest provider, two gateways and a seed, with 3-second epochs. Client
- * tasks drawn from the same workload as audits go to both gateways' HTTP APIs
- * at exponential gaps, at a rate like the audits'. The provider logs what it
+ * honest provider, two gateways and a seed, with 3-second epochs. The
+ * validators audit with natural requests from the corpus's audit part
+ * (protocol/workload.ts drawTask); client tasks come from its held-out part
+ * (drawClientTask), which audits never use, and go to both gateways' HTTP
+ * APIs as a client sends them (only the parameters it sets) at exponential
+ * gaps, at a rate like the audits'. The provider logs what it
  * sees of each task; the validators log which tasks were audits. Classifiers
- * given the provider's whole view (requester, prompt length, message count,
- * parameters, phase in the epoch, gap since the same requester's last task,
- * gaps to the nearest task from anyone) must do no better than chance on
- * held-out tasks, and no requester the provider sees may be one that only
- * audits use, or a validator.
+ * given the provider's whole view but the text (requester, prompt length,
+ * message count, parameters, phase in the epoch, gap since the same
+ * requester's last task, gaps to the nearest task from anyone) must do no
+ * better than chance on held-out tasks, and no requester the provider sees
+ * may be one that only audits use, or a validator. (The text itself is
+ * measured offline, in test/unit/protocol/workload.test.ts.)
  */
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { drawGapMs, drawTask, workloadRandom } from '../../protocol/workload.ts'
+import { chatRequestBody, drawClientTask, drawGapMs, drawLegacyTask, workloadRandom } from '../../protocol/workload.ts'
 import { admittedFromLog, chanceTolerance, evaluate, featurize, formatEvaluation, type AdmittedTask, type Label } from '../../scripts/bench/lib/classifier.ts'
 import { eventually, runCli, startNodeProcess, tempDir, writeNetworkFile, type NodeProcess } from '../helpers/nodeProcess.ts'
 
@@ -27,7 +31,9 @@ const CLIENT_GAP_MS = 400
 const SPLITS = 20
 
 describe('a classifier fed synthetic traffic', () => {
-  // The measurement itself must be able to fail: a planted tell is found, no tell is not.
+  // The measurement itself must be able to fail: a planted tell is found, no tell is not. The
+  // parameters come from the old word-list draw, whose temperatures are spread evenly over 0-1.2,
+  // so that "always greedy" is a tell (natural clients send temperature 0 often).
   const synthetic = (tell: boolean): { X: number[][], y: Label[] } => {
     const random = workloadRandom(7)
     const tasks: Array<AdmittedTask & { label: Label }> = []
@@ -35,7 +41,7 @@ describe('a classifier fed synthetic traffic', () => {
     for (let i = 0; i < 140; i++) {
       time += drawGapMs(random, 200)
       const label: Label = random() < 0.45 ? 1 : 0
-      const t = drawTask(random)
+      const t = drawLegacyTask(random)
       tasks.push({
         taskId: String(i),
         requester: random() < 0.5 ? 'gw-a' : 'gw-b',
@@ -81,20 +87,26 @@ describe('audits look like client traffic to the provider', () => {
     nodes[name] = n
     return n
   }
-  const chat = async (gateway: NodeProcess, random: () => number): Promise<{ status: number, taskId?: string }> => {
-    const t = drawTask(random)
+  const chat = async (gateway: NodeProcess, random: () => number): Promise<{ status: number, taskId?: string, code?: string }> => {
+    const t = drawClientTask(random)
     const res = await fetch(`${gateway.api}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'ref-tiny', messages: t.messages, max_tokens: t.params.maxTokens, temperature: t.params.temperature, top_p: t.params.topP, seed: t.params.seed })
+      body: JSON.stringify(chatRequestBody(t, 'ref-tiny'))
     })
-    const body = await res.json() as { infermesh?: { taskId?: string } }
-    return { status: res.status, taskId: body.infermesh?.taskId }
+    const body = await res.json() as { infermesh?: { taskId?: string }, error?: { code?: string } }
+    return { status: res.status, taskId: body.infermesh?.taskId, code: body.error?.code }
   }
 
-  // Client traffic: Poisson arrivals to a random gateway, each task drawn from the workload.
+  // Client traffic: Poisson arrivals to a random gateway, each task drawn from the corpus's held-out part.
   const clientIds = new Set<string>()
   let refused = 0
+  /** Why client tasks were refused: "status code" → count. */
+  const refusals = new Map<string, number>()
+  const refuse = (why: string): void => {
+    refused++
+    refusals.set(why, (refusals.get(why) ?? 0) + 1)
+  }
   let trafficRunning = true
   let traffic: Promise<void> = Promise.resolve()
   const runTraffic = async (): Promise<void> => {
@@ -106,8 +118,8 @@ describe('audits look like client traffic to the provider', () => {
       const gateway = random() < 0.5 ? nodes.g1! : nodes.g2!
       inFlight.push(chat(gateway, random).then(r => {
         if (r.status === 200 && r.taskId != null) clientIds.add(r.taskId)
-        else refused++
-      }, () => { refused++ }))
+        else refuse(`${r.status} ${r.code ?? ''}`.trim())
+      }, (err: unknown) => { refuse((err as Error).name) }))
     }
     await Promise.all(inFlight)
   }
@@ -180,7 +192,7 @@ describe('audits look like client traffic to the provider', () => {
     }
     const evaluation = evaluate(labelled.map(l => l.row), labelled.map(l => l.label), undefined, { splits: SPLITS, seed: 42 })
     console.log([
-      `indistinguishability over ${EPOCHS} epochs of ${EPOCH_SECONDS} s: ${audits.length} audits, ${clients.length} client tasks, ${unlabelled} unlabelled, ${refused} client tasks refused`,
+      `indistinguishability over ${EPOCHS} epochs of ${EPOCH_SECONDS} s: ${audits.length} audits, ${clients.length} client tasks, ${unlabelled} unlabelled, ${refused} client tasks refused${refusals.size > 0 ? ` (${[...refusals].map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''}`,
       `requesters seen by the provider: ${[...byRequester].map(([name, c]) => `${name} (audits ${c.audits}, clients ${c.clients})`).join(', ')}`,
       formatEvaluation(evaluation)
     ].join('\n'))

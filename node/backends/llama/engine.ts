@@ -36,6 +36,8 @@ let llamaPromise: Promise<Llama> | undefined
  */
 export async function loadLlama (): Promise<Llama> {
   llamaPromise ??= (async () => {
+    // Should an assertion fire despite the GGUF checks, die at once: ggml would first attach gdb for a backtrace (seconds).
+    process.env.GGML_NO_BACKTRACE ??= '1'
     const { getLlama, LlamaLogLevel } = await import('node-llama-cpp')
     try {
       return await getLlama({ gpu: false, build: 'never', skipDownload: true, logLevel: LlamaLogLevel.error, progressLogs: false })

@@ -6,10 +6,19 @@
  * is balanced accuracy (the mean of per-class recall), which is 0.5 for any
  * classifier that cannot tell the classes apart, whatever their proportions.
  *
- * Used by test/integration/indistinguishability.test.ts and
- * scripts/bench/indistinguishability.ts.
+ * The content of a request (its messages and parameters, all a provider
+ * reads) has its own features and classifiers (contentRows,
+ * contentClassifiers): text statistics, and bag-of-words models over word
+ * unigrams and bigrams, character trigrams and the request's structure and
+ * parameters (naive Bayes, logistic regression, nearest neighbour), trained on
+ * one half and tested on the other like the rest. measureContent runs them on
+ * drawn audits and client tasks with no network.
+ *
+ * Used by test/integration/indistinguishability.test.ts,
+ * test/unit/protocol/workload.test.ts and scripts/bench/indistinguishability.ts.
  */
-import { workloadRandom } from '../../../protocol/workload.ts'
+import type { ChatMessage, TaskParams } from '../../../protocol/task.ts'
+import { LEGACY_WORDS, workloadRandom } from '../../../protocol/workload.ts'
 
 /** What a provider sees of one admitted task (its "task admitted" debug line). */
 export interface AdmittedTask {
@@ -20,6 +29,9 @@ export interface AdmittedTask {
   maxTokens: number
   temperature: number
   topP: number
+  /** Stop strings given (0 when the log line does not say). */
+  stops?: number
+  seed?: number
   /** Admission time, ms since the Unix epoch. */
   time: number
 }
@@ -36,9 +48,14 @@ export function admittedFromLog (line: Record<string, unknown>): AdmittedTask | 
     maxTokens: Number(params.maxTokens),
     temperature: Number(params.temperature),
     topP: Number(params.topP),
+    stops: Array.isArray(params.stop) ? params.stop.length : 0,
+    seed: Number(params.seed),
     time: Date.parse(String(line.time))
   }
 }
+
+/** Seeds below this look typed by a person (42, 1234) rather than drawn by a gateway. */
+const SMALL_SEED = 1_000_000
 
 export interface Features {
   names: string[]
@@ -49,7 +66,8 @@ export interface Features {
 /**
  * Feature vectors of a provider's whole view, in the order given: the
  * requester one-hot over the requesters seen, prompt length, message count,
- * max tokens, temperature, top-p, the phase within the epoch (as is and as
+ * max tokens, temperature, top-p, the number of stop strings, whether the
+ * seed is a small typed one, the phase within the epoch (as is and as
  * sin/cos, so a linear model can see a bump anywhere in the epoch), the log
  * gap since the previous task from the same requester (the first task of
  * each requester counts from the first task in the view), and the log gaps to
@@ -76,12 +94,12 @@ export function featurize (tasks: readonly AdmittedTask[], epochMs: number): Fea
   }
   const medBefore = med(before)
   const medAfter = med(after)
-  const names = [...requesters.map(r => `requester=${r.slice(-6)}`), 'promptChars', 'messages', 'maxTokens', 'temperature', 'topP', 'phase', 'phaseSin', 'phaseCos', 'logGapMs', 'logGapBeforeAnyMs', 'logGapAfterAnyMs']
+  const names = [...requesters.map(r => `requester=${r.slice(-6)}`), 'promptChars', 'messages', 'maxTokens', 'temperature', 'topP', 'stops', 'smallSeed', 'phase', 'phaseSin', 'phaseCos', 'logGapMs', 'logGapBeforeAnyMs', 'logGapAfterAnyMs']
   const rows = tasks.map(t => {
     const phase = (((t.time % epochMs) + epochMs) % epochMs) / epochMs
     return [
       ...requesters.map(r => r === t.requester ? 1 : 0),
-      t.promptChars, t.messages, t.maxTokens, t.temperature, t.topP,
+      t.promptChars, t.messages, t.maxTokens, t.temperature, t.topP, t.stops ?? 0, t.seed != null && t.seed < SMALL_SEED ? 1 : 0,
       phase, Math.sin(2 * Math.PI * phase), Math.cos(2 * Math.PI * phase),
       Math.log1p(gaps.get(t)!),
       Math.log1p(Number.isFinite(before.get(t)!) ? before.get(t)! : medBefore),
@@ -93,11 +111,12 @@ export function featurize (tasks: readonly AdmittedTask[], epochMs: number): Fea
 
 /** Labels: 1 = audit, 0 = client. */
 export type Label = 0 | 1
-export type Predictor = (x: readonly number[]) => Label
+export type Predictor<R = readonly number[]> = (x: R) => Label
 
-export interface Classifier {
+/** A classifier over rows of type R: dense feature vectors unless said otherwise. */
+export interface Classifier<R = readonly number[]> {
   name: string
-  fit: (X: readonly number[][], y: readonly Label[]) => Predictor
+  fit: (X: readonly R[], y: readonly Label[]) => Predictor<R>
 }
 
 /** Mean of the recall of each class (0.5 = chance, whatever the class balance). */
@@ -286,7 +305,7 @@ export function chanceTolerance (nAudit: number, nClient: number): number {
 }
 
 /** Stratified random half splits: train each classifier on one half, test on the other. */
-export function evaluate (X: readonly number[][], y: readonly Label[], classifiers: readonly Classifier[] = defaultClassifiers(), opts: { splits?: number, seed?: number } = {}): Evaluation {
+export function evaluate<R = readonly number[]> (X: readonly R[], y: readonly Label[], classifiers: ReadonlyArray<Classifier<R>> = defaultClassifiers() as unknown as Array<Classifier<R>>, opts: { splits?: number, seed?: number } = {}): Evaluation {
   const splits = opts.splits ?? 10
   const random = workloadRandom(opts.seed ?? 1)
   const idx = [0, 1].map(c => y.map((v, i) => (v === c ? i : -1)).filter(i => i >= 0))
@@ -389,4 +408,295 @@ export function featureDifferences (features: Features, y: readonly Label[]): Fe
     const mean = (v: number[]): number => v.reduce((s, x) => s + x, 0) / v.length
     return { name, meanAudit: mean(a), meanClient: mean(c), ks: d, p: kolmogorovQ((Math.sqrt(ne) + 0.12 + 0.11 / Math.sqrt(ne)) * d) }
   })
+}
+
+// ---- the content of a request: what the provider reads ----
+
+/** A request as the provider reads it: the messages and the parameters (defaults and seed filled in). */
+export interface ContentView {
+  messages: readonly ChatMessage[]
+  params: TaskParams
+}
+
+/** A request's features: dense statistics, and the set of tokens the bag-of-words models use. */
+export interface ContentRow {
+  dense: number[]
+  tokens: string[]
+}
+
+export const CONTENT_FEATURE_NAMES = [
+  'messages', 'systemMessages', 'userMessages', 'assistantMessages', 'hasSystem', 'chars', 'logChars', 'lastUserChars', 'systemChars', 'words',
+  'meanWordLength', 'legacyWordShare', 'punctuationRatio', 'digitRatio', 'uppercaseRatio', 'whitespaceRatio', 'newlineRatio', 'nonAsciiRatio',
+  'codeFences', 'distinctWordRatio', 'endsWithQuestion', 'maxTokens', 'temperature', 'topP', 'stops', 'smallSeed'
+] as const
+
+const LEGACY = new Set(LEGACY_WORDS)
+const WORD = /[\p{L}\p{N}_']+/gu
+
+function words (text: string): string[] {
+  return text.toLowerCase().match(WORD) ?? []
+}
+
+function bucket (v: number): number {
+  return Math.round(2 * Math.log2(1 + v))
+}
+
+/** Dense statistics of one request (CONTENT_FEATURE_NAMES, in order). */
+export function contentFeatures (task: ContentView): number[] {
+  const all = task.messages.map(m => m.content).join('\n')
+  const ws = words(all)
+  const n = Math.max(1, all.length)
+  let punct = 0
+  let digit = 0
+  let upper = 0
+  let space = 0
+  let newline = 0
+  let nonAscii = 0
+  for (const ch of all) {
+    if (/\p{P}|\p{S}/u.test(ch)) punct++
+    else if (ch >= '0' && ch <= '9') digit++
+    else if (ch !== ch.toLowerCase()) upper++
+    if (ch === '\n') newline++
+    else if (/\s/.test(ch)) space++
+    if (ch.charCodeAt(0) > 127) nonAscii++
+  }
+  const count = (role: string): number => task.messages.filter(m => m.role === role).length
+  const lastUser = [...task.messages].reverse().find(m => m.role === 'user')?.content ?? ''
+  const system = task.messages.filter(m => m.role === 'system').map(m => m.content).join('\n')
+  const p = task.params
+  return [
+    task.messages.length, count('system'), count('user'), count('assistant'), count('system') > 0 ? 1 : 0, all.length, Math.log1p(all.length),
+    lastUser.length, system.length, ws.length,
+    ws.length === 0 ? 0 : ws.reduce((s, w) => s + w.length, 0) / ws.length,
+    ws.length === 0 ? 0 : ws.filter(w => LEGACY.has(w)).length / ws.length,
+    punct / n, digit / n, upper / n, space / n, newline / n, nonAscii / n,
+    (all.match(/```/g) ?? []).length, ws.length === 0 ? 0 : new Set(ws).size / ws.length, /\?\s*$/.test(lastUser) ? 1 : 0,
+    p.maxTokens, p.temperature, p.topP, p.stop.length, p.seed < SMALL_SEED ? 1 : 0
+  ]
+}
+
+/**
+ * The tokens of one request, as a set: its structure (the roles in order,
+ * message count), its parameters, its lengths in coarse buckets, word
+ * unigrams (also tagged with the role that wrote them), word bigrams, and
+ * character trigrams of the first 2,000 characters of each message (casing,
+ * punctuation, code).
+ */
+export function contentTokens (task: ContentView): string[] {
+  const out = new Set<string>()
+  const p = task.params
+  out.add(`roles:${task.messages.map(m => m.role[0]).join('')}`)
+  out.add(`n:${task.messages.length}`)
+  out.add(`maxTokens:${p.maxTokens}`)
+  out.add(`temperature:${p.temperature}`)
+  out.add(`topP:${p.topP}`)
+  out.add(`stops:${p.stop.length}`)
+  for (const s of p.stop) out.add(`stop:${s}`)
+  if (p.seed < SMALL_SEED) out.add(`seed:${p.seed}`)
+  const all = task.messages.map(m => m.content).join('\n')
+  out.add(`chars:${bucket(all.length)}`)
+  for (const m of task.messages) {
+    const role = m.role[0]
+    out.add(`${role}chars:${bucket(m.content.length)}`)
+    const ws = words(m.content)
+    out.add(`${role}words:${bucket(ws.length)}`)
+    for (let i = 0; i < ws.length; i++) {
+      out.add(`w:${ws[i]}`)
+      out.add(`${role}w:${ws[i]}`)
+      if (i > 0) out.add(`b:${ws[i - 1]} ${ws[i]}`)
+    }
+    const text = m.content.slice(0, 2000)
+    for (let i = 0; i + 3 <= text.length; i++) out.add(`c:${text.slice(i, i + 3)}`)
+  }
+  return [...out]
+}
+
+export function contentRows (tasks: readonly ContentView[]): { names: string[], rows: ContentRow[] } {
+  return { names: [...CONTENT_FEATURE_NAMES], rows: tasks.map(t => ({ dense: contentFeatures(t), tokens: contentTokens(t) })) }
+}
+
+/** Any dense classifier, on the dense part of content rows. */
+export function onDense (c: Classifier): Classifier<ContentRow> {
+  return {
+    name: `${c.name} (text statistics)`,
+    fit (X, y) {
+      const predict = c.fit(X.map(r => r.dense), y)
+      return x => predict(x.dense)
+    }
+  }
+}
+
+/** Token ids of the tokens seen in at least minDf training rows. */
+function vocabulary (X: readonly ContentRow[], minDf: number): Map<string, number> {
+  const df = new Map<string, number>()
+  for (const r of X) for (const t of r.tokens) df.set(t, (df.get(t) ?? 0) + 1)
+  const vocab = new Map<string, number>()
+  for (const [t, n] of df) if (n >= minDf) vocab.set(t, vocab.size)
+  return vocab
+}
+
+/**
+ * Naive Bayes over the token sets (binarized multinomial, Laplace-smoothed,
+ * equal class priors): the classic strong baseline for short texts.
+ */
+export function tokenNaiveBayes (opts: { alpha?: number } = {}): Classifier<ContentRow> {
+  const alpha = opts.alpha ?? 0.5
+  return {
+    name: 'naive Bayes (tokens)',
+    fit (X, y) {
+      const vocab = vocabulary(X, 1)
+      const counts = [new Float64Array(vocab.size), new Float64Array(vocab.size)]
+      const totals = [0, 0]
+      X.forEach((r, i) => {
+        for (const t of r.tokens) {
+          counts[y[i]!]![vocab.get(t)!]!++
+          totals[y[i]!]!++
+        }
+      })
+      const logRatio = new Float64Array(vocab.size)
+      for (let k = 0; k < vocab.size; k++) {
+        logRatio[k] = Math.log((counts[1]![k]! + alpha) / (totals[1]! + alpha * vocab.size)) - Math.log((counts[0]![k]! + alpha) / (totals[0]! + alpha * vocab.size))
+      }
+      return x => {
+        let s = 0
+        for (const t of x.tokens) {
+          const k = vocab.get(t)
+          if (k != null) s += logRatio[k]!
+        }
+        return s > 0 ? 1 : 0
+      }
+    }
+  }
+}
+
+/**
+ * Logistic regression over the token sets (tokens seen in two or more
+ * training rows, each row's vector L2-normalized) and the standardized dense
+ * statistics together, by class-balanced SGD with L2.
+ */
+export function tokenLogisticRegression (opts: { epochs?: number, rate?: number, l2?: number } = {}): Classifier<ContentRow> {
+  const epochs = opts.epochs ?? 40
+  const rate = opts.rate ?? 0.5
+  const l2 = opts.l2 ?? 1e-4
+  return {
+    name: 'logistic regression (tokens + statistics)',
+    fit (X, y) {
+      const vocab = vocabulary(X, 2)
+      const d = X[0]?.dense.length ?? 0
+      const mean = Array.from({ length: d }, (_, j) => X.reduce((s, r) => s + r.dense[j]!, 0) / X.length)
+      const sd = Array.from({ length: d }, (_, j) => Math.sqrt(X.reduce((s, r) => s + (r.dense[j]! - mean[j]!) ** 2, 0) / X.length) || 1)
+      const encode = (r: ContentRow): { idx: number[], val: number[] } => {
+        const idx: number[] = []
+        for (const t of r.tokens) {
+          const k = vocab.get(t)
+          if (k != null) idx.push(k)
+        }
+        const v = idx.length === 0 ? 0 : 1 / Math.sqrt(idx.length)
+        const val = idx.map(() => v)
+        for (let j = 0; j < d; j++) {
+          idx.push(vocab.size + j)
+          // Clipped so that one extreme length cannot swamp the tokens.
+          val.push(Math.max(-5, Math.min(5, (r.dense[j]! - mean[j]!) / sd[j]!)) / Math.sqrt(d))
+        }
+        return { idx, val }
+      }
+      const rows = X.map(encode)
+      const cw = classWeights(y)
+      const scale = X.length
+      const w = new Float64Array(vocab.size + d)
+      let b = 0
+      const random = workloadRandom(0xc1a55)
+      const order = rows.map((_, i) => i)
+      for (let e = 0; e < epochs; e++) {
+        for (let i = order.length - 1; i > 0; i--) {
+          const k = Math.floor(random() * (i + 1));
+          [order[i], order[k]] = [order[k]!, order[i]!]
+        }
+        const lr = rate / (1 + e / 10)
+        for (const i of order) {
+          const { idx, val } = rows[i]!
+          let s = b
+          for (let k = 0; k < idx.length; k++) s += w[idx[k]!]! * val[k]!
+          const g = (1 / (1 + Math.exp(-s)) - y[i]!) * cw[y[i]!] * scale
+          for (let k = 0; k < idx.length; k++) w[idx[k]!]! -= lr * (g * val[k]! + l2 * w[idx[k]!]!)
+          b -= lr * g
+        }
+      }
+      return x => {
+        const { idx, val } = encode(x)
+        let s = b
+        for (let k = 0; k < idx.length; k++) s += w[idx[k]!]! * val[k]!
+        return s > 0 ? 1 : 0
+      }
+    }
+  }
+}
+
+/**
+ * The label of the most similar training request (Jaccard similarity of the
+ * token sets): it finds a request the provider has seen before, or one very
+ * like it, which is what memorizing a small audit set would give.
+ */
+export function nearestNeighbour (): Classifier<ContentRow> {
+  return {
+    name: 'nearest neighbour (tokens)',
+    fit (X, y) {
+      const ids = new Map<string, number>()
+      const toIds = (tokens: readonly string[]): Int32Array => {
+        const out: number[] = []
+        for (const t of tokens) {
+          let k = ids.get(t)
+          if (k == null) {
+            k = ids.size
+            ids.set(t, k)
+          }
+          out.push(k)
+        }
+        return Int32Array.from(out).sort()
+      }
+      const train = X.map(r => toIds(r.tokens))
+      const jaccard = (a: Int32Array, b: Int32Array): number => {
+        let i = 0
+        let j = 0
+        let both = 0
+        while (i < a.length && j < b.length) {
+          if (a[i]! === b[j]!) { both++; i++; j++ } else if (a[i]! < b[j]!) i++
+          else j++
+        }
+        return both / Math.max(1, a.length + b.length - both)
+      }
+      return x => {
+        const q = toIds(x.tokens)
+        let best = -1
+        let label: Label = 0
+        train.forEach((t, i) => {
+          const s = jaccard(q, t)
+          if (s > best) {
+            best = s
+            label = y[i]!
+          }
+        })
+        return label
+      }
+    }
+  }
+}
+
+/** Every classifier given a request's content: the dense ones on its statistics, and the token models. */
+export const contentClassifiers = (): Array<Classifier<ContentRow>> => [
+  ...defaultClassifiers().map(onDense), tokenNaiveBayes(), tokenLogisticRegression(), nearestNeighbour()
+]
+
+/**
+ * Offline: can a provider that reads each request (its messages and
+ * parameters) tell audits from client tasks? Every content classifier on
+ * random half splits.
+ */
+export function measureContent (audits: readonly ContentView[], clients: readonly ContentView[], opts: { splits?: number, seed?: number } = {}): { evaluation: Evaluation, differences: FeatureDifference[] } {
+  const { names, rows } = contentRows([...audits, ...clients])
+  const y: Label[] = [...audits.map(() => 1 as const), ...clients.map(() => 0 as const)]
+  return {
+    evaluation: evaluate(rows, y, contentClassifiers(), opts),
+    differences: featureDifferences({ names, rows: rows.map(r => r.dense) }, y)
+  }
 }
