@@ -34,10 +34,10 @@ export function formatTable (headers: string[], rows: string[][]): string {
   return [line(headers), line(widths.map(w => '-'.repeat(w))), ...rows.map(line)].join('\n') + '\n'
 }
 
-async function apiGet (base: string, path: string, token?: string): Promise<unknown> {
+async function apiGet (base: string, path: string, token?: string, method: 'GET' | 'POST' = 'GET', timeoutMs = 30_000): Promise<unknown> {
   let res: Response
   try {
-    res = await fetch(new URL(path, base), { headers: token != null ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(30_000) })
+    res = await fetch(new URL(path, base), { method, headers: token != null ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(timeoutMs) })
   } catch (err) {
     throw new CodedError(ErrorCode.CONFIG_INVALID, `cannot reach the node API at ${base} (${(err as Error).cause != null ? String(((err as Error).cause as Error).message) : (err as Error).message}); start a node with "infermesh start" or pass --api URL`)
   }
@@ -255,6 +255,33 @@ export function buildProgram (): Command {
       if (body.validators.length > 0) {
         process.stdout.write('\n' + formatTable(['VALIDATOR', 'POWER', 'TRUST'], body.validators.map(v => [v.peerId, v.power == null ? '-' : String(v.power), v.trust == null ? '-' : v.trust.toFixed(4)])))
       }
+    })
+
+  program.command('verify-evidence')
+    .description('re-check a piece of evidence against a real model\'s provider on the node\'s own copy of the weights (a node without them says so)')
+    .argument('<id>', 'the evidence entry id (GET /v1/ledger/evidence lists them)')
+    .option('--api <url>', 'node API URL', `http://${defaultNodeOptions.api}`)
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts: { api: string, json?: boolean }) => {
+      if (!/^[0-9a-f]{64}$/.test(id)) throw new CodedError(ErrorCode.CONFIG_INVALID, `"${id}" is not an evidence id (64 hex characters); list them with GET /v1/ledger/evidence`)
+      process.stderr.write('re-checking (one prefill of the audited answer on this node\'s copy of the weights)…\n')
+      const body = await apiGet(opts.api, `/v1/ledger/evidence/${id}/verify`, process.env.INFERMESH_API_TOKEN, 'POST', 120_000) as {
+        provider: string | null, author: string, tier: string, steps: number, misses: number, confirmations: Array<{ author: string }>, zeroesProvider: boolean,
+        recheck: { status: string, reason: string, weights: string | null }
+      }
+      if (opts.json === true) {
+        process.stdout.write(JSON.stringify(body, null, 2) + '\n')
+      } else {
+        process.stdout.write([
+          `evidence  ${id}`,
+          `provider  ${body.provider ?? '?'}  (weights ${body.recheck.weights ?? '?'}, ${body.tier} tier)`,
+          `author    ${body.author}: ${body.misses} of ${body.steps} tokens beyond tolerance`,
+          `confirmed by ${body.confirmations.length} other validator(s)${body.zeroesProvider ? '; it zeroes the provider now' : ''}`,
+          `re-check  ${body.recheck.status.toUpperCase()}: ${body.recheck.reason}`
+        ].join('\n') + '\n')
+      }
+      // 0 when this node reproduces the conviction, 1 when it does not or cannot.
+      process.exitCode = body.recheck.status === 'confirmed' ? 0 : 1
     })
 
   program.command('submit')

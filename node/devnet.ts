@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { drawGapMs, drawTask, workloadRandom } from '../protocol/workload.ts'
+import { chatRequestBody, drawClientTask, drawGapMs, workloadRandom } from '../protocol/workload.ts'
 import { CodedError, ErrorCode } from '../protocol/errors.ts'
 import { loadOrCreateIdentity } from './store/identityFile.ts'
 
@@ -172,16 +172,16 @@ export async function runDevnet (o: DevnetOptions): Promise<void> {
   o.out(`  node logs   : ${join(root, '<node>', 'node.log')}`)
   o.out('  Ctrl-C stops every node.')
 
-  // A little client traffic, from the same workload audits are drawn from.
+  // A little client traffic: natural requests from the corpus part audits never use.
   const random = workloadRandom(Date.now() >>> 0)
   let trafficTimer: NodeJS.Timeout | undefined
   const tick = (): void => {
     if (stopping) return
-    const t = drawTask(random)
+    const t = drawClientTask(random)
     void fetch(`${gw}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'ref-tiny', messages: t.messages, max_tokens: t.params.maxTokens, temperature: t.params.temperature, top_p: t.params.topP }),
+      body: JSON.stringify(chatRequestBody(t, 'ref-tiny')),
       signal: AbortSignal.timeout(30_000)
     }).then(r => r.arrayBuffer(), () => {})
     trafficTimer = setTimeout(tick, drawGapMs(random, o.trafficMs))

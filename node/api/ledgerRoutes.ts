@@ -1,7 +1,13 @@
 /** /v1/reputation and /v1/ledger/epochs/:n: what this node's ledger and consensus say. */
 import { CodedError, ErrorCode } from '../../protocol/errors.ts'
 import { SCALE } from '../../protocol/consensus/index.ts'
-import { fraudProviderOf } from '../../protocol/ledger/fraud.ts'
+import { toHex } from '../../protocol/bytes.ts'
+import type { EvidenceBody, LedgerEntry } from '../../protocol/ledger/entries.ts'
+import { evidenceProviderOf, fraudProviderOf } from '../../protocol/ledger/fraud.ts'
+import { nativeVerify } from '../crypto/nativeVerify.ts'
+import { verifierDefaults } from '../options.ts'
+import { recheckEvidence } from '../verify/evidence.ts'
+import type { ModelVerifier } from '../verify/verifier.ts'
 import type { LedgerService } from '../ledger/ledgerService.ts'
 import type { ReputationService } from '../ledger/reputation.ts'
 import type { NodeContext } from '../nodeContext.ts'
@@ -11,9 +17,53 @@ import type { Route } from './server.ts'
 
 const fx = (x: number | undefined): number | null => x == null ? null : Math.round((x / SCALE) * 1e6) / 1e6
 
-export function ledgerRoutes (deps: { node: NodeContext, ledger: LedgerService, reputation: ReputationService, auditor?: Auditor }): Route[] {
+export function ledgerRoutes (deps: { node: NodeContext, ledger: LedgerService, reputation: ReputationService, auditor?: Auditor, verifier?: ModelVerifier }): Route[] {
   const { reputation, ledger } = deps
+  /** Evidence as the API shows it: what it says, who confirmed it, and whether it zeroes its provider now. */
+  const evidenceView = (e: LedgerEntry): Record<string, unknown> => {
+    const b = e.body as EvidenceBody
+    const confirmations = ledger.entries().filter(c => c.body.kind === 'confirm' && toHex(c.body.payload.evidence) === e.id).map(c => ({ author: c.body.author, epoch: c.body.epoch }))
+    const provider = evidenceProviderOf(b.payload, deps.node.network)
+    return {
+      id: e.id,
+      author: b.author,
+      epoch: b.epoch,
+      provider: provider ?? null,
+      tier: b.payload.tier,
+      steps: b.payload.steps,
+      misses: b.payload.misses,
+      confirmations,
+      // Counted by consensus once a second validator with power confirmed it (protocol/ledger/epochInput.ts).
+      zeroesProvider: provider != null && reputation.zeroedNow.has(provider) && confirmations.length > 0
+    }
+  }
+  const evidenceEntry = (id: string | undefined): LedgerEntry => {
+    if (id == null || !/^[0-9a-f]{64}$/.test(id)) throw invalidRequest('an evidence id is the entry id: 64 hex characters', 'id')
+    const e = ledger.entries().find(x => x.id === id)
+    if (e == null || e.body.kind !== 'evidence') throw new CodedError(ErrorCode.NOT_FOUND, `this node holds no evidence ${id}`)
+    return e
+  }
   return [
+    {
+      method: 'GET',
+      path: '/v1/ledger/evidence',
+      handler: async () => ({ evidence: ledger.entries().filter(e => e.body.kind === 'evidence').map(evidenceView) })
+    },
+    {
+      method: 'GET',
+      path: '/v1/ledger/evidence/:id',
+      handler: async ({ params }) => evidenceView(evidenceEntry(params.id))
+    },
+    {
+      // Re-check it here: on this node's own copy of the weights, if it holds them (infermesh verify-evidence ID).
+      method: 'POST',
+      path: '/v1/ledger/evidence/:id/verify',
+      handler: async ({ params }) => {
+        const e = evidenceEntry(params.id)
+        const r = await recheckEvidence(e, deps.node.network, nativeVerify, deps.verifier, AbortSignal.timeout(verifierDefaults.upstreamTimeoutMs))
+        return { ...evidenceView(e), recheck: { status: r.status, reason: r.reason, weights: r.weights ?? null, steps: r.verdict?.steps ?? null, misses: r.verdict?.misses ?? null, method: r.verdict?.method ?? null } }
+      }
+    },
     {
       method: 'GET',
       path: '/v1/reputation',

@@ -207,6 +207,8 @@ async function textTask (deps: OpenAIRouteDeps, ctx: RequestContext, task: TextT
     const result = await submitWithFallbacks(deps.gateway, body.models, m => { model = m; return build(m) }, {
       signal,
       onChunk: (c, meta) => {
+        // A step whose text is held back (a possible stop string, half a character) has nothing to show unless logprobs are asked for.
+        if (c.text === '' && !first && !(body.logprobs === true && c.lp != null)) return
         if (task.kind === 'chat') {
           const delta: Record<string, unknown> = first ? { role: 'assistant', content: c.text } : { content: c.text }
           const out = chunk(delta, null, { taskId: meta.taskId })
