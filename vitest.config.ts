@@ -12,7 +12,8 @@ const WHOLE_NETWORKS = [
   'test/e2e/devnet.test.ts',
   'test/integration/validation.test.ts',
   'test/integration/collusion.test.ts',
-  'test/integration/partition.test.ts'
+  'test/integration/partition.test.ts',
+  'test/integration/realModels.test.ts'
 ]
 
 const shared = {

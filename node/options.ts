@@ -334,7 +334,7 @@ export const auditorDefaults = {
   /** A proven fraud (or a real model's conviction) keeps a provider's weight at 0 for this many epochs in this validator's view. */
   fraudMemoryEpochs: 10,
   /** How often a validator with real models looks for new evidence to re-check and confirm. */
-  evidenceCheckMs: 2 * second,
+  evidenceCheckMs: 1 * second,
   /** Latency at which the weight halves. */
   latencyScaleMs: 10 * second,
   /** Dialling one address of a provider's record (once per provider per epoch) gives up after this. */
@@ -395,6 +395,8 @@ export const verifierDefaults = {
    * subtlest cheat it is tuned for, a Q8_0 file served as F16).
    */
   seededMissModel: { p0: 0.01, p1: 0.08 },
+  /** Audits a validator's own engine judges at once, per model (each a prefill of prompt and answer). */
+  sequences: 2,
   /** Alternatives a re-scoring reads per token (vLLM's default max_logprobs is 20). */
   topLogprobs: 20,
   /** A re-scoring server must answer within this. */

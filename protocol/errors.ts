@@ -30,6 +30,8 @@ export const ErrorCode = {
   UNAUTHORIZED: 'UNAUTHORIZED',
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   INTERNAL: 'INTERNAL',
+  /** The validator's own re-scoring server failed, timed out, or answered something unusable (node/verify/upstreamScorer.ts). */
+  SCORER_FAILED: 'SCORER_FAILED',
   // ledger entries (design.md §9)
   ENTRY_MALFORMED: 'ENTRY_MALFORMED',
   ENTRY_TOO_LARGE: 'ENTRY_TOO_LARGE',

@@ -103,9 +103,31 @@ export function ledgerRoutes (deps: { node: NodeContext, ledger: LedgerService, 
         }))
         // A validator's own audits of every provider it has audited, in consensus yet or not (a
         // provider enters the consensus state only once a reveal names it, an epoch or two later).
+        // For real models, what the verifier found (tokens judged, tokens beyond tolerance), and the
+        // weight this validator would commit now: 0 while a conviction stands.
+        const realByPeer = new Map<string, { audits: number, steps: number, misses: number, convicting: number, tiers: string[] }>()
+        for (const v of deps.auditor?.lastVerdicts ?? []) {
+          const r = realByPeer.get(v.provider) ?? { audits: 0, steps: 0, misses: 0, convicting: 0, tiers: [] }
+          r.audits++
+          r.steps += v.steps
+          r.misses += v.misses
+          if (v.convicts) r.convicting++
+          if (!r.tiers.includes(v.tier)) r.tiers.push(v.tier)
+          realByPeer.set(v.provider, r)
+        }
+        const now = reputation.currentEpoch()
         const audited = deps.auditor == null
           ? undefined
-          : [...deps.auditor.observations].map(([peerId, o]) => ({ peerId, firstEpoch: o.firstAuditEpoch ?? null, passed: o.passed, failed: o.failed, unavailable: o.unavailable }))
+          : [...deps.auditor.observations].map(([peerId, o]) => ({
+              peerId,
+              firstEpoch: o.firstAuditEpoch ?? null,
+              passed: o.passed,
+              failed: o.failed,
+              unavailable: o.unavailable,
+              weight: deps.auditor!.weightNow(peerId, now),
+              convictedEpoch: o.lastFraudEpoch ?? null,
+              real: realByPeer.get(peerId) ?? null
+            }))
         return { epoch: reputation.latestClosed(), currentEpoch: reputation.currentEpoch(), stateRoot: last?.stateRoot ?? null, providers, validators, ...(audited == null ? {} : { audited }) }
       }
     },

@@ -550,6 +550,12 @@ export class Auditor {
     return confirmed
   }
 
+  /** The u16 weight this validator would give `provider` if it committed in `epoch`; null when it has no audit of it. */
+  weightNow (provider: string, epoch: number): number | null {
+    const o = this.observations.get(provider)
+    return o == null || o.passed + o.failed + o.unavailable === 0 ? null : weightOf(o, epoch, weightParams)
+  }
+
   /** Observations → u16 weights (protocol/verify/weights.ts): 0 while a conviction stands, else quality × latency factor × claims met. */
   weights (epoch: number): Weights {
     const out: Weights = []

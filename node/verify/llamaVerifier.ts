@@ -37,7 +37,7 @@ export class LlamaVerifier implements ModelVerifier {
     const engines = new Map<string, LlamaEngine>()
     try {
       for (const m of models) {
-        const engine = await LlamaEngine.load(m.path, { ...opts, sequences: opts.sequences ?? 1 })
+        const engine = await LlamaEngine.load(m.path, { ...opts, sequences: opts.sequences ?? verifierDefaults.sequences })
         engines.set(engine.info.weights, engine)
         opts.logger?.info({ model: m.id, weights: engine.info.weights, quantization: engine.info.quantization }, 'verifier model loaded')
       }
