@@ -15,6 +15,8 @@ import { createOpenAIBackend } from './backends/openai.ts'
 import { createReferenceBackend } from './backends/reference.ts'
 import type { Backend } from './backends/backend.ts'
 import { createLlamaBackend, impersonated } from './backends/llama/backend.ts'
+import type { LlamaEngine } from './backends/llama/engine.ts'
+import { scoringRoutes } from './api/scoringRoutes.ts'
 import { Catalog } from './discovery/catalog.ts'
 import { Accounts } from './market/accounts.ts'
 import { Gateway } from './market/gateway.ts'
@@ -171,11 +173,15 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
     let provider: ProviderService | undefined
     let advertiser: Advertiser | undefined
     let advertisedModels = models
+    /** The llama engines this node runs, by model id: they also answer vLLM-style re-scoring on the API. */
+    let scoringEngines: ReadonlyMap<string, LlamaEngine> | undefined
     if (models.length > 0 || llamaSpecs.length > 0) {
       let honest: Backend
       if (backendKind.kind === 'llama') {
-        honest = await createLlamaBackend(llamaSpecs, { sequences: slots, threads: llamaThreads, logger: log.child({ component: 'llama' }) })
-        stack.push(async () => honest.close?.())
+        const llama = await createLlamaBackend(llamaSpecs, { sequences: slots, threads: llamaThreads, logger: log.child({ component: 'llama' }) })
+        stack.push(async () => llama.close?.())
+        scoringEngines = llama.engines
+        honest = llama
       } else {
         honest = backendKind.kind === 'openai'
           ? createOpenAIBackend({ upstream: backendKind.upstream, models, apiKey: process.env.INFERMESH_UPSTREAM_KEY, timeoutMs: parsePositiveInt(options.upstreamTimeout, 'upstreamTimeout', 3600) * 1000 })
@@ -259,7 +265,7 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
     }
 
     const context: NodeContext = { identity, network, host, roles, models: advertisedModels, lookup, version: VERSION, startedAt: Date.now() }
-    const api = await startApiServer(apiAddress, [...nodeRoutes(context), ...openaiRoutes({ node: context, gateway, catalog, accounts }), ...ledgerRoutes({ node: context, ledger, reputation, auditor, verifier: modelVerifier }), metricsRoute({ metrics, host, provider, ledgerStore }), ...adminRoutes({ node: context, blocklist, now, logger: log.child({ component: 'admin' }) }), ...dashboardRoutes()], { token: options.apiToken, logger: log.child({ component: 'api' }) })
+    const api = await startApiServer(apiAddress, [...nodeRoutes(context), ...openaiRoutes({ node: context, gateway, catalog, accounts, scoringEngines }), ...scoringRoutes(scoringEngines ?? new Map()), ...ledgerRoutes({ node: context, ledger, reputation, auditor, verifier: modelVerifier }), metricsRoute({ metrics, host, provider, ledgerStore }), ...adminRoutes({ node: context, blocklist, now, logger: log.child({ component: 'admin' }) }), ...dashboardRoutes()], { token: options.apiToken, logger: log.child({ component: 'api' }) })
     stack.push(async () => api.close())
     log.info({ api: `http://${api.address.host.includes(':') ? `[${api.address.host}]` : api.address.host}:${api.address.port}` }, 'API listening')
 

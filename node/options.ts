@@ -234,6 +234,8 @@ export const libp2pDefaults = {
 export const apiDefaults = {
   /** Largest request body accepted. */
   maxBodyBytes: 1024 * 1024,
+  /** Most tokens one prompt-logprobs request (a validator's re-scoring) may score. */
+  maxScoredTokens: 32_768,
   /** Request headers must arrive within this (slow-loris). */
   headersTimeoutMs: 10 * second,
   /** Whole request deadline: headers and body must have arrived by then (slow body uploads). */

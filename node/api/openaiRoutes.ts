@@ -19,12 +19,16 @@ import { apiDefaults, openaiDefaults } from '../options.ts'
 import { errorBody, invalidRequest } from './httpErrors.ts'
 import { chatRequestSchema, completionRequestSchema, embeddingRequestSchema, type ProviderPrefsBody } from './openaiSchemas.ts'
 import { readJsonBody, type RequestContext, type Route } from './server.ts'
+import type { LlamaEngine } from '../backends/llama/engine.ts'
+import { scorePromptLogprobs, wantsPromptLogprobs } from './scoringRoutes.ts'
 
 export interface OpenAIRouteDeps {
   node: NodeContext
   gateway: Gateway
   catalog: Catalog
   accounts: Accounts
+  /** This node's own llama engines, by model id: they answer vLLM's prompt_logprobs (scoringRoutes.ts). */
+  scoringEngines?: ReadonlyMap<string, LlamaEngine>
 }
 
 /** A parsed JSON body against a route's schema; INVALID_REQUEST naming the first bad parameter. */
@@ -294,7 +298,10 @@ export function openaiRoutes (deps: OpenAIRouteDeps): Route[] {
       method: 'POST',
       path: '/v1/completions',
       handler: async ctx => {
-        const body = parseRequestBody(completionRequestSchema, await readJsonBody(ctx.req, apiDefaults.maxBodyBytes))
+        const raw = await readJsonBody(ctx.req, apiDefaults.maxBodyBytes)
+        // vLLM's prompt_logprobs (a validator re-scoring a claimed answer) is answered here, on this node's own engine.
+        if (wantsPromptLogprobs(raw)) return await scorePromptLogprobs(deps.scoringEngines ?? new Map(), raw)
+        const body = parseRequestBody(completionRequestSchema, raw)
         const wantLogprobs = body.logprobs != null
         return textTask(deps, ctx, { kind: 'completion', object: 'text_completion' }, {
           models: modelList(body),
