@@ -67,15 +67,37 @@ export function sequentialOf (o: ProviderObservation, key: string): SequentialSt
   return o.sequential?.get(key) ?? EMPTY_SEQUENTIAL
 }
 
+/** What the formula reads of an observation; scripts/sim fills it from its own model of audits. */
+export interface ScoreParts {
+  /** The quality average (or the lifetime pass ratio), in [0, 1]. */
+  quality: number
+  /** Epoch of the last conviction, if any. */
+  lastConvictionEpoch?: number
+  /** Latency EMA, ms. */
+  latencyMs?: number
+  /** Share of timed audits that met the record's throughput claim, in [0, 1]; absent when none was timed. */
+  claimsMet?: number
+}
+
+/** The formula itself: 0 while a conviction of `epoch` stands, else quality × latency factor × claims met, in [0, 1]. */
+export function scoreFromParts (x: ScoreParts, epoch: number, p: WeightParams): number {
+  if (x.lastConvictionEpoch != null && epoch - x.lastConvictionEpoch < p.convictionEpochs) return 0
+  let score = x.quality
+  score *= 1 / (1 + (x.latencyMs ?? 0) / p.latencyScaleMs)
+  if (x.claimsMet != null) score *= x.claimsMet
+  return Math.max(0, Math.min(1, score))
+}
+
 /** The weight, in [0, 1], before scaling to u16; 0 while a conviction of `epoch` stands. */
 export function scoreOf (o: ProviderObservation, epoch: number, p: WeightParams): number {
   const total = o.passed + o.failed + o.unavailable
   if (total === 0) return 0
-  if (o.lastFraudEpoch != null && epoch - o.lastFraudEpoch < p.convictionEpochs) return 0
-  let score = o.quality ?? o.passed / total
-  score *= 1 / (1 + (o.latencyMs ?? 0) / p.latencyScaleMs)
-  if (o.claimsChecked > 0) score *= (o.claimsChecked - o.claimsMissed) / o.claimsChecked
-  return Math.max(0, Math.min(1, score))
+  return scoreFromParts({
+    quality: o.quality ?? o.passed / total,
+    lastConvictionEpoch: o.lastFraudEpoch,
+    latencyMs: o.latencyMs,
+    claimsMet: o.claimsChecked > 0 ? (o.claimsChecked - o.claimsMissed) / o.claimsChecked : undefined
+  }, epoch, p)
 }
 
 /** scoreOf as the u16 a reveal carries. */

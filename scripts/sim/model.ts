@@ -12,7 +12,9 @@
  *   uniformly at random. An audit of a cheater catches it with the
  *   strategy's per-audit probability (exact check on a deterministic model:
  *   a cheated task is always caught, so the probability is the cheat rate).
- * - A validator that catches a provider weights it 0 for `penaltyEpochs`.
+ * - A validator that catches a provider weights it 0 for `penaltyEpochs`: the
+ *   validators' own scoring rule (protocol/verify/weights.ts scoreFromParts)
+ *   turns the measured quality and the conviction into the weight.
  * - With fraud proofs on, a catch by exact check also yields a fraud proof,
  *   and consensus zeroes the provider for `fraudProofEpochs` from that epoch.
  * - An honest provider on a float backend is flagged by a tolerance check
@@ -23,6 +25,7 @@
  */
 import { runEpoch, SCALE, type ConsensusParams, type ConsensusState, type EpochResult } from '../../protocol/consensus/index.ts'
 import { Xoshiro128ss } from '../../protocol/reference/prng.ts'
+import { scoreFromParts, type ScoreParts, type WeightParams } from '../../protocol/verify/weights.ts'
 
 export interface ProviderKind {
   name: string
@@ -119,6 +122,8 @@ export function simulate (opts: SimOptions, kinds: ProviderKind[]): SimResult {
   const baseWeight = Float64Array.from(quality, (q) => 65535 * q / (1 + 2 * opts.noise))
 
   const penaltyUntil = new Int32Array(nV * nP).fill(-1) // validator i weights j 0 through this epoch
+  // The sim's quality is the measured one already (latency and claims folded in), so only the conviction rule applies beside it.
+  const weightParams: WeightParams = { outcomeAlpha: 0.1, latencyScaleMs: Infinity, convictionEpochs: opts.penaltyEpochs }
   const zeroedUntil = new Int32Array(nP).fill(-1)
   const stats: ProviderStats[] = kindOf.map((kind, j) => ({ kind, quality: quality[j]!, firstCatch: -1, catches: 0, audits: 0, epochsNoConsensus: 0, epochsZeroed: 0, rankSum: 0 }))
   const trace: EpochTrace[] = []
@@ -147,16 +152,19 @@ export function simulate (opts: SimOptions, kinds: ProviderKind[]): SimResult {
         if (k.cheater && opts.fraudProofs) zeroedUntil[j] = e + opts.fraudProofEpochs - 1
       }
     }
-    // Weights: quality × (1 ± noise), 0 under a penalty, full for the coalition's target.
+    // Weights: the validators' own formula (protocol/verify/weights.ts), on the quality measured
+    // with ±noise: 0 while a conviction stands, full for the coalition's target.
     const noiseSpan = 2 * opts.noise / 4294967296
+    const parts: ScoreParts = { quality: 0 }
     for (let i = 0; i < nV; i++) {
       const base = i * nP
       for (let j = 0; j < nP; j++) {
         state ^= state << 13
         state ^= state >>> 17
         state ^= state << 5
-        const w = penaltyUntil[base + j]! >= e ? 0 : Math.floor(baseWeight[j]! * (1 + (state >>> 0) * noiseSpan))
-        weights[base + j] = w
+        parts.quality = baseWeight[j]! * (1 + (state >>> 0) * noiseSpan) / 65535
+        parts.lastConvictionEpoch = penaltyUntil[base + j]! >= e ? penaltyUntil[base + j]! - opts.penaltyEpochs + 1 : undefined
+        weights[base + j] = Math.floor(65535 * scoreFromParts(parts, e, weightParams))
       }
       if (coalition[i] === 1 && target >= 0) weights[base + target] = 65535
     }
