@@ -75,7 +75,7 @@ export function convictedProviders (entries: readonly LedgerEntry[], network: Ne
     const b = entry.body
     if (!inNetwork(entry, network)) continue
     if (b.kind === 'evidence') evidence.set(entry.id, entry as LedgerEntry & { body: EvidenceBody })
-    if (b.kind === 'confirm' && b.epoch <= until && b.epoch > after) confirms.push(entry as LedgerEntry & { body: ConfirmBody })
+    if (b.kind === 'confirm') confirms.push(entry as LedgerEntry & { body: ConfirmBody })
     if (b.kind !== 'fraud' || b.epoch > until || b.epoch <= after) continue
     const provider = fraudProviderOf(b.payload, network)
     if (provider != null) convicted.add(provider)
@@ -90,11 +90,20 @@ export function convictedProviders (entries: readonly LedgerEntry[], network: Ne
     }
     return (power.get(peer) ?? 0) > 0
   }
+  // Each piece of evidence counts from its first qualifying confirmation, whenever that arrives:
+  // a later confirmation of old evidence does not start its penalty again.
+  const firstConfirmed = new Map<string, number>()
   for (const c of confirms) {
-    const e = evidence.get(toHex(c.body.payload.evidence))
+    const id = toHex(c.body.payload.evidence)
+    const e = evidence.get(id)
     if (e == null || e.body.author === c.body.author || e.body.epoch > c.body.epoch) continue
+    if ((firstConfirmed.get(id) ?? Infinity) <= c.body.epoch) continue
     if (!empowered(c.body.author, c.body.epoch) || !empowered(e.body.author, c.body.epoch)) continue
-    const provider = evidenceProviderOf(e.body.payload, network)
+    firstConfirmed.set(id, c.body.epoch)
+  }
+  for (const [id, epoch] of firstConfirmed) {
+    if (epoch > until || epoch <= after) continue
+    const provider = evidenceProviderOf(evidence.get(id)!.body.payload, network)
     if (provider != null) convicted.add(provider)
   }
   return convicted

@@ -13,6 +13,7 @@
 import { encode } from 'cborg'
 import fc from 'fast-check'
 import { encodeCanonical } from '../../protocol/codec.ts'
+import type { GgufValue } from '../../protocol/gguf/format.ts'
 
 /** Values CBOR can carry, plus the edge values a hostile peer would pick. */
 export const { cborValue } = fc.letrec(tie => ({
@@ -253,4 +254,101 @@ export function hostileBytes (valids: readonly Uint8Array[], maxBytes: number, e
     { arbitrary: oversize(maxBytes, valids), weight: 1 },
     ...extra
   )
+}
+
+// ---- GGUF (protocol/gguf/reader.ts, llama.ts) ------------------------------------
+
+/**
+ * GGUF metadata values of every type, with the numbers and strings that
+ * decide a llama file: small counts, powers of two, u32 edges, the tokenizer
+ * and rope-scaling names llama.cpp knows, and ones it does not.
+ */
+export const ggufValue: fc.Arbitrary<GgufValue> = (() => {
+  const u32 = fc.oneof(fc.constantFrom(0, 1, 2, 3, 4, 7, 8, 16, 32, 64, 128, 255, 256, 266, 512, 513, 4096, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff), fc.nat({ max: 0xffff_ffff }))
+  const i32 = fc.integer({ min: -0x8000_0000, max: 0x7fff_ffff })
+  const f32 = fc.oneof(fc.constantFrom(0, -0, 1e-5, 1, 10000, -1, Infinity, -Infinity, NaN), fc.float())
+  const str = fc.oneof(fc.constantFrom('', 'llama', 'gpt2', 'qwen2', 'none', 'linear', 'yarn', 'longrope', 'bogus', 'mistral', 'model', 'Ġ', '\ufffd'), fc.string({ maxLength: 24 }))
+  const short = { maxLength: 8 }
+  return fc.oneof(
+    { arbitrary: u32.map(value => ({ type: 'u32' as const, value })), weight: 4 },
+    { arbitrary: i32.map(value => ({ type: 'i32' as const, value })), weight: 2 },
+    { arbitrary: fc.nat({ max: 255 }).map(value => ({ type: 'u8' as const, value })), weight: 1 },
+    { arbitrary: fc.integer({ min: -32768, max: 32767 }).map(value => ({ type: 'i16' as const, value })), weight: 1 },
+    { arbitrary: f32.map(value => ({ type: 'f32' as const, value })), weight: 2 },
+    { arbitrary: fc.double().map(value => ({ type: 'f64' as const, value })), weight: 1 },
+    { arbitrary: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }).map(value => ({ type: 'u64' as const, value })), weight: 1 },
+    { arbitrary: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map(value => ({ type: 'i64' as const, value })), weight: 1 },
+    { arbitrary: fc.boolean().map(value => ({ type: 'bool' as const, value })), weight: 1 },
+    { arbitrary: str.map(value => ({ type: 'string' as const, value })), weight: 3 },
+    { arbitrary: fc.array(str, short).map(value => ({ type: 'array' as const, itemType: 'string' as const, value })), weight: 2 },
+    { arbitrary: fc.array(i32, short).map(value => ({ type: 'array' as const, itemType: 'i32' as const, value })), weight: 1 },
+    { arbitrary: fc.array(u32, short).map(value => ({ type: 'array' as const, itemType: 'u32' as const, value })), weight: 1 },
+    { arbitrary: fc.array(f32, short).map(value => ({ type: 'array' as const, itemType: 'f32' as const, value })), weight: 1 },
+    { arbitrary: fc.array(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), short).map(value => ({ type: 'array' as const, itemType: 'u64' as const, value })), weight: 1 }
+  )
+})()
+
+/** A tensor as the GGUF mutations see it: its data is only ever zeros of the right length. */
+export interface GgufTensorShape { name: string, dims: number[], type: number }
+export interface GgufShape { metadata: Array<[string, GgufValue]>, tensors: GgufTensorShape[] }
+
+export type GgufMutation =
+  | { op: 'dropKey', i: number }
+  | { op: 'setValue', i: number, value: GgufValue }
+  | { op: 'addKey', key: string, value: GgufValue }
+  | { op: 'moveKey', i: number, j: number }
+  | { op: 'dropTensor', i: number }
+  | { op: 'dupTensor', i: number, name: string }
+  | { op: 'tensorDims', i: number, dims: number[] }
+  | { op: 'tensorType', i: number, type: number }
+  | { op: 'tensorName', i: number, name: string }
+  | { op: 'moveTensor', i: number, j: number }
+
+/** Keys a llama file may carry that the test model leaves out, and junk ones. */
+const GGUF_EXTRA_KEYS = ['general.alignment', 'llama.rope.scaling.type', 'llama.rope.scaling.factor', 'llama.attention.key_length', 'llama.attention.value_length',
+  'llama.expert_count', 'llama.expert_used_count', 'tokenizer.ggml.scores', 'tokenizer.ggml.padding_token_id', 'tokenizer.ggml.unknown_token_id',
+  'tokenizer.chat_template', 'general.architecture', 'x', '']
+
+/** The ggml types a tensor may claim: the four supported, others ggml knows, and unknown ones. */
+const GGML_TYPE_CODES = fc.oneof(fc.constantFrom(0, 1, 2, 8), fc.constantFrom(3, 6, 7, 9, 10, 12, 14, 24, 26, 30, 34, 39), fc.nat({ max: 0xffff_ffff }))
+
+export const ggufMutation: fc.Arbitrary<GgufMutation> = fc.oneof(
+  { arbitrary: fc.record({ op: fc.constant('dropKey' as const), i: fc.nat() }), weight: 3 },
+  { arbitrary: fc.record({ op: fc.constant('setValue' as const), i: fc.nat(), value: ggufValue }), weight: 6 },
+  { arbitrary: fc.record({ op: fc.constant('addKey' as const), key: fc.oneof(fc.constantFrom(...GGUF_EXTRA_KEYS), fc.string({ maxLength: 12 })), value: ggufValue }), weight: 3 },
+  { arbitrary: fc.record({ op: fc.constant('moveKey' as const), i: fc.nat(), j: fc.nat() }), weight: 1 },
+  { arbitrary: fc.record({ op: fc.constant('dropTensor' as const), i: fc.nat() }), weight: 2 },
+  { arbitrary: fc.record({ op: fc.constant('dupTensor' as const), i: fc.nat(), name: fc.constantFrom('blk.1.attn_q.weight', 'blk.0.attn_q.bias', 'output.weight', 'extra.weight', 'blk.512.ffn_up.weight') }), weight: 1 },
+  { arbitrary: fc.record({ op: fc.constant('tensorDims' as const), i: fc.nat(), dims: fc.array(fc.oneof(fc.constantFrom(0, 1, 16, 32, 64, 266, 288, 2 ** 32, 2 ** 53 - 1), fc.nat({ max: 4096 }).map(n => n * 32)), { maxLength: 5 }) }), weight: 3 },
+  { arbitrary: fc.record({ op: fc.constant('tensorType' as const), i: fc.nat(), type: GGML_TYPE_CODES }), weight: 3 },
+  { arbitrary: fc.record({ op: fc.constant('tensorName' as const), i: fc.nat(), name: fc.oneof(fc.constantFrom('', 'output.weight', 'token_embd.weight', 'blk.0.attn_q.weight', 'a'.repeat(63), 'a'.repeat(64)), fc.string({ maxLength: 70 })) }), weight: 2 },
+  { arbitrary: fc.record({ op: fc.constant('moveTensor' as const), i: fc.nat(), j: fc.nat() }), weight: 1 }
+)
+
+/** Apply mutations to a GGUF header's shape; indices are taken modulo the current counts. Returns a new shape. */
+export function applyGgufMutations (base: GgufShape, mutations: readonly GgufMutation[]): GgufShape {
+  const metadata = base.metadata.map(([k, v]) => [k, v] as [string, GgufValue])
+  const tensors = base.tensors.map(t => ({ ...t, dims: [...t.dims] }))
+  const move = <T>(list: T[], i: number, j: number): void => {
+    if (list.length === 0) return
+    const [x] = list.splice(i % list.length, 1)
+    list.splice(j % (list.length + 1), 0, x!)
+  }
+  for (const m of mutations) {
+    const mi = metadata.length === 0 ? -1 : ('i' in m ? m.i % metadata.length : 0)
+    const ti = tensors.length === 0 ? -1 : ('i' in m ? m.i % tensors.length : 0)
+    switch (m.op) {
+      case 'dropKey': if (mi >= 0) metadata.splice(mi, 1); break
+      case 'setValue': if (mi >= 0) metadata[mi] = [metadata[mi]![0], m.value]; break
+      case 'addKey': metadata.push([m.key, m.value]); break
+      case 'moveKey': move(metadata, m.i, m.j); break
+      case 'dropTensor': if (ti >= 0) tensors.splice(ti, 1); break
+      case 'dupTensor': if (ti >= 0) tensors.push({ ...tensors[ti]!, dims: [...tensors[ti]!.dims], name: m.name }); break
+      case 'tensorDims': if (ti >= 0) tensors[ti]!.dims = [...m.dims]; break
+      case 'tensorType': if (ti >= 0) tensors[ti]!.type = m.type; break
+      case 'tensorName': if (ti >= 0) tensors[ti]!.name = m.name; break
+      case 'moveTensor': move(tensors, m.i, m.j); break
+    }
+  }
+  return { metadata, tensors }
 }

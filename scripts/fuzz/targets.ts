@@ -12,12 +12,17 @@ import { Readable } from 'node:stream'
 import type { IncomingMessage } from 'node:http'
 import { sha256 } from '@noble/hashes/sha2.js'
 import fc from 'fast-check'
+import { bytesEqual, fromHex } from '../../protocol/bytes.ts'
 import { capacityKey, peerFromCapacityKey, selectCapacityRecord, signCapacityRecord, verifyCapacityRecord, type CapacityRecord } from '../../protocol/capacity.ts'
 import { decodeCanonical, decodeStrict, encodeCanonical } from '../../protocol/codec.ts'
 import { CodedError, ErrorCode } from '../../protocol/errors.ts'
 import { identityFromSeed, type Identity } from '../../protocol/identity.ts'
-import { decodeEntry, epochOf, LEDGER_ENTRY_VERSION, signCommitAndReveal, signEntry, type EntryBody, type FraudPayload, type LedgerEntry } from '../../protocol/ledger/entries.ts'
-import { referenceRecompute, verifyFraudProof, fraudProviderOf } from '../../protocol/ledger/fraud.ts'
+import { alignUp, GGML_TYPE_TRAITS, GGUF_DEFAULT_ALIGNMENT, GGUF_KEY_ALIGNMENT, GGUF_MAGIC_BYTES, GGUF_VERSION, SCALAR_TYPE_CODE, GgufValueType, tensorByteLength, type GgufScalarType } from '../../protocol/gguf/format.ts'
+import { checkLlamaGguf, parseGgufHeader, type GgufLimits, type GgufParseResult, type ParseGgufOptions } from '../../protocol/gguf/reader.ts'
+import { testModelMetadata, testModelTensors, type TestModelOptions } from '../../protocol/gguf/testModel.ts'
+import { encodeGgufParts } from '../../protocol/gguf/writer.ts'
+import { decodeEntry, epochOf, LEDGER_ENTRY_VERSION, signCommitAndReveal, signEntry, type EntryBody, type EvidencePayload, type FraudPayload, type LedgerEntry } from '../../protocol/ledger/entries.ts'
+import { evidenceProviderOf, referenceRecompute, verifyFraudProof, fraudProviderOf } from '../../protocol/ledger/fraud.ts'
 import { LEDGER_VALIDATION_CODES, validateGossipEntry, validateSyncedEntry, type LedgerValidationContext } from '../../protocol/ledger/validate.ts'
 import { parseNetworkDefinition, type Network } from '../../protocol/network.ts'
 import { signDomain, SigningDomain } from '../../protocol/signing.ts'
@@ -30,7 +35,7 @@ import { nativeVerify } from '../../node/crypto/nativeVerify.ts'
 import { decodeSyncRequest, decodeSyncResponse, encodeSync, type SyncRequest, type SyncResponse } from '../../node/ledger/syncProtocol.ts'
 import { decodeSubmitRequest, decodeSubmitResponse, type SubmitRequest, type SubmitResponse } from '../../node/market/submitService.ts'
 import { apiDefaults } from '../../node/options.ts'
-import { cborValue, hostileBytes, jsonValue, mutatedBytes, mutatedValue } from './arbitraries.ts'
+import { applyGgufMutations, cborValue, ggufMutation, hostileBytes, jsonValue, mutatedBytes, mutatedValue, type GgufShape } from './arbitraries.ts'
 
 export type Outcome = 'accepted' | 'rejected'
 
@@ -81,6 +86,8 @@ const taskErrorWith = (codes: readonly string[]) => (err: unknown): boolean => e
 const RECORD_CODES = [ErrorCode.RECORD_MALFORMED, ErrorCode.RECORD_TOO_LARGE, ErrorCode.RECORD_BAD_KEY, ErrorCode.RECORD_SIGNER_MISMATCH,
   ErrorCode.RECORD_BAD_SIGNATURE, ErrorCode.RECORD_WRONG_NETWORK, ErrorCode.RECORD_EXPIRED, ErrorCode.RECORD_FROM_FUTURE, ErrorCode.RECORD_TTL_TOO_LONG]
 const ENTRY_CODES = [ErrorCode.ENTRY_MALFORMED, ErrorCode.ENTRY_TOO_LARGE, ErrorCode.ENTRY_WRONG_NETWORK, ErrorCode.ENTRY_BAD_SIGNATURE]
+/** GGUF_INVALID, but not the reader's catch-all for an exception it did not expect (reader.ts "unreachable by design"). */
+const isGgufInvalid = (err: unknown): boolean => err instanceof CodedError && err.code === ErrorCode.GGUF_INVALID && !err.message.startsWith('invalid GGUF: unexpected')
 
 function seed (n: number): Uint8Array {
   return new Uint8Array(32).fill(n)
@@ -254,6 +261,189 @@ export function buildTargets (w: FuzzWorld = createWorld()): FuzzTarget[] {
     { arbitrary: fc.constant(fraudPayload), weight: 1 }
   )
 
+  // ---- evidence and confirmations (protocol/ledger/evidence.ts) ----
+  // A failed audit of a real model: the requester's signed request, the provider's receipt and
+  // its capacity record declaring the model's weights and tier, current when the task was sent.
+  const evModel = 'llama-fuzz-f16'
+  const evRequest = signTaskRequest(w.requester, network, { ...requestValue, id: '5e'.repeat(16), model: evModel, issuedAt: now - 5000, deadline: now + 115_000 })
+  const evOutput = { text: 'Rayleigh scattering of sunlight', tokens: [49, 17, 2, 9001, 13] }
+  const evReceipt = signReceipt(w.provider, network, receiptValue(evRequest, taskOutputHash(evOutput)))
+  const evRecordBody = record(w.provider, 9, {
+    issuedAt: now - 20_000, expiresAt: now + 40_000,
+    models: [{ id: evModel, backend: 'llama', contextLength: 4096, priceInMicros: 1, priceOutMicros: 1, tokensPerSecondMilli: 12_000, deterministic: false,
+      identity: { weights: 'sha256:' + '5e'.repeat(32), quantization: 'F16', engine: 'llama.cpp b6845 cpu fa=off kv=f32 canonical/v1', tier: 'seeded' } }]
+  })
+  const evRecord = signCapacityRecord(w.provider, network, evRecordBody).bytes
+  const evPayload: EvidencePayload = {
+    request: { body: evRequest.body, sig: evRequest.sig }, receipt: { body: evReceipt.body, sig: evReceipt.sig }, record: evRecord, output: evOutput, tier: 'seeded', steps: 5, misses: 2
+  }
+  const evBody: EntryBody = { ...common(w.validator, epoch, now), kind: 'evidence', payload: evPayload }
+  const evEntry = signEntry(w.validator, network, evBody)
+  const confirmBody = (author: Identity, id: string): EntryBody => ({ ...common(author, epoch, now), kind: 'confirm', payload: { evidence: fromHex(id) } })
+  const confirms = [
+    signEntry(w.requester, network, confirmBody(w.requester, evEntry.id)), // ACCEPT
+    signEntry(w.validator, network, confirmBody(w.validator, evEntry.id)), // its own evidence: CONFIRM_INVALID
+    signEntry(w.requester, network, confirmBody(w.requester, entries[1]!.id)), // a fraud proof: CONFIRM_INVALID
+    signEntry(w.requester, network, confirmBody(w.requester, '77'.repeat(32))) // CONFIRM_UNKNOWN_EVIDENCE
+  ]
+  const reSign = (author: Identity, body: unknown): Uint8Array => {
+    const bodyBytes = tryEncode(body)
+    return tryEncode({ body: bodyBytes, sig: signDomain(author.seed, SigningDomain.LEDGER_ENTRY, network.id, bodyBytes, nativeSign) })
+  }
+  // One part of the payload mutated (signed parts re-signed by their signers, so the checks behind the signatures are reached), the entry re-signed.
+  const evRecordInput = fc.oneof(
+    { arbitrary: mutatedValue([evRecordBody]).map(body => { const b = tryEncode(body); return tryEncode({ body: b, sig: signDomain(w.provider.seed, SigningDomain.CAPACITY_RECORD, network.id, b, nativeSign) }) }), weight: 5 },
+    { arbitrary: mutatedBytes([evRecord, ...recordBytes]), weight: 2 },
+    { arbitrary: fc.constantFrom(...recordBytes), weight: 1 }
+  )
+  const signRecord = (body: CapacityRecord): Uint8Array => signCapacityRecord(w.provider, network, body).bytes
+  // Valid requests and records that differ in what evidence checks: when the task was sent, when the record was current, what it declares.
+  const evSemantic = fc.oneof(
+    fc.record({ seed: fc.nat({ max: 0xffff_ffff }), at: fc.integer({ min: -120_000, max: 120_000 }) }).map(({ seed, at }) => {
+      const r = signTaskRequest(w.requester, network, { ...evRequest.value, params: { ...evRequest.value.params, seed }, issuedAt: now - 5000 + at })
+      return { request: { body: r.body, sig: r.sig } }
+    }),
+    fc.record({ from: fc.integer({ min: -150_000, max: 150_000 }), life: fc.nat({ max: 150_000 }) }).map(({ from, life }) =>
+      ({ record: signRecord({ ...evRecordBody, issuedAt: now - 5000 + from, expiresAt: now - 5000 + from + life }) })),
+    fc.record({ tier: fc.constantFrom('reference', 'exact', 'seeded', 'rescored', 'none' as const), id: fc.constantFrom(evModel, 'ref-tiny', 'other-model'), drop: fc.boolean() }).map(({ tier, id, drop }) => {
+      const { identity, ...bare } = evRecordBody.models[0]!
+      return { record: signRecord({ ...evRecordBody, models: [drop ? { ...bare, id } : { ...bare, id, identity: { ...identity!, tier } }] }) }
+    })
+  )
+  const evPart = fc.oneof(
+    { arbitrary: evSemantic, weight: 3 },
+    { arbitrary: signedBlobInput([evRequest], SigningDomain.TASK_REQUEST, w.requester).map(request => ({ request })), weight: 3 },
+    { arbitrary: signedBlobInput([evReceipt], SigningDomain.TASK_RECEIPT, w.provider).map(receipt => ({ receipt })), weight: 3 },
+    { arbitrary: evRecordInput.map(record => ({ record })), weight: 4 },
+    { arbitrary: mutatedValue([evOutput]).map(output => ({ output })), weight: 2 },
+    { arbitrary: fc.record({ tier: fc.constantFrom('exact', 'seeded', 'rescored', 'none'), steps: fc.oneof(fc.nat({ max: 5000 }), fc.constantFrom(4097, 4098)), misses: fc.nat({ max: 5000 }) }, { requiredKeys: [] }), weight: 2 }
+  )
+  const evMutation = fc.tuple(evPart, fc.constantFrom(w.validator, w.validator, w.validator, w.provider))
+    .map(([part, author]) => reSign(author, { ...evBody, author: author.peerId, payload: { ...evPayload, ...part } }))
+  const evidenceInput = hostileBytes([evEntry.bytes, ...confirms.map(c => c.bytes)], maxMsg, [
+    { arbitrary: evMutation, weight: 10 },
+    { arbitrary: mutatedValue([evBody]).map(body => reSign(w.validator, body)), weight: 3 },
+    { arbitrary: mutatedValue([confirms[0]!.body]).map(body => reSign(w.requester, body)), weight: 2 }
+  ])
+  // The evidence and the fraud proof are held for confirmations to name; nothing counts as a duplicate.
+  const heldById = new Map([evEntry, entries[1]!].map(e => [e.id, e]))
+  const evidenceCtx: LedgerValidationContext = { ...ledgerCtx, has: () => false, entryById: id => heldById.get(id) }
+
+  // ---- GGUF headers (protocol/gguf: an operator's model file, or one downloaded from anyone) ----
+  interface GgufInput { bytes: Uint8Array, fileSize?: number, limits?: Partial<GgufLimits> }
+  const ggufOptions: TestModelOptions = { seed: 7, layers: 1, embedding: 32, heads: 2, kvHeads: 1, ff: 64, contextLength: 128, type: 'Q8_0' }
+  const ggufShape: GgufShape = {
+    metadata: testModelMetadata(ggufOptions).map(([k, v]) => [k, v]),
+    tensors: testModelTensors(ggufOptions).map(t => ({ name: t.name, dims: [...t.dims], type: t.type }))
+  }
+  /**
+   * The header of a file of this shape, written here rather than by protocol/gguf/writer.ts, which
+   * refuses what the reader must survive (any number of dims, unknown types, long names) and wants
+   * the tensor data in hand; and the size of the file it heads: tensors packed in order, each padded
+   * to the alignment, as the writer lays them out.
+   */
+  const encodeShape = (shape: GgufShape): GgufInput => {
+    const out: number[] = []
+    const view = new DataView(new ArrayBuffer(8))
+    const put = (n: number, set: (v: DataView) => void): void => { set(view); for (let i = 0; i < n; i++) out.push(view.getUint8(i)) }
+    const u32 = (v: number): void => put(4, d => d.setUint32(0, v >>> 0, true))
+    const u64 = (v: bigint | number): void => put(8, d => d.setBigUint64(0, BigInt.asUintN(64, BigInt(v)), true))
+    const str = (v: string): void => { const b = new TextEncoder().encode(v); u64(b.length); out.push(...b) }
+    const scalar = (type: GgufScalarType, v: unknown): void => {
+      switch (type) {
+        case 'u8': case 'i8': case 'bool': put(1, d => d.setUint8(0, Number(v) & 0xff)); break
+        case 'u16': case 'i16': put(2, d => d.setUint16(0, Number(v) & 0xffff, true)); break
+        case 'u32': case 'i32': u32(Number(v)); break
+        case 'f32': put(4, d => d.setFloat32(0, Number(v), true)); break
+        case 'f64': put(8, d => d.setFloat64(0, Number(v), true)); break
+        case 'u64': case 'i64': u64(v as bigint); break
+        case 'string': str(v as string); break
+      }
+    }
+    out.push(...GGUF_MAGIC_BYTES)
+    u32(GGUF_VERSION)
+    u64(shape.tensors.length)
+    u64(shape.metadata.length)
+    let alignment = GGUF_DEFAULT_ALIGNMENT
+    for (const [key, value] of shape.metadata) {
+      str(key)
+      if (value.type === 'array') {
+        u32(GgufValueType.ARRAY)
+        u32(SCALAR_TYPE_CODE[value.itemType])
+        u64(value.value.length)
+        for (const item of value.value) scalar(value.itemType, item)
+      } else {
+        u32(SCALAR_TYPE_CODE[value.type])
+        scalar(value.type, value.value)
+        if (key === GGUF_KEY_ALIGNMENT && value.type === 'u32' && value.value > 0 && (value.value & (value.value - 1)) === 0) alignment = value.value
+      }
+    }
+    let offset = 0
+    for (const t of shape.tensors) {
+      str(t.name)
+      u32(t.dims.length)
+      for (const d of t.dims) u64(d)
+      u32(t.type)
+      u64(offset)
+      const traits = GGML_TYPE_TRAITS.get(t.type)
+      const elements = t.dims.reduce((a, b) => a * b, 1)
+      offset += alignUp(traits == null ? 0 : Math.ceil(elements / traits.blockSize) * traits.blockBytes, alignment)
+    }
+    const headerBytes = out.length
+    const dataOffset = alignUp(headerBytes, alignment)
+    // the padding is part of the prefix a node reads, unless a huge alignment makes it large
+    if (dataOffset - headerBytes <= 4096) for (let i = headerBytes; i < dataOffset; i++) out.push(0)
+    return { bytes: Uint8Array.from(out), fileSize: dataOffset + offset }
+  }
+  const validGguf = encodeShape(ggufShape)
+  {
+    // The encoder above must write what the real writer writes for the test model, or the fuzzing starts from the wrong place.
+    const real = encodeGgufParts({ metadata: ggufShape.metadata, tensors: testModelTensors(ggufOptions).map(t => ({ name: t.name, dims: t.dims, type: t.type, data: new Uint8Array(tensorByteLength(t.type, t.values.length)) })) })
+    if (!bytesEqual(real[0]!, validGguf.bytes) || real.reduce((n, p) => n + p.length, 0) !== validGguf.fileSize) throw new Error('fuzz GGUF encoder disagrees with protocol/gguf/writer.ts')
+  }
+  const ggufHeader = validGguf.bytes
+  const ggufStart = (tensors: number, kv: number): number[] => {
+    const u64 = (n: number): number[] => [n & 0xff, (n >> 8) & 0xff, 0, 0, 0, 0, 0, 0]
+    return [...GGUF_MAGIC_BYTES, GGUF_VERSION, 0, 0, 0, ...u64(tensors), ...u64(kv)]
+  }
+  const ggufInput: fc.Arbitrary<GgufInput> = fc.oneof(
+    { arbitrary: fc.array(ggufMutation, { minLength: 1, maxLength: 3 }).map(ms => encodeShape(applyGgufMutations(ggufShape, ms))), weight: 8 },
+    { arbitrary: mutatedBytes([ggufHeader]).map(bytes => ({ bytes, fileSize: validGguf.fileSize! })), weight: 6 },
+    { arbitrary: mutatedBytes([ggufHeader]).map(bytes => ({ bytes })), weight: 1 },
+    // prefixes: "read more", or a file that ends inside (or just after) its header
+    { arbitrary: fc.nat().map(n => ({ bytes: ggufHeader.subarray(0, n % ggufHeader.length) })), weight: 1 },
+    { arbitrary: fc.tuple(fc.nat(), fc.nat({ max: 8192 })).map(([n, extra]) => ({ bytes: ggufHeader.subarray(0, n % ggufHeader.length), fileSize: n % ggufHeader.length + extra })), weight: 1 },
+    { arbitrary: fc.uint8Array({ maxLength: 256 }).map(bytes => ({ bytes })), weight: 1 },
+    { arbitrary: fc.record({ t: fc.nat({ max: 4 }), kv: fc.nat({ max: 4 }), tail: fc.uint8Array({ maxLength: 256 }) }).map(({ t, kv, tail }) => ({ bytes: Uint8Array.from([...ggufStart(t, kv), ...tail]) })), weight: 2 },
+    {
+      arbitrary: fc.record({
+        maxMetadataEntries: fc.nat({ max: 30 }), maxKeyBytes: fc.nat({ max: 40 }), maxStringBytes: fc.nat({ max: 300 }),
+        maxArrayLength: fc.nat({ max: 300 }), maxTensors: fc.nat({ max: 15 }), maxHeaderBytes: fc.nat({ max: 6000 })
+      }, { requiredKeys: [] }).map(limits => ({ ...validGguf, limits })),
+      weight: 1
+    },
+    { arbitrary: fc.constant(validGguf), weight: 1 }
+  )
+  const runGguf = ({ bytes, fileSize, limits }: GgufInput): Outcome => {
+    const opts: ParseGgufOptions = {}
+    if (fileSize != null) opts.fileSize = fileSize
+    if (limits != null) opts.limits = limits
+    let r: GgufParseResult | undefined
+    if (typed(() => { r = parseGgufHeader(bytes, opts) }, isGgufInvalid, 'parseGgufHeader') === 'rejected') return 'rejected'
+    const parsed = r!
+    if (parsed.needBytes !== undefined) {
+      // a prefix that ended must ask for more than it had, and never for more than the file holds
+      if (!Number.isSafeInteger(parsed.needBytes) || parsed.needBytes <= bytes.length || (fileSize != null && parsed.needBytes > fileSize)) {
+        throw new FuzzFailure(`needBytes ${parsed.needBytes} for a prefix of ${bytes.length} bytes of a file of ${fileSize ?? '?'}`)
+      }
+    } else if (parsed.headerBytes > bytes.length || parsed.dataOffset < parsed.headerBytes || parsed.dataOffset % parsed.alignment !== 0) {
+      throw new FuzzFailure(`header of ${parsed.headerBytes} bytes, data at ${parsed.dataOffset} (alignment ${parsed.alignment}), from ${bytes.length} bytes`)
+    }
+    const outcome = typed(() => checkLlamaGguf(parsed, fileSize ?? bytes.length), isGgufInvalid, 'checkLlamaGguf')
+    if (outcome === 'accepted' && parsed.needBytes !== undefined) throw new FuzzFailure('checkLlamaGguf accepted a file that ends inside its header')
+    return outcome
+  }
+
   // ---- sync, submit (node/ wire protocols) ----
   const syncRequests: SyncRequest[] = [{ t: 'roots', from: epoch - 64, to: epoch + 1 }, { t: 'ids', epoch }, { t: 'get', ids: entries.map(e => e.id) }]
   const syncResponses: SyncResponse[] = [
@@ -369,6 +559,24 @@ export function buildTargets (w: FuzzWorld = createWorld()): FuzzTarget[] {
         return outcome
       }
     },
+    {
+      name: 'ledger evidence and confirm validateGossipEntry',
+      input: evidenceInput,
+      run: (b: Uint8Array) => {
+        let v: ReturnType<typeof validateGossipEntry>
+        try { v = validateGossipEntry(b, evidenceCtx) } catch (err) { throw new FuzzFailure(`validateGossipEntry threw: ${describeThrow(err)}`, err) }
+        const outcome = checkVerdict(v)
+        const body = v.entry?.body
+        if (body?.kind === 'evidence') {
+          // The unchecked reader used on stored entries (convictedProviders) never throws, and names the checked provider.
+          let named: string | undefined
+          try { named = evidenceProviderOf(body.payload, network) } catch (err) { throw new FuzzFailure(`evidenceProviderOf threw: ${describeThrow(err)}`, err) }
+          if (outcome === 'accepted' && named !== w.provider.peerId) throw new FuzzFailure(`accepted evidence names ${String(named)}, not the provider that signed the receipt`)
+        }
+        return outcome
+      }
+    },
+    { name: 'GGUF header parseGgufHeader + checkLlamaGguf', input: ggufInput, run: runGguf },
     cborTarget('sync request', syncRequests, encodeSync, raw => decodeSyncRequest(raw, maxMsg), codedWith([ErrorCode.INVALID_REQUEST])),
     cborTarget('sync response', syncResponses, encodeSync, raw => decodeSyncResponse(raw, maxMsg), codedWith([ErrorCode.INVALID_REQUEST])),
     cborTarget('submit request', submitRequests, encodeCanonical, raw => decodeSubmitRequest(raw, maxMsg), codedWith([ErrorCode.INVALID_REQUEST])),

@@ -21,7 +21,7 @@ describe('decoders under hostile input', () => {
     const names = targets.map(t => t.name).join('\n')
     for (const want of ['decodeCanonical', 'DHT validator', 'DHT selector', 'status reply', 'task frame', 'task request', 'task receipt',
       'decodeEntry', 'validateGossipEntry', 'validateSyncedEntry', 'verifyFraudProof', 'sync request', 'sync response', 'submit request',
-      'submit response', '/v1/chat/completions', '/v1/completions', '/v1/embeddings']) {
+      'submit response', '/v1/chat/completions', '/v1/completions', '/v1/embeddings', 'evidence and confirm', 'parseGgufHeader + checkLlamaGguf']) {
       expect(names).toContain(want)
     }
   })
