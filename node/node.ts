@@ -11,7 +11,7 @@ import { nodeRoutes } from './api/nodeRoutes.ts'
 import { openaiRoutes } from './api/openaiRoutes.ts'
 import { createFaultyBackend, overclaimedHardware, parseFault } from './backends/faulty.ts'
 import { withMeasuredThroughput } from './backends/throughput.ts'
-import { createOpenAIBackend } from './backends/openai.ts'
+import { createOpenAIBackend, upstreamContextLengths } from './backends/openai.ts'
 import { createReferenceBackend } from './backends/reference.ts'
 import type { Backend } from './backends/backend.ts'
 import { createLlamaBackend, impersonated } from './backends/llama/backend.ts'
@@ -183,9 +183,15 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
         scoringEngines = llama.engines
         honest = llama
       } else {
-        honest = backendKind.kind === 'openai'
-          ? createOpenAIBackend({ upstream: backendKind.upstream, models, apiKey: process.env.INFERMESH_UPSTREAM_KEY, timeoutMs: parsePositiveInt(options.upstreamTimeout, 'upstreamTimeout', 3600) * 1000 })
-          : createReferenceBackend(models, { nondeterministic: backendKind.kind === 'reference-nondeterministic' })
+        if (backendKind.kind === 'openai') {
+          // Advertise the context the upstream really has, where it says (vLLM, infermesh, llama.cpp server).
+          const contexts = await upstreamContextLengths(backendKind.upstream, process.env.INFERMESH_UPSTREAM_KEY)
+          const offers = models.map(m => contexts.has(m.id) ? { ...m, contextLength: contexts.get(m.id)! } : m)
+          log.info({ upstream: backendKind.upstream.origin, contextLengths: Object.fromEntries(offers.map(m => [m.id, m.contextLength])), reported: contexts.size }, 'upstream models')
+          honest = createOpenAIBackend({ upstream: backendKind.upstream, models: offers, apiKey: process.env.INFERMESH_UPSTREAM_KEY, timeoutMs: parsePositiveInt(options.upstreamTimeout, 'upstreamTimeout', 3600) * 1000 })
+        } else {
+          honest = createReferenceBackend(models, { nondeterministic: backendKind.kind === 'reference-nondeterministic' })
+        }
       }
       const backend = fault == null ? honest : createFaultyBackend(honest, fault)
       if (fault != null) log.warn({ fault: options.fault }, 'FAULT INJECTION ON: this provider cheats on purpose (tests and devnets only)')

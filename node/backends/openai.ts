@@ -147,3 +147,24 @@ export function createOpenAIBackend (init: OpenAIBackendInit): Backend {
     }
   }
 }
+
+/**
+ * The context length an upstream reports for each model it serves, from its
+ * GET /models: vLLM's `max_model_len`, infermesh's and OpenRouter's
+ * `context_length`, llama.cpp server's `meta.n_ctx_train`. A provider then
+ * advertises the real limit instead of a guess, and validators size their
+ * audits to fit. Best effort: an upstream that does not say gets the default.
+ */
+export async function upstreamContextLengths (upstream: URL, apiKey?: string, timeoutMs = 5000): Promise<Map<string, number>> {
+  const out = new Map<string, number>()
+  try {
+    const res = await fetch(endpoint(upstream, 'models'), { headers: apiKey != null ? { authorization: `Bearer ${apiKey}` } : {}, signal: AbortSignal.timeout(timeoutMs) })
+    if (!res.ok) return out
+    const body = await res.json() as { data?: Array<{ id?: unknown, max_model_len?: unknown, context_length?: unknown, meta?: { n_ctx_train?: unknown } }> }
+    for (const m of Array.isArray(body.data) ? body.data : []) {
+      const n = m.max_model_len ?? m.context_length ?? m.meta?.n_ctx_train
+      if (typeof m.id === 'string' && typeof n === 'number' && Number.isInteger(n) && n > 0 && n <= 16_777_216) out.set(m.id, n)
+    }
+  } catch {}
+  return out
+}

@@ -28,6 +28,7 @@ import { foldAudit, isConvicted } from '../../protocol/verify/sequential.ts'
 import { newObservation, nextQuality as nextQualityWith, sequentialOf, weightOf, type ProviderObservation } from '../../protocol/verify/weights.ts'
 import type { ModelVerifier, RealModelVerdict } from '../verify/verifier.ts'
 import { recheckEvidence } from '../verify/evidence.ts'
+import { evidenceProviderOf } from '../../protocol/ledger/fraud.ts'
 import { fetchStatus } from '../discovery/statusProtocol.ts'
 import type { Catalog } from '../discovery/catalog.ts'
 import type { ProviderLookup } from '../discovery/providerLookup.ts'
@@ -494,6 +495,10 @@ export class Auditor {
       return 'failed'
     }
     // The record as gossip delivered it, else the provider's current one, asked for directly.
+    // One piece of evidence per provider per conviction window is enough for a second validator to
+    // confirm; more would only cost every holder of the weights another re-check.
+    const published = this.evidencePublished.get(target.peer)
+    if (published != null && epoch - published < auditorDefaults.fraudMemoryEpochs) return 'failed'
     const record = this.c.recordBytesOf?.(target.peer) ?? await fetchStatus(this.c.host, this.c.network, target.peer, signal).catch(() => undefined)
     if (record == null || v.tier === 'reference' || v.tier === 'none') {
       this.c.logger.warn({ provider: target.peer, model: offer.id }, 'audit convicts, but the provider\'s signed record is not at hand: no evidence published')
@@ -514,6 +519,7 @@ export class Auditor {
       }
     })
     this.examined.add(entry.id)
+    this.evidencePublished.set(target.peer, epoch)
     await this.c.ledger.publish(entry)
     return 'failed'
   }
@@ -522,6 +528,8 @@ export class Auditor {
   readonly lastVerdicts: Array<RealModelVerdict & { epoch: number, provider: string, model: string }> = []
   /** Evidence entries this validator has looked at (its own, re-checked, or not for weights it holds). */
   private readonly examined = new Set<string>()
+  /** Provider → the epoch this validator last published evidence against it. */
+  private readonly evidencePublished = new Map<string, number>()
 
   /**
    * Re-checks evidence other validators published against weights this one
@@ -536,6 +544,9 @@ export class Auditor {
       if (e.body.kind !== 'evidence' || this.examined.has(e.id)) continue
       this.examined.add(e.id)
       if (e.body.author === this.c.identity.peerId) continue
+      // A provider consensus already zeroes needs no further confirmation now: spare the engine for audits.
+      const provider = evidenceProviderOf(e.body.payload, this.c.network)
+      if (provider != null && this.c.isZeroed?.(provider) === true) continue
       const r = await recheckEvidence(e, this.c.network, this.c.verify, this.c.verifier, signal).catch((err: Error) => ({ status: 'failed' as const, reason: err.message }))
       this.c.logger.info({ evidence: e.id, status: r.status, reason: r.reason }, 'evidence re-checked')
       if (r.status !== 'confirmed') continue
@@ -547,6 +558,7 @@ export class Auditor {
       confirmed++
     }
     if (this.examined.size > auditorDefaults.maxAuditLog) this.examined.clear()
+    for (const [peer, e] of this.evidencePublished) if (epochOf(this.c.now(), this.c.network) - e >= auditorDefaults.fraudMemoryEpochs) this.evidencePublished.delete(peer)
     return confirmed
   }
 

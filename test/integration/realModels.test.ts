@@ -216,6 +216,19 @@ describe('validators hold real models to account, whatever engine serves them', 
     expect(againstExact.length, 'evidence against the exact-tier cheater').toBeGreaterThan(0)
     expect(againstExact.some(e => e.tier === 'exact' && e.confirmations.some(c => c.author !== e.author)), JSON.stringify(againstExact)).toBe(true)
     for (const honest of ['honestSeeded', 'honestRescored']) expect(evidence.filter(e => e.provider === id(honest))).toEqual([])
+    // Any node re-checks a piece of evidence on request: a validator on its own copy of the weights
+    // reproduces the conviction; the gateway, holding no weights, keeps it and says it cannot.
+    const piece = againstExact[0]!
+    const byValidator = await getJson(`${nodes.v1!.api}/v1/ledger/evidence/${piece.id}/verify`, { method: 'POST' })
+    expect(byValidator.body.recheck.status, JSON.stringify(byValidator.body)).toBe('confirmed')
+    const byGateway = await getJson(`${gateway.api}/v1/ledger/evidence/${piece.id}/verify`, { method: 'POST' })
+    expect(byGateway.body.recheck).toMatchObject({ status: 'not-held', weights: sha256Of(files.Q8_0) })
+    const cli = await runCli(['verify-evidence', piece.id, '--api', gateway.api])
+    expect(cli.code).toBe(1)
+    expect(cli.stdout).toMatch(/NOT-HELD: this node does not hold weights sha256:/)
+    // The provider in front of an upstream advertises the context that upstream reports.
+    const tinyProviders = (await getJson(`${gateway.api}/v1/providers?model=tiny`)).body.providers as Array<{ peerId: string, models: Array<{ id: string, contextLength: number }> }>
+    expect(tinyProviders.find(p => p.peerId === id('honestRescored'))?.models.find(m => m.id === 'tiny')?.contextLength).toBe(2048)
     const cheaterIds = new Set(names.filter(n => !n.startsWith('honest')).map(id))
     for (const [name, n] of Object.entries(nodes)) {
       if (cheaterIds.has(n.peerId) || name.endsWith('Upstream')) continue
