@@ -20,7 +20,7 @@ import type { TaskRequest } from '../../protocol/task.ts'
 import { judgeRescored, type ScoredStep } from '../../protocol/verify/rescored.ts'
 import { judgeSeeded } from '../../protocol/verify/seeded.ts'
 import { auditConvicts, auditLlr } from '../../protocol/verify/sequential.ts'
-import { completionText, LlamaEngine, type LlamaEngineOptions } from '../backends/llama/engine.ts'
+import { completionText, LlamaEngine, scoreStep, type LlamaEngineOptions } from '../backends/llama/engine.ts'
 import { verifierDefaults } from '../options.ts'
 import type { Logger } from '../logger.ts'
 import type { AuditedAnswer, ModelVerifier, RealModelVerdict } from './verifier.ts'
@@ -99,24 +99,12 @@ export class LlamaVerifier implements ModelVerifier {
   /** Teacher-forced scores of `tokens` after `prompt`, with the top alternatives, as a re-scoring server reports them. */
   private async scoreCompletion (engine: LlamaEngine, prompt: number[], tokens: number[], signal?: AbortSignal): Promise<ScoredStep[]> {
     const logits = await engine.forcedLogits(prompt, tokens, signal)
-    return logits.map((l, i) => {
-      const id = tokens[i]!
-      const top = Array.from({ length: l.length }, (_, j) => j).sort((x, y) => l[y]! - l[x]! || x - y).slice(0, verifierDefaults.topLogprobs)
-      return { id, text: engine.tokenText(id), logprob: logprobAt(l, id), top: top.map(j => ({ id: j, text: engine.tokenText(j), logprob: logprobAt(l, j) })) }
-    })
+    return logits.map((l, i) => scoreStep(l, tokens[i]!, verifierDefaults.topLogprobs, id => engine.tokenText(id)))
   }
 
   async close (): Promise<void> {
     for (const e of this.engines.values()) await e.close()
   }
-}
-
-function logprobAt (l: Float64Array, id: number): number {
-  let m = -Infinity
-  for (let i = 0; i < l.length; i++) if (l[i]! > m) m = l[i]!
-  let s = 0
-  for (let i = 0; i < l.length; i++) s += Math.exp(l[i]! - m)
-  return l[id]! - m - Math.log(s)
 }
 
 /** The PIT draws of a re-scored audit come from its task id: reproducible by anyone re-checking it. */

@@ -365,7 +365,7 @@ export class LlamaEngine {
         const step: GeneratedToken = { ids: [id], text: '' }
         if (o.logprobs === true) {
           step.logprob = logprobOf(logits, id)
-          if ((o.topLogprobs ?? 0) > 0) step.top = this.topOf(logits, o.topLogprobs!)
+          if ((o.topLogprobs ?? 0) > 0) step.top = scoreStep(logits, id, o.topLogprobs!, t => this.tokenText(t)).top.map(t => ({ token: t.text, logprob: t.logprob }))
         }
         let final = false
         if (id === this.info.eos) {
@@ -403,11 +403,6 @@ export class LlamaEngine {
     })
   }
 
-  private topOf (logits: Float64Array, k: number): Array<{ token: string, logprob: number }> {
-    const ids = Array.from({ length: logits.length }, (_, i) => i).sort((a, b) => logits[b]! - logits[a]! || a - b).slice(0, k)
-    return ids.map(id => ({ token: this.tokenText(id), logprob: logprobOf(logits, id) }))
-  }
-
   /**
    * Teacher forcing: one evaluation of prompt + claimed, returning the logits
    * before each claimed token (logits[t] precedes claimed[t]).
@@ -435,10 +430,30 @@ export class LlamaEngine {
   async scoreTokens (tokens: readonly number[], topK: number, signal?: AbortSignal): Promise<ScoredToken[]> {
     if (tokens.length < 2) return []
     const logits = await this.forcedLogits(tokens.slice(0, 1), tokens.slice(1), signal)
-    return logits.map((l, i) => {
-      const id = tokens[i + 1]!
-      const top = Array.from({ length: l.length }, (_, j) => j).sort((a, b) => l[b]! - l[a]! || a - b).slice(0, topK)
-      return { id, text: this.tokenText(id), logprob: logprobOf(l, id), top: top.map(j => ({ id: j, text: this.tokenText(j), logprob: logprobOf(l, j) })) }
-    })
+    return logits.map((l, i) => scoreStep(l, tokens[i + 1]!, topK, id => this.tokenText(id)))
   }
+}
+
+/** The k ids with the largest logits, best first (ties: lower id first), in O(vocab · k). */
+export function topIds (logits: Float64Array, k: number): number[] {
+  const top: number[] = []
+  for (let id = 0; id < logits.length; id++) {
+    const l = logits[id]!
+    if (top.length === k && !(l > logits[top[k - 1]!]!)) continue
+    let at = top.length === k ? k - 1 : top.length
+    while (at > 0 && logits[top[at - 1]!]! < l) at--
+    top.splice(at, 0, id)
+    if (top.length > k) top.pop()
+  }
+  return top
+}
+
+/** One step as a re-scoring server reports it: the token's logprob at temperature 1 and the top-k alternatives'. */
+export function scoreStep (logits: Float64Array, id: number, k: number, text: (id: number) => string): ScoredToken {
+  let m = -Infinity
+  for (let i = 0; i < logits.length; i++) if (logits[i]! > m) m = logits[i]!
+  let sum = 0
+  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i]! - m)
+  const lse = m + Math.log(sum)
+  return { id, text: text(id), logprob: logits[id]! - lse, top: topIds(logits, k).map(j => ({ id: j, text: text(j), logprob: logits[j]! - lse })) }
 }
