@@ -6,8 +6,11 @@
  * a colluding anchor (30) audits nothing and publishes forged weights through
  * its own node's ledger (signed with its key, gossiped like any entry):
  * 65535 on a bad provider, 0 on every honest one. The bad provider serves
- * garbage in nondeterministic mode, so honest validators score it 0 within
- * tolerance but no fraud proof exists: only Yuma clipping keeps it down. With
+ * only a model no honest validator audits (the embedding model), so the
+ * honest validators never vouch for it (an all-zero column) and no fraud
+ * proof exists: only Yuma clipping keeps it down. (It used to serve garbage
+ * in nondeterministic mode; since a reference model's tolerance failure is a
+ * fraud proof too, that provider would be zeroed by proof, not clipping.) With
  * three honest providers, a plain power-weighted average would rank it above
  * each of them (0.30 against 0.70 / 3), so the test can fail.
  *
@@ -94,7 +97,7 @@ describe('colluding validators and Sybils on live nodes', () => {
     stopTraffic = clientTraffic(net.api('gateway'))
     await Promise.all([
       ...HONEST.map(async h => net.spawn(h, ['--role', 'provider', '--models', 'ref-tiny'])),
-      net.spawn('bad', ['--role', 'provider', '--models', 'ref-tiny', '--backend', 'reference-nondeterministic', '--fault', 'garbage'])
+      net.spawn('bad', ['--role', 'provider', '--models', 'ref-embed'])
     ])
     await Promise.all([net.spawn('v1', ['--role', 'validator']), net.spawn('v2', ['--role', 'validator'])])
     // The Sybils forge from the start but publish nothing until phase 2.
@@ -141,8 +144,9 @@ describe('colluding validators and Sybils on live nodes', () => {
     // Epochs from the turn on in which the colluder's forged reveal counted beside an honest validator's. (In an
     // epoch where no honest validator manages to reveal, the colluder holds all the stake and wins it: that is
     // liveness, not the clipping checked here. Reputation below checks every epoch.)
-    const contested = (x: Map<number, { validators: string[] }>): number[] => [...x.entries()]
-      .filter(([e, c]) => e >= turned && c.validators.includes(colluderId) && c.validators.some(v => honestValidators.includes(v))).map(([e]) => e)
+    // The colluder's reveal has counted once the bad provider is ranked at all: no honest validator names it.
+    const contested = (x: Map<number, { validators: string[], rank: Map<string, number> }>): number[] => [...x.entries()]
+      .filter(([e, c]) => e >= turned && c.validators.includes(colluderId) && c.rank.has(bad) && c.validators.some(v => honestValidators.includes(v))).map(([e]) => e)
     const m = await eventually(consensusOf, x => contested(x).length >= COLLUSION_EPOCHS,
       { timeoutMs: (COLLUSION_EPOCHS + 10) * EPOCH_MS, intervalMs: 1000, what: `${COLLUSION_EPOCHS} epochs with the colluder and an honest validator counted` }).catch(explain)
     const epochs = contested(m).slice(0, COLLUSION_EPOCHS)
