@@ -1,20 +1,26 @@
 /**
  * The validator (design.md §9). Each epoch it audits a sample of providers
- * with tasks drawn from the client workload, handed to a randomly chosen
- * ordinary gateway over the submit protocol, so the provider sees a gateway's
- * key and signature exactly as on client traffic. Each result is judged by
- * protocol/verify/audit.ts: for a model its provider declares deterministic,
- * by recomputing it, and a provider-signed receipt that does not recompute
- * becomes a fraud proof in the ledger; for a nondeterministic one, within
- * tolerance, and a failure scores 0 without a proof. At the end of the epoch
- * the observations become a u16 weight vector: committed in epoch e, revealed
- * in e+1.
+ * with natural chat requests (protocol/workload.ts), handed to a randomly
+ * chosen ordinary gateway over the submit protocol, so the provider sees a
+ * gateway's key and signature exactly as on client traffic.
+ *
+ * A reference model's answer is judged by protocol/verify/audit.ts: by
+ * recomputing it when its provider declares it deterministic, within
+ * tolerance otherwise; a provider-signed receipt that fails either becomes a
+ * fraud proof in the ledger (carrying the text, for the tolerance check).
+ * A real model's answer is judged by the validator's own verifier
+ * (node/verify: its GGUF copy on the built-in engine, or its own vLLM/SGLang
+ * server) by the tier the provider's record offers; its statistic feeds a
+ * sequential test per provider and weights, and an audit that alone convicts
+ * becomes evidence that a second validator confirms (it re-checks others'
+ * evidence too). At the end of the epoch the observations become a u16 weight
+ * vector (protocol/verify/weights.ts): committed in epoch e, revealed in e+1.
  */
 import { randomBytes } from 'node:crypto'
 import type { PeerId } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { bytesEqual, fromHex } from '../../protocol/bytes.ts'
-import { offerTier, type CapacityRecord, type ModelOffer } from '../../protocol/capacity.ts'
+import type { CapacityRecord, ModelOffer } from '../../protocol/capacity.ts'
 import type { Identity } from '../../protocol/identity.ts'
 import { epochOf, epochStartMs, LEDGER_ENTRY_VERSION, signCommitAndReveal, signEntry, sortWeights, type LedgerEntry, type Weights } from '../../protocol/ledger/entries.ts'
 import type { Network } from '../../protocol/network.ts'
