@@ -424,7 +424,7 @@ export class Auditor {
         this.c.logger.info({ provider: target.peer, model, completionTokens: receipt.value.usage.completionTokens, decodeMs: res.decodeMs, claimedTokensPerSecond: offer.tokensPerSecondMilli / 1000 }, 'audit slower than the provider\'s record claims: scored down')
       }
     }
-    if (real) return await this.judgeReal(target, offer, epoch, gateway.toString(), request, receipt, res.output as TaskOutput, claim, signal)
+    if (real) return await this.judgeReal(target, offer, epoch, gateway.toString(), request, receipt, res.output as TaskOutput, claim, signal, { elapsedMs: elapsed, ttftMs: res.ttftMs, decodeMs: res.decodeMs })
     const judged = judgeAudit({ request: request.value, receiptOutputHash: receipt.value.outputHash, output: res.output as TaskOutput, deterministic })
     this.c.logger.debug({ taskId: request.value.id, provider: target.peer, gateway: gateway.toString(), verdict: judged.verdict, claim, completionTokens: receipt.value.usage.completionTokens, decodeMs: res.decodeMs, elapsedMs: elapsed }, 'audit done')
     if (judged.verdict === 'unverifiable') {
@@ -463,7 +463,7 @@ export class Auditor {
    * audits convicts here (this validator's weight), with no entry.
    */
   private async judgeReal (target: CapacityRecord, offer: ModelOffer, epoch: number, gateway: string, request: SignedObject<TaskRequest>, receipt: SignedObject<Receipt>,
-    output: TaskOutput, claim: ClaimVerdict, signal: AbortSignal): Promise<AuditOutcome> {
+    output: TaskOutput, claim: ClaimVerdict, signal: AbortSignal, timing: { elapsedMs: number, ttftMs?: number, decodeMs?: number }): Promise<AuditOutcome> {
     const obs = this.observe(target.peer, epoch)
     if (!('text' in output)) {
       this.record({ epoch, provider: target.peer, gateway, outcome: 'skipped', claim })
@@ -485,7 +485,7 @@ export class Auditor {
     obs.sequential.set(key, after)
     this.lastVerdicts.push({ epoch, provider: target.peer, model: offer.id, ...v })
     if (this.lastVerdicts.length > auditorDefaults.maxAuditLog) this.lastVerdicts.splice(0, this.lastVerdicts.length - auditorDefaults.maxAuditLog)
-    this.c.logger.debug({ taskId: request.value.id, provider: target.peer, model: offer.id, tier: v.tier, method: v.method, steps: v.steps, misses: v.misses, llr: v.llr, evidence: after.s, costMs: Math.round(v.costMs) }, 'real-model audit judged')
+    this.c.logger.debug({ taskId: request.value.id, provider: target.peer, model: offer.id, tier: v.tier, method: v.method, steps: v.steps, misses: v.misses, llr: v.llr, evidence: after.s, costMs: Math.round(v.costMs), ...timing }, 'real-model audit judged')
     if (!v.convicts && !isConvicted(after)) {
       this.tally(target.peer, 'passed', epoch)
       this.record({ epoch, provider: target.peer, gateway, outcome: 'passed', claim })
