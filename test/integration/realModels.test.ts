@@ -27,7 +27,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chatRequestBody, drawClientTask, drawGapMs, workloadRandom } from '../../protocol/workload.ts'
-import { writeTestModels, type TestModelFiles } from '../helpers/ggufModels.ts'
+import { TEXT_MODEL, writeTestModels, type TestModelFiles } from '../helpers/ggufModels.ts'
 import { eventually, getJson, runCli, startNodeProcess, tempDir, writeNetworkFile, type NodeProcess } from '../helpers/nodeProcess.ts'
 
 /** Six-second epochs: fourteen node processes, eight of them running llama.cpp, share two cores. */
@@ -68,7 +68,9 @@ describe('validators hold real models to account, whatever engine serves them', 
   const reputation = async (n: NodeProcess): Promise<ReputationView> => (await getJson<ReputationView>(`${n.api}/v1/reputation`)).body
 
   beforeAll(async () => {
-    files = writeTestModels(dir)
+    // A context of 1,024 tokens: real-model audits then prompt with at most 512 characters, which keeps
+    // fourteen processes on two cores responsive (audits are timed against the epoch).
+    files = writeTestModels(dir, { ...TEXT_MODEL, contextLength: 1024 })
     for (const v of ['v1', 'v2']) {
       const r = await runCli(['identity', '--data', join(dir, v), '--json'])
       validatorIds.push(JSON.parse(r.stdout).peerId)
@@ -116,7 +118,7 @@ describe('validators hold real models to account, whatever engine serves them', 
     const models = ['tiny', 'tiny', 'tiny-q8', 'ref-tiny']
     const tick = (): void => {
       const model = models[Math.floor(random() * models.length)]!
-      const task = drawClientTask(random, { maxTokensCap: 64, maxPromptChars: model === 'ref-tiny' ? undefined : 1500 })
+      const task = drawClientTask(random, { maxTokensCap: 64, maxPromptChars: model === 'ref-tiny' ? undefined : 500 })
       void fetch(`${gateway.api}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(chatRequestBody(task, model)), signal: AbortSignal.timeout(30_000) })
         .then(async r => r.arrayBuffer(), () => {})
       trafficTimer = setTimeout(tick, drawGapMs(random, 450))
@@ -228,7 +230,7 @@ describe('validators hold real models to account, whatever engine serves them', 
     expect(cli.stdout).toMatch(/NOT-HELD: this node does not hold weights sha256:/)
     // The provider in front of an upstream advertises the context that upstream reports.
     const tinyProviders = (await getJson(`${gateway.api}/v1/providers?model=tiny`)).body.providers as Array<{ peerId: string, models: Array<{ id: string, contextLength: number }> }>
-    expect(tinyProviders.find(p => p.peerId === id('honestRescored'))?.models.find(m => m.id === 'tiny')?.contextLength).toBe(2048)
+    expect(tinyProviders.find(p => p.peerId === id('honestRescored'))?.models.find(m => m.id === 'tiny')?.contextLength).toBe(1024)
     const cheaterIds = new Set(names.filter(n => !n.startsWith('honest')).map(id))
     for (const [name, n] of Object.entries(nodes)) {
       if (cheaterIds.has(n.peerId) || name.endsWith('Upstream')) continue
