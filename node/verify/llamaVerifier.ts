@@ -81,15 +81,19 @@ export class LlamaVerifier implements ModelVerifier {
     }
     const exact = identity.tier === 'exact' && identity.engine === engine.info.engine
     const claim = { params: { temperature: p.temperature, topP: p.topP, seed: p.seed, maxTokens: p.maxTokens }, tokens, eos, finishReason: a.finishReason, stoppedAtString: replayed.stoppedAt >= 0 }
-    let logits: Float64Array[]
+    let logits: Float32Array[]
     try {
       logits = await engine.forcedLogits(prompt, tokens.slice(0, Math.min(tokens.length, p.maxTokens + 1)), signal)
     } catch (err) {
       return verdict(identity.tier, 'shape', tokens.length, tokens.length, Infinity, true, `the claimed tokens cannot be replayed: ${(err as Error).message}`, started)
     }
     if (logits.length !== tokens.length) return verdict(identity.tier, 'shape', tokens.length, tokens.length, Infinity, true, `${tokens.length} tokens claimed for max_tokens ${p.maxTokens}`, started)
-    const r = judgeSeeded(logits, claim, { tolerance: exact ? 0 : verifierDefaults.seededTolerance })
+    let r = judgeSeeded(logits, claim, { tolerance: exact ? 0 : verifierDefaults.seededTolerance })
     if (r.invalid !== undefined) return verdict(identity.tier, 'shape', r.steps, r.steps, Infinity, true, r.invalid, started)
+    // One prefill replays a Q8_0/Q4_0 provider's decode bit-exactly on almost every step, not on all
+    // (an int8 activation can round the other way: engine.ts decodedLogits). A miss is confirmed
+    // the way the provider computed, one token at a time, before it can convict.
+    if (exact && r.misses > 0) r = judgeSeeded(await engine.decodedLogits(prompt, tokens, signal), claim, { tolerance: 0 })
     const model = exact ? { p0: 0, p1: verifierDefaults.seededMissModel.p1 } : verifierDefaults.seededMissModel
     const llr = auditLlr(r.steps, r.misses, model)
     const reason = r.misses === 0 ? `${r.steps} tokens replayed, none beyond tolerance` : `${r.misses} of ${r.steps} tokens beyond ${exact ? 'an exact replay' : `tolerance ${verifierDefaults.seededTolerance}`}, the first at step ${r.firstMiss}`

@@ -58,8 +58,6 @@ export interface SeededResult {
   maxDistance: number
   /** Index of the first miss, -1 when none. */
   firstMiss: number
-  /** Sum of the claimed tokens' logprobs at temperature 1 (for reports). */
-  logprob: number
   /** Why the claim cannot be right whatever the noise (a shape problem), if so. */
   invalid?: string
 }
@@ -87,7 +85,7 @@ export function seededShapeProblem (c: SeededClaim): string | undefined {
 export function judgeSeeded (logits: readonly Logits[], claim: SeededClaim, opts: SeededOptions = {}): SeededResult {
   const tolerance = opts.tolerance ?? 0
   if (!(tolerance >= 0)) throw new RangeError('tolerance must be ≥ 0')
-  const result: SeededResult = { steps: 0, differing: 0, misses: 0, maxDistance: 0, firstMiss: -1, logprob: 0 }
+  const result: SeededResult = { steps: 0, differing: 0, misses: 0, maxDistance: 0, firstMiss: -1 }
   const problem = seededShapeProblem(claim)
   if (problem !== undefined) return { ...result, invalid: problem }
   if (logits.length !== claim.tokens.length) throw new RangeError(`${logits.length} logit vectors for ${claim.tokens.length} claimed tokens`)
@@ -96,9 +94,8 @@ export function judgeSeeded (logits: readonly Logits[], claim: SeededClaim, opts
     const step = logits[t]!
     if (!Number.isInteger(token) || token < 0 || token >= step.length) return { ...result, invalid: `token ${token} at step ${t} is not in the vocabulary` }
     const u = claim.params.temperature === 0 ? 0 : canonicalDraw(claim.params.seed, t)
-    const c = checkClaim(step, claim.params, u, token)
+    const c = checkClaim(step, claim.params, u, token, false)
     result.steps++
-    result.logprob += c.logprob
     if (c.distance > 0) result.differing++
     if (c.distance > result.maxDistance) result.maxDistance = c.distance
     if (c.distance > tolerance) {

@@ -43,7 +43,8 @@ const BENCHES: BenchSpec[] = [
   { name: 'partition', quick: [], full: [], quickLimitMin: 15, fullLimitMin: 40 },
   // The soak carries the memory budget (idle RSS, flat under load).
   { name: 'soak', quick: [], full: ['--minutes', '10'], quickLimitMin: 8, fullLimitMin: 18 },
-  { name: 'indistinguishability', quick: [], full: [], quickLimitMin: 8, fullLimitMin: 20 }
+  { name: 'indistinguishability', quick: [], full: [], quickLimitMin: 8, fullLimitMin: 20 },
+  { name: 'verification', quick: [], full: [], quickLimitMin: 5, fullLimitMin: 40 }
 ]
 const OPTIONAL = new Set(['indistinguishability'])
 

@@ -154,9 +154,9 @@ export interface ScoredToken {
   top: Array<{ id: number, text: string, logprob: number }>
 }
 
-/** Dense logits, indexed by token id, from node-llama-cpp's sorted Map. */
-function dense (map: Map<Token, number>, vocab: number): Float64Array {
-  const out = new Float64Array(vocab).fill(-Infinity)
+/** Dense logits, indexed by token id, from node-llama-cpp's sorted Map (binary32 values, as the engine computed them: exact). */
+function dense (map: Map<Token, number>, vocab: number): Float32Array {
+  const out = new Float32Array(vocab).fill(-Infinity)
   for (const [id, l] of map) out[id] = l
   return out
 }
@@ -407,7 +407,7 @@ export class LlamaEngine {
    * Teacher forcing: one evaluation of prompt + claimed, returning the logits
    * before each claimed token (logits[t] precedes claimed[t]).
    */
-  async forcedLogits (prompt: readonly number[], claimed: readonly number[], signal?: AbortSignal): Promise<Float64Array[]> {
+  async forcedLogits (prompt: readonly number[], claimed: readonly number[], signal?: AbortSignal): Promise<Float32Array[]> {
     if (claimed.length === 0) return []
     this.checkFits(prompt.length, claimed.length)
     return await this.withSequence(async seq => {
@@ -415,10 +415,43 @@ export class LlamaEngine {
       const all = [...prompt, ...claimed]
       const first = prompt.length - 1
       const last = all.length - 2
-      const out = await seq.controlledEvaluate(all.map((t, i) => i >= first && i <= last ? [t as Token, { generateNext: { logits: true } }] : t as Token))
       const vocab = this.info.vocabSize
-      const result: Float64Array[] = []
-      for (let i = first; i <= last; i++) result.push(dense(out[i]!.next.logits!, vocab))
+      const result: Float32Array[] = []
+      // Each position's logits become a dense array as they arrive and node-llama-cpp's Map is dropped:
+      // with a real vocabulary a Map is ~10 MB, and an answer has hundreds of positions.
+      await seq.controlledEvaluate(all.map((t, i) => i >= first && i <= last ? [t as Token, { generateNext: { logits: true } }] : t as Token), {
+        onTokenResult: (i, r) => {
+          if (r.next.logits == null) return
+          result[i - first] = dense(r.next.logits, vocab)
+          ;(r.next as { logits?: unknown }).logits = undefined
+        }
+      })
+      if (result.length !== claimed.length || result.some(x => x == null)) throw new TaskError(TaskErrorCode.INTERNAL, 'the engine returned logits for fewer positions than asked')
+      return result
+    })
+  }
+
+  /**
+   * The logits before each claimed token as generate() saw them: the prompt in
+   * one evaluation, then one evaluation per token. Slower than forcedLogits
+   * (one prefill) but what a Q8_0/Q4_0 replay must use to be bit-exact:
+   * measured by scripts/bench/verification.ts, prefill differs from decode in
+   * the last bits of its F32 parts, and where an int8 activation rounds on a
+   * boundary that shows (5.5e-5 of honest tiny-model steps, 1 % of a bigger
+   * model's), while a decode replay matched on every one of 287,000 steps.
+   */
+  async decodedLogits (prompt: readonly number[], claimed: readonly number[], signal?: AbortSignal): Promise<Float32Array[]> {
+    if (claimed.length === 0) return []
+    this.checkFits(prompt.length, claimed.length)
+    return await this.withSequence(async seq => {
+      const vocab = this.info.vocabSize
+      const out = await seq.controlledEvaluate(prompt.map((t, i) => i === prompt.length - 1 ? [t as Token, { generateNext: { logits: true } }] : t as Token))
+      const result = [dense(out[prompt.length - 1]!.next.logits!, vocab)]
+      for (let t = 0; t + 1 < claimed.length; t++) {
+        if (signal?.aborted === true) throw new TaskError(TaskErrorCode.DEADLINE_EXCEEDED, 'cancelled')
+        const step = await seq.controlledEvaluate([[claimed[t]! as Token, { generateNext: { logits: true } }]])
+        result.push(dense(step[0]!.next.logits!, vocab))
+      }
       return result
     })
   }
@@ -435,7 +468,7 @@ export class LlamaEngine {
 }
 
 /** The k ids with the largest logits, best first (ties: lower id first), in O(vocab · k). */
-export function topIds (logits: Float64Array, k: number): number[] {
+export function topIds (logits: ArrayLike<number>, k: number): number[] {
   const top: number[] = []
   for (let id = 0; id < logits.length; id++) {
     const l = logits[id]!
@@ -449,7 +482,7 @@ export function topIds (logits: Float64Array, k: number): number[] {
 }
 
 /** One step as a re-scoring server reports it: the token's logprob at temperature 1 and the top-k alternatives'. */
-export function scoreStep (logits: Float64Array, id: number, k: number, text: (id: number) => string): ScoredToken {
+export function scoreStep (logits: ArrayLike<number>, id: number, k: number, text: (id: number) => string): ScoredToken {
   let m = -Infinity
   for (let i = 0; i < logits.length; i++) if (logits[i]! > m) m = logits[i]!
   let sum = 0

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { argmax, canonicalDraw, checkClaim, logprobOf, sampleCanonical, samplerStep } from '../../../../protocol/sampling/canonical.ts'
+import { argmax, canonicalDraw, checkClaim, logprobOf, nucleusOf, sampleCanonical, samplerStep } from '../../../../protocol/sampling/canonical.ts'
 import { workloadRandom } from '../../../../protocol/workload.ts'
 
 function randomLogits (random: () => number, n: number, scale = 4): Float64Array {
@@ -119,6 +119,30 @@ describe('canonical sampler', () => {
         if (a.nucleus !== undefined) expect(a.nucleus[a.chosen]).toBe(1)
         expect(sampleCanonical(logits, { temperature, topP }, u)).toBe(a.chosen)
       }))
+  })
+
+  it('property: the nucleus from sorting above a cut is the full sort\'s prefix, id for id', () => {
+    const reference = (w: Float64Array, all: number, topP: number): number[] => {
+      const order = Array.from({ length: w.length }, (_, i) => i).sort((a, b) => w[a]! > w[b]! ? -1 : w[a]! < w[b]! ? 1 : a - b)
+      const out: number[] = []
+      let acc = 0
+      for (const id of order) {
+        out.push(id)
+        acc += w[id]!
+        if (acc >= topP * all) break
+      }
+      return out.sort((a, b) => a - b)
+    }
+    fc.assert(fc.property(
+      fc.array(fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), fc.constant(0), fc.constant(0.5), fc.double({ min: 0, max: 1e-300, noNaN: true })), { minLength: 1, maxLength: 300 }),
+      fc.double({ min: 0.001, max: 0.999999, noNaN: true }),
+      (xs, topP) => {
+        const w = Float64Array.from(xs)
+        let all = 0
+        for (const x of w) all += x
+        const got = nucleusOf(w, all, topP)!
+        expect([...got.keys()].filter(i => got[i] === 1)).toEqual(reference(w, all, topP))
+      }), { numRuns: 500 })
   })
 
   it('refuses bad parameters', () => {
