@@ -5,11 +5,11 @@
  * (protocol/sampling/canonical.ts) on its own logits with the request's seed.
  *
  * - exact: the provider's engine configuration is one whose logits are
- *   bit-identical to the validator's (CPU llama.cpp, Q8_0/Q4_0 weights, flash
- *   attention off, F32 KV cache: measured identical across runs, thread
- *   counts, batch sizes, prefill against decode and CPU kernel sets). Every
- *   step must replay exactly; one that does not is provable by anyone holding
- *   the weights.
+ *   bit-identical to the validator's when it replays the provider's decode
+ *   (CPU llama.cpp, Q8_0/Q4_0 weights, flash attention off, F32 KV cache:
+ *   identical across runs, thread counts, batch sizes and tasks evaluated
+ *   together; node/backends/llama/engine.ts decodedLogits). Every step must
+ *   match, and one that does not is provable by anyone holding the weights.
  * - seeded: logits differ in the last bits (F16/F32 weights, GPU kernels), so
  *   a step may honestly differ where the draw lay within that noise of an
  *   interval boundary. Each step's distance (ClaimCheck.distance) is compared

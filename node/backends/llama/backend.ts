@@ -14,7 +14,7 @@ import type { Backend, BackendResult } from '../backend.ts'
 import { resolve } from 'node:path'
 import { LlamaEngine, checkGgufFile, fileSha256, engineName, type LlamaEngineOptions, type LlamaModelInfo } from './engine.ts'
 
-/** Quantizations whose CPU logits replay bit-identically in the engine's fixed configuration (measured). */
+/** Quantizations whose CPU logits a decode replay reproduces bit-identically in the engine's fixed configuration (measured: scripts/bench/verification.ts). F16/F32 differ in the last bits between runs of the same build, so they get the seeded tier. */
 export const EXACT_QUANTIZATIONS: ReadonlySet<string> = new Set(['Q8_0', 'Q4_0'])
 
 export function tierOf (info: Pick<LlamaModelInfo, 'quantization'>): VerificationTier {

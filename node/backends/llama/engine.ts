@@ -5,11 +5,16 @@
  * anyone holding the same weights can replay an honest provider's output.
  *
  * The configuration is fixed where it matters for replay: CPU, flash
- * attention off and an F32 KV cache. With those, Q8_0 and Q4_0 models give
- * bit-identical logits across runs, thread counts, batch sizes and prefill
- * against decode (measured on node-llama-cpp 3.22.1); with flash attention on,
- * prefill and decode of Q8_0 differ by 0.22 in log-probability. One thread per
- * engine by default: two threads on a two-core machine ran 30-40× slower.
+ * attention off and an F32 KV cache. With those, a Q8_0 or Q4_0 model decoded
+ * one token at a time gives bit-identical logits across runs, thread counts,
+ * batch sizes and tasks evaluated together (scripts/bench/verification.ts:
+ * 287,000 steps), which is what the exact tier replays; one prefill of the
+ * whole answer matches on almost every step but not all (an int8 activation
+ * can round the other way: 5.5e-5 of a tiny model's steps, 1 % of a bigger
+ * one's), so a miss found that way is confirmed by a decode replay
+ * (decodedLogits) before it counts. With flash attention on, prefill and
+ * decode of Q8_0 differ by 0.22 in log-probability. One thread per engine by
+ * default: two threads on a two-core machine ran 30-40× slower.
  *
  * A GGUF file is checked before llama.cpp sees it (protocol/gguf): a missing
  * key that llama.cpp asserts on aborts the whole process (GGML_ASSERT), so an
