@@ -41,6 +41,7 @@ import { Advertiser } from './discovery/advertiser.ts'
 import { detectHardware } from './discovery/hardware.ts'
 import { serveStatus } from './discovery/statusProtocol.ts'
 import { ProviderLookup } from './discovery/providerLookup.ts'
+import { keepBootstrapped } from './discovery/bootstrapRedial.ts'
 import { createHost, type Host } from './libp2p.ts'
 import type { Logger } from './logger.ts'
 import type { NodeContext } from './nodeContext.ts'
@@ -162,6 +163,11 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
       throw err
     }
     stack.push(async () => host.stop())
+    if (bootstrap.length > 0) {
+      const redial = new AbortController()
+      const loop = keepBootstrapped(host, bootstrap, log.child({ component: 'bootstrap' }), redial.signal)
+      stack.push(async () => { redial.abort(); await loop })
+    }
     log.info({ peerId: identity.peerId, network: network.definition.name, networkId: network.idHex, addresses: host.getMultiaddrs().map(String), bootstrap: bootstrap.length }, 'libp2p host started')
 
     const accounts = new Accounts(db, identity.peerId)

@@ -420,3 +420,12 @@ export const realAuditDefaults = {
    */
   maxTokens: 256
 }
+
+export const bootstrapDefaults = {
+  /** How often a node checks that it has a peer at all, and its first pause before dialing the bootstrap list again. */
+  firstCheckMs: 5 * second,
+  /** The pause doubles after each dial that left the node alone, up to this. */
+  maxPauseMs: 60 * second,
+  /** One dial of a bootstrap address. */
+  dialTimeoutMs: 10 * second
+}

@@ -52,6 +52,8 @@ describe('llama backend: GGUF files on llama.cpp, through the OpenAI API', () =>
     const models = body.providers[0].models as Array<{ id: string, backend: string, identity: Record<string, string>, verification: string, deterministic: boolean }>
     const tiny = models.find(m => m.id === 'tiny')!
     expect(tiny.backend).toBe('llama')
+    // Measured at start through the engine that serves, like the reference backend's.
+    expect((tiny as unknown as { tokensPerSecond: number }).tokensPerSecond).toBeGreaterThan(0)
     expect(tiny.identity).toMatchObject({ weights: sha256Of(files.F16), quantization: 'F16', tier: 'seeded' })
     expect(tiny.identity.engine).toMatch(/^llama\.cpp .* cpu fa=off kv=f32 canonical\/v1$/)
     const q8 = models.find(m => m.id === 'tiny-q8')!
