@@ -337,6 +337,8 @@ export const auditorDefaults = {
   fraudMemoryEpochs: 10,
   /** How often a validator with real models looks for new evidence to re-check and confirm. */
   evidenceCheckMs: 1 * second,
+  /** Pieces of evidence re-checked at once (each one prefill on the validator's engine, ahead of its audits). */
+  maxConcurrentRechecks: 4,
   /** Latency at which the weight halves. */
   latencyScaleMs: 10 * second,
   /** Dialling one address of a provider's record (once per provider per epoch) gives up after this. */

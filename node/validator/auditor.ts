@@ -544,28 +544,34 @@ export class Auditor {
    */
   async confirmEvidence (signal: AbortSignal): Promise<number> {
     if (this.c.verifier == null) return 0
-    let confirmed = 0
+    const todo: LedgerEntry[] = []
     for (const e of this.c.ledger.entries()) {
-      if (signal.aborted) break
       if (e.body.kind !== 'evidence' || this.examined.has(e.id)) continue
       this.examined.add(e.id)
       if (e.body.author === this.c.identity.peerId) continue
       // A provider consensus already zeroes needs no further confirmation now: spare the engine for audits.
       const provider = evidenceProviderOf(e.body.payload, this.c.network)
       if (provider != null && this.c.isZeroed?.(provider) === true) continue
+      todo.push(e)
+    }
+    // Side by side: each waits for the engine ahead of this validator's own audits, and one slow
+    // re-check must not hold up the evidence behind it.
+    const confirmed = await Promise.all(todo.slice(0, auditorDefaults.maxConcurrentRechecks).map(async e => {
       const r = await recheckEvidence(e, this.c.network, this.c.verify, this.c.verifier, signal).catch((err: Error) => ({ status: 'failed' as const, reason: err.message }))
       this.c.logger.info({ evidence: e.id, status: r.status, reason: r.reason }, 'evidence re-checked')
-      if (r.status !== 'confirmed') continue
+      if (r.status !== 'confirmed') return 0
       const now = this.c.now()
       await this.c.ledger.publish(signEntry(this.c.identity, this.c.network, {
         v: LEDGER_ENTRY_VERSION, network: this.c.network.id, kind: 'confirm', author: this.c.identity.peerId, epoch: epochOf(now, this.c.network), issuedAt: now,
         payload: { evidence: fromHex(e.id) }
       }))
-      confirmed++
-    }
+      return 1
+    }))
+    // What did not fit this round is looked at next round.
+    for (const e of todo.slice(auditorDefaults.maxConcurrentRechecks)) this.examined.delete(e.id)
     if (this.examined.size > auditorDefaults.maxAuditLog) this.examined.clear()
     for (const [peer, e] of this.evidencePublished) if (epochOf(this.c.now(), this.c.network) - e >= auditorDefaults.fraudMemoryEpochs) this.evidencePublished.delete(peer)
-    return confirmed
+    return confirmed.filter(x => x === 1).length
   }
 
   /** The u16 weight this validator would give `provider` if it committed in `epoch`; null when it has no audit of it. */

@@ -40,7 +40,7 @@ export async function recheckEvidence (entry: LedgerEntry, network: Network, ver
   const weights = facts.offer.identity.weights
   const about = { provider: facts.provider, weights }
   if (verifier?.holds(facts.offer) !== true) return { status: 'not-held', reason: `this node does not hold weights ${weights}, so it cannot re-check the answer; the evidence is kept`, ...about }
-  const verdict = await verifier.judge({ offer: facts.offer, request: facts.request.value, output: payload.output, finishReason: facts.receipt.value.finishReason }, signal)
+  const verdict = await verifier.judge({ offer: facts.offer, request: facts.request.value, output: payload.output, finishReason: facts.receipt.value.finishReason }, signal, true)
   return verdict.convicts
     ? { status: 'confirmed', reason: `re-checked on the same weights: ${verdict.reason}`, verdict, ...about }
     : { status: 'not-confirmed', reason: `re-checked on the same weights, and no conviction: ${verdict.reason}`, verdict, ...about }

@@ -57,7 +57,7 @@ export class LlamaVerifier implements ModelVerifier {
     return w != null && offer.identity!.tier !== 'none' && this.engines.has(w)
   }
 
-  async judge (a: AuditedAnswer, signal?: AbortSignal): Promise<RealModelVerdict> {
+  async judge (a: AuditedAnswer, signal?: AbortSignal, urgent = false): Promise<RealModelVerdict> {
     const identity = a.offer.identity
     const engine = identity == null ? undefined : this.engines.get(identity.weights)
     if (identity == null || engine == null) throw new Error('this verifier does not hold the offer\'s weights')
@@ -68,7 +68,7 @@ export class LlamaVerifier implements ModelVerifier {
     const p = request.params
     if (identity.tier === 'rescored') {
       const tokens = engine.tokenizeText(a.output.text)
-      const scored = await this.scoreCompletion(engine, prompt, tokens, signal)
+      const scored = await this.scoreCompletion(engine, prompt, tokens, signal, urgent)
       const r = judgeRescored(scored, { temperature: p.temperature, topP: p.topP }, { seed: seedOf(request) })
       return verdict(identity.tier, 'rescored', r.steps, r.hardFailures + r.argmaxMisses, r.logLikelihoodRatio, !r.ok, r.reason, started)
     }
@@ -83,7 +83,7 @@ export class LlamaVerifier implements ModelVerifier {
     const claim = { params: { temperature: p.temperature, topP: p.topP, seed: p.seed, maxTokens: p.maxTokens }, tokens, eos, finishReason: a.finishReason, stoppedAtString: replayed.stoppedAt >= 0 }
     let logits: Float32Array[]
     try {
-      logits = await engine.forcedLogits(prompt, tokens.slice(0, Math.min(tokens.length, p.maxTokens + 1)), signal)
+      logits = await engine.forcedLogits(prompt, tokens.slice(0, Math.min(tokens.length, p.maxTokens + 1)), signal, urgent)
     } catch (err) {
       return verdict(identity.tier, 'shape', tokens.length, tokens.length, Infinity, true, `the claimed tokens cannot be replayed: ${(err as Error).message}`, started)
     }
@@ -93,7 +93,7 @@ export class LlamaVerifier implements ModelVerifier {
     // One prefill replays a Q8_0/Q4_0 provider's decode bit-exactly on almost every step, not on all
     // (an int8 activation can round the other way: engine.ts decodedLogits). A miss is confirmed
     // the way the provider computed, one token at a time, before it can convict.
-    if (exact && r.misses > 0) r = judgeSeeded(await engine.decodedLogits(prompt, tokens, signal), claim, { tolerance: 0 })
+    if (exact && r.misses > 0) r = judgeSeeded(await engine.decodedLogits(prompt, tokens, signal, urgent), claim, { tolerance: 0 })
     const model = exact ? { p0: 0, p1: verifierDefaults.seededMissModel.p1 } : verifierDefaults.seededMissModel
     const llr = auditLlr(r.steps, r.misses, model)
     const reason = r.misses === 0 ? `${r.steps} tokens replayed, none beyond tolerance` : `${r.misses} of ${r.steps} tokens beyond ${exact ? 'an exact replay' : `tolerance ${verifierDefaults.seededTolerance}`}, the first at step ${r.firstMiss}`
@@ -101,8 +101,8 @@ export class LlamaVerifier implements ModelVerifier {
   }
 
   /** Teacher-forced scores of `tokens` after `prompt`, with the top alternatives, as a re-scoring server reports them. */
-  private async scoreCompletion (engine: LlamaEngine, prompt: number[], tokens: number[], signal?: AbortSignal): Promise<ScoredStep[]> {
-    const logits = await engine.forcedLogits(prompt, tokens, signal)
+  private async scoreCompletion (engine: LlamaEngine, prompt: number[], tokens: number[], signal?: AbortSignal, urgent = false): Promise<ScoredStep[]> {
+    const logits = await engine.forcedLogits(prompt, tokens, signal, urgent)
     return logits.map((l, i) => scoreStep(l, tokens[i]!, verifierDefaults.topLogprobs, id => engine.tokenText(id)))
   }
 

@@ -37,6 +37,7 @@ export interface RealModelVerdict {
 export interface ModelVerifier {
   /** Whether this verifier holds the weights the offer declares. */
   holds: (offer: Pick<ModelOffer, 'identity'>) => boolean
-  judge: (answer: AuditedAnswer, signal?: AbortSignal) => Promise<RealModelVerdict>
+  /** `urgent`: ahead of the validator's own audits on its engine (re-checking evidence, which keeps a cheater unpunished until done). */
+  judge: (answer: AuditedAnswer, signal?: AbortSignal, urgent?: boolean) => Promise<RealModelVerdict>
   close: () => Promise<void>
 }

@@ -283,8 +283,9 @@ export class LlamaEngine {
     await this.model.dispose()
   }
 
-  private async withSequence<T> (fn: (s: LlamaContextSequence) => Promise<T>): Promise<T> {
-    const seq = this.free.pop() ?? await new Promise<LlamaContextSequence>(resolve => this.waiting.push(resolve))
+  /** `urgent` work waits ahead of the rest (a validator re-checking evidence: a provider stays unpunished until it is done). */
+  private async withSequence<T> (fn: (s: LlamaContextSequence) => Promise<T>, urgent = false): Promise<T> {
+    const seq = this.free.pop() ?? await new Promise<LlamaContextSequence>(resolve => urgent ? this.waiting.unshift(resolve) : this.waiting.push(resolve))
     try {
       await seq.clearHistory()
       return await fn(seq)
@@ -412,7 +413,7 @@ export class LlamaEngine {
    * Teacher forcing: one evaluation of prompt + claimed, returning the logits
    * before each claimed token (logits[t] precedes claimed[t]).
    */
-  async forcedLogits (prompt: readonly number[], claimed: readonly number[], signal?: AbortSignal): Promise<Float32Array[]> {
+  async forcedLogits (prompt: readonly number[], claimed: readonly number[], signal?: AbortSignal, urgent = false): Promise<Float32Array[]> {
     if (claimed.length === 0) return []
     this.checkFits(prompt.length, claimed.length)
     return await this.withSequence(async seq => {
@@ -433,7 +434,7 @@ export class LlamaEngine {
       })
       if (result.length !== claimed.length || result.some(x => x == null)) throw new TaskError(TaskErrorCode.INTERNAL, 'the engine returned logits for fewer positions than asked')
       return result
-    })
+    }, urgent)
   }
 
   /**
@@ -445,7 +446,7 @@ export class LlamaEngine {
    * boundary that shows (5.5e-5 of honest tiny-model steps, 1 % of a bigger
    * model's), while a decode replay matched on every one of 287,000 steps.
    */
-  async decodedLogits (prompt: readonly number[], claimed: readonly number[], signal?: AbortSignal): Promise<Float32Array[]> {
+  async decodedLogits (prompt: readonly number[], claimed: readonly number[], signal?: AbortSignal, urgent = false): Promise<Float32Array[]> {
     if (claimed.length === 0) return []
     this.checkFits(prompt.length, claimed.length)
     return await this.withSequence(async seq => {
@@ -458,7 +459,7 @@ export class LlamaEngine {
         result.push(dense(step[0]!.next.logits!, vocab))
       }
       return result
-    })
+    }, urgent)
   }
 
   /**
