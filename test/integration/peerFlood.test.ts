@@ -49,6 +49,8 @@ describe('a flooding peer is limited per peer', () => {
     network = loadNetwork(writeNetworkFile(dir, { recordTtlSeconds: 30 }), dir).network
     // An upstream that streams one token every 100 ms up to max_tokens, so each task holds a slot for a while.
     upstream = createServer((req, res) => {
+      // The openai backend asks GET /models for context lengths at start; this upstream has no such route.
+      if (req.method !== 'POST') { res.writeHead(404).end(); return }
       let raw = ''
       req.on('data', d => { raw += String(d) })
       req.on('end', () => {

@@ -28,6 +28,8 @@ describe('provider limits', () => {
     // An upstream that streams one chunk every 100 ms, forever, and notes when its client goes away.
     // It honours small max_tokens, so short tasks finish.
     slowUpstream = createServer((req, res) => {
+      // The openai backend asks GET /models for context lengths at start; this upstream has no such route.
+      if (req.method !== 'POST') { res.writeHead(404).end(); return }
       const i = upstreamRequests.push(req) - 1
       upstreamClosed[i] = false
       let raw = ''
