@@ -59,7 +59,7 @@ describe('validators catch cheating providers', () => {
     // not depend on the DHT happening to connect them to it (a CI run at 22:36 audited nothing).
     const viaGateway = [...boot, '--bootstrap', gateway.addresses[0]!]
     // 32 audits per epoch each (the default is 16). What a gateway relays is bounded by its own
-    // client traffic (no more audits than client tasks over a minute, design.md §9), so the test's
+    // client traffic (no more audits than client tasks over a minute, ARCHITECTURE.md §9), so the test's
     // traffic below sets the real audit rate; see there.
     const validatorArgs = ['--role', 'validator', '--audits-per-epoch', '32', ...viaGateway]
     await Promise.all([start('v1', validatorArgs), start('v2', validatorArgs)])
@@ -156,12 +156,16 @@ describe('validators catch cheating providers', () => {
     // JSON, and compare the table with a snapshot that did not change around it.
     const snapshot = (out: string): string => JSON.stringify((JSON.parse(out) as ReputationView).providers.map(p => [p.peerId, p.zeroed]))
     const { body, table } = await eventually(async () => {
-      const before = await runCli(['reputation', '--api', nodes.gateway!.api, '--json'])
-      const table = await runCli(['reputation', '--api', nodes.gateway!.api])
-      const after = await runCli(['reputation', '--api', nodes.gateway!.api, '--json'])
+      // Side by side: each CLI process takes a second or more to start on a loaded machine, so
+      // one after the other they would span an epoch; started together they read within moments.
+      const [before, table, after] = await Promise.all([
+        runCli(['reputation', '--api', nodes.gateway!.api, '--json']),
+        runCli(['reputation', '--api', nodes.gateway!.api]),
+        runCli(['reputation', '--api', nodes.gateway!.api, '--json'])
+      ])
       for (const r of [before, table, after]) expect(r.code, r.stderr).toBe(0)
       return { body: JSON.parse(after.stdout) as ReputationView, table, steady: snapshot(before.stdout) === snapshot(after.stdout) }
-    }, r => r.steady, { timeoutMs: 30_000, intervalMs: 200, what: 'a reputation snapshot that holds while the table is read' })
+    }, r => r.steady, { timeoutMs: 60_000, intervalMs: 200, what: 'a reputation snapshot that holds while the table is read' })
     // Its proofs stay in the ledger; a zeroed provider gets no traffic to be caught again, so on a
     // slow run the first cheater caught may already be out of its window (reputation 0, not zeroed).
     const garbage = body.providers.find(p => p.peerId === nodes.garbage!.peerId)!
