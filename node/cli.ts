@@ -359,7 +359,7 @@ export function buildProgram (): Command {
   return program
 }
 
-/** Socket errors from peers must never take the node down (design.md §14). */
+/** Socket errors from peers must never take the node down (ARCHITECTURE.md §14). */
 function installProcessGuards (logger: ReturnType<typeof createLogger>): void {
   const benign = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNREFUSED', 'ERR_STREAM_PREMATURE_CLOSE'])
   process.on('uncaughtException', (err: NodeJS.ErrnoException) => {

@@ -11,7 +11,8 @@ import { z } from 'zod'
 import { ROLES, modelIdSchema, modelIdentitySchema, type ModelIdentity, type ModelOffer, type Role } from '../protocol/capacity.ts'
 import { CodedError, ErrorCode } from '../protocol/errors.ts'
 import { parseNetworkDefinition, type Network } from '../protocol/network.ts'
-import { defaultNodeOptions, referenceModels, type NodeOptions } from './options.ts'
+import { defaultNodeOptions, referencePrices, type NodeOptions } from './options.ts'
+import { isReferenceModelId, REFERENCE_MODELS } from '../protocol/reference/registry.ts'
 
 export type ConfigSource = 'flag' | 'env' | 'file' | 'default'
 export type ConfigKey = keyof NodeOptions
@@ -55,7 +56,7 @@ export { ENV_NAMES }
 /**
  * Provider backends. `reference-nondeterministic` is the built-in models with
  * their reductions summed in a random order, imitating a GPU's float
- * nondeterminism (design.md §9): it advertises deterministic: false, so
+ * nondeterminism (ARCHITECTURE.md §9): it advertises deterministic: false, so
  * validators check it within tolerance. For tests and devnets.
  */
 export const BACKENDS = ['reference', 'reference-nondeterministic', 'openai', 'llama'] as const
@@ -184,7 +185,7 @@ export function parseRoles (values: string[]): Role[] {
     }
     roles.add(v as Role)
   }
-  roles.add('gateway') // every node is a gateway for its own API (design.md §2)
+  roles.add('gateway') // every node is a gateway for its own API (ARCHITECTURE.md §2)
   return [...roles]
 }
 
@@ -208,7 +209,7 @@ export function parseModelSpec (spec: string, field = 'models'): ModelSpec {
   }
   const price = m[2]
   const source = m[3]
-  let priceMicros = referenceModels[id]?.priceMicros ?? 0
+  let priceMicros = isReferenceModelId(id) ? referencePrices[id] : 0
   if (price != null) {
     const p = Number(price)
     if (price.trim() === '' || !Number.isFinite(p) || p < 0) {
@@ -248,7 +249,7 @@ export function upstreamIdentity (source: string, field = 'models'): ModelIdenti
  */
 export function parseModelSpecs (values: string[], backend: BackendName = 'reference'): ModelOffer[] {
   return parseSpecList(values, 'models').map(({ id, priceMicros, source }) => {
-    const ref = referenceModels[id]
+    const ref = isReferenceModelId(id) ? REFERENCE_MODELS[id] : undefined
     if (backend === 'openai') {
       const offer: ModelOffer = { id, backend: 'openai', contextLength: ref?.contextLength ?? upstreamContextLength, priceInMicros: priceMicros, priceOutMicros: priceMicros, tokensPerSecondMilli: 0, deterministic: false }
       if (source != null && ref == null) offer.identity = upstreamIdentity(source)
@@ -256,7 +257,7 @@ export function parseModelSpecs (values: string[], backend: BackendName = 'refer
     }
     if (backend === 'llama') throw new CodedError(ErrorCode.CONFIG_INVALID, 'internal: llama models are parsed by parseLlamaModelSpecs', { field: 'models' })
     if (ref == null) {
-      throw new CodedError(ErrorCode.CONFIG_INVALID, `model "${id}" is not a built-in reference model (${Object.keys(referenceModels).join(', ')}); serve a GGUF file with --backend llama --models ${id}=PRICE@PATH.gguf, or an upstream server with --backend openai --upstream URL`, { field: 'models' })
+      throw new CodedError(ErrorCode.CONFIG_INVALID, `model "${id}" is not a built-in reference model (${Object.keys(REFERENCE_MODELS).join(', ')}); serve a GGUF file with --backend llama --models ${id}=PRICE@PATH.gguf, or an upstream server with --backend openai --upstream URL`, { field: 'models' })
     }
     if (source != null) throw new CodedError(ErrorCode.CONFIG_INVALID, `"${id}@${source}": the built-in reference models take no @SOURCE`, { field: 'models' })
     return { id, backend: 'reference', contextLength: ref.contextLength, priceInMicros: priceMicros, priceOutMicros: priceMicros, tokensPerSecondMilli: 0, deterministic: backend === 'reference' }

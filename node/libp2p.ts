@@ -1,5 +1,5 @@
 /**
- * The one libp2p factory (style.md §2): TCP, Noise, yamux, identify, ping,
+ * The one libp2p factory (ARCHITECTURE.md §3): TCP, Noise, yamux, identify, ping,
  * kad-dht under the network's protocol prefix, and gossipsub. Every limit is
  * set here with the reason beside it in node/options.ts.
  */
@@ -18,7 +18,7 @@ import { createLibp2p, type Libp2p } from 'libp2p'
 import type { Registry } from 'prom-client'
 import { CAPACITY_KEY_NAMESPACE, selectCapacityRecord, verifyCapacityRecord } from '../protocol/capacity.ts'
 import type { Identity } from '../protocol/identity.ts'
-import type { Network } from '../protocol/network.ts'
+import { protocolIds, type Network } from '../protocol/network.ts'
 import type { VerifyFn } from '../protocol/signing.ts'
 import { createConnectionGater, type GaterDenial } from './gating/connectionGater.ts'
 import { libp2pDefaults } from './options.ts'
@@ -43,7 +43,7 @@ export interface HostInit {
   verify: VerifyFn
   now: () => number
   /**
-   * Gossipsub's app-specific peer score (design.md §9): reputation and fraud
+   * Gossipsub's app-specific peer score (ARCHITECTURE.md §9): reputation and fraud
    * bans, so the mesh itself shuns proven cheaters. Late-bound: the ledger
    * starts after the host.
    */
@@ -103,7 +103,7 @@ export async function createHost (init: HostInit): Promise<Host> {
       ping: ping(),
       dht: kadDHT({
         // A private DHT: only peers of this network speak this protocol.
-        protocol: `${network.protocolPrefix}/kad/1.0.0`,
+        protocol: protocolIds(network).kad,
         logPrefix: 'libp2p:infermesh-dht',
         // Loopback and LAN networks have no public address, so automatic mode
         // would leave every node a client and the DHT empty.
@@ -124,7 +124,7 @@ export async function createHost (init: HostInit): Promise<Host> {
           appSpecificWeight: 1,
           IPColocationFactorWhitelist: new Set(libp2pDefaults.ipColocationWhitelist),
           // A peer that delivers messages our validators REJECT (forged, wrong network, over-size) loses score fast.
-          topics: Object.fromEntries(['capacity/1', 'ledger/1'].map(t => [`${network.protocolPrefix}/${t}`, createTopicScoreParams({
+          topics: Object.fromEntries([protocolIds(network).capacityTopic, protocolIds(network).ledgerTopic].map(t => [t, createTopicScoreParams({
             topicWeight: 1,
             timeInMeshWeight: 0,
             firstMessageDeliveriesWeight: 0,

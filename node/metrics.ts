@@ -1,6 +1,6 @@
 /**
  * Prometheus metrics (prom-client), one registry per node. Names carry their
- * unit (style.md §11). libp2p's own metrics (@libp2p/prometheus-metrics) and
+ * unit. libp2p's own metrics (@libp2p/prometheus-metrics) and
  * the process defaults (memory, CPU, event loop) go into the same registry.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'

@@ -26,6 +26,7 @@ import { LedgerStore } from './ledger/ledgerStore.ts'
 import { ReputationService } from './ledger/reputation.ts'
 import { Auditor } from './validator/auditor.ts'
 import { LlamaVerifier } from './verify/llamaVerifier.ts'
+import { useNodeAccelerators } from './crypto/runtimeAccelerators.ts'
 import { createUpstreamVerifier } from './verify/upstreamVerifier.ts'
 import type { ModelVerifier } from './verify/verifier.ts'
 import { ledgerRoutes } from './api/ledgerRoutes.ts'
@@ -79,6 +80,7 @@ function validateBootstrap (addrs: string[]): string[] {
 
 export async function startNode (options: NodeOptions, ctx: { cwd: string, logger: Logger, network?: Network }): Promise<InfermeshNode> {
   const log = ctx.logger
+  useNodeAccelerators()
   // Check everything the operator gave before touching the data directory.
   const network = ctx.network ?? loadNetwork(options.network, ctx.cwd).network
   const apiAddress = parseApiAddress(options.api)
@@ -225,7 +227,7 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
     }
     const lookup = new ProviderLookup({ host, network, identity, verify: nativeVerify, now, logger: log.child({ component: 'lookup' }), advertiser, metrics, onRecord: record => catalog.add(record), known: peer => catalog.recordOf(peer), gossiped: model => catalog.providersOf(model) })
 
-    // The ledger and reputation run on every node (design.md §2).
+    // The ledger and reputation run on every node (ARCHITECTURE.md §2).
     const ledgerStore = new LedgerStore(db)
     const loadedEntries = await ledgerStore.load()
     const ledger = new LedgerService({ host, network, identity, verify: nativeVerify, store: ledgerStore, logger: log.child({ component: 'ledger' }), now, metrics })

@@ -1,8 +1,10 @@
 /**
  * Every default of the node, in one place, with its unit and why
- * (style.md §5). Config (node/config.ts) layers flags, INFERMESH_* environment
+ *. Config (node/config.ts) layers flags, INFERMESH_* environment
  * variables and a config file over these.
  */
+import type { ReferenceModelId } from '../protocol/reference/registry.ts'
+
 export const second = 1000
 export const minute = 60 * second
 
@@ -83,11 +85,11 @@ export const defaultNodeOptions = {
 
 export type NodeOptions = typeof defaultNodeOptions
 
-/** Built-in reference models (design.md §8) and what a provider advertises for them. */
-export const referenceModels: Record<string, { contextLength: number, priceMicros: number }> = {
-  'ref-tiny': { contextLength: 256, priceMicros: 100_000 },
-  'ref-small': { contextLength: 1024, priceMicros: 1_000_000 },
-  'ref-embed': { contextLength: 256, priceMicros: 50_000 }
+/** Built-in reference models (ARCHITECTURE.md §8) and what a provider advertises for them. */
+export const referencePrices: Record<ReferenceModelId, number> = {
+  'ref-tiny': 100_000,
+  'ref-small': 1_000_000,
+  'ref-embed': 50_000
 }
 
 export const providerDefaults = {
@@ -114,7 +116,7 @@ export const providerDefaults = {
   maxInboundTaskStreams: 128,
   /**
    * Per-peer token bucket on task streams: refill rate, tasks per second. High
-   * enough for one gateway carrying many clients (design.md §12 asks 1,500
+   * enough for one gateway carrying many clients (ARCHITECTURE.md §12 asks 1,500
    * tasks/s from one gateway); it bounds the signature checks a flood costs.
    */
   peerTaskRatePerSecond: 2_000,
@@ -205,7 +207,7 @@ export const libp2pDefaults = {
   maxInboundPerLoopbackIp: 300,
   /**
    * New inbound connections accepted per host per second. libp2p's default of 5
-   * resets connections when many nodes share one loopback host (design.md §14).
+   * resets connections when many nodes share one loopback host (ARCHITECTURE.md §14).
    */
   inboundConnectionThreshold: 100,
   /** Inbound connections still upgrading (Noise + yamux) at once. */

@@ -1,5 +1,5 @@
 /**
- * Capacity records (design.md §6): a provider's signed, short-lived statement
+ * Capacity records (ARCHITECTURE.md §6): a provider's signed, short-lived statement
  * of its hardware, models and prices, stored in the network's private DHT under
  * `/imcap/<PeerId>`. A record is a canonical-CBOR envelope {body, sig}; body is
  * the canonical CBOR of the fields below, and sig covers it under the
@@ -239,7 +239,7 @@ export function verifyCapacitySignature (bytes: Uint8Array, opts: Pick<VerifyCap
 
 /**
  * Decode and fully verify a capacity record. Checks run cheapest first and each
- * failure throws a CodedError whose code says which rule (design.md §6) broke.
+ * failure throws a CodedError whose code says which rule (ARCHITECTURE.md §6) broke.
  */
 export function verifyCapacityRecord (bytes: Uint8Array, opts: VerifyCapacityOptions): CapacityRecord {
   const limits = opts.network.definition.limits

@@ -1,9 +1,10 @@
 /**
- * Canonical bytes (design.md §4): deterministic CBOR as RFC 8949 §4.2.1 defines
+ * Canonical bytes (ARCHITECTURE.md §4): deterministic CBOR as RFC 8949 §4.2.1 defines
  * it (shortest-form integers and floats, map keys sorted bytewise, definite
  * lengths). Chosen once; golden-byte fixtures in test/fixtures pin it.
  */
 import { decode, encode, rfc8949EncodeOptions } from 'cborg'
+import { asciiReader } from './ascii.ts'
 import { bytesEqual } from './bytes.ts'
 import { CodedError, ErrorCode } from './errors.ts'
 
@@ -99,23 +100,12 @@ export function decodeCanonicalByReencode (bytes: Uint8Array, maxBytes: number):
 const GIVE_UP: unique symbol = Symbol('give up')
 type GiveUp = typeof GIVE_UP
 
-/**
- * Node's Buffer reads ASCII into a string several times faster than
- * String.fromCharCode; elsewhere the portable way. Only ever given bytes < 0x80.
- */
-type Latin1Slicer = (b: Uint8Array, start: number, end: number) => string
-const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer
-const latin1Slice: Latin1Slicer = NodeBuffer != null && typeof (NodeBuffer.prototype as unknown as { latin1Slice?: unknown }).latin1Slice === 'function'
-  ? (b, start, end) => {
-      const buf = NodeBuffer.isBuffer(b) ? b : NodeBuffer.from(b.buffer, b.byteOffset, b.length)
-      return (buf as unknown as { latin1Slice: (s: number, e: number) => string }).latin1Slice(start, end)
-    }
-  : (b, start, end) => String.fromCharCode.apply(null, b.subarray(start, end) as unknown as number[])
+const NO_TEXT = (): string => ''
 
 /** Read position of the one decode in progress (decoding is synchronous and not re-entered). */
 let at = 0
 let src: Uint8Array = new Uint8Array(0)
-let srcBuf: Uint8Array = src
+let ascii: (start: number, end: number) => string = NO_TEXT
 
 /**
  * Decode `bytes` if it is canonical CBOR made only of unsigned/negative safe
@@ -126,12 +116,13 @@ let srcBuf: Uint8Array = src
 function decodeCanonicalFast (bytes: Uint8Array): unknown {
   at = 0
   src = bytes
-  srcBuf = NodeBuffer != null && !NodeBuffer.isBuffer(bytes) ? NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.length) : bytes
+  ascii = asciiReader()(bytes)
   try {
     const v = fastItem(0)
     return v === GIVE_UP || at !== bytes.length ? GIVE_UP : v
   } finally {
-    src = srcBuf = EMPTY
+    src = EMPTY
+    ascii = NO_TEXT
   }
 }
 const EMPTY = new Uint8Array(0)
@@ -245,7 +236,7 @@ function fastText (len: number): string | GiveUp {
   if (len > b.length - at) return GIVE_UP
   const end = at + len
   for (let i = at; i < end; i++) if (b[i]! > 0x7f) return GIVE_UP
-  const s = len === 0 ? '' : latin1Slice(srcBuf, at, end)
+  const s = len === 0 ? '' : ascii(at, end)
   at = end
   return s
 }

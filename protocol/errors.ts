@@ -1,10 +1,10 @@
 /**
- * Typed errors with stable codes (style.md §3). Codes are part of the public
+ * Typed errors with stable codes. Codes are part of the public
  * surface: they appear in logs, HTTP error bodies, wire error frames and metric
  * labels, so never rename one.
  */
 export const ErrorCode = {
-  // records (design.md §6)
+  // records (ARCHITECTURE.md §6)
   RECORD_MALFORMED: 'RECORD_MALFORMED',
   RECORD_TOO_LARGE: 'RECORD_TOO_LARGE',
   RECORD_BAD_KEY: 'RECORD_BAD_KEY',
@@ -14,9 +14,9 @@ export const ErrorCode = {
   RECORD_EXPIRED: 'RECORD_EXPIRED',
   RECORD_FROM_FUTURE: 'RECORD_FROM_FUTURE',
   RECORD_TTL_TOO_LONG: 'RECORD_TTL_TOO_LONG',
-  // identities and keys (design.md §4)
+  // identities and keys (ARCHITECTURE.md §4)
   IDENTITY_INVALID: 'IDENTITY_INVALID',
-  // network definition (design.md §5)
+  // network definition (ARCHITECTURE.md §5)
   NETWORK_INVALID: 'NETWORK_INVALID',
   // local configuration
   CONFIG_INVALID: 'CONFIG_INVALID',
@@ -32,7 +32,7 @@ export const ErrorCode = {
   INTERNAL: 'INTERNAL',
   /** The validator's own re-scoring server failed, timed out, or answered something unusable (node/verify/upstreamScorer.ts). */
   SCORER_FAILED: 'SCORER_FAILED',
-  // ledger entries (design.md §9)
+  // ledger entries (ARCHITECTURE.md §9)
   ENTRY_MALFORMED: 'ENTRY_MALFORMED',
   ENTRY_TOO_LARGE: 'ENTRY_TOO_LARGE',
   ENTRY_BAD_SIGNATURE: 'ENTRY_BAD_SIGNATURE',

@@ -1,5 +1,5 @@
 /**
- * Ed25519 identities that are also libp2p PeerIds (design.md §4).
+ * Ed25519 identities that are also libp2p PeerIds (ARCHITECTURE.md §4).
  *
  * A PeerId for an Ed25519 key is the base58btc "identity" multihash of the
  * protobuf-encoded public key (libp2p peer-ids spec): 0x00 0x24 (identity,

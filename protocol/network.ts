@@ -1,5 +1,5 @@
 /**
- * Network definition (design.md §5): everything that must agree across one
+ * Network definition (ARCHITECTURE.md §5): everything that must agree across one
  * network. The network id is sha256 of the canonical CBOR of the definition,
  * less `bootstrap`: bootstrap addresses say where to find the network, not what
  * it agrees on, so adding a seed must not split it.
@@ -19,7 +19,7 @@ export const networkDefinitionSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, { message: 'must be 1-32 chars of a-z, 0-9 and -' }),
   /** Multiaddrs of seed nodes, each with /p2p/<PeerId>. */
   bootstrap: z.array(multiaddrWithPeer).max(64).default([]),
-  /** Anchor validators: where voting power starts (design.md §9). */
+  /** Anchor validators: where voting power starts (ARCHITECTURE.md §9). */
   anchors: z.array(z.strictObject({
     peerId: peerIdString,
     power: z.number().int().min(1).max(65535)
@@ -87,6 +87,41 @@ export function parseNetworkDefinition (input: unknown, source = 'network defini
 export function networkFromDefinition (definition: NetworkDefinition): Network {
   const id = networkIdOf(definition)
   return { definition, id, idHex: toHex(id), protocolPrefix: `/infermesh/${definition.name}` }
+}
+
+/**
+ * Every stream protocol id and gossip topic of a network, in one place
+ * (ARCHITECTURE.md §5): a rename here renames both ends, and gossip scoring
+ * follows the topics it is given.
+ */
+export interface ProtocolIds {
+  /** kad-dht: capacity records and provider records. */
+  readonly kad: string
+  /** gossipsub: signed capacity records. */
+  readonly capacityTopic: string
+  /** gossipsub: ledger entries. */
+  readonly ledgerTopic: string
+  /** stream: a provider's signed live load. */
+  readonly status: string
+  /** stream: one task, request to receipt. */
+  readonly task: string
+  /** stream: a peer hands a task to a gateway to route. */
+  readonly submit: string
+  /** stream: ledger anti-entropy. */
+  readonly ledgerSync: string
+}
+
+export function protocolIds (network: Network): ProtocolIds {
+  const p = network.protocolPrefix
+  return {
+    kad: `${p}/kad/1.0.0`,
+    capacityTopic: `${p}/capacity/1`,
+    ledgerTopic: `${p}/ledger/1`,
+    status: `${p}/status/1.0.0`,
+    task: `${p}/task/1.0.0`,
+    submit: `${p}/submit/1.0.0`,
+    ledgerSync: `${p}/ledger-sync/1.0.0`
+  }
 }
 
 export function networkIdOf (definition: NetworkDefinition): Uint8Array {

@@ -1,6 +1,6 @@
 /**
  * Recompute a reference task from its request: what a provider runs and what
- * any node runs to check a receipt or a fraud proof (design.md §9).
+ * any node runs to check a receipt or a fraud proof (ARCHITECTURE.md §9).
  */
 import { TaskError, TaskErrorCode, type ChatMessage, type ChunkFrame, type TaskOutput, type TaskRequest, type Usage } from './task.ts'
 import { chatPrompt, type ChatRole } from './reference/chatTemplate.ts'

@@ -1,5 +1,5 @@
 /**
- * Domain-separated signatures (design.md §4):
+ * Domain-separated signatures (ARCHITECTURE.md §4):
  *   sig = Ed25519.sign(domain ‖ 0x00 ‖ networkId ‖ canonicalBytes)
  * The domain names the record type and the network id is the hash of the
  * network definition, so a signature made for one record type or one network

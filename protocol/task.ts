@@ -1,5 +1,5 @@
 /**
- * Tasks (design.md §7): the signed request a gateway sends a provider, the
+ * Tasks (ARCHITECTURE.md §7): the signed request a gateway sends a provider, the
  * frames of the task stream, and the provider's signed receipt. Every frame is
  * canonical CBOR in one length-prefixed message of at most
  * limits.maxMessageBytes.
@@ -75,7 +75,7 @@ export const taskParamsSchema = z.strictObject({
   maxTokens: z.number().int().min(1).max(TASK_LIMITS.maxTokens),
   temperature: z.number().min(0).max(2),
   topP: z.number().gt(0).max(1),
-  /** Always set: the gateway picks one when the client did not (design.md §7). */
+  /** Always set: the gateway picks one when the client did not (ARCHITECTURE.md §7). */
   seed: z.number().int().min(0).max(0xffff_ffff),
   stop: z.array(z.string().min(1).max(TASK_LIMITS.maxStopLength)).max(TASK_LIMITS.maxStop),
   logprobs: z.boolean(),

@@ -1,6 +1,6 @@
 /**
  * The task workload: natural chat requests in the shapes clients send, with
- * the parameters clients set, from a seed (design.md §9).
+ * the parameters clients set, from a seed (ARCHITECTURE.md §9).
  *
  * Validators draw audits with drawTask, from the `audit` part of the corpus
  * in ./corpus/grammar.ts; benchmarks, tests and simulated clients draw with

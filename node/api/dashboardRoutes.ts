@@ -1,5 +1,5 @@
 /**
- * GET /: the node's dashboard (design.md §10), plain HTML, CSS and vanilla JS
+ * GET /: the node's dashboard (ARCHITECTURE.md §10), plain HTML, CSS and vanilla JS
  * from node/api/dashboard/, read once at startup. The page polls the node's
  * own JSON API (same origin); nothing is loaded from elsewhere.
  */

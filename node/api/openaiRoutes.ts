@@ -1,5 +1,5 @@
 /**
- * OpenAI-compatible endpoints (design.md §10): chat completions, completions
+ * OpenAI-compatible endpoints (ARCHITECTURE.md §10): chat completions, completions
  * and embeddings, streaming as SSE, plus /v1/models, /v1/tasks/:id and
  * /v1/accounts. The official `openai` client works against them unmodified.
  */

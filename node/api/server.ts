@@ -1,5 +1,5 @@
 /**
- * The peer API's HTTP server (design.md §10): node:http, a small route table,
+ * The peer API's HTTP server (ARCHITECTURE.md §10): node:http, a small route table,
  * bearer-token auth, body and header limits, OpenAI-style errors.
  */
 import { createHash, timingSafeEqual } from 'node:crypto'

@@ -1,6 +1,6 @@
 /**
  * A fault-injecting backend for tests and devnets, never a default
- * (design.md §13). It wraps an honest backend and, when its strategy says so,
+ * (ARCHITECTURE.md §13). It wraps an honest backend and, when its strategy says so,
  * serves the output of a different seed while signing a receipt for it, which
  * is exactly what recomputation catches.
  *

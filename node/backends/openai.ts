@@ -1,5 +1,5 @@
 /**
- * The OpenAI-compatible upstream backend (design.md §8): a provider in front of
+ * The OpenAI-compatible upstream backend (ARCHITECTURE.md §8): a provider in front of
  * a server the operator already runs (Ollama, vLLM, llama.cpp server, LM
  * Studio, or another infermesh node). Text tasks are always requested as
  * streams so chunks flow through as they come; upstream errors and timeouts

@@ -1,10 +1,10 @@
 /**
- * The built-in reference backend (design.md §8): wraps protocol/reference so a
+ * The built-in reference backend (ARCHITECTURE.md §8): wraps protocol/reference so a
  * provider can serve ref-tiny, ref-small and ref-embed with no downloads. Its
  * outputs are bit-exact, which is what makes fraud provable.
  *
  * With `nondeterministic` the model sums its reductions in a random order, as
- * a GPU does (design.md §9): logits differ in the last bits, so outputs are no
+ * a GPU does (ARCHITECTURE.md §9): logits differ in the last bits, so outputs are no
  * longer provably exact and the provider advertises deterministic: false.
  */
 import type { ModelOffer } from '../../protocol/capacity.ts'

@@ -12,6 +12,7 @@ import type { Network } from '../../protocol/network.ts'
 import type { TaskRequest } from '../../protocol/task.ts'
 import { toTokensPerSecondMilli } from '../../protocol/verify/claims.ts'
 import { providerDefaults } from '../options.ts'
+import { referenceKindOf } from '../../protocol/reference/registry.ts'
 import type { Backend } from './backend.ts'
 
 export interface ThroughputOptions {
@@ -23,7 +24,7 @@ export interface ThroughputOptions {
 /** Milli-tokens per second of `backend` on one chat model; 0 when it cannot be measured (an upstream, an error). */
 export async function measureThroughput (backend: Backend, offer: ModelOffer, network: Network, identity: Identity, opts: ThroughputOptions = {}): Promise<number> {
   // An upstream's speed depends on a service this node does not control; it advertises no claim.
-  if ((offer.backend !== 'reference' && offer.backend !== 'llama') || offer.id.includes('embed')) return 0
+  if ((offer.backend !== 'reference' && offer.backend !== 'llama') || referenceKindOf(offer.id) === 'embedding') return 0
   const tokens = opts.tokens ?? providerDefaults.throughputTokens
   const runs = opts.runs ?? providerDefaults.throughputRuns
   const signal = opts.signal ?? AbortSignal.timeout(providerDefaults.throughputTimeoutMs)

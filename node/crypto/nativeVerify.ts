@@ -1,6 +1,6 @@
 /**
  * Ed25519 verification through Node's native crypto (OpenSSL): about 12× the
- * pure-JS rate on this machine (design.md §4). protocol/ stays portable with
+ * pure-JS rate on this machine (ARCHITECTURE.md §4). protocol/ stays portable with
  * @noble/curves; test/unit/node/nativeVerify.test.ts checks both agree.
  */
 import { createPublicKey, verify, type KeyObject } from 'node:crypto'

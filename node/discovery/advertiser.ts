@@ -1,6 +1,6 @@
 /**
  * Publishes this provider's capacity record in the DHT and announces a provider
- * record per model (design.md §6), then republishes before the record expires
+ * record per model (ARCHITECTURE.md §6), then republishes before the record expires
  * (Petals: every 60 s of a 120 s TTL).
  */
 import type { KadDHT as KadDHTService } from '@libp2p/kad-dht'

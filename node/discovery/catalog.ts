@@ -10,7 +10,7 @@ import { TopicValidatorResult, type Message } from '@libp2p/gossipsub'
 import { offerTier, sameModel, verifyCapacityRecord, type CapacityRecord, type ModelIdentity, type VerificationTier } from '../../protocol/capacity.ts'
 import { isReferenceModelId } from '../../protocol/reference/index.ts'
 import { isCodedError } from '../../protocol/errors.ts'
-import type { Network } from '../../protocol/network.ts'
+import { protocolIds, type Network } from '../../protocol/network.ts'
 import type { VerifyFn } from '../../protocol/signing.ts'
 import type { Host } from '../libp2p.ts'
 import type { Logger } from '../logger.ts'
@@ -53,7 +53,7 @@ export class Catalog {
     this.verify = components.verify
     this.now = components.now
     this.log = components.logger
-    this.topic = `${this.network.protocolPrefix}/capacity/1`
+    this.topic = protocolIds(this.network).capacityTopic
   }
 
   start (): void {

@@ -1,5 +1,5 @@
 /**
- * Hardware detection (design.md §11): nvidia-smi where present, then the OS.
+ * Hardware detection (ARCHITECTURE.md §11): nvidia-smi where present, then the OS.
  * What this returns is exactly what the capacity record says, so a machine with
  * no accelerator advertises itself as CPU-only.
  */

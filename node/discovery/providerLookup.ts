@@ -1,7 +1,7 @@
 /**
  * "Who serves model X, on what hardware, at what price": a provider-record
  * walk in the DHT on the model's CID, then each provider's capacity record,
- * verified before use (design.md §6).
+ * verified before use (ARCHITECTURE.md §6).
  *
  * Costs, measured by scripts/bench/discovery.ts: a cold walk touches ~20
  * peers, and a full DHT GET per record walks the neighbourhood again, so

@@ -1,24 +1,20 @@
 /**
  * /infermesh/<net>/status/1.0.0: a provider answers with its current signed
- * capacity record (design.md §6). Gateways ask the provider directly first:
+ * capacity record (ARCHITECTURE.md §6). Gateways ask the provider directly first:
  * one request instead of a DHT walk per record, and the answer is as fresh as
  * the provider's last publish. The record is self-signed and checked against
  * the provider's DHT key, so where it came from does not matter.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
-import type { Network } from '../../protocol/network.ts'
+import { protocolIds, type Network } from '../../protocol/network.ts'
 import type { Host } from '../libp2p.ts'
 import { lookupDefaults } from '../options.ts'
 import { closeOrReset } from '../util/stream.ts'
 import type { Advertiser } from './advertiser.ts'
 
-export function statusProtocol (network: Network): string {
-  return `${network.protocolPrefix}/status/1.0.0`
-}
-
 export async function serveStatus (host: Host, network: Network, advertiser: Advertiser): Promise<void> {
-  await host.handle(statusProtocol(network), async stream => {
+  await host.handle(protocolIds(network).status, async stream => {
     const current = advertiser.current()
     try {
       if (current != null) await lpStream(stream).write(current.bytes, { signal: AbortSignal.timeout(lookupDefaults.statusTimeoutMs) })
@@ -35,7 +31,7 @@ export async function fetchStatus (host: Host, network: Network, peerId: string,
   const timeout = AbortSignal.timeout(lookupDefaults.statusTimeoutMs)
   const s = signal == null ? timeout : AbortSignal.any([signal, timeout])
   try {
-    const stream = await host.dialProtocol(peerIdFromString(peerId), statusProtocol(network), { signal: s })
+    const stream = await host.dialProtocol(peerIdFromString(peerId), protocolIds(network).status, { signal: s })
     const lp = lpStream(stream, { maxDataLength: network.definition.limits.maxRecordBytes })
     const buf = await lp.read({ signal: s })
     await stream.close({ signal: s }).catch(() => stream.abort(new Error('close failed')))

@@ -1,9 +1,10 @@
 /**
- * Ledger replication (design.md §9): gossip on /infermesh/<net>/ledger/1 with a
+ * Ledger replication (ARCHITECTURE.md §9): gossip on /infermesh/<net>/ledger/1 with a
  * validator that answers ACCEPT, IGNORE or REJECT, plus anti-entropy over
  * /infermesh/<net>/ledger-sync/1.0.0. An entry is stored (atomically, on disk)
  * before gossipsub is told to accept and forward it.
  */
+import { nativeEntryId } from '../crypto/nativeHash.ts'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { IdentifyResult, PeerId } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
@@ -11,7 +12,7 @@ import { toHex } from '../../protocol/bytes.ts'
 import type { Identity } from '../../protocol/identity.ts'
 import { decodeEntry, epochOf, epochWindowProblem, type LedgerEntry } from '../../protocol/ledger/entries.ts'
 import { validateGossipEntry, validateSyncedEntry } from '../../protocol/ledger/validate.ts'
-import type { Network } from '../../protocol/network.ts'
+import { protocolIds, type Network } from '../../protocol/network.ts'
 import { computeReference } from '../../protocol/referenceTask.ts'
 import type { VerifyFn } from '../../protocol/signing.ts'
 import type { TaskRequest } from '../../protocol/task.ts'
@@ -22,7 +23,7 @@ import { ledgerDefaults } from '../options.ts'
 import { sleep } from '../util/abort.ts'
 import { closeOrReset } from '../util/stream.ts'
 import type { LedgerStore } from './ledgerStore.ts'
-import { decodeSyncRequest, decodeSyncResponse, encodeSync, SYNC_LIMITS, type SyncRequest, type SyncResponse } from './syncProtocol.ts'
+import { decodeSyncRequest, decodeSyncResponse, encodeSync, SYNC_LIMITS, type SyncRequest, type SyncResponse } from '../../protocol/ledger/sync.ts'
 
 export interface LedgerServiceComponents {
   host: Host
@@ -66,8 +67,8 @@ export class LedgerService {
 
   constructor (components: LedgerServiceComponents) {
     this.c = components
-    this.topic = `${components.network.protocolPrefix}/ledger/1`
-    this.syncProtocol = `${components.network.protocolPrefix}/ledger-sync/1.0.0`
+    this.topic = protocolIds(components.network).ledgerTopic
+    this.syncProtocol = protocolIds(components.network).ledgerSync
   }
 
   /** Called with entries newly stored, from gossip, sync or this node. */
@@ -84,7 +85,7 @@ export class LedgerService {
     for (const epoch of this.c.store.epochs()) {
       for (const e of this.c.store.entries(epoch)) {
         try {
-          this.remember(decodeEntry(e.bytes, this.c.network, this.c.verify))
+          this.remember(decodeEntry(e.bytes, this.c.network, this.c.verify, nativeEntryId(e.bytes)))
         } catch (err) {
           this.c.logger.warn({ id: e.id, err: (err as Error).message }, 'stored ledger entry no longer decodes; ignoring it')
         }
@@ -130,7 +131,8 @@ export class LedgerService {
       has: (id: string) => this.c.store.has(id),
       commitOf: (author: string, epoch: number) => this.commits.get(`${author}/${epoch}`),
       recompute: (request: TaskRequest) => computeReference(request).output,
-      entryById: (id: string) => this.decoded.get(id)
+      entryById: (id: string) => this.decoded.get(id),
+      entryId: nativeEntryId
     }
   }
 

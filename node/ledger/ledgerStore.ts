@@ -1,5 +1,5 @@
 /**
- * Ledger entries in level (design.md §9): `03/<epoch>/<id>` holds the signed
+ * Ledger entries in level (ARCHITECTURE.md §9): `03/<epoch>/<id>` holds the signed
  * envelope, written in an atomic batch before the entry is acknowledged, so it
  * survives kill -9. (Versions before ledger entry v2 also wrote `04/<id>` → epoch;
  * nothing read it, and load() rebuilds that index in memory.) An in-memory index per epoch keeps
@@ -53,7 +53,7 @@ export class LedgerStore {
     this.rootOf.delete(e.epoch)
   }
 
-  /** The epoch's entries root (design.md §9), computed once per change of the epoch's set. */
+  /** The epoch's entries root (ARCHITECTURE.md §9), computed once per change of the epoch's set. */
   root (epoch: number): Uint8Array {
     // Empty epochs share one root, so a roots request for far-future epochs grows no map.
     if (!this.byEpoch.has(epoch)) return EMPTY_ROOT

@@ -1,5 +1,5 @@
 /**
- * Reputation (design.md §9): every node folds the ledger's epochs through the
+ * Reputation (ARCHITECTURE.md §9): every node folds the ledger's epochs through the
  * pure consensus function and gets the same state. The fold covers a fixed
  * window of epochs ending at the latest closed epoch, starting from an empty
  * state, so a node that joined late computes exactly what old nodes compute

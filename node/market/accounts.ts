@@ -1,5 +1,5 @@
 /**
- * Per-counterparty balances kept from signed receipts (design.md §7): what each
+ * Per-counterparty balances kept from signed receipts (ARCHITECTURE.md §7): what each
  * requester owes this node as a provider, and what this node owes each
  * provider as a gateway. A receipt and the balance it moves are written in one
  * atomic batch, so a crash never leaves one without the other. Settlement is

@@ -1,5 +1,5 @@
 /**
- * The gateway (design.md §7): discover the providers of a model, rank them,
+ * The gateway (ARCHITECTURE.md §7): discover the providers of a model, rank them,
  * send a signed request, stream the answer, fail over before the first token,
  * ban failing providers with backoff, verify the receipt and store it.
  */
@@ -10,7 +10,7 @@ import { lpStream } from '@libp2p/utils'
 import { ErrorCode, isCodedError } from '../../protocol/errors.ts'
 import type { CapacityRecord } from '../../protocol/capacity.ts'
 import type { Identity } from '../../protocol/identity.ts'
-import type { Network } from '../../protocol/network.ts'
+import { protocolIds, type Network } from '../../protocol/network.ts'
 import type { VerifyFn } from '../../protocol/signing.ts'
 import {
   checkReceiptMatches, TASK_LIMITS, decodeFrame, encodeFrame, signTaskRequest, TaskErrorCode, verifyReceipt,
@@ -23,7 +23,7 @@ import type { Metrics } from '../metrics.ts'
 import { gatewayDefaults, submitDefaults } from '../options.ts'
 import type { Accounts } from './accounts.ts'
 import { FrameQueue } from './frameQueue.ts'
-import { taskProtocol, type ProviderService } from './provider.ts'
+import type { ProviderService } from './provider.ts'
 import { priceOf, rankCandidates, withinPrice, type Candidate, type ProviderPrefs, type ProviderStats } from './ranking.ts'
 
 export interface GatewayComponents {
@@ -320,7 +320,7 @@ export class Gateway {
         this.mergedSeq.set(record.peer, record.seq)
       }
       // negotiateFully: false sends the request with the protocol proposal, saving a round trip.
-      stream = await this.c.host.dialProtocol(peerId, taskProtocol(this.c.network), { signal: AbortSignal.any([signal, AbortSignal.timeout(gatewayDefaults.dialTimeoutMs)]), negotiateFully: false })
+      stream = await this.c.host.dialProtocol(peerId, protocolIds(this.c.network).task, { signal: AbortSignal.any([signal, AbortSignal.timeout(gatewayDefaults.dialTimeoutMs)]), negotiateFully: false })
     } catch (err) {
       throw new AttemptError('DIAL', `cannot reach provider: ${(err as Error).message}`, false)
     }

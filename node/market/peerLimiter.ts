@@ -1,5 +1,5 @@
 /**
- * Per-peer limits on inbound task streams (design.md §13 "floods of streams"):
+ * Per-peer limits on inbound task streams (ARCHITECTURE.md §13 "floods of streams"):
  * a token bucket bounds how fast one peer may open streams (each costs a
  * decode and a signature check), and an in-flight cap bounds how much of the
  * provider's slots and queue one peer may hold, so a flooding peer cannot
@@ -73,6 +73,11 @@ export class PeerLimiter {
 
   inFlight (peer: string): number {
     return this.peers.get(peer)?.inFlight ?? 0
+  }
+
+  /** Peers tracked now: never more than maxPeers. */
+  get trackedPeers (): number {
+    return this.peers.size
   }
 
   /** Keep the map bounded: drop peers with nothing in flight first (their bucket refills anyway). */

@@ -1,5 +1,5 @@
 /**
- * The provider side of /infermesh/<net>/task/1.0.0 (design.md §7): verify the
+ * The provider side of /infermesh/<net>/task/1.0.0 (ARCHITECTURE.md §7): verify the
  * signed request, admit it (slots, queue, credit), run the backend while
  * streaming chunks, then sign and send the receipt. A closed stream aborts the
  * backend call. Every failure is a typed error frame.
@@ -8,7 +8,7 @@ import { lpStream } from '@libp2p/utils'
 import type { Stream, Connection } from '@libp2p/interface'
 import { taskPriceMicros, decodeFrame, encodeFrame, requestHash, signReceipt, taskOutputHash, TaskError, TaskErrorCode, verifyTaskRequest, type Frame, type SignedObject, type TaskRequest } from '../../protocol/task.ts'
 import type { Identity } from '../../protocol/identity.ts'
-import type { Network } from '../../protocol/network.ts'
+import { protocolIds, type Network } from '../../protocol/network.ts'
 import type { VerifyFn } from '../../protocol/signing.ts'
 import type { Backend } from '../backends/backend.ts'
 import type { Host } from '../libp2p.ts'
@@ -20,10 +20,7 @@ import { Admission } from './admission.ts'
 import { PeerLimiter } from './peerLimiter.ts'
 import type { Metrics } from '../metrics.ts'
 import type { Accounts } from './accounts.ts'
-
-export function taskProtocol (network: Network): string {
-  return `${network.protocolPrefix}/task/1.0.0`
-}
+import { referenceKindOf } from '../../protocol/reference/registry.ts'
 
 export interface ProviderComponents {
   host: Host
@@ -48,7 +45,7 @@ export class ProviderService {
   private readonly c: ProviderComponents
   private readonly init: ProviderInit
   readonly admission: Admission
-  /** Per-peer stream rate and in-flight limits (design.md §13 floods). */
+  /** Per-peer stream rate and in-flight limits (ARCHITECTURE.md §13 floods). */
   readonly peerLimits: PeerLimiter
   private readonly controller = new AbortController()
 
@@ -65,7 +62,7 @@ export class ProviderService {
   }
 
   async start (): Promise<void> {
-    await this.c.host.handle(taskProtocol(this.c.network), async (stream, connection) => this.handle(stream, connection), {
+    await this.c.host.handle(protocolIds(this.c.network).task, async (stream, connection) => this.handle(stream, connection), {
       maxInboundStreams: providerDefaults.maxInboundTaskStreams,
       runOnLimitedConnection: false
     })
@@ -73,7 +70,7 @@ export class ProviderService {
 
   async stop (): Promise<void> {
     this.controller.abort()
-    await this.c.host.unhandle(taskProtocol(this.c.network))
+    await this.c.host.unhandle(protocolIds(this.c.network).task)
   }
 
   private async handle (stream: Stream, connection: Connection): Promise<void> {
@@ -204,7 +201,7 @@ export class ProviderService {
     if (request.deadline <= this.c.now()) throw new TaskError(TaskErrorCode.DEADLINE_EXCEEDED, 'the deadline has already passed')
     const offer = this.c.backend.models.find(m => m.id === request.model)
     if (offer == null) throw new TaskError(TaskErrorCode.UNSUPPORTED_MODEL, `this provider does not serve "${request.model}"`)
-    if (offer.backend === 'reference' && (request.kind === 'embedding') !== request.model.includes('embed')) {
+    if (offer.backend === 'reference' && (request.kind === 'embedding') !== (referenceKindOf(request.model) === 'embedding')) {
       throw new TaskError(TaskErrorCode.UNSUPPORTED_MODEL, `"${request.model}" does not do ${request.kind} tasks`)
     }
     if (request.maxPrice.inMicros < offer.priceInMicros || request.maxPrice.outMicros < offer.priceOutMicros) {

@@ -2,74 +2,19 @@
  * /infermesh/<net>/submit/1.0.0: a peer hands this node a task to route, as a
  * client would through the HTTP API. Validators use it to send audits through
  * ordinary gateways, so providers see the gateway's key and signature on an
- * audit exactly as on client traffic (design.md §9). Bounded per peer.
+ * audit exactly as on client traffic (ARCHITECTURE.md §9). Bounded per peer.
+ * The wire format is protocol/submit.ts.
  */
 import type { PeerId } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
-import { z } from 'zod'
-import { decodeCanonical, encodeCanonical } from '../../protocol/codec.ts'
-import { CodedError, ErrorCode } from '../../protocol/errors.ts'
-import { isPeerId } from '../../protocol/identity.ts'
-import type { Network } from '../../protocol/network.ts'
-import { taskInputSchema, taskParamsSchema, TASK_KINDS, TASK_LIMITS, type TaskOutput } from '../../protocol/task.ts'
-import { modelIdSchema } from '../../protocol/capacity.ts'
+import { encodeCanonical } from '../../protocol/codec.ts'
+import { protocolIds, type Network } from '../../protocol/network.ts'
+import { decodeSubmitRequest, decodeSubmitResponse, type SubmitRequest, type SubmitResponse } from '../../protocol/submit.ts'
+import type { TaskOutput } from '../../protocol/task.ts'
 import type { Host } from '../libp2p.ts'
 import type { Logger } from '../logger.ts'
 import { submitDefaults } from '../options.ts'
 import { GatewayError, type Gateway } from './gateway.ts'
-
-export function submitProtocol (network: Network): string {
-  return `${network.protocolPrefix}/submit/1.0.0`
-}
-
-const bytes = z.custom<Uint8Array>(v => v instanceof Uint8Array)
-
-export const submitRequestSchema = z.strictObject({
-  model: modelIdSchema,
-  kind: z.enum(TASK_KINDS),
-  input: taskInputSchema,
-  params: taskParamsSchema,
-  only: z.array(z.string().refine(isPeerId)).max(16).optional()
-})
-export type SubmitRequest = z.infer<typeof submitRequestSchema>
-
-export const submitResponseSchema = z.union([
-  z.strictObject({
-    ok: z.literal(true),
-    provider: z.string(),
-    output: z.union([z.strictObject({ text: z.string(), tokens: z.array(z.number().int().min(0)).max(TASK_LIMITS.maxTokens + 1).optional() }), z.strictObject({ embeddings: z.array(z.array(z.number())) })]),
-    request: z.strictObject({ body: bytes, sig: bytes }),
-    receipt: z.strictObject({ body: bytes, sig: bytes }),
-    ttftMs: z.number().min(0),
-    totalMs: z.number().min(0),
-    /**
-     * Time from the first output chunk to the last, as this gateway saw the
-     * provider's stream: decoding, without the lookup, queue or prefill before
-     * it. What validators hold a provider's throughput claim to. Optional for
-     * gateways that predate it.
-     */
-    decodeMs: z.number().min(0).optional()
-  }),
-  z.strictObject({ ok: z.literal(false), status: z.number().int(), code: z.string().max(64), message: z.string().max(1024) })
-])
-export type SubmitResponse = z.infer<typeof submitResponseSchema>
-
-function decodeWith<T> (schema: z.ZodType<T>, raw: Uint8Array, maxBytes: number, what: string): T {
-  let value: unknown
-  try {
-    value = decodeCanonical(raw, maxBytes)
-  } catch (err) {
-    throw new CodedError(ErrorCode.INVALID_REQUEST, `bad submit ${what}: ${(err as Error).message}`)
-  }
-  const r = schema.safeParse(value)
-  if (!r.success) throw new CodedError(ErrorCode.INVALID_REQUEST, `bad submit ${what}: ${r.error.issues[0]?.message ?? 'shape'}`)
-  return r.data
-}
-
-/** Decode a submit request; anything malformed is INVALID_REQUEST, never another error. */
-export const decodeSubmitRequest = (raw: Uint8Array, maxBytes: number): SubmitRequest => decodeWith(submitRequestSchema, raw, maxBytes, 'request')
-/** Decode a gateway's answer; anything malformed is INVALID_REQUEST (a ZodError here once escaped untyped). */
-export const decodeSubmitResponse = (raw: Uint8Array, maxBytes: number): SubmitResponse => decodeWith(submitResponseSchema, raw, maxBytes, 'response')
 
 export class SubmitService {
   private readonly host: Host
@@ -89,7 +34,7 @@ export class SubmitService {
 
   async start (): Promise<void> {
     const max = this.network.definition.limits.maxMessageBytes
-    await this.host.handle(submitProtocol(this.network), async (stream, connection) => {
+    await this.host.handle(protocolIds(this.network).submit, async (stream, connection) => {
       const peer = connection.remotePeer.toString()
       const lp = lpStream(stream, { maxDataLength: max })
       const reply = async (r: SubmitResponse): Promise<void> => {
@@ -113,7 +58,7 @@ export class SubmitService {
         }
         // Only a gateway that carries client traffic of its own routes submitted
         // tasks (audits), and they never outnumber its clients': a provider must
-        // not see a requester that only audits use (design.md §9).
+        // not see a requester that only audits use (ARCHITECTURE.md §9).
         const now = Date.now()
         while (this.submitted.length > 0 && this.submitted[0]! < now - submitDefaults.clientWindowMs) this.submitted.shift()
         const clients = this.gateway.recentTasks.filter(t => t >= now - submitDefaults.clientWindowMs).length - this.submitted.length
@@ -160,14 +105,14 @@ export class SubmitService {
   }
 
   async stop (): Promise<void> {
-    await this.host.unhandle(submitProtocol(this.network))
+    await this.host.unhandle(protocolIds(this.network).submit)
   }
 }
 
 /** Hand a task to a peer's gateway and wait for its answer. */
 export async function submitVia (host: Host, network: Network, peer: PeerId, request: SubmitRequest, signal: AbortSignal): Promise<SubmitResponse> {
   const max = network.definition.limits.maxMessageBytes
-  const stream = await host.dialProtocol(peer, submitProtocol(network), { signal })
+  const stream = await host.dialProtocol(peer, protocolIds(network).submit, { signal })
   const lp = lpStream(stream, { maxDataLength: max })
   try {
     await lp.write(encodeCanonical(request), { signal })

@@ -1,5 +1,5 @@
 /**
- * The one level controller (style.md §7). Repositories sit on top of it with
+ * The one level controller. Repositories sit on top of it with
  * bucket-prefixed keys; writes go through atomic batches.
  */
 import { mkdirSync } from 'node:fs'

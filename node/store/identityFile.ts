@@ -1,5 +1,5 @@
 /**
- * The node's identity key on disk (design.md §4): <dataDir>/identity.key, mode
+ * The node's identity key on disk (ARCHITECTURE.md §4): <dataDir>/identity.key, mode
  * 0600, created once. An existing file that cannot be read or parsed is an
  * error, never a reason to make a new key: replacing it would silently change
  * the node's PeerId and orphan its reputation.

@@ -1,4 +1,4 @@
-/** Ending inbound streams so a hostile peer cannot keep them (design.md §13 idle streams). */
+/** Ending inbound streams so a hostile peer cannot keep them (ARCHITECTURE.md §13 idle streams). */
 import type { Stream } from '@libp2p/interface'
 
 /**

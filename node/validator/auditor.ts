@@ -1,5 +1,5 @@
 /**
- * The validator (design.md §9). Each epoch it audits a sample of providers
+ * The validator (ARCHITECTURE.md §9). Each epoch it audits a sample of providers
  * with natural chat requests (protocol/workload.ts), handed to a randomly
  * chosen ordinary gateway over the submit protocol, so the provider sees a
  * gateway's key and signature exactly as on client traffic.
@@ -23,8 +23,8 @@ import { bytesEqual, fromHex } from '../../protocol/bytes.ts'
 import type { CapacityRecord, ModelOffer } from '../../protocol/capacity.ts'
 import type { Identity } from '../../protocol/identity.ts'
 import { epochOf, epochStartMs, LEDGER_ENTRY_VERSION, signCommitAndReveal, signEntry, sortWeights, type LedgerEntry, type Weights } from '../../protocol/ledger/entries.ts'
-import type { Network } from '../../protocol/network.ts'
-import { isReferenceModelId } from '../../protocol/reference/index.ts'
+import { protocolIds, type Network } from '../../protocol/network.ts'
+import { isReferenceModelId, referenceKindOf } from '../../protocol/reference/index.ts'
 import type { VerifyFn } from '../../protocol/signing.ts'
 import { requestHash, verifyReceipt, verifyTaskRequest, type Receipt, type SignedObject, type TaskOutput, type TaskRequest } from '../../protocol/task.ts'
 import { judgeAudit } from '../../protocol/verify/audit.ts'
@@ -42,7 +42,7 @@ import type { LedgerService } from '../ledger/ledgerService.ts'
 import type { Host } from '../libp2p.ts'
 import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
-import { submitProtocol, submitVia } from '../market/submitService.ts'
+import { submitVia } from '../market/submitService.ts'
 import { auditorDefaults, defaultNodeOptions, realAuditDefaults } from '../options.ts'
 import { sleep } from '../util/abort.ts'
 
@@ -200,7 +200,7 @@ export class Auditor {
 
   /** A model of an offer this validator can check: a reference chat model, or real weights its verifier holds. */
   private checkable (offer: ModelOffer): boolean {
-    if (isReferenceModelId(offer.id)) return !offer.id.includes('embed')
+    if (isReferenceModelId(offer.id)) return referenceKindOf(offer.id) === 'chat'
     return this.c.verifier?.holds(offer) === true
   }
 
@@ -265,7 +265,7 @@ export class Auditor {
    * and providers, none with client traffic, audited nothing before.
    */
   async pickGateways (target: string): Promise<PeerId[]> {
-    const protocol = submitProtocol(this.c.network)
+    const protocol = protocolIds(this.c.network).submit
     const allowed = this.gatewayFilter(target)
     const connected = this.c.host.getPeers()
     const near: PeerId[] = []

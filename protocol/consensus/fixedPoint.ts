@@ -1,5 +1,5 @@
 /**
- * Fixed-point arithmetic for consensus (design.md §9: "all in integer or
+ * Fixed-point arithmetic for consensus (ARCHITECTURE.md §9: "all in integer or
  * fixed-point arithmetic, so every node computes bit-identical state").
  *
  * Every fractional quantity in consensus (normalized weights, stake, κ, the

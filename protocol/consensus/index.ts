@@ -1,5 +1,5 @@
 /**
- * Consensus (design.md §9): Yuma-style clipping, bonds and reputation as a
+ * Consensus (ARCHITECTURE.md §9): Yuma-style clipping, bonds and reputation as a
  * pure, deterministic function in fixed point. See yuma.ts for the rules and
  * fixedPoint.ts for the arithmetic.
  */

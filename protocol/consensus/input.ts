@@ -128,7 +128,7 @@ function byId (a: { id: string }, b: { id: string }): number {
  * every node that holds the same entries builds identical bytes. Duplicate
  * ids and duplicate (validator, provider) weights throw: which one wins would
  * depend on arrival order. A weight for a provider outside `providers` is
- * dropped (a provider not yet seen gets no weight, design.md §9).
+ * dropped (a provider not yet seen gets no weight, ARCHITECTURE.md §9).
  */
 export function buildEpochInput (epoch: number, validators: readonly ValidatorEntry[], providers: readonly ProviderEntry[]): EpochInput {
   const vs = [...validators].sort(byId)

@@ -1,5 +1,5 @@
 /**
- * The κ-majority weight of one provider's column (design.md §9; subtensor
+ * The κ-majority weight of one provider's column (ARCHITECTURE.md §9; subtensor
  * epoch/math.rs `weighted_median_col`):
  *
  *   C = max{ w : Σ_k m_k·[v_k ≥ w] ≥ T }

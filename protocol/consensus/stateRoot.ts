@@ -1,5 +1,5 @@
 /**
- * The per-epoch consensus result root (design.md §9: "a per-epoch state root
+ * The per-epoch consensus result root (ARCHITECTURE.md §9: "a per-epoch state root
  * lets anyone see at a glance whether nodes agree"). The ledger combines it
  * with its entries root.
  *

@@ -1,5 +1,5 @@
 /**
- * Plain data in and out of consensus (design.md §9), so the ledger layer can
+ * Plain data in and out of consensus (ARCHITECTURE.md §9), so the ledger layer can
  * build the input from revealed weights and store the state with no class in
  * between. Every fixed-point number is an integer at SCALE = 2^20
  * (fixedPoint.ts): 1_048_576 stands for 1.0.
@@ -8,7 +8,7 @@
 export interface ConsensusParams {
   /** Majority κ of the weighted median, in (0, 1]; converted once to fixed point (round to nearest). Subtensor: ≈ 0.5. */
   kappa: number
-  /** Bond EMA factor α in [0, 1]: B = (1−α)·B_prev + α·ΔB. design.md §9: 0.1. */
+  /** Bond EMA factor α in [0, 1]: B = (1−α)·B_prev + α·ΔB. ARCHITECTURE.md §9: 0.1. */
   bondAlpha: number
   /** EMA factor for validator trust in [0, 1]: trust = (1−a)·trust_prev + a·Tv. @default 0.1 */
   trustAlpha?: number

@@ -1,5 +1,5 @@
 /**
- * Yuma-style consensus over one epoch (design.md §9), a pure function in
+ * Yuma-style consensus over one epoch (ARCHITECTURE.md §9), a pure function in
  * fixed point (fixedPoint.ts, SCALE = 2^20, every division a floor).
  *
  * It follows subtensor's `epoch_dense` (pallets/subtensor/src/epoch/run_epoch.rs,

@@ -1,6 +1,6 @@
 /**
  * A generator of natural chat conversations in the shapes clients send
- * (design.md §9): a first request from one of some twenty kinds (coding
+ * (ARCHITECTURE.md §9): a first request from one of some twenty kinds (coding
  * questions, pasted code, errors, writing, editing, summaries and questions
  * over pasted text, explanations, trivia, math, advice and plans, translation,
  * other languages, JSON extraction, classification, brainstorming,

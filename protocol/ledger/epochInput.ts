@@ -1,5 +1,5 @@
 /**
- * From the ledger to consensus input (design.md §9 "Consensus"): for one epoch
+ * From the ledger to consensus input (ARCHITECTURE.md §9 "Consensus"): for one epoch
  * e, which weight vectors count, how much voting power stands behind each, and
  * which providers fraud proofs have zeroed. A pure function of the entries, so
  * every node that holds the same entries derives the same input, whatever
@@ -148,7 +148,7 @@ function inNetwork (entry: LedgerEntry, network: Network): boolean {
 }
 
 /**
- * Voting power at epoch e (design.md §9 "Consensus", EigenTrust's anchoring):
+ * Voting power at epoch e (ARCHITECTURE.md §9 "Consensus", EigenTrust's anchoring):
  * power starts at the anchors and moves only along endorsements in force at e
  * (for each endorser → validator pair, the latest endorsement with epoch ≤ e;
  * share 0 revokes). It moves in waves: each hop, every peer passes

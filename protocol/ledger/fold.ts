@@ -1,5 +1,5 @@
 /**
- * Reputation as a pure function of the ledger (design.md §9): fold the
+ * Reputation as a pure function of the ledger (ARCHITECTURE.md §9): fold the
  * consensus of epochs from..to, starting from an empty state. Every node that
  * holds the same entries gets the same states and roots, whatever order they
  * arrived in; node/ledger/reputation.ts runs this over its window, and tests

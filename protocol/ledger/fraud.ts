@@ -1,8 +1,8 @@
 /**
- * Fraud proofs (design.md §9 "Fraud proof"): a receipt signed by a provider
+ * Fraud proofs (ARCHITECTURE.md §9 "Fraud proof"): a receipt signed by a provider
  * for a reference model, plus the signed request it answers, that no honest
  * run explains. Anyone can check one with nothing but the signed objects and
- * the reference model (design.md §8). Two forms:
+ * the reference model (ARCHITECTURE.md §8). Two forms:
  *
  * - without `output`: the deterministic recomputation does not hash to the
  *   receipt's output hash (a provider serving the exact computation);
@@ -41,7 +41,7 @@ function notProven (message: string, meta: Record<string, string> = {}): CodedEr
 export function verifyFraudProof (payload: FraudPayload, network: Network, verify: VerifyFn, recompute: RecomputeFn): string {
   let request: SignedObject<TaskRequest>
   let receipt: SignedObject<Receipt>
-  // verifyTaskRequest/verifyReceipt check schema, network and signature (design.md §4):
+  // verifyTaskRequest/verifyReceipt check schema, network and signature (ARCHITECTURE.md §4):
   // the receipt's signer is receipt.provider, so the provider convicts itself.
   try {
     request = verifyTaskRequest(payload.request.body, payload.request.sig, network, verify)
@@ -57,7 +57,7 @@ export function verifyFraudProof (payload: FraudPayload, network: Network, verif
   if (!bytesEqual(receipt.value.requestHash, requestHash(request.body))) {
     throw notProven('the receipt is for another request')
   }
-  // Only deterministic models make a differing recomputation proof of fraud (design.md §8).
+  // Only deterministic models make a differing recomputation proof of fraud (ARCHITECTURE.md §8).
   if (!isReferenceModelId(request.value.model)) {
     throw notProven(`"${request.value.model}" is not a reference model, so its output cannot be recomputed exactly`, { model: request.value.model })
   }

@@ -1,5 +1,5 @@
 /**
- * Per-epoch Merkle roots over entry ids (design.md §9 "Anti-entropy"): two
+ * Per-epoch Merkle roots over entry ids (ARCHITECTURE.md §9 "Anti-entropy"): two
  * peers that hold the same set of entries for an epoch compute the same root,
  * whatever order they received them in, so comparing roots is one round trip.
  *

@@ -18,7 +18,7 @@ import { bytesEqual, toHex } from '../bytes.ts'
 import { CodedError, ErrorCode } from '../errors.ts'
 import { ED25519_PUBLIC_KEY_BYTES, isPeerId, peerIdFromPublicKey, publicKeyFromPeerId } from '../identity.ts'
 
-/** Most providers one weight vector may name (design.md §12 sizes consensus at 4,096). */
+/** Most providers one weight vector may name (ARCHITECTURE.md §12 sizes consensus at 4,096). */
 export const MAX_WEIGHTS = 4096
 /** Weights and endorsement shares are u16: 65535 is "all". */
 export const U16_MAX = 0xffff

@@ -1,12 +1,12 @@
 /**
- * Anti-entropy, /infermesh/<net>/ledger-sync/1.0.0 (design.md §9): peers
+ * Anti-entropy, /infermesh/<net>/ledger-sync/1.0.0 (ARCHITECTURE.md §9): peers
  * compare per-epoch Merkle roots and fetch what they lack, so late joiners
  * and healed partitions converge. One request and one response per stream,
  * each a canonical-CBOR frame within limits.maxMessageBytes.
  */
 import { z } from 'zod'
-import { decodeCanonical, encodeCanonical } from '../../protocol/codec.ts'
-import { CodedError, ErrorCode } from '../../protocol/errors.ts'
+import { decodeCanonical, encodeCanonical } from '../codec.ts'
+import { CodedError, ErrorCode } from '../errors.ts'
 
 export const SYNC_LIMITS = {
   /** Epochs compared in one roots request. */

@@ -1,6 +1,6 @@
 /**
- * Ledger entry validation (design.md §9 "Ledger"), returning an action as
- * lodestar's gossip validators do (style.md §4):
+ * Ledger entry validation (ARCHITECTURE.md §9 "Ledger"), returning an action as
+ * lodestar's gossip validators do:
  *   ACCEPT  store and forward;
  *   IGNORE  drop without blame (duplicate, too early, too late, commit not yet seen);
  *   REJECT  drop and blame the sender: the entry is invalid for everyone.
@@ -15,7 +15,7 @@
 import { CodedError, ErrorCode } from '../errors.ts'
 import type { Network } from '../network.ts'
 import type { VerifyFn } from '../signing.ts'
-import { commitOpenedBy, decodeEntryUnverified, entryIdOf, epochWindowProblem, maxEntryBytes, type LedgerEntry } from './entries.ts'
+import { commitOpenedBy, decodeEntryUnverified, entryIdOf, epochWindowProblem, maxEntryBytes, type EntryIdFn, type LedgerEntry } from './entries.ts'
 import { verifyFraudProof, type RecomputeFn } from './fraud.ts'
 import { checkEvidence } from './evidence.ts'
 import { toHex } from '../bytes.ts'
@@ -85,6 +85,8 @@ export interface LedgerValidationContext {
   recompute: RecomputeFn
   /** A held entry by id (confirmations name the evidence they confirm). */
   entryById?: (id: string) => LedgerEntry | undefined
+  /** How entry ids are computed; default the portable entryIdOf. Nodes pass Node's native sha256. */
+  entryId?: EntryIdFn
 }
 
 /** For the gossipsub topic `/infermesh/<net>/ledger/1`. */
@@ -112,7 +114,7 @@ function validate (bytes: Uint8Array, ctx: LedgerValidationContext, gossip: bool
       throw new CodedError(ErrorCode.ENTRY_TOO_LARGE, `entry is ${bytes.length} bytes, the network allows ${max}`, { size: bytes.length, limit: max })
     }
     // §9 Ledger "duplicates are free": content-addressed, so a seen id needs no more work.
-    id = entryIdOf(bytes)
+    id = (ctx.entryId ?? entryIdOf)(bytes)
     if (ctx.has(id)) throw new CodedError(ErrorCode.ENTRY_DUPLICATE, 'entry already held')
     // §4 canonical bytes, §13 malformed records; §4/§13 wrong network (replay from another network).
     const decoded = decodeEntryUnverified(bytes, ctx.network, id)

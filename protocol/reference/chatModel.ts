@@ -1,5 +1,5 @@
 /**
- * Text generation with a reference chat model (design.md §8).
+ * Text generation with a reference chat model (ARCHITECTURE.md §8).
  *
  * The output is gibberish: random weights, byte tokens. It is a reference
  * workload whose every output can be recomputed bit for bit, not a chatbot.
@@ -236,7 +236,7 @@ export class ReferenceChatModel {
   }
 
   /**
-   * Teacher forcing (design.md §9, tolerance check): a session that feeds a
+   * Teacher forcing (ARCHITECTURE.md §9, tolerance check): a session that feeds a
    * claimed completion token by token through the same prompt handling, KV
    * cache and sampler stream as stream(), so a checker can replay, at every
    * completion step, what the sampler would pick after the claimed prefix.

@@ -1,5 +1,5 @@
 /**
- * Deterministic elementary functions for the reference model (design.md §8).
+ * Deterministic elementary functions for the reference model (ARCHITECTURE.md §8).
  *
  * The engines' transcendental builtins are not specified to be correctly
  * rounded, and they do differ between engines and versions, so the reference

@@ -1,5 +1,5 @@
 /**
- * Embeddings with a reference embedding model (design.md §8).
+ * Embeddings with a reference embedding model (ARCHITECTURE.md §8).
  *
  * embed(input): run [EOS, input bytes…] through the transformer (causal
  * attention, as in generation), take the final normalized hidden state at every

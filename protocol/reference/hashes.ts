@@ -1,6 +1,6 @@
 /**
  * Canonical hashes of reference outputs, as receipts and fraud proofs carry
- * them (design.md §9): recomputing a request must reproduce the hash exactly.
+ * them (ARCHITECTURE.md §9): recomputing a request must reproduce the hash exactly.
  */
 import { sha256 } from '@noble/hashes/sha2.js'
 import { toHex, utf8 } from '../bytes.ts'

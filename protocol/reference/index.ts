@@ -1,9 +1,9 @@
 /**
- * The built-in reference backend (design.md §8): small decoder-only
+ * The built-in reference backend (ARCHITECTURE.md §8): small decoder-only
  * transformers over byte tokens whose weights are generated from the model id
  * (weights.ts), computed with IEEE-754 basic operations in a fixed order
  * (model.ts, detmath.ts), so any node can recompute any output bit for bit and
- * a receipt with a wrong output hash is a fraud proof (design.md §9).
+ * a receipt with a wrong output hash is a fraud proof (ARCHITECTURE.md §9).
  *
  * The text these models write is gibberish, and the vectors they embed carry
  * no meaning: they are a reference workload, not a chatbot.
@@ -64,6 +64,6 @@ export type { TopLogprob } from './sampler.ts'
 export type { ChatMessage, ChatRole } from './chatTemplate.ts'
 export { chatPrompt } from './chatTemplate.ts'
 export { embeddingHash, outputHash } from './hashes.ts'
-export { REFERENCE_MODELS, computePerToken, isReferenceModelId } from './registry.ts'
+export { REFERENCE_MODELS, computePerToken, isReferenceModelId, referenceKindOf } from './registry.ts'
 export type { ReferenceModelDims, ReferenceModelId, ReferenceModelInfo, ReferenceModelKind } from './registry.ts'
 export { EOS_ID, EOS_TEXT, VOCAB_SIZE } from './tokenizer.ts'

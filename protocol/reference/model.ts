@@ -1,5 +1,5 @@
 /**
- * The reference transformer: decoder-only, pre-norm, byte tokens (design.md §8).
+ * The reference transformer: decoder-only, pre-norm, byte tokens (ARCHITECTURE.md §8).
  *
  * One step for token t at position p:
  *   x = E[t] + P[p]

@@ -1,5 +1,5 @@
 /**
- * The reference models (design.md §8). Each id fixes its architecture here and
+ * The reference models (ARCHITECTURE.md §8). Each id fixes its architecture here and
  * its weights through weights.ts, so a model is fully defined by this table and
  * the code: nothing is downloaded.
  */
@@ -67,4 +67,9 @@ export const REFERENCE_MODELS: Readonly<Record<ReferenceModelId, ReferenceModelI
 
 export function isReferenceModelId (id: string): id is ReferenceModelId {
   return Object.hasOwn(REFERENCE_MODELS, id)
+}
+
+/** The kind of a reference model; undefined for any other id (real models are chat models). */
+export function referenceKindOf (id: string): ReferenceModelKind | undefined {
+  return isReferenceModelId(id) ? REFERENCE_MODELS[id].kind : undefined
 }

@@ -173,7 +173,7 @@ export interface SampleReplay {
 /**
  * Replays Sampler.sample for one step given the draw u it used (ignored at
  * temperature 0), and says which other ids a perturbation of the logits of
- * relative size ε could have produced (design.md §9, tolerance check).
+ * relative size ε could have produced (ARCHITECTURE.md §9, tolerance check).
  *
  * Perturbation model: every output logit is off by at most δ = ε·scale.
  * - Temperature 0: id i could win iff l_i ≥ l_max − 2δ.

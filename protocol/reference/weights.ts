@@ -1,5 +1,5 @@
 /**
- * Weights of a reference model, generated from its id (design.md §8).
+ * Weights of a reference model, generated from its id (ARCHITECTURE.md §8).
  *
  * Specification (version 1):
  * - Stream: xoshiro128** seeded with the first 16 bytes of

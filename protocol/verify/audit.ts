@@ -1,5 +1,5 @@
 /**
- * How a validator judges one audited task (design.md §9): the exact check for
+ * How a validator judges one audited task (ARCHITECTURE.md §9): the exact check for
  * models their provider declares deterministic, the tolerance check for the
  * rest. Pure, so every validator reaches the same verdict on the same task.
  *

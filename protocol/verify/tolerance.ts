@@ -1,5 +1,5 @@
 /**
- * Tolerance check for float backends (design.md §9): is a claimed completion
+ * Tolerance check for float backends (ARCHITECTURE.md §9): is a claimed completion
  * one that an honest but nondeterministic backend could have produced for
  * this request?
  *

@@ -1,5 +1,5 @@
 /**
- * A validator's scoring rule (design.md §9 "Weights"): what it saw of a
+ * A validator's scoring rule (ARCHITECTURE.md §9 "Weights"): what it saw of a
  * provider over its audits, turned into the u16 weight it commits. Pure, so
  * the validator (node/validator/auditor.ts) and the simulation (scripts/sim)
  * run the same formula.

@@ -3,7 +3,7 @@
  * scripts/bench as a child process, one after another so they never compete
  * for the CPU, reads each one's BENCH_SUMMARY line (lib/report.ts) and prints
  * ONE markdown table: benchmark, figure, value, comparison (measured in the
- * same run), ratio, budget (design.md §12), met, and the load average around
+ * same run), ratio, budget (ARCHITECTURE.md §12), met, and the load average around
  * that benchmark (the machine may be shared; every timing moves with it).
  *
  *   node scripts/bench/all.ts [--full] [--only discovery,soak] [--indistinguishability] [--json]
@@ -180,7 +180,7 @@ for (const spec of selected) {
 
 process.stdout.write(`\n## Benchmarks (${args.full ? 'full' : 'quick'}; ${cpus().length} CPUs; ${new Date().toISOString()}; ${((Date.now() - started) / 60_000).toFixed(1)} min)\n\n`)
 process.stdout.write(markdownTable(
-  ['benchmark', 'figure', 'value', 'comparison (same run)', 'ratio', 'budget (design.md §12)', 'met', 'load average (1 min) start → end'],
+  ['benchmark', 'figure', 'value', 'comparison (same run)', 'ratio', 'budget (ARCHITECTURE.md §12)', 'met', 'load average (1 min) start → end'],
   outcomes.flatMap(tableRows)
 ) + '\n')
 const failed = outcomes.filter(o => o.error != null)

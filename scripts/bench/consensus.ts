@@ -1,5 +1,5 @@
 /**
- * Consensus benchmark (design.md §12: "256 validators × 4,096 providers in
+ * Consensus benchmark (ARCHITECTURE.md §12: "256 validators × 4,096 providers in
  * ≤ 100 ms").
  *
  * Runs protocol/consensus runEpoch on random epochs chained through their

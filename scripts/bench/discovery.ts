@@ -1,5 +1,5 @@
 /**
- * Discovery benchmark (design.md §12: "in a 50-node network, the providers of a
+ * Discovery benchmark (ARCHITECTURE.md §12: "in a 50-node network, the providers of a
  * model are found with p95 ≤ 100 ms").
  *
  * For each network size, one process runs that many real infermesh hosts on

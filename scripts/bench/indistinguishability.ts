@@ -1,5 +1,5 @@
 /**
- * Audit indistinguishability benchmark (design.md §9: "a classifier given
+ * Audit indistinguishability benchmark (ARCHITECTURE.md §9: "a classifier given
  * everything the provider sees should do no better than chance").
  *
  * Network run (the default): starts real CLI processes, as
@@ -194,7 +194,7 @@ function differenceTable (diffs: readonly FeatureDifference[]): string {
 }
 
 /** The best of some of an evaluation's classifiers, beside the chance bound. */
-function bestRow (e: Evaluation, what: string, filter: (name: string) => boolean = () => true, budget = '<= chance bound (design.md §9)', wantAbove = false): SummaryRow {
+function bestRow (e: Evaluation, what: string, filter: (name: string) => boolean = () => true, budget = '<= chance bound (ARCHITECTURE.md §9)', wantAbove = false): SummaryRow {
   const best = [...e.scores].filter(s => filter(s.name)).sort((a, b) => b.balancedAccuracy - a.balancedAccuracy)[0]!
   return row({
     figure: `best classifier's balanced accuracy, ${what}: ${best.name}`,

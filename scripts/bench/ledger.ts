@@ -1,5 +1,5 @@
 /**
- * Ledger entry verification benchmark (design.md §12: "Signature
+ * Ledger entry verification benchmark (ARCHITECTURE.md §12: "Signature
  * verification: at least 80% of the native Ed25519 rate measured in the same
  * run").
  *
@@ -49,13 +49,15 @@ import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
+import { nativeEntryId } from '../../node/crypto/nativeHash.ts'
 import { nativeVerify } from '../../node/crypto/nativeVerify.ts'
+import { useNodeAccelerators } from '../../node/crypto/runtimeAccelerators.ts'
 import { LedgerStore } from '../../node/ledger/ledgerStore.ts'
-import { SYNC_LIMITS } from '../../node/ledger/syncProtocol.ts'
+import { SYNC_LIMITS } from '../../protocol/ledger/sync.ts'
 import { openDb } from '../../node/store/db.ts'
 import { decodeCanonical, decodeCanonicalByReencode } from '../../protocol/codec.ts'
 import { generateIdentity, isPeerId, publicKeyFromPeerId, type Identity } from '../../protocol/identity.ts'
-import { decodeEntry, decodeEntryUnverified, entryIdOf, parseDecodedBody, parseEntryBody, unpackWeights, type LedgerEntry } from '../../protocol/ledger/entries.ts'
+import { decodeEntry, decodeEntryUnverified, parseDecodedBody, parseEntryBody, unpackWeights, type LedgerEntry } from '../../protocol/ledger/entries.ts'
 import { referenceRecompute } from '../../protocol/ledger/fraud.ts'
 import { validateGossipEntry, validateSyncedEntry, type LedgerValidationContext } from '../../protocol/ledger/validate.ts'
 import { parseNetworkDefinition, type Network } from '../../protocol/network.ts'
@@ -64,6 +66,9 @@ import { packedWeightsProblem } from '../../protocol/ledger/packedWeights.ts'
 import { commitEntry, endorseEntry, randomWeights, revealPair } from './lib/ledgerEntries.ts'
 import { startProfiler, summarizeInclusive, type CallFrame, type Category } from './lib/profile.ts'
 import { fmt, markdownTable, median } from './lib/stats.ts'
+
+// As a node runs: Node's ASCII reader in the decoders (protocol/ascii.ts).
+useNodeAccelerators()
 
 const BUDGET_RATIO = 0.8
 
@@ -203,7 +208,7 @@ interface Figure {
 }
 
 function context (network: Network, now: number, set: KindSet, verify: VerifyFn, has: (id: string) => boolean = () => false): LedgerValidationContext {
-  return { network, verify, now, has, commitOf: (author, epoch) => set.commits.get(`${author}/${epoch}`), recompute: referenceRecompute }
+  return { network, verify, now, has, commitOf: (author, epoch) => set.commits.get(`${author}/${epoch}`), recompute: referenceRecompute, entryId: nativeEntryId }
 }
 
 /** The comparison: nativeVerify over entry i's signing message. */
@@ -385,7 +390,7 @@ function stepCosts (network: Network, set: KindSet): Array<[string, number]> {
   const bodies = set.items.map(p => (decodeCanonical(p.entry.bytes, max) as { body: Uint8Array }).body)
   const values = bodies.map(b => decodeCanonical(b, max))
   const steps: Array<[string, number]> = [
-    ['entryIdOf (sha256 of the envelope; node:crypto where there is one)', us(i => { entryIdOf(set.bytes[i]!) })],
+    ['entry id (sha256 of the envelope, nativeEntryId: node:crypto)', us(i => { nativeEntryId(set.bytes[i]!) })],
     ['decodeCanonical(envelope) (canonical form checked while decoding)', us(i => { decodeCanonical(set.bytes[i]!, max) })],
     ['decodeCanonical(body)', us(i => { decodeCanonical(bodies[i]!, max) })],
     ['  for comparison: the walk + cborg + re-encode check it replaces', us(i => { decodeCanonicalByReencode(bodies[i]!, max) })],

@@ -1,5 +1,5 @@
 /**
- * Ledger convergence after a partition heals (design.md §12: "after a
+ * Ledger convergence after a partition heals (ARCHITECTURE.md §12: "after a
  * partition of a 20-node network heals, all roots match within 5 s").
  *
  * One process runs --nodes full infermesh nodes (startNode: libp2p on
@@ -168,7 +168,7 @@ const T0 = performance.now()
 const stamp = (): string => `${((performance.now() - T0) / 1000).toFixed(1).padStart(6)} s`
 const log = (line: string): void => { process.stderr.write(`[${stamp()}] ${line}\n`) }
 
-// Many nodes on one loopback host: a reset socket must never kill the run (design.md §14).
+// Many nodes on one loopback host: a reset socket must never kill the run (ARCHITECTURE.md §14).
 const socketErrors = new Map<string, number>()
 const TOLERATED = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ERR_STREAM_PREMATURE_CLOSE', 'ABORT_ERR', 'AbortError', 'StreamResetError', 'ConnectionClosedError', 'StreamStateError'])
 const onStray = (kind: string) => (err: unknown): void => {
@@ -698,7 +698,7 @@ async function round (r: number, profileIt: boolean): Promise<RoundResult> {
 
 const has = (cf: CallFrame, s: string): boolean => cf.url.includes(s)
 const categories: Category[] = [
-  { name: 'ledger anti-entropy (node/ledger/ledgerService.ts syncWith, syncProtocol)', match: cf => has(cf, 'node/ledger/ledgerService.ts') || has(cf, 'node/ledger/syncProtocol.ts') },
+  { name: 'ledger anti-entropy (node/ledger/ledgerService.ts syncWith, syncProtocol)', match: cf => has(cf, 'node/ledger/ledgerService.ts') || has(cf, 'protocol/ledger/sync.ts') },
   { name: 'Merkle roots recomputed per sync (protocol/ledger/merkle.ts epochEntriesRoot)', match: cf => has(cf, 'protocol/ledger/merkle.ts') },
   { name: 'ledger validation (protocol/ledger, other than merkle.ts)', match: cf => has(cf, 'protocol/ledger/') },
   { name: 'reputation recompute (node/ledger/reputation.ts, protocol/consensus)', match: cf => has(cf, 'node/ledger/reputation.ts') || has(cf, 'protocol/consensus') },

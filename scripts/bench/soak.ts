@@ -1,5 +1,5 @@
 /**
- * Soak benchmark (design.md §12: "an idle node at most 100 MB RSS, flat under
+ * Soak benchmark (ARCHITECTURE.md §12: "an idle node at most 100 MB RSS, flat under
  * a 10-minute load").
  *
  * Three SEPARATE node processes started through the CLI (node/bin.ts start),

@@ -1,5 +1,5 @@
 /**
- * Gateway overhead benchmark (design.md §12: "a task through gateway and
+ * Gateway overhead benchmark (ARCHITECTURE.md §12: "a task through gateway and
  * provider, with a zero-cost backend, against a direct HTTP call to that
  * backend: ≤ 1 ms added at p50. Throughput at least 1,500 tasks/s at
  * concurrency 64").

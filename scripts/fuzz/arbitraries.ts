@@ -1,7 +1,7 @@
 /**
  * Hostile-input generators shared by the fuzz script (scripts/fuzz/run.ts) and
  * its small in-suite run (test/unit/fuzz/decoders.fuzz.test.ts). Three kinds
- * of input, as design.md §13 asks of every decoder:
+ * of input, as ARCHITECTURE.md §13 asks of every decoder:
  *   - random bytes, including over-size ones;
  *   - random CBOR of random structure (canonical, non-canonical, and raw item
  *     heads with hostile lengths and nesting);

@@ -1,5 +1,5 @@
 /**
- * Fuzz every decoder of hostile input (design.md §13): wire decoders, DHT
+ * Fuzz every decoder of hostile input (ARCHITECTURE.md §13): wire decoders, DHT
  * records (validator and selector), gossip and synced ledger entries, fraud
  * proofs, sync, submit and status messages, task frames and the HTTP bodies
  * of the OpenAI-compatible endpoints (scripts/fuzz/targets.ts).

@@ -32,8 +32,8 @@ import { chatRequestSchema, completionRequestSchema, embeddingRequestSchema } fr
 import { readJsonBody } from '../../node/api/server.ts'
 import { nativeSign } from '../../node/crypto/nativeSign.ts'
 import { nativeVerify } from '../../node/crypto/nativeVerify.ts'
-import { decodeSyncRequest, decodeSyncResponse, encodeSync, type SyncRequest, type SyncResponse } from '../../node/ledger/syncProtocol.ts'
-import { decodeSubmitRequest, decodeSubmitResponse, type SubmitRequest, type SubmitResponse } from '../../node/market/submitService.ts'
+import { decodeSyncRequest, decodeSyncResponse, encodeSync, type SyncRequest, type SyncResponse } from '../../protocol/ledger/sync.ts'
+import { decodeSubmitRequest, decodeSubmitResponse, type SubmitRequest, type SubmitResponse } from '../../protocol/submit.ts'
 import { apiDefaults } from '../../node/options.ts'
 import { applyGgufMutations, cborValue, ggufMutation, hostileBytes, jsonValue, mutatedBytes, mutatedValue, type GgufShape } from './arbitraries.ts'
 
@@ -133,7 +133,7 @@ export function buildTargets (w: FuzzWorld = createWorld()): FuzzTarget[] {
   const maxRec = network.definition.limits.maxRecordBytes
   const verify = nativeVerify
 
-  // ---- capacity records (design.md §6) ----
+  // ---- capacity records (ARCHITECTURE.md §6) ----
   const record = (peer: Identity, seq: number, over: Partial<CapacityRecord> = {}): CapacityRecord => ({
     v: 1, network: network.id, peer: peer.peerId, seq, issuedAt: now - 1000, expiresAt: now + 60_000,
     addrs: ['/ip4/127.0.0.1/tcp/4001'],
@@ -166,7 +166,7 @@ export function buildTargets (w: FuzzWorld = createWorld()): FuzzTarget[] {
   )
   const capacityOpts = (key?: Uint8Array) => ({ network, now, verify, key })
 
-  // ---- tasks (design.md §7) ----
+  // ---- tasks (ARCHITECTURE.md §7) ----
   const requestValue: TaskRequest = {
     v: 1, network: network.id, id: 'ab'.repeat(16), requester: w.requester.peerId, provider: w.provider.peerId, model: 'ref-tiny', kind: 'chat',
     input: { messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'why is the sky blue?' }] },
@@ -211,7 +211,7 @@ export function buildTargets (w: FuzzWorld = createWorld()): FuzzTarget[] {
   const requestInput = signedBlobInput(requests, SigningDomain.TASK_REQUEST, w.requester)
   const receiptInput = signedBlobInput(receipts, SigningDomain.TASK_RECEIPT, w.provider)
 
-  // ---- ledger entries (design.md §9) ----
+  // ---- ledger entries (ARCHITECTURE.md §9) ----
   const epoch = epochOf(now, network)
   const epochMs = network.definition.epochSeconds * 1000
   const salt = new Uint8Array(32).fill(9)
@@ -469,7 +469,7 @@ export function buildTargets (w: FuzzWorld = createWorld()): FuzzTarget[] {
     }
   }
 
-  // ---- HTTP bodies (design.md §10) ----
+  // ---- HTTP bodies (ARCHITECTURE.md §10) ----
   interface HttpInput { body: Uint8Array, contentLength?: string }
   const httpTarget = (name: string, schema: Parameters<typeof parseRequestBody>[0], valids: unknown[]): FuzzTarget<HttpInput> => {
     const enc = new TextEncoder()

@@ -1,5 +1,5 @@
 /**
- * A pure model of audits, cheating and consensus (design.md §9, §13), run
+ * A pure model of audits, cheating and consensus (ARCHITECTURE.md §9, §13), run
  * on protocol/consensus. No network, no models: each audit is a coin flip
  * with the probability the strategy implies, and each epoch's weights are
  * built from what the validators know, then folded through runEpoch.

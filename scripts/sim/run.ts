@@ -1,5 +1,5 @@
 /**
- * Audit and consensus simulation (design.md §9, §13). See README.md.
+ * Audit and consensus simulation (ARCHITECTURE.md §9, §13). See README.md.
  *
  *   node scripts/sim/run.ts [--quick] [--epochs N] [--audits N] [--json]
  *

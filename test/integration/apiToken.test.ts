@@ -1,5 +1,5 @@
 /**
- * The API token against a real node (design.md §10): wrong tokens of every
+ * The API token against a real node (ARCHITECTURE.md §10): wrong tokens of every
  * length, prefixes and extensions of the right one, other schemes, on GET and
  * POST endpoints, all get 401 with an OpenAI-style body; the right one passes.
  * A wrong token on a POST is refused before the body is read.

@@ -2,6 +2,7 @@
  * Every CLI command has --help, and every command that prints data has
  * --json whose shape is checked here against a running node.
  */
+import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
@@ -44,7 +45,12 @@ describe('infermesh commands', () => {
   })
 
   it('an unreachable API says what to do and exits 2', async () => {
-    const r = await runCli(['status', '--api', 'http://127.0.0.1:9'])
+    // A port that was just free: nothing listens there (port 9 may be taken on some machines).
+    const probe = createServer()
+    await new Promise<void>(resolve => probe.listen(0, '127.0.0.1', resolve))
+    const port = (probe.address() as AddressInfo).port
+    await new Promise<void>(resolve => probe.close(() => resolve()))
+    const r = await runCli(['status', '--api', `http://127.0.0.1:${port}`])
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(/cannot reach the node API .* start a node with "infermesh start" or pass --api URL/)
   })

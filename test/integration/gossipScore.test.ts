@@ -1,6 +1,6 @@
 /**
  * Gossipsub's peer score punishes a peer that floods invalid entries (issue 4:
- * "the mesh itself shuns proven cheaters"; design.md §13), on real in-process
+ * "the mesh itself shuns proven cheaters"; ARCHITECTURE.md §13), on real in-process
  * nodes (TCP, Noise, yamux, gossipsub, LevelDB). A peer publishes ledger
  * entries that every node's topic validator REJECTs: forged signatures and
  * entries signed for another network. The receiving

@@ -1,5 +1,5 @@
 /**
- * Audits are indistinguishable from client traffic (design.md §9), checked by
+ * Audits are indistinguishable from client traffic (ARCHITECTURE.md §9), checked by
  * measurement on a real network of CLI processes: two anchor validators, one
  * honest provider, two gateways and a seed, with 3-second epochs. The
  * validators audit with natural requests from the corpus's audit part

@@ -1,5 +1,5 @@
 /**
- * A flood of task streams from one peer (design.md §13) is limited per peer
+ * A flood of task streams from one peer (ARCHITECTURE.md §13) is limited per peer
  * while another peer is still served: a flooding host opens 200 task streams
  * with valid signed requests against a provider whose tasks take a while,
  * and an honest gateway's tasks, sent while the flood holds the provider,
@@ -18,11 +18,10 @@ import { loadNetwork } from '../../node/config.ts'
 import { nativeVerify } from '../../node/crypto/nativeVerify.ts'
 import { createHost, type Host } from '../../node/libp2p.ts'
 import { createLogger } from '../../node/logger.ts'
-import { taskProtocol } from '../../node/market/provider.ts'
 import { startNode, type InfermeshNode } from '../../node/node.ts'
 import { defaultNodeOptions } from '../../node/options.ts'
 import { generateIdentity } from '../../protocol/identity.ts'
-import type { Network } from '../../protocol/network.ts'
+import { protocolIds, type Network } from '../../protocol/network.ts'
 import { decodeFrame, encodeFrame, signTaskRequest } from '../../protocol/task.ts'
 import { eventually, getJson, tempDir, writeNetworkFile } from '../helpers/nodeProcess.ts'
 
@@ -103,7 +102,7 @@ describe('a flooding peer is limited per peer', () => {
     let stream: Stream
     try {
       // Raise the dialer's own per-protocol limit (64 by default): the flood is the point.
-      stream = await flooder.dialProtocol(peerIdFromString(provider.identity.peerId), taskProtocol(network), { signal: AbortSignal.timeout(20_000), maxOutboundStreams: 1000 })
+      stream = await flooder.dialProtocol(peerIdFromString(provider.identity.peerId), protocolIds(network).task, { signal: AbortSignal.timeout(20_000), maxOutboundStreams: 1000 })
     } catch (err) {
       // Streams past libp2p's per-connection inbound limit are refused before our handler sees them.
       return async () => `open:${(err as Error).name}`

@@ -1,5 +1,5 @@
 /**
- * Slow-loris and idle streams (design.md §13) against a real node: an HTTP
+ * Slow-loris and idle streams (ARCHITECTURE.md §13) against a real node: an HTTP
  * client that dribbles its headers one byte a second is cut off by the header
  * deadline, and a task stream that sends nothing, or half a frame, is reset
  * by the provider's request deadline. The node serves normally afterwards.
@@ -15,13 +15,11 @@ import { loadNetwork } from '../../node/config.ts'
 import { nativeVerify } from '../../node/crypto/nativeVerify.ts'
 import { createHost, type Host } from '../../node/libp2p.ts'
 import { createLogger } from '../../node/logger.ts'
-import { taskProtocol } from '../../node/market/provider.ts'
 import { startNode, type InfermeshNode } from '../../node/node.ts'
-import { encodeSync } from '../../node/ledger/syncProtocol.ts'
+import { encodeSync } from '../../protocol/ledger/sync.ts'
 import { apiDefaults, defaultNodeOptions, ledgerDefaults, lookupDefaults, providerDefaults } from '../../node/options.ts'
-import { statusProtocol } from '../../node/discovery/statusProtocol.ts'
 import { generateIdentity } from '../../protocol/identity.ts'
-import type { Network } from '../../protocol/network.ts'
+import { protocolIds, type Network } from '../../protocol/network.ts'
 import { decodeFrame, encodeFrame, signTaskRequest, type Frame } from '../../protocol/task.ts'
 import { eventually, getJson, tempDir, writeNetworkFile } from '../helpers/nodeProcess.ts'
 
@@ -74,9 +72,9 @@ describe('slow-loris and idle streams', () => {
     expect((await getJson(`http://127.0.0.1:${node.api.address.port}/v1/node`)).status).toBe(200)
   }, 60_000)
 
-  const openTaskStream = async (): Promise<Stream> => attacker.dialProtocol(peerIdFromString(node.identity.peerId), taskProtocol(network), { signal: AbortSignal.timeout(10_000) })
+  const openTaskStream = async (): Promise<Stream> => attacker.dialProtocol(peerIdFromString(node.identity.peerId), protocolIds(network).task, { signal: AbortSignal.timeout(10_000) })
   const providerTaskStreams = (): number => node.host.getConnections(peerIdFromString(attackerId.peerId))
-    .reduce((n, c) => n + c.streams.filter(s => s.protocol === taskProtocol(network)).length, 0)
+    .reduce((n, c) => n + c.streams.filter(s => s.protocol === protocolIds(network).task).length, 0)
 
   /** Read until the provider ends the stream: the frames it sent, and how the stream ended. */
   const drain = async (stream: Stream): Promise<{ frames: Frame[], ended: string }> => {
@@ -110,9 +108,9 @@ describe('slow-loris and idle streams', () => {
   }, 60_000)
 
   it('a status stream the asker never closes is reset, not kept half-open', async () => {
-    const stream = await attacker.dialProtocol(peerIdFromString(node.identity.peerId), statusProtocol(network), { signal: AbortSignal.timeout(10_000) })
+    const stream = await attacker.dialProtocol(peerIdFromString(node.identity.peerId), protocolIds(network).status, { signal: AbortSignal.timeout(10_000) })
     const streams = (): number => node.host.getConnections(peerIdFromString(attackerId.peerId))
-      .reduce((n, c) => n + c.streams.filter(s => s.protocol === statusProtocol(network)).length, 0)
+      .reduce((n, c) => n + c.streams.filter(s => s.protocol === protocolIds(network).status).length, 0)
     expect(stream.writeStatus).toBe('writable')
     await eventually(async () => streams(), n => n === 0, { timeoutMs: 10 * lookupDefaults.statusTimeoutMs, what: 'provider dropped the idle status stream' })
     expect(['reset', 'aborted', 'closed']).toContain(stream.status)

@@ -14,12 +14,11 @@ import { loadNetwork } from '../../node/config.ts'
 import { nativeVerify } from '../../node/crypto/nativeVerify.ts'
 import { createHost, type Host } from '../../node/libp2p.ts'
 import { createLogger } from '../../node/logger.ts'
-import { taskProtocol } from '../../node/market/provider.ts'
 import { startNode, type InfermeshNode } from '../../node/node.ts'
 import { defaultNodeOptions } from '../../node/options.ts'
 import { encodeCanonical } from '../../protocol/codec.ts'
 import { generateIdentity } from '../../protocol/identity.ts'
-import type { Network } from '../../protocol/network.ts'
+import { protocolIds, type Network } from '../../protocol/network.ts'
 import { signDomain, SigningDomain } from '../../protocol/signing.ts'
 import { decodeFrame, encodeFrame, signTaskRequest, type Frame, type TaskRequest } from '../../protocol/task.ts'
 import { tempDir, writeNetworkFile } from '../helpers/nodeProcess.ts'
@@ -134,7 +133,7 @@ describe('task input validation', () => {
     const exchange = async (frames: Uint8Array[]): Promise<Frame> => {
       const peer = peerIdFromString(node.identity.peerId)
       await attacker.peerStore.merge(peer, { multiaddrs: node.host.getMultiaddrs().map(a => multiaddr(a.toString())) })
-      const stream = await attacker.dialProtocol(peer, taskProtocol(network), { signal: AbortSignal.timeout(5000) })
+      const stream = await attacker.dialProtocol(peer, protocolIds(network).task, { signal: AbortSignal.timeout(5000) })
       const lp = lpStream(stream)
       for (const f of frames) await lp.write(f)
       const reply = await lp.read({ signal: AbortSignal.timeout(10_000) })
@@ -150,7 +149,7 @@ describe('task input validation', () => {
     it('a correct request from a stranger is served with a receipt (control)', async () => {
       const peer = peerIdFromString(node.identity.peerId)
       await attacker.peerStore.merge(peer, { multiaddrs: node.host.getMultiaddrs().map(a => multiaddr(a.toString())) })
-      const stream = await attacker.dialProtocol(peer, taskProtocol(network))
+      const stream = await attacker.dialProtocol(peer, protocolIds(network).task)
       const lp = lpStream(stream)
       await lp.write(signed(request()))
       const kinds: string[] = []

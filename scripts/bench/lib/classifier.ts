@@ -1,5 +1,5 @@
 /**
- * Can a provider tell audits from client traffic (design.md §9)? Pure helpers
+ * Can a provider tell audits from client traffic (ARCHITECTURE.md §9)? Pure helpers
  * that turn a provider's "task admitted" log lines into feature vectors (all a
  * provider sees of a task: who sent it, its content and parameters, when) and
  * measure simple classifiers on them with random train/test splits. The score

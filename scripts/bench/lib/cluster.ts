@@ -3,7 +3,7 @@
  * yamux, the network's private kad-dht) for benchmarks: node 0 is the seed and
  * every other node bootstraps from it. Providers run the real Advertiser with a
  * level DB each. Startup is batched because Noise handshakes of dozens of nodes
- * on two cores take tens of seconds (design.md §14).
+ * on two cores take tens of seconds (ARCHITECTURE.md §14).
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'

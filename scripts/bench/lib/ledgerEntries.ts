@@ -1,5 +1,5 @@
 /**
- * Signed ledger entries for the benchmarks (design.md §9): commits, reveals
+ * Signed ledger entries for the benchmarks (ARCHITECTURE.md §9): commits, reveals
  * with a realistic number of weights, and endorsements, made through the
  * ordinary protocol/ledger/entries.ts signEntry so the bytes are exactly what
  * nodes gossip. Everything is valid for the epoch of `now`.

@@ -14,7 +14,7 @@ import { parseArgs, type ParseArgsOptionsConfig } from 'node:util'
 
 export const SUMMARY_PREFIX = 'BENCH_SUMMARY '
 
-/** One headline figure of a benchmark, set beside its comparison from the same run and its budget (design.md §12). */
+/** One headline figure of a benchmark, set beside its comparison from the same run and its budget (ARCHITECTURE.md §12). */
 export interface SummaryRow {
   figure: string
   /** The measured value; null when it could not be measured (NaN is written as null). */
@@ -25,7 +25,7 @@ export interface SummaryRow {
   comparisonValue: number | null
   /** value / comparisonValue, or null without a comparison. */
   ratio: number | null
-  /** The budget from design.md §12 in words, or '-' for a figure without one. */
+  /** The budget from ARCHITECTURE.md §12 in words, or '-' for a figure without one. */
   budget: string
   /** Whether the budget is met; null for a figure without a budget. */
   met: boolean | null
@@ -132,7 +132,7 @@ const TOLERATED = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ERR_STREAM_PR
 
 /**
  * Many nodes on one loopback host reset sockets in ways libp2p does not always
- * catch (design.md §14); such an error must never kill a run. Anything else is
+ * catch (ARCHITECTURE.md §14); such an error must never kill a run. Anything else is
  * a bug: it is printed and the process exits 1. Returns the tolerated counts,
  * and a line describing them for stderr ('' when none).
  */

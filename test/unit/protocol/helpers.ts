@@ -40,7 +40,7 @@ const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
 
 /**
  * Node's native (OpenSSL) Ed25519 verification, as node/ would use on hot
- * paths (design.md §4). Any failure to import the key is a rejection.
+ * paths (ARCHITECTURE.md §4). Any failure to import the key is a rejection.
  */
 export const nativeVerify: VerifyFn = (publicKey, message, signature) => {
   try {

@@ -4,7 +4,7 @@ import { fromHex, toHex } from '../../../protocol/bytes.ts'
 import { encodeCanonical } from '../../../protocol/codec.ts'
 import { ErrorCode } from '../../../protocol/errors.ts'
 import { identityFromSeed } from '../../../protocol/identity.ts'
-import { networkDefinitionSchema, networkFromDefinition, networkIdOf, parseNetworkDefinition } from '../../../protocol/network.ts'
+import { networkDefinitionSchema, networkFromDefinition, networkIdOf, parseNetworkDefinition, protocolIds } from '../../../protocol/network.ts'
 import { MINIMAL_NETWORK_INPUT, SEED_A, SEED_B, goldenNetworkInput } from '../../fixtures/golden-inputs.ts'
 import { catchCoded, expectCode, golden } from './helpers.ts'
 
@@ -196,5 +196,24 @@ describe('network: malformed definitions throw NETWORK_INVALID naming the field'
     expect(err.code).toBe(ErrorCode.NETWORK_INVALID)
     // "foo.bar" would name a nested field that does not exist.
     expect(['foo', 'bar', 'foo,bar']).toContain(err.meta.field)
+  })
+})
+
+describe('protocolIds', () => {
+  it('gives every stream and topic of the network its own id under its prefix, and the ids peers of a release speak', () => {
+    const network = networkFromDefinition(networkDefinitionSchema.parse({ ...MINIMAL_NETWORK_INPUT, name: 'golden-net' }))
+    const ids = protocolIds(network)
+    // Pinned: changing one breaks every peer of an older release.
+    expect(ids).toEqual({
+      kad: '/infermesh/golden-net/kad/1.0.0',
+      capacityTopic: '/infermesh/golden-net/capacity/1',
+      ledgerTopic: '/infermesh/golden-net/ledger/1',
+      status: '/infermesh/golden-net/status/1.0.0',
+      task: '/infermesh/golden-net/task/1.0.0',
+      submit: '/infermesh/golden-net/submit/1.0.0',
+      ledgerSync: '/infermesh/golden-net/ledger-sync/1.0.0'
+    })
+    const other = protocolIds(networkFromDefinition(networkDefinitionSchema.parse({ ...MINIMAL_NETWORK_INPUT, name: 'other' })))
+    for (const key of Object.keys(ids) as Array<keyof typeof ids>) expect(other[key]).not.toBe(ids[key])
   })
 })

@@ -3,7 +3,7 @@
  * in client shapes, from two disjoint parts of a corpus, with client
  * parameters; deterministic; valid for the protocol and the reference models.
  *
- * And the offline indistinguishability measurement (design.md §9): a provider
+ * And the offline indistinguishability measurement (ARCHITECTURE.md §9): a provider
  * that reads each request, given the classifiers of
  * scripts/bench/lib/classifier.ts trained on half the requests,
  *  (a) finds the old word-list audits among held-out client requests at once

@@ -1,5 +1,5 @@
 /**
- * Who the gateway may route to (design.md §9 "Use it"): a provider a fraud
+ * Who the gateway may route to (ARCHITECTURE.md §9 "Use it"): a provider a fraud
  * proof zeroes never, not even when asked for by name; one at reputation 0
  * without a proof ranks last but stays routable, so an audit that names it
  * reaches it and it can earn its way back. The lookup is replaced by a fixed

@@ -54,9 +54,16 @@ describe('PeerLimiter', () => {
     const idle = limiter.tryAcquire('idle')
     if (idle.ok) idle.release()
     limiter.tryAcquire('x')
+    expect(limiter.trackedPeers).toBe(3)
     limiter.tryAcquire('y')
+    expect(limiter.trackedPeers).toBe(3)
     expect(limiter.inFlight('busy')).toBe(1)
     expect(limiter.inFlight('idle')).toBe(0)
     expect(busy.ok).toBe(true)
+    // A flood of new peers, each holding a stream: the map never grows past maxPeers.
+    for (let i = 0; i < 50; i++) {
+      limiter.tryAcquire(`peer-${i}`)
+      expect(limiter.trackedPeers).toBeLessThanOrEqual(3)
+    }
   })
 })

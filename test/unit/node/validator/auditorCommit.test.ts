@@ -1,5 +1,5 @@
 /**
- * The auditor's commit and reveal (design.md §9 "Weights"): one commit per
+ * The auditor's commit and reveal (ARCHITECTURE.md §9 "Weights"): one commit per
  * epoch, dated inside it even when the epoch ends while it is being made, and
  * a reveal that opens it, issued in the next epoch. Only the ledger is
  * replaced (by a recorder); the entries are the real signed ones, checked

@@ -1,5 +1,5 @@
 /**
- * Which gateways an audit may go through (design.md §9 "Audits"): connected
+ * Which gateways an audit may go through (ARCHITECTURE.md §9 "Audits"): connected
  * ordinary gateways first, in random order; then a few known from the peer
  * store but not connected now; never the target, ourselves, a validator or
  * a zeroed provider. Only the host is replaced, by one that reports fixed
@@ -9,10 +9,9 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
 import { describe, expect, it } from 'vitest'
 import { identityFromSeed } from '../../../../protocol/identity.ts'
-import { parseNetworkDefinition } from '../../../../protocol/network.ts'
+import { parseNetworkDefinition, protocolIds } from '../../../../protocol/network.ts'
 import { nobleVerify } from '../../../../protocol/signing.ts'
 import { createLogger } from '../../../../node/logger.ts'
-import { submitProtocol } from '../../../../node/market/submitService.ts'
 import { auditorDefaults } from '../../../../node/options.ts'
 import { Auditor, type AuditorComponents } from '../../../../node/validator/auditor.ts'
 
@@ -21,7 +20,7 @@ const [self, anchor, target, zeroed, noSubmit] = ids(10, 5) as [string, string, 
 const connectedGateways = ids(20, 2)
 const knownGateways = ids(30, 5)
 const NET = parseNetworkDefinition({ name: 'gatewaynet', anchors: [{ peerId: anchor, power: 1 }] })
-const SUBMIT = submitProtocol(NET)
+const SUBMIT = protocolIds(NET).submit
 
 function auditorWith (connected: string[], known: string[]): Auditor {
   const protocols = (id: string): string[] => id === noSubmit ? ['/ipfs/id/1.0.0'] : [SUBMIT]

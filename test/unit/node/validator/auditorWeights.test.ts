@@ -1,5 +1,5 @@
 /**
- * A validator's weights follow recent audits (design.md §9 "Weights"): a
+ * A validator's weights follow recent audits (ARCHITECTURE.md §9 "Weights"): a
  * provider with a long clean record that starts failing (a nondeterministic
  * one outside tolerance proves no fraud, so nothing zeroes it) loses its
  * weight within a few audits, where a lifetime pass ratio would barely move.

@@ -1,5 +1,5 @@
 /**
- * The threats of design.md §13 that consensus itself must hold against:
+ * The threats of ARCHITECTURE.md §13 that consensus itself must hold against:
  * a minority coalition inflating a provider, Sybil validators without power,
  * a validator weighting itself, and fraud-proven providers.
  */

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 
 // protocol/consensus must give bit-identical results on every node
-// (design.md §9): integer arithmetic only, so no transcendental builtins and
+// (ARCHITECTURE.md §9): integer arithmetic only, so no transcendental builtins and
 // no exponent operator; and it is pure protocol code, so no I/O, timers or
 // clocks, and imports only from siblings, ../codec.ts and @noble/hashes.
 

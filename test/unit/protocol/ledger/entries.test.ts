@@ -272,7 +272,7 @@ describe('ledger entries: epochs', () => {
   })
 })
 
-describe('ledger entries: decoder properties (design.md §13: every decoder)', () => {
+describe('ledger entries: decoder properties (ARCHITECTURE.md §13: every decoder)', () => {
   const onlyCoded = (bytes: Uint8Array): void => {
     try {
       decodeEntry(bytes, NET, nobleVerify)

@@ -162,7 +162,7 @@ describe('resolveEpoch: the consensus input', () => {
   })
 })
 
-describe('resolveVotingPower: power flows only from anchors (design.md §9, EigenTrust)', () => {
+describe('resolveVotingPower: power flows only from anchors (ARCHITECTURE.md §9, EigenTrust)', () => {
   it('anchor → endorsed validator: the validator gets share/65535 of the anchor\'s power, taken from the anchor', () => {
     const p = resolveVotingPower([endorse(a1, val, 13107)], E, NET, ANCHORS)
     expect(p.get(val.peerId)).toBe(20 * S)

@@ -311,7 +311,7 @@ describe('evidence: decoding', () => {
   })
 })
 
-describe('evidence: properties (design.md §13)', () => {
+describe('evidence: properties (ARCHITECTURE.md §13)', () => {
   const codes = new Set<string>(LEDGER_VALIDATION_CODES)
   const good = evidencePayload()
   const goodEntry = evidenceEntry(alice, good)

@@ -43,7 +43,7 @@ function proof (output: TaskOutput | 'honest', opts: { network?: Network, req?: 
   return { request: { body: req.body, sig: req.sig }, receipt: { body: rc.body, sig: rc.sig } }
 }
 
-describe('fraud proofs (design.md §9)', () => {
+describe('fraud proofs (ARCHITECTURE.md §9)', () => {
   it('a receipt whose output hash differs from the recomputation convicts its provider', () => {
     const honest = computeReference(request()).output
     expect('text' in honest).toBe(true)
@@ -129,7 +129,7 @@ describe('fraud proofs (design.md §9)', () => {
     expect(fraudProviderOf({ request: { body: new Uint8Array(0), sig: new Uint8Array(0) }, receipt: { body: Uint8Array.of(0xff), sig: new Uint8Array(0) } }, NET)).toBeUndefined()
   })
 
-  it('random and mutated payloads only ever give FRAUD_NOT_PROVEN (design.md §13)', () => {
+  it('random and mutated payloads only ever give FRAUD_NOT_PROVEN (ARCHITECTURE.md §13)', () => {
     const good = proof({ text: 'x' })
     const onlyNotProven = (p: FraudPayload): void => {
       try {

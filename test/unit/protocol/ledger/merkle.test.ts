@@ -10,7 +10,7 @@ const node = (l: Uint8Array, r: Uint8Array): Uint8Array => sha256(concatBytes(Ui
 const arbId = fc.uint8Array({ minLength: 32, maxLength: 32 }).map(toHex)
 const arbIds = fc.uniqueArray(arbId, { maxLength: 40 })
 
-describe('per-epoch entries root (design.md §9 anti-entropy)', () => {
+describe('per-epoch entries root (ARCHITECTURE.md §9 anti-entropy)', () => {
   it('is sha256 of nothing for an empty epoch', () => {
     expect(toHex(epochEntriesRoot([]))).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855')
   })

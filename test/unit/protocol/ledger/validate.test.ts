@@ -82,7 +82,7 @@ function expectVerdict (v: EntryValidation, action: EntryValidation['action'], c
 }
 
 describe('ledger validation: the code → action table', () => {
-  it('matches design.md §9: invalid for everyone is REJECT, early, late or already held is IGNORE', () => {
+  it('matches ARCHITECTURE.md §9: invalid for everyone is REJECT, early, late or already held is IGNORE', () => {
     expect(LEDGER_CODE_ACTION).toEqual({
       ENTRY_MALFORMED: 'REJECT',
       ENTRY_TOO_LARGE: 'REJECT',
@@ -113,7 +113,7 @@ describe('ledger validation: gossip', () => {
       expect(v.entry).toEqual(e)
     }
     expectVerdict(validateGossipEntry(reveal(alice).bytes, ctx(T1, [c])), 'ACCEPT', 'OK')
-    // both verifiers agree (design.md §4)
+    // both verifiers agree (ARCHITECTURE.md §4)
     expectVerdict(validateGossipEntry(reveal(alice).bytes, ctx(T1, [c], { verify: nativeVerify })), 'ACCEPT', 'OK')
   })
 
@@ -260,7 +260,7 @@ describe('ledger validation: anti-entropy', () => {
   })
 })
 
-describe('ledger validation: properties (design.md §13)', () => {
+describe('ledger validation: properties (ARCHITECTURE.md §13)', () => {
   const codes = new Set<string>(LEDGER_VALIDATION_CODES)
   const neverAccepts = (bytes: Uint8Array, gossip: boolean): void => {
     const v = (gossip ? validateGossipEntry : validateSyncedEntry)(bytes, ctx(T1, [commit(alice)]))

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 
 // protocol/reference must compute bit-identical results in every JS engine
-// (design.md §8): no transcendental builtins (their results are not specified
+// (ARCHITECTURE.md §8): no transcendental builtins (their results are not specified
 // to the bit), no exponent operator (it is Math.pow), and no I/O, timers or
 // clocks (protocol/ is pure).
 

@@ -1,4 +1,4 @@
-// The validator's decision on one audit (design.md §9): the exact check and
+// The validator's decision on one audit (ARCHITECTURE.md §9): the exact check and
 // fraud for models declared deterministic, the tolerance check and a plain
 // failure (never fraud) for models declared nondeterministic.
 import { describe, expect, it } from 'vitest'

@@ -1,4 +1,4 @@
-// The tolerance check (design.md §9): honest outputs pass, honest outputs of
+// The tolerance check (ARCHITECTURE.md §9): honest outputs pass, honest outputs of
 // nondeterministic backends pass at a measured false-positive rate, and cheats
 // are caught at a measured detection rate. Every random choice is seeded, so
 // the printed rates are reproducible.
