@@ -11,7 +11,7 @@ import { z } from 'zod'
 import { ROLES, modelIdSchema, modelIdentitySchema, type ModelIdentity, type ModelOffer, type Role } from '../protocol/capacity.ts'
 import { CodedError, ErrorCode } from '../protocol/errors.ts'
 import { parseNetworkDefinition, type Network } from '../protocol/network.ts'
-import { defaultNodeOptions, referencePrices, type NodeOptions } from './options.ts'
+import { defaultNodeOptions, referencePrices, upstreamDefaults, type NodeOptions } from './options.ts'
 import { isReferenceModelId, REFERENCE_MODELS } from '../protocol/reference/registry.ts'
 
 export type ConfigSource = 'flag' | 'env' | 'file' | 'default'
@@ -251,7 +251,7 @@ export function parseModelSpecs (values: string[], backend: BackendName = 'refer
   return parseSpecList(values, 'models').map(({ id, priceMicros, source }) => {
     const ref = isReferenceModelId(id) ? REFERENCE_MODELS[id] : undefined
     if (backend === 'openai') {
-      const offer: ModelOffer = { id, backend: 'openai', contextLength: ref?.contextLength ?? upstreamContextLength, priceInMicros: priceMicros, priceOutMicros: priceMicros, tokensPerSecondMilli: 0, deterministic: false }
+      const offer: ModelOffer = { id, backend: 'openai', contextLength: ref?.contextLength ?? upstreamDefaults.contextLength, priceInMicros: priceMicros, priceOutMicros: priceMicros, tokensPerSecondMilli: 0, deterministic: false }
       if (source != null && ref == null) offer.identity = upstreamIdentity(source)
       return offer
     }
@@ -301,9 +301,6 @@ export function parseVerifier (options: { verifyModels: string[], verifyUpstream
   if (options.verifyDialect !== 'vllm' && options.verifyDialect !== 'sglang') throw new CodedError(ErrorCode.CONFIG_INVALID, `--verify-dialect "${options.verifyDialect}" must be vllm or sglang`, { field: 'verifyDialect' })
   return { kind: 'upstream', url, dialect: options.verifyDialect, models: specs.map(s => ({ id: s.id, identity: upstreamIdentity(s.source!, 'verifyModels') })) }
 }
-
-/** Context length advertised for upstream models, whose real limit the node cannot read. */
-export const upstreamContextLength = 8192
 
 export function parsePositiveInt (value: string, field: string, max: number): number {
   const n = Number(value)

@@ -154,6 +154,18 @@ export const gatewayDefaults = {
   maxTrackedProviders: 10_000
 }
 
+export const accountsDefaults = {
+  /** Counterparties whose balances are held in memory; all of them stay in LevelDB. */
+  maxBalancesInMemory: 100_000,
+  /** Receipt keys remembered for de-duplication (far more than fit in a 120 s deadline). */
+  recentReceipts: 200_000
+}
+
+export const statusDefaults = {
+  /** Concurrent inbound status streams (each answers one signed record and closes). */
+  maxInboundStreams: 32
+}
+
 export const catalogDefaults = {
   /** Most capacity records the model catalog holds. */
   maxRecords: 10_000
@@ -263,6 +275,10 @@ export const openaiDefaults = {
 export const upstreamDefaults = {
   /** The upstream must start answering (and keep streaming) within this. */
   timeoutMs: 60 * second,
+  /** Context length advertised for an upstream model whose server does not report one (GET /models). */
+  contextLength: 8192,
+  /** How long the start-up GET /models may take. */
+  probeTimeoutMs: 5 * second,
   /** Largest single SSE event accepted from an upstream. */
   maxEventBytes: 1024 * 1024
 }
@@ -307,6 +323,10 @@ export const ledgerDefaults = {
 }
 
 export const auditorDefaults = {
+  /** Reference chat models whose providers a validator looks up in the DHT (real models come from gossip). */
+  referenceModels: ['ref-tiny', 'ref-small'],
+  /** Weight of the newest sample in the per-provider latency moving average. */
+  latencyAlpha: 0.2,
   /** Audits per known provider per epoch, before the cap above. */
   auditsPerProvider: 3,
   /** Fractions of the epoch: reveal the previous epoch's weights, then audit, then commit. */

@@ -207,6 +207,11 @@ export function requestHash (signedBody: Uint8Array): Uint8Array {
   return sha256(signedBody)
 }
 
+/** Whether `receipt` answers this very signed request: it commits to the request's hash. */
+export function receiptAnswers (receipt: Receipt, request: SignedObject<TaskRequest>): boolean {
+  return bytesEqual(receipt.requestHash, requestHash(request.body))
+}
+
 /** A receipt is only accepted for the request it answers and the output that was streamed. */
 export function checkReceiptMatches (receipt: Receipt, request: SignedObject<TaskRequest>, output: TaskOutput): void {
   const r = request.value
@@ -215,7 +220,7 @@ export function checkReceiptMatches (receipt: Receipt, request: SignedObject<Tas
   if (receipt.provider !== r.provider) problems.push('provider')
   if (receipt.requester !== r.requester) problems.push('requester')
   if (receipt.model !== r.model) problems.push('model')
-  if (!bytesEqual(receipt.requestHash, requestHash(request.body))) problems.push('requestHash')
+  if (!receiptAnswers(receipt, request)) problems.push('requestHash')
   if (!bytesEqual(receipt.outputHash, taskOutputHash(output))) problems.push('outputHash')
   if (receipt.priceMicros > taskPriceMicros(receipt.usage, r.maxPrice.inMicros, r.maxPrice.outMicros)) problems.push('priceMicros')
   if (problems.length > 0) throw new TaskError(TaskErrorCode.INTERNAL, `receipt does not match the task: ${problems.join(', ')}`)

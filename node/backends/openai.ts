@@ -155,7 +155,7 @@ export function createOpenAIBackend (init: OpenAIBackendInit): Backend {
  * advertises the real limit instead of a guess, and validators size their
  * audits to fit. Best effort: an upstream that does not say gets the default.
  */
-export async function upstreamContextLengths (upstream: URL, apiKey?: string, timeoutMs = 5000): Promise<Map<string, number>> {
+export async function upstreamContextLengths (upstream: URL, apiKey?: string, timeoutMs = upstreamDefaults.probeTimeoutMs): Promise<Map<string, number>> {
   const out = new Map<string, number>()
   try {
     const res = await fetch(endpoint(upstream, 'models'), { headers: apiKey != null ? { authorization: `Bearer ${apiKey}` } : {}, signal: AbortSignal.timeout(timeoutMs) })

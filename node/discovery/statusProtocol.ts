@@ -9,7 +9,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import { protocolIds, type Network } from '../../protocol/network.ts'
 import type { Host } from '../libp2p.ts'
-import { lookupDefaults } from '../options.ts'
+import { lookupDefaults, statusDefaults } from '../options.ts'
 import { closeOrReset } from '../util/stream.ts'
 import type { Advertiser } from './advertiser.ts'
 
@@ -23,7 +23,7 @@ export async function serveStatus (host: Host, network: Network, advertiser: Adv
     } catch (err) {
       stream.abort(err as Error)
     }
-  }, { maxInboundStreams: 32 })
+  }, { maxInboundStreams: statusDefaults.maxInboundStreams })
 }
 
 /** Ask a provider for its record; undefined if it does not answer in time. */

@@ -10,6 +10,7 @@ import { receiptId, type Receipt, type SignedObject } from '../../protocol/task.
 import { storageFailure, type Db } from '../store/db.ts'
 import type { CodedError } from '../../protocol/errors.ts'
 import { Bucket, key } from '../store/repositories.ts'
+import { accountsDefaults } from '../options.ts'
 
 export interface Balance {
   peer: string
@@ -30,10 +31,6 @@ export interface StoredReceipt {
   receivedAt: number
 }
 
-/** Bound on counterparties held in memory; all of them stay in level. */
-const MAX_BALANCES_IN_MEMORY = 100_000
-/** Receipt keys remembered for de-duplication (far more than fit in a 120 s deadline). */
-const RECENT_RECEIPTS = 200_000
 
 export class Accounts {
   private readonly db: Db
@@ -55,7 +52,7 @@ export class Accounts {
   async load (): Promise<void> {
     for await (const [, v] of this.db.iterator({ gte: `${Bucket.accounts}/`, lt: `${Bucket.accounts}0` })) {
       const b = decode(v) as Balance
-      if (this.balances.size < MAX_BALANCES_IN_MEMORY) this.balances.set(b.peer, b)
+      if (this.balances.size < accountsDefaults.maxBalancesInMemory) this.balances.set(b.peer, b)
     }
   }
 
@@ -102,7 +99,7 @@ export class Accounts {
       }
       await this.db.batch(ops)
       this.recent.add(receiptKey)
-      if (this.recent.size > RECENT_RECEIPTS) this.recent.delete(this.recent.values().next().value!)
+      if (this.recent.size > accountsDefaults.recentReceipts) this.recent.delete(this.recent.values().next().value!)
     } finally {
       this.inFlight.delete(receiptKey)
     }

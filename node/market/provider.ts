@@ -20,7 +20,7 @@ import { Admission } from './admission.ts'
 import { PeerLimiter } from './peerLimiter.ts'
 import type { Metrics } from '../metrics.ts'
 import type { Accounts } from './accounts.ts'
-import { referenceKindOf } from '../../protocol/reference/registry.ts'
+import { admitTask } from '../../protocol/taskAdmission.ts'
 
 export interface ProviderComponents {
   host: Host
@@ -190,28 +190,17 @@ export class ProviderService {
     }
   }
 
-  /** Rules a provider applies before admitting a request. */
+  /** The admission rules (protocol/taskAdmission.ts) on this provider's facts. */
   private check (request: TaskRequest, remotePeer: string): void {
-    if (request.requester !== remotePeer) {
-      throw new TaskError(TaskErrorCode.INVALID_REQUEST, 'the request must be signed by the peer that sends it')
-    }
-    if (request.provider !== this.c.identity.peerId) {
-      throw new TaskError(TaskErrorCode.INVALID_REQUEST, 'the request names another provider')
-    }
-    if (request.deadline <= this.c.now()) throw new TaskError(TaskErrorCode.DEADLINE_EXCEEDED, 'the deadline has already passed')
-    const offer = this.c.backend.models.find(m => m.id === request.model)
-    if (offer == null) throw new TaskError(TaskErrorCode.UNSUPPORTED_MODEL, `this provider does not serve "${request.model}"`)
-    if (offer.backend === 'reference' && (request.kind === 'embedding') !== (referenceKindOf(request.model) === 'embedding')) {
-      throw new TaskError(TaskErrorCode.UNSUPPORTED_MODEL, `"${request.model}" does not do ${request.kind} tasks`)
-    }
-    if (request.maxPrice.inMicros < offer.priceInMicros || request.maxPrice.outMicros < offer.priceOutMicros) {
-      throw new TaskError(TaskErrorCode.PRICE_TOO_LOW, `price ceiling is below this provider's ${offer.priceInMicros}/${offer.priceOutMicros} micro-credits per million tokens`)
-    }
-    // A provider that cannot record its receipt must not do the work it could not bill or prove.
-    if (this.c.accounts.storageFailure() != null) throw new TaskError(TaskErrorCode.INTERNAL, 'this provider cannot record receipts: its storage failed')
-    if (this.c.accounts.owedBy(request.requester) >= this.init.creditLimitMicros) {
-      throw new TaskError(TaskErrorCode.CREDIT_LIMIT, 'requester is over this provider\'s credit limit; settle first')
-    }
+    admitTask(request, {
+      remotePeer,
+      self: this.c.identity.peerId,
+      now: this.c.now(),
+      offers: this.c.backend.models,
+      storageFailed: this.c.accounts.storageFailure() != null,
+      owedByRequester: this.c.accounts.owedBy(request.requester),
+      creditLimitMicros: this.init.creditLimitMicros
+    })
   }
 }
 

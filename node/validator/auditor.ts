@@ -19,19 +19,19 @@
 import { randomBytes } from 'node:crypto'
 import type { PeerId } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { bytesEqual, fromHex } from '../../protocol/bytes.ts'
+import { fromHex } from '../../protocol/bytes.ts'
 import type { CapacityRecord, ModelOffer } from '../../protocol/capacity.ts'
 import type { Identity } from '../../protocol/identity.ts'
 import { epochOf, epochStartMs, LEDGER_ENTRY_VERSION, signCommitAndReveal, signEntry, sortWeights, type LedgerEntry, type Weights } from '../../protocol/ledger/entries.ts'
 import { protocolIds, type Network } from '../../protocol/network.ts'
 import { isReferenceModelId, referenceKindOf } from '../../protocol/reference/index.ts'
 import type { VerifyFn } from '../../protocol/signing.ts'
-import { requestHash, verifyReceipt, verifyTaskRequest, type Receipt, type SignedObject, type TaskOutput, type TaskRequest } from '../../protocol/task.ts'
+import { receiptAnswers, verifyReceipt, verifyTaskRequest, type Receipt, type SignedObject, type TaskOutput, type TaskRequest } from '../../protocol/task.ts'
 import { judgeAudit } from '../../protocol/verify/audit.ts'
 import { checkThroughputClaim, type ClaimVerdict } from '../../protocol/verify/claims.ts'
 import { drawTask, workloadRandom } from '../../protocol/workload.ts'
 import { foldAudit, isConvicted } from '../../protocol/verify/sequential.ts'
-import { newObservation, nextQuality as nextQualityWith, sequentialOf, weightOf, type ProviderObservation } from '../../protocol/verify/weights.ts'
+import { newObservation, nextQuality as nextQualityWith, sequentialOf, weightOf, weightVector, type ProviderObservation } from '../../protocol/verify/weights.ts'
 import type { ModelVerifier, RealModelVerdict } from '../verify/verifier.ts'
 import { recheckEvidence } from '../verify/evidence.ts'
 import { evidenceProviderOf } from '../../protocol/ledger/fraud.ts'
@@ -77,9 +77,6 @@ export interface AuditorComponents {
 }
 
 export type { ProviderObservation } from '../../protocol/verify/weights.ts'
-
-/** Reference chat models whose providers a validator looks up in the DHT. */
-const AUDITED_MODELS = ['ref-tiny', 'ref-small']
 
 /** fraud: a deterministic model failed recomputation (proof published); failed: a nondeterministic one failed the tolerance check (no proof). */
 export type AuditOutcome = 'passed' | 'fraud' | 'failed' | 'unavailable' | 'skipped'
@@ -210,7 +207,7 @@ export class Auditor {
     this.refreshing = (async () => {
       const found = new Map<string, CapacityRecord>()
       // The reference models, and every real model id gossip shows with weights this validator holds.
-      const models = new Set(AUDITED_MODELS)
+      const models = new Set<string>(auditorDefaults.referenceModels)
       if (this.c.verifier != null) for (const r of this.c.catalog.records()) for (const m of r.models) if (this.checkable(m)) models.add(m.id)
       for (const model of models) {
         const { records } = await this.c.lookup.find(model, { timeoutMs: auditorDefaults.lookupTimeoutMs }).catch(() => ({ records: [] as CapacityRecord[] }))
@@ -401,12 +398,12 @@ export class Auditor {
     }
     const request = verifyTaskRequest(res.request.body, res.request.sig, this.c.network, this.c.verify)
     const receipt = verifyReceipt(res.receipt.body, res.receipt.sig, this.c.network, this.c.verify)
-    if (receipt.value.provider !== target.peer || !bytesEqual(receipt.value.requestHash, requestHash(request.body))) {
+    if (receipt.value.provider !== target.peer || !receiptAnswers(receipt.value, request)) {
       this.record({ epoch, provider: target.peer, gateway: gateway.toString(), outcome: 'skipped' })
       return 'skipped'
     }
     const elapsed = Date.now() - started
-    obs.latencyMs = obs.latencyMs == null ? elapsed : 0.8 * obs.latencyMs + 0.2 * elapsed
+    obs.latencyMs = obs.latencyMs == null ? elapsed : (1 - auditorDefaults.latencyAlpha) * obs.latencyMs + auditorDefaults.latencyAlpha * elapsed
     // The check follows what the provider declares for this model in its signed record.
     const deterministic = offer.deterministic
     // The record's hardware shows only in the speed it claims: hold the provider to it, on the
@@ -580,21 +577,11 @@ export class Auditor {
     return o == null || o.passed + o.failed + o.unavailable === 0 ? null : weightOf(o, epoch, weightParams)
   }
 
-  /** Observations → u16 weights (protocol/verify/weights.ts): 0 while a conviction stands, else quality × latency factor × claims met. */
+  /** Observations → u16 weights (protocol/verify/weights.ts weightVector); forgets providers long gone. */
   weights (epoch: number): Weights {
-    const out: Weights = []
-    for (const [provider, o] of this.observations) {
-      // A provider not audited for a long while (gone: no live record makes it a target) is
-      // forgotten, not named forever with its last weight: consensus then lets its reputation
-      // decay, and this map stays bounded by the providers of recent epochs.
-      if (o.lastEpoch != null && epoch - o.lastEpoch >= auditorDefaults.observationEpochs) {
-        this.observations.delete(provider)
-        continue
-      }
-      if (o.passed + o.failed + o.unavailable === 0) continue
-      out.push({ provider, weight: weightOf(o, epoch, weightParams) })
-    }
-    return sortWeights(out)
+    const { weights, forget } = weightVector(this.observations, epoch, weightParams, auditorDefaults.observationEpochs)
+    for (const provider of forget) this.observations.delete(provider)
+    return weights
   }
 
   /**
@@ -634,7 +621,8 @@ export class Auditor {
 }
 
 /** The validator's scoring parameters (protocol/verify/weights.ts), from its defaults. */
-const weightParams = { outcomeAlpha: auditorDefaults.outcomeAlpha, latencyScaleMs: auditorDefaults.latencyScaleMs, convictionEpochs: auditorDefaults.fraudMemoryEpochs }
+/** The weight rule's parameters, from the node's defaults. */
+export const weightParams = { outcomeAlpha: auditorDefaults.outcomeAlpha, latencyScaleMs: auditorDefaults.latencyScaleMs, convictionEpochs: auditorDefaults.fraudMemoryEpochs }
 
 /** A provider's quality average after one more audit (ProviderObservation.quality); the first audit sets it. */
 export function nextQuality (quality: number | undefined, outcome: 'passed' | 'failed' | 'unavailable'): number {

@@ -21,7 +21,7 @@ import { verifyCapacitySignature, type CapacityRecord, type ModelOffer } from '.
 import { CodedError, ErrorCode } from '../errors.ts'
 import type { Network } from '../network.ts'
 import type { VerifyFn } from '../signing.ts'
-import { requestHash, taskOutputHash, TASK_LIMITS, verifyReceipt, verifyTaskRequest, type Receipt, type SignedObject, type TaskRequest } from '../task.ts'
+import { receiptAnswers, taskOutputHash, TASK_LIMITS, verifyReceipt, verifyTaskRequest, type Receipt, type SignedObject, type TaskRequest } from '../task.ts'
 import type { EvidencePayload } from './entries.ts'
 
 export interface EvidenceFacts {
@@ -57,7 +57,7 @@ export function checkEvidence (payload: EvidencePayload, network: Network, verif
   } catch (err) {
     throw invalid(`receipt: ${(err as Error).message}`)
   }
-  if (!bytesEqual(receipt.value.requestHash, requestHash(request.body))) throw invalid('the receipt is for another request')
+  if (!receiptAnswers(receipt.value, request)) throw invalid('the receipt is for another request')
   try {
     record = verifyCapacitySignature(payload.record, { network, verify })
   } catch (err) {

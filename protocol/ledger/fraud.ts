@@ -20,7 +20,7 @@ import type { Network } from '../network.ts'
 import { computeReference } from '../referenceTask.ts'
 import { isReferenceModelId } from '../reference/index.ts'
 import type { VerifyFn } from '../signing.ts'
-import { receiptSchema, requestHash, taskOutputHash, verifyReceipt, verifyTaskRequest, type Receipt, type SignedObject, type TaskOutput, type TaskRequest } from '../task.ts'
+import { receiptAnswers, receiptSchema, taskOutputHash, verifyReceipt, verifyTaskRequest, type Receipt, type SignedObject, type TaskOutput, type TaskRequest } from '../task.ts'
 import { checkWithinTolerance } from '../verify/tolerance.ts'
 import type { FraudPayload } from './entries.ts'
 
@@ -54,7 +54,7 @@ export function verifyFraudProof (payload: FraudPayload, network: Network, verif
     throw notProven(`receipt: ${(err as Error).message}`)
   }
   // The receipt must answer this very request: it commits to the request's hash.
-  if (!bytesEqual(receipt.value.requestHash, requestHash(request.body))) {
+  if (!receiptAnswers(receipt.value, request)) {
     throw notProven('the receipt is for another request')
   }
   // Only deterministic models make a differing recomputation proof of fraud (ARCHITECTURE.md §8).

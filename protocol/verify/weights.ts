@@ -20,6 +20,7 @@
  *   tasks costs the whole weight, not the fraction (Proof of Sampling), where
  *   a pass-rate average would leave a 30 % cheater 70 % of it.
  */
+import { sortWeights, type Weights } from '../ledger/entries.ts'
 import { EMPTY_SEQUENTIAL, type SequentialState } from './sequential.ts'
 
 export interface WeightParams {
@@ -103,4 +104,25 @@ export function scoreOf (o: ProviderObservation, epoch: number, p: WeightParams)
 /** scoreOf as the u16 a reveal carries. */
 export function weightOf (o: ProviderObservation, epoch: number, p: WeightParams): number {
   return Math.round(scoreOf(o, epoch, p) * 0xffff)
+}
+
+/**
+ * The weight vector a validator commits for `epoch`, in provider order: one u16
+ * per provider it has audited, and the providers to forget. A provider not
+ * audited for `forgetAfterEpochs` (gone: no live record makes it a target) is
+ * dropped, not named forever with its last weight: consensus then lets its
+ * reputation decay, and the validator's map stays bounded.
+ */
+export function weightVector (observations: ReadonlyMap<string, ProviderObservation>, epoch: number, p: WeightParams, forgetAfterEpochs: number): { weights: Weights, forget: string[] } {
+  const out: Weights = []
+  const forget: string[] = []
+  for (const [provider, o] of observations) {
+    if (o.lastEpoch != null && epoch - o.lastEpoch >= forgetAfterEpochs) {
+      forget.push(provider)
+      continue
+    }
+    if (o.passed + o.failed + o.unavailable === 0) continue
+    out.push({ provider, weight: weightOf(o, epoch, p) })
+  }
+  return { weights: sortWeights(out), forget }
 }
