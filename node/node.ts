@@ -1,6 +1,7 @@
 /**
  * Composes the node's services from resolved options, in dependency order, and
- * stops them in reverse. One root AbortController ends every loop.
+ * stops them in reverse: each service owns its loops and its AbortController,
+ * and its stop() aborts them and waits for them to end.
  */
 import { resolve } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -70,7 +71,7 @@ function validateBootstrap (addrs: string[]): string[] {
   for (const a of addrs) {
     try {
       const ma = multiaddr(a)
-      if (ma.getComponents().find(c => c.name === 'p2p') == null) throw new Error('no /p2p/<PeerId>')
+      if (ma.getComponents().find(c => c.name === 'p2p') == null) throw new CodedError(ErrorCode.CONFIG_INVALID, 'no /p2p/<PeerId>')
     } catch (err) {
       throw new CodedError(ErrorCode.CONFIG_INVALID, `bootstrap address "${a}" is not a multiaddr with /p2p/<PeerId> (${(err as Error).message}); copy a node's full address from its GET /v1/node`, { field: 'bootstrap' })
     }

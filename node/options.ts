@@ -293,6 +293,9 @@ export const submitDefaults = {
 }
 
 export const ledgerDefaults = {
+  /** GET /v1/ledger/agreement asks this many connected peers for their roots, each within the timeout. */
+  agreementPeers: 8,
+  agreementTimeoutMs: 3 * second,
   /** Anti-entropy round interval: short, so a healed partition converges within seconds. */
   syncIntervalMs: 1 * second,
   /** Random peers compared per round. */

@@ -50,6 +50,36 @@ export const ErrorCode = {
   CONFIRM_UNKNOWN_EVIDENCE: 'CONFIRM_UNKNOWN_EVIDENCE',
   /** A confirmation by the evidence's own author, or of an entry that is not evidence. */
   CONFIRM_INVALID: 'CONFIRM_INVALID',
+  // task error frames (ARCHITECTURE.md §7): a provider's answer on the wire, with INVALID_REQUEST and INTERNAL
+  BUSY: 'BUSY',
+  /** This requester is over the provider's per-peer rate or in-flight limit; others are still served. */
+  RATE_LIMITED: 'RATE_LIMITED',
+  UNSUPPORTED_MODEL: 'UNSUPPORTED_MODEL',
+  PRICE_TOO_LOW: 'PRICE_TOO_LOW',
+  DEADLINE_EXCEEDED: 'DEADLINE_EXCEEDED',
+  CREDIT_LIMIT: 'CREDIT_LIMIT',
+  // a gateway's routing outcome (node/market/gateway.ts), as clients have always seen them: lower case
+  MODEL_NOT_FOUND: 'model_not_found',
+  NO_MATCHING_PROVIDER: 'no_matching_provider',
+  /** Every provider charges more than the client's max_price. */
+  OVER_MAX_PRICE: 'price_too_low',
+  ALL_PROVIDERS_BUSY: 'all_providers_busy',
+  /** Every provider refused the request as invalid. */
+  REFUSED_AS_INVALID: 'invalid_request',
+  PROVIDER_FAILED_MID_STREAM: 'provider_failed_mid_stream',
+  PROVIDER_TIMEOUT: 'provider_timeout',
+  ALL_PROVIDERS_FAILED: 'all_providers_failed',
+  // one attempt at a provider failed, before any fail-over (metric labels of failovers)
+  /** The provider sent no frame in time. */
+  TIMEOUT: 'TIMEOUT',
+  /** The provider could not be dialled, or the request not sent. */
+  DIAL: 'DIAL',
+  /** The provider's receipt did not verify or did not match the task. */
+  BAD_RECEIPT: 'BAD_RECEIPT',
+  // the submit protocol (node/market/submitService.ts)
+  PEER_RATE_LIMITED: 'peer_rate_limited',
+  /** A gateway routes submitted tasks only beside client traffic of its own. */
+  NO_CLIENT_TRAFFIC: 'no_client_traffic',
   // model files (protocol/gguf)
   /** A GGUF file is malformed, exceeds a reader limit, or is not a llama model llama.cpp can load safely. */
   GGUF_INVALID: 'GGUF_INVALID'

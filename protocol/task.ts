@@ -12,31 +12,32 @@ import { sha256 } from '@noble/hashes/sha2.js'
 import { z } from 'zod'
 import { bytesEqual, toHex } from './bytes.ts'
 import { decodeCanonical, decodeStrict, encodeCanonical } from './codec.ts'
+import { CodedError, ErrorCode } from './errors.ts'
 import { modelIdSchema } from './capacity.ts'
 import { isPeerId, publicKeyFromPeerId, type Identity } from './identity.ts'
 import type { Network } from './network.ts'
 import { SigningDomain, signDomain, verifyDomain, type VerifyFn } from './signing.ts'
 
 /** Typed error frames. Gateways map them to HTTP statuses in one place. */
+/** The codes a task error frame may carry: a subset of ErrorCode. */
 export const TaskErrorCode = {
-  BUSY: 'BUSY',
-  /** This requester is over the provider's per-peer rate or in-flight limit; others are still served. */
-  RATE_LIMITED: 'RATE_LIMITED',
-  UNSUPPORTED_MODEL: 'UNSUPPORTED_MODEL',
-  PRICE_TOO_LOW: 'PRICE_TOO_LOW',
-  INVALID_REQUEST: 'INVALID_REQUEST',
-  DEADLINE_EXCEEDED: 'DEADLINE_EXCEEDED',
-  CREDIT_LIMIT: 'CREDIT_LIMIT',
-  INTERNAL: 'INTERNAL'
+  BUSY: ErrorCode.BUSY,
+  RATE_LIMITED: ErrorCode.RATE_LIMITED,
+  UNSUPPORTED_MODEL: ErrorCode.UNSUPPORTED_MODEL,
+  PRICE_TOO_LOW: ErrorCode.PRICE_TOO_LOW,
+  INVALID_REQUEST: ErrorCode.INVALID_REQUEST,
+  DEADLINE_EXCEEDED: ErrorCode.DEADLINE_EXCEEDED,
+  CREDIT_LIMIT: ErrorCode.CREDIT_LIMIT,
+  INTERNAL: ErrorCode.INTERNAL
 } as const
 export type TaskErrorCode = typeof TaskErrorCode[keyof typeof TaskErrorCode]
 
-export class TaskError extends Error {
-  readonly code: TaskErrorCode
+/** A CodedError whose code can go into a task error frame. */
+export class TaskError extends CodedError {
+  declare readonly code: TaskErrorCode
   constructor (code: TaskErrorCode, message: string) {
-    super(message)
+    super(code, message)
     this.name = 'TaskError'
-    this.code = code
   }
 }
 

@@ -135,28 +135,9 @@ export function ledgerRoutes (deps: { node: NodeContext, ledger: LedgerService, 
       method: 'GET',
       path: '/v1/ledger/agreement',
       handler: async () => {
-        // Compare the last few closed epochs' roots with up to 8 connected peers.
+        // The last few closed epochs' roots beside connected peers'.
         const to = reputation.latestClosed()
-        const from = Math.max(0, to - 3)
-        const peers = deps.node.host.getPeers().slice(0, 8)
-        const theirs = await Promise.all(peers.map(async p => ({
-          peer: p.toString(),
-          roots: await ledger.peerRoots(p, from, to, AbortSignal.timeout(3000)).catch(() => undefined)
-        })))
-        const answered = theirs.filter(t => t.roots != null && t.roots.length > 0)
-        const epochs = []
-        for (let e = from; e <= to; e++) {
-          const mine = ledger.rootHex(e)
-          epochs.push({
-            epoch: e,
-            root: mine,
-            peers: answered.map(t => {
-              const r = t.roots!.find(x => x.epoch === e)
-              return { peer: t.peer, root: r?.root ?? null, agrees: r?.root === mine }
-            })
-          })
-        }
-        return { epochs, peersAsked: peers.length, peersAnswered: answered.length }
+        return await ledger.agreement(Math.max(0, to - 3), to)
       }
     },
     {

@@ -16,7 +16,7 @@ import type { ProviderPrefs } from '../market/ranking.ts'
 import { nativeVerify } from '../crypto/nativeVerify.ts'
 import type { NodeContext } from '../nodeContext.ts'
 import { apiDefaults, openaiDefaults } from '../options.ts'
-import { errorBody, invalidRequest } from './httpErrors.ts'
+import { errorBody, httpStatusOf, invalidRequest } from './httpErrors.ts'
 import { chatRequestSchema, completionRequestSchema, embeddingRequestSchema, type ProviderPrefsBody } from './openaiSchemas.ts'
 import { readJsonBody, type RequestContext, type Route } from './server.ts'
 import type { LlamaEngine } from '../backends/llama/engine.ts'
@@ -97,7 +97,7 @@ async function submitWithFallbacks (gateway: Gateway, models: string[], build: (
       return await gateway.submit(build(model), opts)
     } catch (err) {
       last = err
-      if (!(err instanceof GatewayError) || err.afterFirstToken || err.status === 400) throw err
+      if (!(err instanceof GatewayError) || err.afterFirstToken || httpStatusOf(err) === 400) throw err
     }
   }
   throw last

@@ -4,6 +4,7 @@
  * /infermesh/<net>/ledger-sync/1.0.0. An entry is stored (atomically, on disk)
  * before gossipsub is told to accept and forward it.
  */
+import { CodedError, ErrorCode } from '../../protocol/errors.ts'
 import { nativeEntryId } from '../crypto/nativeHash.ts'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { IdentifyResult, PeerId } from '@libp2p/interface'
@@ -170,7 +171,7 @@ export class LedgerService {
     // Our own entries skip validation, so at least refuse one that every peer would refuse
     // (it would sit in this node's roots alone and keep them from ever matching).
     const problem = epochWindowProblem(entry.body, this.c.network)
-    if (problem != null) throw new Error(`refusing to publish ${entry.body.kind} ${entry.id}: ${problem}`)
+    if (problem != null) throw new CodedError(ErrorCode.ENTRY_OUT_OF_WINDOW, `refusing to publish ${entry.body.kind} ${entry.id}: ${problem}`)
     await this.persist([entry])
     await this.c.host.services.pubsub.publish(this.topic, entry.bytes).catch((err: Error) => {
       // No gossip peers yet: anti-entropy delivers it later.
@@ -238,7 +239,7 @@ export class LedgerService {
       await lp.write(encodeSync(req), { signal: s })
       const res = decodeSyncResponse((await lp.read({ signal: s })).subarray(), this.c.network.definition.limits.maxMessageBytes)
       await stream.close({ signal: s }).catch(() => {})
-      if (res.t === 'error') throw new Error(`peer refused sync: ${res.message}`)
+      if (res.t === 'error') throw new CodedError(ErrorCode.INTERNAL, `peer refused sync: ${res.message}`)
       return res
     } catch (err) {
       stream.abort(err as Error)
@@ -250,6 +251,32 @@ export class LedgerService {
   async peerRoots (peer: PeerId, from: number, to: number, signal: AbortSignal): Promise<Array<{ epoch: number, root: string, count: number }>> {
     const res = await this.request(peer, { t: 'roots', from, to }, signal)
     return res.t === 'roots' ? res.roots.map(r => ({ epoch: r.epoch, root: toHex(r.root), count: r.count })) : []
+  }
+
+  /**
+   * This node's roots for epochs from..to beside those of up to
+   * ledgerDefaults.agreementPeers connected peers (for GET /v1/ledger/agreement).
+   */
+  async agreement (from: number, to: number): Promise<{ epochs: Array<{ epoch: number, root: string, peers: Array<{ peer: string, root: string | null, agrees: boolean }> }>, peersAsked: number, peersAnswered: number }> {
+    const peers = this.c.host.getPeers().slice(0, ledgerDefaults.agreementPeers)
+    const theirs = await Promise.all(peers.map(async p => ({
+      peer: p.toString(),
+      roots: await this.peerRoots(p, from, to, AbortSignal.timeout(ledgerDefaults.agreementTimeoutMs)).catch(() => undefined)
+    })))
+    const answered = theirs.filter(t => t.roots != null && t.roots.length > 0)
+    const epochs = []
+    for (let e = from; e <= to; e++) {
+      const mine = this.rootHex(e)
+      epochs.push({
+        epoch: e,
+        root: mine,
+        peers: answered.map(t => {
+          const r = t.roots!.find(x => x.epoch === e)
+          return { peer: t.peer, root: r?.root ?? null, agrees: r?.root === mine }
+        })
+      })
+    }
+    return { epochs, peersAsked: peers.length, peersAnswered: answered.length }
   }
 
   /** Compare roots with one peer and fetch every entry we lack. Returns how many were added. */

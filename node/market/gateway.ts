@@ -2,18 +2,17 @@
  * The gateway (ARCHITECTURE.md §7): discover the providers of a model, rank them,
  * send a signed request, stream the answer, fail over before the first token,
  * ban failing providers with backoff, verify the receipt and store it.
+ * Ranking is ranking.ts, provider stats and bans providerBook.ts, the task
+ * stream itself taskClient.ts.
  */
 import { randomBytes, randomInt } from 'node:crypto'
-import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
-import { lpStream } from '@libp2p/utils'
-import { ErrorCode, isCodedError } from '../../protocol/errors.ts'
+import { CodedError, ErrorCode, isCodedError } from '../../protocol/errors.ts'
 import type { CapacityRecord } from '../../protocol/capacity.ts'
 import type { Identity } from '../../protocol/identity.ts'
-import { protocolIds, type Network } from '../../protocol/network.ts'
+import type { Network } from '../../protocol/network.ts'
 import type { VerifyFn } from '../../protocol/signing.ts'
 import {
-  checkReceiptMatches, TASK_LIMITS, decodeFrame, encodeFrame, signTaskRequest, TaskErrorCode, verifyReceipt,
+  checkReceiptMatches, TASK_LIMITS, signTaskRequest, TaskErrorCode, verifyReceipt,
   type ChunkFrame, type Frame, type Receipt, type SignedObject, type TaskInput, type TaskKind, type TaskOutput, type TaskParams, type TaskRequest
 } from '../../protocol/task.ts'
 import type { ProviderLookup } from '../discovery/providerLookup.ts'
@@ -22,9 +21,10 @@ import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
 import { gatewayDefaults, submitDefaults } from '../options.ts'
 import type { Accounts } from './accounts.ts'
-import { FrameQueue } from './frameQueue.ts'
 import type { ProviderService } from './provider.ts'
-import { priceOf, rankCandidates, withinPrice, type Candidate, type ProviderPrefs, type ProviderStats } from './ranking.ts'
+import { ProviderBook } from './providerBook.ts'
+import { priceOf, rankCandidates, withinPrice, type Candidate, type ProviderPrefs } from './ranking.ts'
+import { AttemptError, nextWithin, TaskClient } from './taskClient.ts'
 
 export interface GatewayComponents {
   host: Host
@@ -73,48 +73,27 @@ export interface SubmitResult {
 }
 
 /** Gateway failures, each with the HTTP status a client should see. */
-export class GatewayError extends Error {
-  readonly status: number
-  readonly code: string
+/** How routing a task ended, when it did not end with an answer; node/api/httpErrors.ts gives each code its HTTP status. */
+export class GatewayError extends CodedError {
+  /** Some of the answer already went to the client, so no other provider may take over. */
   readonly afterFirstToken: boolean
-  constructor (status: number, code: string, message: string, afterFirstToken = false) {
-    super(message)
+  constructor (code: ErrorCode, message: string, afterFirstToken = false) {
+    super(code, message)
     this.name = 'GatewayError'
-    this.status = status
-    this.code = code
-    this.afterFirstToken = afterFirstToken
-  }
-}
-
-interface Ban { until: number, backoffMs: number }
-
-class AttemptError extends Error {
-  readonly code: TaskErrorCode | 'TIMEOUT' | 'DIAL' | 'BAD_RECEIPT'
-  readonly afterFirstToken: boolean
-  constructor (code: AttemptError['code'], message: string, afterFirstToken: boolean) {
-    super(message)
-    this.code = code
     this.afterFirstToken = afterFirstToken
   }
 }
 
 export class Gateway {
   private readonly c: GatewayComponents
-  private readonly stats = new Map<string, ProviderStats>()
-  private readonly bans = new Map<string, Ban>()
-  /** Record seq whose addresses were last given to the peer store, per provider. */
-  private readonly mergedSeq = new Map<string, number>()
+  /** Recent stats and bans of the providers this gateway has tried. */
+  readonly book: ProviderBook
+  private readonly client: TaskClient
 
   constructor (components: GatewayComponents) {
     this.c = components
-  }
-
-  statsOf (peer: string): ProviderStats {
-    return this.stats.get(peer) ?? { reliability: gatewayDefaults.priorReliability, samples: 0 }
-  }
-
-  isBanned (peer: string): boolean {
-    return (this.bans.get(peer)?.until ?? 0) > this.c.now()
+    this.book = new ProviderBook(components.now)
+    this.client = new TaskClient(components)
   }
 
   /** Candidates for a model, filtered by the client's preferences, best first. */
@@ -138,13 +117,13 @@ export class Gateway {
       // (excluded, it could never be audited again, and audits of it came back no_matching_provider).
       if (this.c.zeroed?.(record.peer) === true) continue
       const reputation = this.c.reputation?.(record.peer) ?? 1
-      eligible.push({ record, priceInMicros: price.inMicros, priceOutMicros: price.outMicros, stats: this.statsOf(record.peer), reputation, score: 0 })
+      eligible.push({ record, priceInMicros: price.inMicros, priceOutMicros: price.outMicros, stats: this.book.statsOf(record.peer), reputation, score: 0 })
     }
     let ranked = rankCandidates(eligible, prefs)
     if (!prefs.allowFallbacks && prefs.order != null && prefs.order.length > 0) ranked = ranked.filter(c => prefs.order!.includes(c.record.peer))
     // Banned providers go after the others rather than vanish: better a retry than nothing.
     // Reputation-0 ones go after those too: a ban is a passing failure, reputation 0 is distrust.
-    const tier = (c: Candidate): number => c.reputation <= 0 ? 2 : this.isBanned(c.record.peer) ? 1 : 0
+    const tier = (c: Candidate): number => c.reputation <= 0 ? 2 : this.book.isBanned(c.record.peer) ? 1 : 0
     ranked = [0, 1, 2].flatMap(t => ranked.filter(c => tier(c) === t))
     return { ranked, all: records }
   }
@@ -173,12 +152,12 @@ export class Gateway {
   private async route (task: SubmitInput, opts: SubmitOptions): Promise<SubmitResult> {
     const { ranked, all } = await this.candidates(task.model, task.prefs, opts.signal)
     if (ranked.length === 0) {
-      if (all.length === 0) throw new GatewayError(404, 'model_not_found', `no provider in the network serves "${task.model}"; GET /v1/models lists the models on offer`)
+      if (all.length === 0) throw new GatewayError(ErrorCode.MODEL_NOT_FOUND, `no provider in the network serves "${task.model}"; GET /v1/models lists the models on offer`)
       const cheapest = Math.min(...all.map(r => { const p = priceOf(r, task.model)!; return p.inMicros + p.outMicros }))
       if (task.prefs.maxPrice != null) {
-        throw new GatewayError(400, 'price_too_low', `every provider of "${task.model}" charges more than max_price (cheapest: ${cheapest / 1e6} credits per million tokens in+out); raise provider.max_price`)
+        throw new GatewayError(ErrorCode.OVER_MAX_PRICE, `every provider of "${task.model}" charges more than max_price (cheapest: ${cheapest / 1e6} credits per million tokens in+out); raise provider.max_price`)
       }
-      throw new GatewayError(404, 'no_matching_provider', `no provider of "${task.model}" matches the provider preferences (only/ignore/order)`)
+      throw new GatewayError(ErrorCode.NO_MATCHING_PROVIDER, `no provider of "${task.model}" matches the provider preferences (only/ignore/order)`)
     }
     // The seed is fixed once, so every attempt (and every later audit) computes the same output.
     const seed = task.params.seed ?? randomInt(0, 0xffff_ffff)
@@ -192,23 +171,23 @@ export class Gateway {
         // Our own storage failed: no other provider fixes that, and none is to blame.
         if (isCodedError(err, ErrorCode.STORAGE_FAILED)) throw err
         const e = err instanceof AttemptError ? err : new AttemptError(TaskErrorCode.INTERNAL, (err as Error).message, false)
-        this.recordFailure(candidate.record.peer, e)
-        if (e.afterFirstToken && opts.streaming !== false) throw new GatewayError(502, 'provider_failed_mid_stream', `provider ${candidate.record.peer} failed after the first token: ${e.message}`, true)
+        this.book.recordFailure(candidate.record.peer)
+        if (e.afterFirstToken && opts.streaming !== false) throw new GatewayError(ErrorCode.PROVIDER_FAILED_MID_STREAM, `provider ${candidate.record.peer} failed after the first token: ${e.message}`, true)
         failures.push(e)
         this.c.metrics?.failovers.inc({ code: e.code })
         this.c.logger.info({ provider: candidate.record.peer, code: e.code, err: e.message }, 'attempt failed; failing over')
       }
     }
     if (failures.every(f => f.code === TaskErrorCode.BUSY || f.code === TaskErrorCode.RATE_LIMITED || f.code === TaskErrorCode.CREDIT_LIMIT)) {
-      throw new GatewayError(429, 'all_providers_busy', `every provider of "${task.model}" is busy; retry shortly`)
+      throw new GatewayError(ErrorCode.ALL_PROVIDERS_BUSY, `every provider of "${task.model}" is busy; retry shortly`)
     }
     if (failures.every(f => f.code === TaskErrorCode.INVALID_REQUEST)) {
-      throw new GatewayError(400, 'invalid_request', `the provider refused the request: ${failures[0]!.message}`)
+      throw new GatewayError(ErrorCode.REFUSED_AS_INVALID, `the provider refused the request: ${failures[0]!.message}`)
     }
-    if (failures.every(f => f.code === 'TIMEOUT' || f.code === TaskErrorCode.DEADLINE_EXCEEDED)) {
-      throw new GatewayError(504, 'provider_timeout', `every provider of "${task.model}" timed out`)
+    if (failures.every(f => f.code === ErrorCode.TIMEOUT || f.code === TaskErrorCode.DEADLINE_EXCEEDED)) {
+      throw new GatewayError(ErrorCode.PROVIDER_TIMEOUT, `every provider of "${task.model}" timed out`)
     }
-    throw new GatewayError(502, 'all_providers_failed', `every provider of "${task.model}" failed: ${failures.map(f => `${f.code}: ${f.message}`).join('; ').slice(0, 500)}`)
+    throw new GatewayError(ErrorCode.ALL_PROVIDERS_FAILED, `every provider of "${task.model}" failed: ${failures.map(f => `${f.code}: ${f.message}`).join('; ').slice(0, 500)}`)
   }
 
   private async attempt (candidate: Candidate, task: SubmitInput & { params: TaskParams }, opts: SubmitOptions): Promise<SubmitResult> {
@@ -237,8 +216,8 @@ export class Gateway {
     const attemptAbort = new AbortController()
     const attemptSignal = AbortSignal.any([signal, attemptAbort.signal])
     const frames = peer === this.c.identity.peerId && this.c.localProvider != null
-      ? this.localFrames(request, attemptSignal)
-      : await this.remoteFrames(candidate.record, request, attemptSignal)
+      ? this.client.localFrames(request, attemptSignal)
+      : await this.client.remoteFrames(candidate.record, request, attemptSignal)
 
     let firstTokenAt: number | undefined
     let text = ''
@@ -259,7 +238,7 @@ export class Gateway {
           if (firstTokenAt == null || (err instanceof AttemptError && err.afterFirstToken)) throw err
           throw new AttemptError(err instanceof AttemptError ? err.code : TaskErrorCode.INTERNAL, (err as Error).message, true)
         }
-        if (next === 'timeout') throw new AttemptError('TIMEOUT', `no frame within ${wait} ms`, firstTokenAt != null)
+        if (next === 'timeout') throw new AttemptError(ErrorCode.TIMEOUT, `no frame within ${wait} ms`, firstTokenAt != null)
         if (next.done === true) throw new AttemptError(TaskErrorCode.INTERNAL, 'stream ended without a receipt', firstTokenAt != null)
         const frame = next.value
         if (frame.t === 'chunk') {
@@ -284,10 +263,10 @@ export class Gateway {
             receipt = verifyReceipt(frame.body, frame.sig, this.c.network, this.c.verify)
             checkReceiptMatches(receipt.value, request, output)
           } catch (err) {
-            throw new AttemptError('BAD_RECEIPT', (err as Error).message, true)
+            throw new AttemptError(ErrorCode.BAD_RECEIPT, (err as Error).message, true)
           }
           await this.c.accounts.recordSpent(receipt, request)
-          this.recordSuccess(peer, (firstTokenAt ?? Date.now()) - started, receipt.value.usage.completionTokens, Date.now() - (firstTokenAt ?? started))
+          this.book.recordSuccess(peer, (firstTokenAt ?? Date.now()) - started, receipt.value.usage.completionTokens, Date.now() - (firstTokenAt ?? started))
           succeeded = true
           return { provider: peer, taskId: request.value.id, request, receipt, output }
         } else {
@@ -300,107 +279,4 @@ export class Gateway {
       await iterator.return?.()
     }
   }
-
-  private localFrames (request: SignedObject<TaskRequest>, signal: AbortSignal): AsyncIterable<Frame> {
-    const queue = new FrameQueue()
-    void this.c.localProvider!.execute(request, this.c.identity.peerId, signal, async frame => { queue.push(frame) })
-      .finally(() => queue.end())
-    return queue
-  }
-
-  private async remoteFrames (record: CapacityRecord, request: SignedObject<TaskRequest>, signal: AbortSignal): Promise<AsyncIterable<Frame>> {
-    const maxBytes = this.c.network.definition.limits.maxMessageBytes
-    const peerId = peerIdFromString(record.peer)
-    let stream
-    try {
-      // The record's addresses were signed by the provider; give them to the dialer.
-      if (this.mergedSeq.get(record.peer) !== record.seq) {
-        await this.c.host.peerStore.merge(peerId, { multiaddrs: record.addrs.map(a => multiaddr(a)) }).catch(() => {})
-        if (this.mergedSeq.size >= gatewayDefaults.maxTrackedProviders) this.mergedSeq.delete(this.mergedSeq.keys().next().value!)
-        this.mergedSeq.set(record.peer, record.seq)
-      }
-      // negotiateFully: false sends the request with the protocol proposal, saving a round trip.
-      stream = await this.c.host.dialProtocol(peerId, protocolIds(this.c.network).task, { signal: AbortSignal.any([signal, AbortSignal.timeout(gatewayDefaults.dialTimeoutMs)]), negotiateFully: false })
-    } catch (err) {
-      throw new AttemptError('DIAL', `cannot reach provider: ${(err as Error).message}`, false)
-    }
-    const lp = lpStream(stream, { maxDataLength: maxBytes })
-    try {
-      await lp.write(encodeFrame({ t: 'req', body: request.body, sig: request.sig }), { signal })
-    } catch (err) {
-      stream.abort(err as Error)
-      throw new AttemptError('DIAL', `cannot send the request: ${(err as Error).message}`, false)
-    }
-    return {
-      async * [Symbol.asyncIterator] () {
-        try {
-          while (true) {
-            let buf
-            try {
-              buf = await lp.read({ signal })
-            } catch (err) {
-              if (signal.aborted) return
-              throw new AttemptError(TaskErrorCode.INTERNAL, `stream broke: ${(err as Error).message}`, false)
-            }
-            let frame: Frame
-            try {
-              frame = decodeFrame(buf.subarray(), maxBytes)
-            } catch (err) {
-              throw new AttemptError(TaskErrorCode.INVALID_REQUEST, (err as Error).message, false)
-            }
-            yield frame
-            if (frame.t === 'receipt' || frame.t === 'error') return
-          }
-        } finally {
-          // Cancelled: reset the stream so the provider stops the backend at once.
-          if (signal.aborted) stream.abort(new Error('task cancelled by the gateway'))
-          else stream.close().catch(() => stream.abort(new Error('close failed')))
-        }
-      }
-    }
-  }
-
-  private recordSuccess (peer: string, ttftMs: number, tokens: number, decodeMs: number): void {
-    const s = this.statsOf(peer)
-    const a = gatewayDefaults.statsAlpha
-    const tps = decodeMs > 0 && tokens > 1 ? tokens / (decodeMs / 1000) : undefined
-    this.stats.set(peer, {
-      ttftMs: s.ttftMs == null ? ttftMs : (1 - a) * s.ttftMs + a * ttftMs,
-      tokensPerSecond: tps == null ? s.tokensPerSecond : s.tokensPerSecond == null ? tps : (1 - a) * s.tokensPerSecond + a * tps,
-      reliability: (1 - a) * s.reliability + a,
-      samples: s.samples + 1
-    })
-    this.bans.delete(peer)
-    this.trim()
-  }
-
-  private recordFailure (peer: string, err: AttemptError): void {
-    const s = this.statsOf(peer)
-    const a = gatewayDefaults.statsAlpha
-    this.stats.set(peer, { ...s, reliability: (1 - a) * s.reliability, samples: s.samples + 1 })
-    // Petals: ban for a short while, doubling on repeated failure.
-    const prev = this.bans.get(peer)
-    const backoffMs = prev == null ? gatewayDefaults.banBaseMs : Math.min(prev.backoffMs * 2, gatewayDefaults.banMaxMs)
-    this.bans.set(peer, { until: this.c.now() + backoffMs, backoffMs })
-    this.trim()
-  }
-
-  private trim (): void {
-    for (const m of [this.stats, this.bans] as Array<Map<string, unknown>>) {
-      while (m.size > gatewayDefaults.maxTrackedProviders) m.delete(m.keys().next().value!)
-    }
-  }
 }
-
-async function nextWithin<T> (it: AsyncIterator<T>, ms: number, abort: AbortController): Promise<IteratorResult<T> | 'timeout'> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<'timeout'>(resolve => { timer = setTimeout(() => resolve('timeout'), ms) })
-  try {
-    const r = await Promise.race([it.next(), timeout])
-    if (r === 'timeout') abort.abort()
-    return r
-  } finally {
-    clearTimeout(timer)
-  }
-}
-

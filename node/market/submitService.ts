@@ -8,12 +8,14 @@
 import type { PeerId } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import { encodeCanonical } from '../../protocol/codec.ts'
+import { CodedError, ErrorCode } from '../../protocol/errors.ts'
 import { protocolIds, type Network } from '../../protocol/network.ts'
 import { decodeSubmitRequest, decodeSubmitResponse, type SubmitRequest, type SubmitResponse } from '../../protocol/submit.ts'
 import type { TaskOutput } from '../../protocol/task.ts'
 import type { Host } from '../libp2p.ts'
 import type { Logger } from '../logger.ts'
 import { submitDefaults } from '../options.ts'
+import { httpStatusOf } from '../api/httpErrors.ts'
 import { GatewayError, type Gateway } from './gateway.ts'
 
 export class SubmitService {
@@ -44,7 +46,7 @@ export class SubmitService {
       const n = this.active.get(peer) ?? 0
       try {
         if (n >= submitDefaults.maxActivePerPeer) {
-          await reply({ ok: false, status: 429, code: 'peer_rate_limited', message: `at most ${submitDefaults.maxActivePerPeer} tasks at once per peer` })
+          await reply(failure(new CodedError(ErrorCode.PEER_RATE_LIMITED, `at most ${submitDefaults.maxActivePerPeer} tasks at once per peer`)))
           return
         }
         this.active.set(peer, n + 1)
@@ -53,7 +55,7 @@ export class SubmitService {
         try {
           r = decodeSubmitRequest(raw.subarray(), max)
         } catch (err) {
-          await reply({ ok: false, status: 400, code: 'invalid_request', message: (err as Error).message.slice(0, 1000) })
+          await reply(failure(err))
           return
         }
         // Only a gateway that carries client traffic of its own routes submitted
@@ -63,7 +65,7 @@ export class SubmitService {
         while (this.submitted.length > 0 && this.submitted[0]! < now - submitDefaults.clientWindowMs) this.submitted.shift()
         const clients = this.gateway.recentTasks.filter(t => t >= now - submitDefaults.clientWindowMs).length - this.submitted.length
         if (clients < 1 || this.submitted.length >= clients) {
-          await reply({ ok: false, status: 429, code: 'no_client_traffic', message: 'this gateway routes submitted tasks only beside client traffic of its own' })
+          await reply(failure(new CodedError(ErrorCode.NO_CLIENT_TRAFFIC, 'this gateway routes submitted tasks only beside client traffic of its own')))
           return
         }
         this.submitted.push(now)
@@ -92,10 +94,8 @@ export class SubmitService {
           decodeMs: firstChunkAt == null || lastChunkAt == null ? 0 : lastChunkAt - firstChunkAt
         })
       } catch (err) {
-        const status = err instanceof GatewayError ? err.status : 500
-        const code = err instanceof GatewayError ? err.code : 'internal'
-        if (status >= 500 && !(err instanceof GatewayError)) this.log.warn({ err, peer }, 'submitted task failed')
-        await reply({ ok: false, status, code, message: (err as Error).message.slice(0, 1000) }).catch(() => stream.abort(err as Error))
+        if (!(err instanceof GatewayError) && httpStatusOf(err) >= 500) this.log.warn({ err, peer }, 'submitted task failed')
+        await reply(failure(err)).catch(() => stream.abort(err as Error))
       } finally {
         const left = (this.active.get(peer) ?? 1) - 1
         if (left <= 0) this.active.delete(peer)
@@ -123,4 +123,10 @@ export async function submitVia (host: Host, network: Network, peer: PeerId, req
     stream.abort(err as Error)
     throw err
   }
+}
+
+/** A failed submit as the wire carries it: the code and its HTTP status (node/api/httpErrors.ts). */
+function failure (err: unknown): SubmitResponse {
+  const code = err instanceof CodedError ? err.code : ErrorCode.INTERNAL
+  return { ok: false, status: httpStatusOf(err), code, message: (err instanceof Error ? err.message : String(err)).slice(0, 1000) }
 }

@@ -20,6 +20,7 @@ import { randomBytes } from 'node:crypto'
 import type { PeerId } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { fromHex } from '../../protocol/bytes.ts'
+import { ErrorCode } from '../../protocol/errors.ts'
 import type { CapacityRecord, ModelOffer } from '../../protocol/capacity.ts'
 import type { Identity } from '../../protocol/identity.ts'
 import { epochOf, epochStartMs, LEDGER_ENTRY_VERSION, signCommitAndReveal, signEntry, sortWeights, type LedgerEntry, type Weights } from '../../protocol/ledger/entries.ts'
@@ -386,7 +387,7 @@ export class Auditor {
         unreachable++
         this.c.logger.debug({ gateway: gateway.toString(), err: (err as Error).message }, 'gateway did not take the audit')
       }
-      if (res != null && (res.ok || res.code !== 'no_client_traffic')) break
+      if (res != null && (res.ok || res.code !== ErrorCode.NO_CLIENT_TRAFFIC)) break
     }
     if (res == null || !res.ok) {
       // A gateway-side failure (no route, busy) says little about the provider unless it names it.

@@ -15,6 +15,7 @@
  * It never asks the provider to score its own answer: a cheater could
  * recognise such a request and answer it honestly.
  */
+import { CodedError, ErrorCode } from '../../protocol/errors.ts'
 import type { ModelOffer } from '../../protocol/capacity.ts'
 import type { TaskRequest } from '../../protocol/task.ts'
 import { judgeRescored, type ScoredStep } from '../../protocol/verify/rescored.ts'
@@ -60,7 +61,7 @@ export class LlamaVerifier implements ModelVerifier {
   async judge (a: AuditedAnswer, signal?: AbortSignal, urgent = false): Promise<RealModelVerdict> {
     const identity = a.offer.identity
     const engine = identity == null ? undefined : this.engines.get(identity.weights)
-    if (identity == null || engine == null) throw new Error('this verifier does not hold the offer\'s weights')
+    if (identity == null || engine == null) throw new CodedError(ErrorCode.INTERNAL, 'this verifier does not hold the offer\'s weights')
     const started = performance.now()
     const request = a.request
     if (!('messages' in request.input) && !('prompt' in request.input)) return { tier: identity.tier, method: 'shape', steps: 0, misses: 0, llr: Infinity, convicts: true, reason: 'not a text task', costMs: 0 }

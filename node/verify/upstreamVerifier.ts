@@ -7,6 +7,7 @@
  * provider offers: a server's sampler cannot replay the canonical one, so an
  * exact or seeded offer is held here to the weaker test, never a stronger one.
  */
+import { CodedError, ErrorCode } from '../../protocol/errors.ts'
 import type { ModelIdentity, ModelOffer } from '../../protocol/capacity.ts'
 import { judgeRescored } from '../../protocol/verify/rescored.ts'
 import { verifierDefaults } from '../options.ts'
@@ -29,14 +30,14 @@ export function createUpstreamVerifier (init: UpstreamVerifierInit): ModelVerifi
   return {
     holds,
     async judge (a: AuditedAnswer, signal?: AbortSignal): Promise<RealModelVerdict> {
-      if (!holds(a.offer)) throw new Error('this verifier does not hold the offer\'s weights')
+      if (!holds(a.offer)) throw new CodedError(ErrorCode.INTERNAL, 'this verifier does not hold the offer\'s weights')
       const model = served.get(a.offer.identity!.weights)!
       const started = performance.now()
       const input = a.request.input
       const scored = 'messages' in input
         ? await scorer.score({ model, messages: input.messages, claimed: a.output.text }, { signal })
         : 'prompt' in input ? await scorer.score({ model, prompt: input.prompt, claimed: a.output.text }, { signal }) : undefined
-      if (scored == null) throw new Error('not a text task')
+      if (scored == null) throw new CodedError(ErrorCode.INTERNAL, 'not a text task')
       const p = a.request.params
       const r = judgeRescored(scored.steps, { temperature: p.temperature, topP: p.topP }, { seed: seedOf(a.request) })
       return { tier: a.offer.identity!.tier, method: 'rescored', steps: r.steps, misses: r.hardFailures + r.argmaxMisses, llr: r.logLikelihoodRatio, convicts: !r.ok, reason: r.reason, costMs: performance.now() - started }

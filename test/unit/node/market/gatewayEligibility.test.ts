@@ -42,13 +42,15 @@ describe('gateway eligibility', () => {
   })
 
   it('puts a reputation-0 provider after a banned one: a ban is a passing failure, reputation 0 is distrust', async () => {
-    const g = gateway as unknown as { bans: Map<string, { until: number }> }
-    g.bans.set(good.peerId, { until: Date.now() + 60_000 })
+    // One failed attempt bans a provider for gatewayDefaults.banBaseMs; a success lifts it.
+    gateway.book.recordFailure(good.peerId)
+    expect(gateway.book.isBanned(good.peerId)).toBe(true)
     try {
       const { ranked } = await gateway.candidates('ref-tiny', { allowFallbacks: true })
       expect(ranked.map(c => c.record.peer)).toEqual([good.peerId, clipped.peerId])
     } finally {
-      g.bans.delete(good.peerId)
+      gateway.book.recordSuccess(good.peerId, 10, 0, 0)
     }
+    expect(gateway.book.isBanned(good.peerId)).toBe(false)
   })
 })

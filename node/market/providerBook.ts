@@ -1,0 +1,60 @@
+/**
+ * What a gateway remembers of the providers it has tried (ARCHITECTURE.md §7):
+ * moving averages of time to first token, decode speed and reliability, which
+ * ranking.ts scores, and short bans after a failure that double on repeated
+ * failure (Petals). Bounded to gatewayDefaults.maxTrackedProviders.
+ */
+import { gatewayDefaults } from '../options.ts'
+import type { ProviderStats } from './ranking.ts'
+
+interface Ban { until: number, backoffMs: number }
+
+export class ProviderBook {
+  private readonly stats = new Map<string, ProviderStats>()
+  private readonly bans = new Map<string, Ban>()
+  private readonly now: () => number
+
+  constructor (now: () => number) {
+    this.now = now
+  }
+
+  statsOf (peer: string): ProviderStats {
+    return this.stats.get(peer) ?? { reliability: gatewayDefaults.priorReliability, samples: 0 }
+  }
+
+  isBanned (peer: string): boolean {
+    return (this.bans.get(peer)?.until ?? 0) > this.now()
+  }
+
+  /** A task completed: its time to first token, and its decode speed when there was decoding to time. */
+  recordSuccess (peer: string, ttftMs: number, tokens: number, decodeMs: number): void {
+    const s = this.statsOf(peer)
+    const a = gatewayDefaults.statsAlpha
+    const tps = decodeMs > 0 && tokens > 1 ? tokens / (decodeMs / 1000) : undefined
+    this.stats.set(peer, {
+      ttftMs: s.ttftMs == null ? ttftMs : (1 - a) * s.ttftMs + a * ttftMs,
+      tokensPerSecond: tps == null ? s.tokensPerSecond : s.tokensPerSecond == null ? tps : (1 - a) * s.tokensPerSecond + a * tps,
+      reliability: (1 - a) * s.reliability + a,
+      samples: s.samples + 1
+    })
+    this.bans.delete(peer)
+    this.trim()
+  }
+
+  /** An attempt failed: reliability falls, and the provider is banned for a while, doubling on repeated failure. */
+  recordFailure (peer: string): void {
+    const s = this.statsOf(peer)
+    const a = gatewayDefaults.statsAlpha
+    this.stats.set(peer, { ...s, reliability: (1 - a) * s.reliability, samples: s.samples + 1 })
+    const prev = this.bans.get(peer)
+    const backoffMs = prev == null ? gatewayDefaults.banBaseMs : Math.min(prev.backoffMs * 2, gatewayDefaults.banMaxMs)
+    this.bans.set(peer, { until: this.now() + backoffMs, backoffMs })
+    this.trim()
+  }
+
+  private trim (): void {
+    for (const m of [this.stats, this.bans] as Array<Map<string, unknown>>) {
+      while (m.size > gatewayDefaults.maxTrackedProviders) m.delete(m.keys().next().value!)
+    }
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * The requesting side of /infermesh/<net>/task/1.0.0 (ARCHITECTURE.md §7): send
+ * a signed request to a provider (or this node's own provider, in process)
+ * and read its frames back, each decoded within the network's size limit.
+ * Cancelling the signal resets the stream, so the provider stops at once.
+ * What an attempt's failure means for fail-over is gateway.ts's business.
+ */
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { lpStream } from '@libp2p/utils'
+import type { CapacityRecord } from '../../protocol/capacity.ts'
+import { CodedError, ErrorCode } from '../../protocol/errors.ts'
+import type { Identity } from '../../protocol/identity.ts'
+import { protocolIds, type Network } from '../../protocol/network.ts'
+import { decodeFrame, encodeFrame, TaskErrorCode, type Frame, type SignedObject, type TaskRequest } from '../../protocol/task.ts'
+import type { Host } from '../libp2p.ts'
+import { gatewayDefaults } from '../options.ts'
+import { FrameQueue } from './frameQueue.ts'
+import type { ProviderService } from './provider.ts'
+
+export /** One attempt at one provider failed; the gateway may fail over unless tokens already went out. */
+class AttemptError extends CodedError {
+  declare readonly code: TaskErrorCode | typeof ErrorCode.TIMEOUT | typeof ErrorCode.DIAL | typeof ErrorCode.BAD_RECEIPT
+  readonly afterFirstToken: boolean
+  constructor (code: AttemptError['code'], message: string, afterFirstToken: boolean) {
+    super(code, message)
+    this.name = 'AttemptError'
+    this.afterFirstToken = afterFirstToken
+  }
+}
+
+export class TaskClient {
+  private readonly c: { host: Host, network: Network, identity: Identity, localProvider?: ProviderService }
+  /** Record seq whose addresses were last given to the peer store, per provider. */
+  private readonly mergedSeq = new Map<string, number>()
+
+  constructor (c: { host: Host, network: Network, identity: Identity, localProvider?: ProviderService }) {
+    this.c = c
+  }
+
+  localFrames (request: SignedObject<TaskRequest>, signal: AbortSignal): AsyncIterable<Frame> {
+    const queue = new FrameQueue()
+    void this.c.localProvider!.execute(request, this.c.identity.peerId, signal, async frame => { queue.push(frame) })
+      .finally(() => queue.end())
+    return queue
+  }
+
+  async remoteFrames (record: CapacityRecord, request: SignedObject<TaskRequest>, signal: AbortSignal): Promise<AsyncIterable<Frame>> {
+    const maxBytes = this.c.network.definition.limits.maxMessageBytes
+    const peerId = peerIdFromString(record.peer)
+    let stream
+    try {
+      // The record's addresses were signed by the provider; give them to the dialer.
+      if (this.mergedSeq.get(record.peer) !== record.seq) {
+        await this.c.host.peerStore.merge(peerId, { multiaddrs: record.addrs.map(a => multiaddr(a)) }).catch(() => {})
+        if (this.mergedSeq.size >= gatewayDefaults.maxTrackedProviders) this.mergedSeq.delete(this.mergedSeq.keys().next().value!)
+        this.mergedSeq.set(record.peer, record.seq)
+      }
+      // negotiateFully: false sends the request with the protocol proposal, saving a round trip.
+      stream = await this.c.host.dialProtocol(peerId, protocolIds(this.c.network).task, { signal: AbortSignal.any([signal, AbortSignal.timeout(gatewayDefaults.dialTimeoutMs)]), negotiateFully: false })
+    } catch (err) {
+      throw new AttemptError(ErrorCode.DIAL, `cannot reach provider: ${(err as Error).message}`, false)
+    }
+    const lp = lpStream(stream, { maxDataLength: maxBytes })
+    try {
+      await lp.write(encodeFrame({ t: 'req', body: request.body, sig: request.sig }), { signal })
+    } catch (err) {
+      stream.abort(err as Error)
+      throw new AttemptError(ErrorCode.DIAL, `cannot send the request: ${(err as Error).message}`, false)
+    }
+    return {
+      async * [Symbol.asyncIterator] () {
+        try {
+          while (true) {
+            let buf
+            try {
+              buf = await lp.read({ signal })
+            } catch (err) {
+              if (signal.aborted) return
+              throw new AttemptError(TaskErrorCode.INTERNAL, `stream broke: ${(err as Error).message}`, false)
+            }
+            let frame: Frame
+            try {
+              frame = decodeFrame(buf.subarray(), maxBytes)
+            } catch (err) {
+              throw new AttemptError(TaskErrorCode.INVALID_REQUEST, (err as Error).message, false)
+            }
+            yield frame
+            if (frame.t === 'receipt' || frame.t === 'error') return
+          }
+        } finally {
+          // Cancelled: reset the stream so the provider stops the backend at once.
+          if (signal.aborted) stream.abort(new Error('task cancelled by the gateway'))
+          else stream.close().catch(() => stream.abort(new Error('close failed')))
+        }
+      }
+    }
+  }
+}
+
+/** The iterator's next value, or 'timeout' (aborting `abort`) when none comes within `ms`. */
+export async function nextWithin<T> (it: AsyncIterator<T>, ms: number, abort: AbortController): Promise<IteratorResult<T> | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<'timeout'>(resolve => { timer = setTimeout(() => resolve('timeout'), ms) })
+  try {
+    const r = await Promise.race([it.next(), timeout])
+    if (r === 'timeout') abort.abort()
+    return r
+  } finally {
+    clearTimeout(timer)
+  }
+}
