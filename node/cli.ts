@@ -10,7 +10,7 @@ import { ENV_NAMES, resolveConfig, type ConfigKey } from './config.ts'
 import { createLogger } from './logger.ts'
 import { runDevnet } from './devnet.ts'
 import { startNode } from './node.ts'
-import { auditorDefaults, defaultNodeOptions, VERSION } from './options.ts'
+import { auditorDefaults, cliDefaults, defaultNodeOptions, VERSION } from './options.ts'
 import { loadOrCreateIdentity } from './store/identityFile.ts'
 
 export const EXIT_RUNTIME = 1
@@ -317,7 +317,7 @@ export function buildProgram (): Command {
           method: 'POST',
           headers: { 'content-type': 'application/json', ...(token != null ? { authorization: `Bearer ${token}` } : {}) },
           body: JSON.stringify(body),
-          signal: AbortSignal.timeout(180_000)
+          signal: AbortSignal.timeout(cliDefaults.submitTimeoutMs)
         })
       } catch (err) {
         throw new CodedError(ErrorCode.CONFIG_INVALID, `cannot reach the node API at ${opts.api} (${(err as Error).message}); start a node with "infermesh start" or pass --api URL`)

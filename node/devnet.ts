@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { chatRequestBody, drawClientTask, drawGapMs, workloadRandom } from '../protocol/workload.ts'
 import { CodedError, ErrorCode } from '../protocol/errors.ts'
 import { loadOrCreateIdentity } from './store/identityFile.ts'
+import { cliDefaults } from './options.ts'
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), 'bin.ts')
 const MARKER = '.infermesh-devnet'
@@ -155,7 +156,7 @@ export async function runDevnet (o: DevnetOptions): Promise<void> {
   let seen = 0
   while (Date.now() < deadline && !stopping) {
     try {
-      const body = await (await fetch(`${gw}/v1/providers?model=ref-tiny`, { signal: AbortSignal.timeout(10_000) })).json() as { providers?: unknown[] }
+      const body = await (await fetch(`${gw}/v1/providers?model=ref-tiny`, { signal: AbortSignal.timeout(cliDefaults.devnetPollTimeoutMs) })).json() as { providers?: unknown[] }
       seen = body.providers?.length ?? 0
     } catch {}
     if (seen >= providers) break
@@ -182,7 +183,7 @@ export async function runDevnet (o: DevnetOptions): Promise<void> {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(chatRequestBody(t, 'ref-tiny')),
-      signal: AbortSignal.timeout(30_000)
+      signal: AbortSignal.timeout(cliDefaults.devnetTrafficTimeoutMs)
     }).then(r => r.arrayBuffer(), () => {})
     trafficTimer = setTimeout(tick, drawGapMs(random, o.trafficMs))
   }

@@ -245,6 +245,19 @@ export const libp2pDefaults = {
   invalidMessageDeliveriesDecay: 0.99
 }
 
+export const cryptoDefaults = {
+  /** Public keys kept ready for native Ed25519 verification (one per recent signer). */
+  keyCacheLimit: 4096
+}
+
+export const cliDefaults = {
+  /** `infermesh submit` waits this long for the whole answer. */
+  submitTimeoutMs: 3 * minute,
+  /** The devnet's readiness poll and its background client requests. */
+  devnetPollTimeoutMs: 10 * second,
+  devnetTrafficTimeoutMs: 30 * second
+}
+
 export const apiDefaults = {
   /** Largest request body accepted. */
   maxBodyBytes: 1024 * 1024,

@@ -5,10 +5,10 @@
  */
 import { createPublicKey, verify, type KeyObject } from 'node:crypto'
 import type { VerifyFn } from '../../protocol/signing.ts'
+import { cryptoDefaults } from '../options.ts'
 
 // DER SubjectPublicKeyInfo header for an Ed25519 key (RFC 8410 §4).
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
-const KEY_CACHE_LIMIT = 4096
 const keyCache = new Map<string, KeyObject>()
 
 function keyObject (publicKey: Uint8Array): KeyObject {
@@ -16,7 +16,7 @@ function keyObject (publicKey: Uint8Array): KeyObject {
   let k = keyCache.get(id)
   if (k == null) {
     k = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' })
-    if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.delete(keyCache.keys().next().value!)
+    if (keyCache.size >= cryptoDefaults.keyCacheLimit) keyCache.delete(keyCache.keys().next().value!)
     keyCache.set(id, k)
   }
   return k

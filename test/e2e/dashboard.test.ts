@@ -251,9 +251,20 @@ describe('the dashboard in a browser', () => {
       await p.waitForSelector('#token-form:not([hidden])', { timeout: 15_000 })
       expect(await p.textContent('#status-text')).toMatch(/bearer token/)
       await p.fill('#token-input', 'wrong-token-wrong-token')
+      // The page's refresh with the wrong token (node, models, accounts, metrics, reputation): wait for
+      // its answers and one frame after them, not for a fixed time.
+      const refused: number[] = []
+      const onResponse = (r: { status: () => number, request: () => { headers: () => Record<string, string> } }): void => {
+        if (r.request().headers().authorization === 'Bearer wrong-token-wrong-token') refused.push(r.status())
+      }
+      p.on('response', onResponse)
       await p.click('#token-button')
-      await p.waitForTimeout(2500)
+      await expect.poll(() => refused.length, { timeout: 15_000, interval: 50 }).toBeGreaterThanOrEqual(5)
+      p.off('response', onResponse)
+      expect(refused.every(s => s === 401), JSON.stringify(refused)).toBe(true)
+      await p.evaluate(async () => new Promise(resolve => (globalThis as unknown as { requestAnimationFrame: (f: () => void) => void }).requestAnimationFrame(() => resolve(null))))
       expect(await p.isVisible('#token-form')).toBe(true)
+      expect(await p.textContent('#status-text')).toMatch(/bearer token/)
       await p.fill('#token-input', token)
       await p.click('#token-button')
       await expect.poll(async () => p.textContent('#status-text'), { timeout: 15_000, interval: 250 }).toMatch(/^live/)

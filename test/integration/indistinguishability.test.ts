@@ -161,11 +161,18 @@ describe('audits look like client traffic to the provider', () => {
     const t1 = Date.now()
     trafficRunning = false
     await traffic
-    // Audits admitted before t1 finish and log well within this; ref-tiny takes milliseconds.
-    await new Promise(r => setTimeout(r, 2000))
-
     const auditIds = new Set<string>()
-    for (const v of ['v1', 'v2']) for (const l of nodes[v]!.logs) if (l.msg === 'audit done' && l.provider === nodes.provider!.peerId) auditIds.add(String(l.taskId))
+    const collectAudits = (): void => {
+      for (const v of ['v1', 'v2']) for (const l of nodes[v]!.logs) if (l.msg === 'audit done' && l.provider === nodes.provider!.peerId) auditIds.add(String(l.taskId))
+    }
+    // Audits admitted before t1 finish and log within moments (ref-tiny takes milliseconds): poll
+    // until every task of the window is accounted for, or 10 s (the rest count as unlabelled).
+    const inWindow = (): string[] => nodes.provider!.logs.map(admittedFromLog).filter((t): t is AdmittedTask => t != null && t.time >= t0 && t.time <= t1).map(t => t.taskId)
+    for (const settleBy = Date.now() + 10_000; Date.now() < settleBy; await new Promise(r => setTimeout(r, 100))) {
+      collectAudits()
+      if (inWindow().every(id => auditIds.has(id) || clientIds.has(id))) break
+    }
+    collectAudits()
     // The provider's whole view, for the gap feature; the labelled tasks are those of the window.
     const view = nodes.provider!.logs.map(admittedFromLog).filter((t): t is AdmittedTask => t != null).sort((a, b) => a.time - b.time)
     const features = featurize(view, EPOCH_MS)
