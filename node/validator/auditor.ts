@@ -19,7 +19,6 @@
 import { randomBytes } from 'node:crypto'
 import type { PeerId } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { fromHex } from '../../protocol/bytes.ts'
 import { ErrorCode } from '../../protocol/errors.ts'
 import type { CapacityRecord, ModelOffer } from '../../protocol/capacity.ts'
 import type { Identity } from '../../protocol/identity.ts'
@@ -34,8 +33,7 @@ import { drawTask, workloadRandom } from '../../protocol/workload.ts'
 import { foldAudit, isConvicted } from '../../protocol/verify/sequential.ts'
 import { newObservation, nextQuality as nextQualityWith, sequentialOf, weightOf, weightVector, type ProviderObservation } from '../../protocol/verify/weights.ts'
 import type { ModelVerifier, RealModelVerdict } from '../verify/verifier.ts'
-import { recheckEvidence } from '../verify/evidence.ts'
-import { evidenceProviderOf } from '../../protocol/ledger/fraud.ts'
+import { EvidenceConfirmer } from './evidenceConfirmer.ts'
 import { fetchStatus } from '../discovery/statusProtocol.ts'
 import type { Catalog } from '../discovery/catalog.ts'
 import type { ProviderLookup } from '../discovery/providerLookup.ts'
@@ -109,27 +107,21 @@ export class Auditor {
 
   constructor (components: AuditorComponents) {
     this.c = components
+    if (components.verifier != null) this.confirmer = new EvidenceConfirmer({ ...components, verifier: components.verifier })
   }
 
-  private evidenceLoop?: Promise<void>
+  /** Re-checks and confirms other validators' evidence, when this one holds real weights. */
+  private readonly confirmer?: EvidenceConfirmer
 
   start (): void {
     this.loop = this.run(this.controller.signal)
-    if (this.c.verifier != null) this.evidenceLoop = this.watchEvidence(this.controller.signal)
+    this.confirmer?.start()
   }
 
   async stop (): Promise<void> {
     this.controller.abort()
     await this.loop
-    await this.evidenceLoop
-  }
-
-  /** Re-checks new evidence against weights this validator holds, every few seconds, off the audit timeline. */
-  private async watchEvidence (signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      await this.confirmEvidence(signal).catch(err => this.c.logger.warn({ err: (err as Error).message }, 'evidence re-check failed'))
-      await sleep(auditorDefaults.evidenceCheckMs, signal).catch(() => {})
-    }
+    await this.confirmer?.stop()
   }
 
   private epochMs (): number {
@@ -522,7 +514,7 @@ export class Auditor {
         misses: v.misses
       }
     })
-    this.examined.add(entry.id)
+    for (const [peer, e] of this.evidencePublished) if (epoch - e >= auditorDefaults.fraudMemoryEpochs) this.evidencePublished.delete(peer)
     this.evidencePublished.set(target.peer, epoch)
     await this.c.ledger.publish(entry)
     return 'failed'
@@ -530,47 +522,8 @@ export class Auditor {
 
   /** Real-model verdicts of recent audits, for the API and tests. */
   readonly lastVerdicts: Array<RealModelVerdict & { epoch: number, provider: string, model: string }> = []
-  /** Evidence entries this validator has looked at (its own, re-checked, or not for weights it holds). */
-  private readonly examined = new Set<string>()
   /** Provider → the epoch this validator last published evidence against it. */
   private readonly evidencePublished = new Map<string, number>()
-
-  /**
-   * Re-checks evidence other validators published against weights this one
-   * holds, and confirms what it can reproduce: consensus counts evidence once
-   * a second validator has confirmed it (protocol/ledger/epochInput.ts).
-   */
-  async confirmEvidence (signal: AbortSignal): Promise<number> {
-    if (this.c.verifier == null) return 0
-    const todo: LedgerEntry[] = []
-    for (const e of this.c.ledger.entries()) {
-      if (e.body.kind !== 'evidence' || this.examined.has(e.id)) continue
-      this.examined.add(e.id)
-      if (e.body.author === this.c.identity.peerId) continue
-      // A provider consensus already zeroes needs no further confirmation now: spare the engine for audits.
-      const provider = evidenceProviderOf(e.body.payload, this.c.network)
-      if (provider != null && this.c.isZeroed?.(provider) === true) continue
-      todo.push(e)
-    }
-    // Side by side: each waits for the engine ahead of this validator's own audits, and one slow
-    // re-check must not hold up the evidence behind it.
-    const confirmed = await Promise.all(todo.slice(0, auditorDefaults.maxConcurrentRechecks).map(async e => {
-      const r = await recheckEvidence(e, this.c.network, this.c.verify, this.c.verifier, signal).catch((err: Error) => ({ status: 'failed' as const, reason: err.message }))
-      this.c.logger.info({ evidence: e.id, status: r.status, reason: r.reason }, 'evidence re-checked')
-      if (r.status !== 'confirmed') return 0
-      const now = this.c.now()
-      await this.c.ledger.publish(signEntry(this.c.identity, this.c.network, {
-        v: LEDGER_ENTRY_VERSION, network: this.c.network.id, kind: 'confirm', author: this.c.identity.peerId, epoch: epochOf(now, this.c.network), issuedAt: now,
-        payload: { evidence: fromHex(e.id) }
-      }))
-      return 1
-    }))
-    // What did not fit this round is looked at next round.
-    for (const e of todo.slice(auditorDefaults.maxConcurrentRechecks)) this.examined.delete(e.id)
-    if (this.examined.size > auditorDefaults.maxAuditLog) this.examined.clear()
-    for (const [peer, e] of this.evidencePublished) if (epochOf(this.c.now(), this.c.network) - e >= auditorDefaults.fraudMemoryEpochs) this.evidencePublished.delete(peer)
-    return confirmed.filter(x => x === 1).length
-  }
 
   /** The u16 weight this validator would give `provider` if it committed in `epoch`; null when it has no audit of it. */
   weightNow (provider: string, epoch: number): number | null {
