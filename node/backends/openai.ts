@@ -85,6 +85,51 @@ async function * sseData (body: ReadableStream<Uint8Array>, idleMs: number, sign
   }
 }
 
+/** An upstream's token count as a sane integer: it is billed and signed in a receipt. */
+function tokenCount (x: unknown): number {
+  const n = Math.floor(Number(x))
+  return Number.isFinite(n) && n > 0 ? Math.min(n, 2 ** 31 - 1) : 0
+}
+
+/** The body as text, refused beyond `max` bytes (an upstream is not trusted to be small). */
+async function boundedText (res: Response, max: number): Promise<string> {
+  const reader = res.body!.getReader()
+  const decoder = new TextDecoder()
+  let out = ''
+  let size = 0
+  for (;;) {
+    const r = await reader.read()
+    if (r.done) break
+    size += r.value.length
+    if (size > max) {
+      reader.cancel().catch(() => {})
+      throw new TaskError(TaskErrorCode.INTERNAL, `upstream answer larger than ${max} bytes`)
+    }
+    out += decoder.decode(r.value, { stream: true })
+  }
+  return out + decoder.decode()
+}
+
+/**
+ * A non-streamed chat or completion answer (OpenAI's shape) as text, usage and
+ * finish reason; a typed error for anything else, so a client never gets an
+ * empty 200 for an answer this node could not read.
+ */
+export function mapPlainAnswer (request: TaskRequest, body: string): { text: string, usage: { promptTokens: number, completionTokens: number }, finishReason: 'stop' | 'length' } {
+  let json: any
+  try { json = JSON.parse(body) } catch { throw new TaskError(TaskErrorCode.INTERNAL, 'upstream answered with a JSON content type but a body that is not JSON') }
+  if (json?.error != null) throw new TaskError(TaskErrorCode.INTERNAL, `upstream failed: ${String(json.error.message ?? 'unknown error').slice(0, 300)}`)
+  const choice = Array.isArray(json?.choices) ? json.choices[0] : undefined
+  const text: unknown = request.kind === 'chat' ? choice?.message?.content : choice?.text
+  if (typeof text !== 'string') {
+    throw new TaskError(TaskErrorCode.INTERNAL, `upstream answer has no ${request.kind === 'chat' ? 'choices[0].message.content' : 'choices[0].text'} string: not an answer this provider can pass on`)
+  }
+  const usage = json?.usage != null && typeof json.usage === 'object'
+    ? { promptTokens: tokenCount(json.usage.prompt_tokens), completionTokens: tokenCount(json.usage.completion_tokens) }
+    : { promptTokens: 0, completionTokens: text.length > 0 ? 1 : 0 }
+  return { text, usage, finishReason: choice?.finish_reason === 'length' ? 'length' : 'stop' }
+}
+
 export function createOpenAIBackend (init: OpenAIBackendInit): Backend {
   const timeoutMs = init.timeoutMs ?? upstreamDefaults.timeoutMs
   return {
@@ -119,11 +164,19 @@ export function createOpenAIBackend (init: OpenAIBackendInit): Backend {
         return { output: { embeddings: data.map(d => d.embedding) }, usage: { promptTokens: json.usage?.prompt_tokens ?? 0, completionTokens: 0 }, finishReason: 'stop' }
       }
       if (res.body == null) throw new TaskError(TaskErrorCode.INTERNAL, 'upstream sent no body')
+      // Some servers ignore `stream` and answer with one JSON body: map it, never pass on an empty answer.
+      if ((res.headers.get('content-type') ?? '').includes('application/json')) {
+        const result = mapPlainAnswer(request, await boundedText(res, upstreamDefaults.maxEventBytes))
+        if (result.text.length > 0) await emit({ t: 'chunk', text: result.text })
+        return { output: { text: result.text }, usage: result.usage, finishReason: result.finishReason }
+      }
       let text = ''
+      let events = 0
       let finishReason: 'stop' | 'length' = 'stop'
       let usage: { promptTokens: number, completionTokens: number } | undefined
       let chunks = 0
       for await (const data of sseData(res.body, timeoutMs, signal)) {
+        events++
         if (data === '[DONE]') break
         let ev: any
         try { ev = JSON.parse(data) } catch { throw new TaskError(TaskErrorCode.INTERNAL, 'upstream sent an event that is not JSON') }
@@ -140,8 +193,10 @@ export function createOpenAIBackend (init: OpenAIBackendInit): Backend {
           await emit(frame)
         }
         if (choice?.finish_reason === 'length') finishReason = 'length'
-        if (ev?.usage != null) usage = { promptTokens: Number(ev.usage.prompt_tokens ?? 0), completionTokens: Number(ev.usage.completion_tokens ?? 0) }
+        if (ev?.usage != null) usage = { promptTokens: tokenCount(ev.usage.prompt_tokens), completionTokens: tokenCount(ev.usage.completion_tokens) }
       }
+      // A body with no server-sent event at all is not an answer (an empty 200 would look like one).
+      if (events === 0) throw new TaskError(TaskErrorCode.INTERNAL, `upstream answered ${res.headers.get('content-type') ?? 'without a content type'} with no server-sent events: not an answer this provider can pass on`)
       // Servers that omit usage are billed by chunks (one per token in practice).
       return { output: { text }, usage: usage ?? { promptTokens: 0, completionTokens: chunks }, finishReason }
     }
