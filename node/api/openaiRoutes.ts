@@ -12,7 +12,7 @@ import { receiptId, verifyReceipt, type ChunkFrame, type Receipt, type SignedObj
 import type { Catalog } from '../discovery/catalog.ts'
 import type { Accounts } from '../market/accounts.ts'
 import { GatewayError, type Gateway, type SubmitInput, type SubmitOptions, type SubmitResult } from '../market/gateway.ts'
-import type { ProviderPrefs } from '../market/ranking.ts'
+import { normalQuantization, type ProviderPrefs } from '../market/ranking.ts'
 import { nativeVerify } from '../crypto/nativeVerify.ts'
 import type { NodeContext } from '../nodeContext.ts'
 import { apiDefaults, openaiDefaults } from '../options.ts'
@@ -50,6 +50,7 @@ export function toPrefs (p: ProviderPrefsBody | undefined): ProviderPrefs {
     ignore: p?.ignore,
     allowFallbacks: p?.allow_fallbacks ?? true,
     sort: p?.sort,
+    quantizations: p?.quantizations?.map(normalQuantization),
     maxPrice: p?.max_price == null
       ? undefined
       : {

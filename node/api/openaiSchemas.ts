@@ -18,7 +18,9 @@ export const providerPrefsSchema = z.strictObject({
   allow_fallbacks: z.boolean().optional(),
   sort: z.enum(['price', 'throughput', 'latency']).optional(),
   max_price: z.strictObject({ prompt: z.number().min(0).optional(), completion: z.number().min(0).optional() }).optional(),
-  require_parameters: z.boolean().optional()
+  require_parameters: z.boolean().optional(),
+  /** OpenRouter's quantization filter: "fp16", "bf16", "q8_0", "q4_0", ..., "unknown". */
+  quantizations: z.array(z.string().min(1).max(32).regex(/^[A-Za-z0-9_.-]+$/)).min(1).max(16).optional()
 })
 
 const stop = z.union([z.string().min(1).max(TASK_LIMITS.maxStopLength), z.array(z.string().min(1).max(TASK_LIMITS.maxStopLength)).max(TASK_LIMITS.maxStop)]).nullable().optional()

@@ -23,7 +23,7 @@ import { gatewayDefaults, submitDefaults } from '../options.ts'
 import type { Accounts } from './accounts.ts'
 import type { ProviderService } from './provider.ts'
 import { ProviderBook } from './providerBook.ts'
-import { priceOf, rankCandidates, withinPrice, type Candidate, type ProviderPrefs } from './ranking.ts'
+import { priceOf, quantizationOf, rankCandidates, withinPrice, type Candidate, type ProviderPrefs } from './ranking.ts'
 import { AttemptError, nextWithin, TaskClient } from './taskClient.ts'
 
 export interface GatewayComponents {
@@ -111,6 +111,7 @@ export class Gateway {
       if (prefs.only != null && !prefs.only.includes(record.peer)) continue
       if (prefs.ignore?.includes(record.peer) === true) continue
       if (!withinPrice(price, prefs.maxPrice)) continue
+      if (prefs.quantizations != null && !prefs.quantizations.includes(quantizationOf(record, model))) continue
       // Only a proven fraud excludes. A provider at reputation 0 without one (clipped by
       // consensus, or back from its penalty window) ranks last but stays routable: a client
       // or an audit may still ask for it by name, and audits are how it earns its way back
@@ -157,7 +158,7 @@ export class Gateway {
       if (task.prefs.maxPrice != null) {
         throw new GatewayError(ErrorCode.OVER_MAX_PRICE, `every provider of "${task.model}" charges more than max_price (cheapest: ${cheapest / 1e6} credits per million tokens in+out); raise provider.max_price`)
       }
-      throw new GatewayError(ErrorCode.NO_MATCHING_PROVIDER, `no provider of "${task.model}" matches the provider preferences (only/ignore/order)`)
+      throw new GatewayError(ErrorCode.NO_MATCHING_PROVIDER, `no provider of "${task.model}" matches the provider preferences (only/ignore/order/quantizations)`)
     }
     // The seed is fixed once, so every attempt (and every later audit) computes the same output.
     const seed = task.params.seed ?? randomInt(0, 0xffff_ffff)

@@ -14,6 +14,24 @@ export interface ProviderPrefs {
   sort?: 'price' | 'throughput' | 'latency'
   /** Client ceiling, micro-credits per million tokens. */
   maxPrice?: { inMicros?: number, outMicros?: number }
+  /**
+   * OpenRouter's `quantizations`: only offers whose model identity declares one of these
+   * (lower case; "unknown" for an offer that declares none). Validators check the
+   * declaration against the weights (ARCHITECTURE.md §9), so the filter means something here.
+   */
+  quantizations?: string[]
+}
+
+/** One spelling for a quantization: lower case, and OpenRouter's "fp16"/"fp32" are GGUF's F16/F32. */
+export function normalQuantization (q: string): string {
+  const l = q.toLowerCase()
+  return l === 'fp16' ? 'f16' : l === 'fp32' ? 'f32' : l
+}
+
+/** The quantization an offer declares (normalQuantization), or "unknown". */
+export function quantizationOf (record: CapacityRecord, model: string): string {
+  const q = record.models.find(x => x.id === model)?.identity?.quantization
+  return q == null ? 'unknown' : normalQuantization(q)
 }
 
 export interface ProviderStats {

@@ -1,7 +1,8 @@
 /**
  * The OpenAI-compatible upstream backend against real HTTP servers: another
- * infermesh node's API (streaming and an upstream error), and a server that
- * never answers (an upstream timeout).
+ * infermesh node's API (streaming and an upstream error), a server that
+ * never answers (an upstream timeout), and one that ignores `stream` and
+ * answers with one JSON body, or with something no one can read.
  */
 import { createServer, type Server } from 'node:http'
 import { join } from 'node:path'
@@ -21,6 +22,8 @@ describe('--backend openai', () => {
   let front: InfermeshNode
   let stuck: InfermeshNode
   let hanging: Server
+  let plain: InfermeshNode
+  let plainUpstream: Server
   const silent = createLogger('silent')
 
   const waitForSelf = async (node: InfermeshNode): Promise<void> => {
@@ -35,12 +38,29 @@ describe('--backend openai', () => {
     await new Promise<void>(resolve => hanging.listen(0, '127.0.0.1', resolve))
     const port = (hanging.address() as { port: number }).port
     stuck = await startNode({ ...defaultNodeOptions, dataDir: join(dir, 'stuck'), api: '127.0.0.1:0', roles: ['provider'], backend: 'openai', upstream: `http://127.0.0.1:${port}/v1`, upstreamTimeout: '1', models: ['slow-model'] }, { cwd: dir, logger: silent, network })
-    await Promise.all([waitForSelf(front), waitForSelf(stuck)])
+    // Answers every request with one JSON body, whatever `stream` says; 'garbled-model' gets a body with no answer in it.
+    plainUpstream = createServer((req, res) => {
+      let raw = ''
+      req.on('data', d => { raw += String(d) })
+      req.on('end', () => {
+        if (req.method !== 'POST') { res.writeHead(404).end(); return }
+        const body = JSON.parse(raw) as { model: string }
+        const answer = body.model === 'garbled-model'
+          ? { object: 'chat.completion', choices: [] }
+          : { object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'An answer in one piece.' }, finish_reason: 'stop' }], usage: { prompt_tokens: 4, completion_tokens: 6 } }
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer))
+      })
+    })
+    await new Promise<void>(resolve => plainUpstream.listen(0, '127.0.0.1', resolve))
+    plain = await startNode({ ...defaultNodeOptions, dataDir: join(dir, 'plain'), api: '127.0.0.1:0', roles: ['provider'], backend: 'openai', upstream: `http://127.0.0.1:${(plainUpstream.address() as { port: number }).port}/v1`, models: ['plain-model', 'garbled-model'] }, { cwd: dir, logger: silent, network })
+    await Promise.all([waitForSelf(front), waitForSelf(stuck), waitForSelf(plain)])
   }, 60_000)
 
   afterAll(async () => {
     await front?.stop()
     await stuck?.stop()
+    await plain?.stop()
+    await new Promise<void>(resolve => plainUpstream == null ? resolve() : plainUpstream.close(() => resolve()))
     hanging?.closeAllConnections()
     await new Promise<void>(resolve => hanging == null ? resolve() : hanging.close(() => resolve()))
     await upstream?.stop()
@@ -89,4 +109,24 @@ describe('--backend openai', () => {
     expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(504)
     expect((await fetch(`http://127.0.0.1:${stuck.api.address.port}/v1/node`)).status).toBe(200)
   }, 30_000)
+
+  it('gets the answer from an upstream that ignores stream, streamed or not, and never an empty 200 for one it cannot read', async () => {
+    const messages = [{ role: 'user' as const, content: 'one piece please' }]
+    const whole = await client(plain).chat.completions.create({ model: 'plain-model', messages, max_tokens: 16 })
+    expect(whole.choices[0]!.message.content).toBe('An answer in one piece.')
+    expect(whole.usage?.completion_tokens).toBe(6)
+    let streamed = ''
+    for await (const c of await client(plain).chat.completions.create({ model: 'plain-model', messages, max_tokens: 16, stream: true })) streamed += c.choices[0]?.delta?.content ?? ''
+    expect(streamed).toBe('An answer in one piece.')
+    for (const stream of [false, true]) {
+      const err = await (async () => {
+        const r = await client(plain).chat.completions.create({ model: 'garbled-model', messages, max_tokens: 16, stream })
+        if (stream) for await (const _ of r as AsyncIterable<unknown>) { /* drain */ }
+        return r
+      })().catch((e: unknown) => e)
+      expect(err, `stream: ${stream}`).toBeInstanceOf(OpenAI.APIError)
+      expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(502)
+      expect((err as Error).message).toMatch(/not an answer this provider can pass on/)
+    }
+  })
 })
