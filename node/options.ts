@@ -166,6 +166,13 @@ export const statusDefaults = {
   maxInboundStreams: 32
 }
 
+export const rankingDefaults = {
+  /** Share of tasks sent first to a provider we have never measured. */
+  explorationShare: 0.05,
+  /** TTFT assumed for an unmeasured provider, ms (its reliability: gatewayDefaults.priorReliability). */
+  priorTtftMs: 500
+}
+
 export const catalogDefaults = {
   /** Most capacity records the model catalog holds. */
   maxRecords: 10_000

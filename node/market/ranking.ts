@@ -4,6 +4,7 @@
  * from recent traffic where we have it, scaled by reputation. Clients steer it
  * with the OpenRouter `provider` object.
  */
+import { rankingDefaults } from '../options.ts'
 import type { CapacityRecord } from '../../protocol/capacity.ts'
 
 export interface ProviderPrefs {
@@ -52,15 +53,6 @@ export interface Candidate {
   stats: ProviderStats
   reputation: number
   score: number
-}
-
-export const rankingDefaults = {
-  /** Share of tasks sent first to a provider we have never measured. */
-  explorationShare: 0.05,
-  /** Reliability assumed for an unmeasured provider. */
-  priorReliability: 0.9,
-  /** TTFT assumed for an unmeasured provider, ms. */
-  priorTtftMs: 500
 }
 
 export function priceOf (record: CapacityRecord, model: string): { inMicros: number, outMicros: number } | undefined {
