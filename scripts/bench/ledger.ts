@@ -11,7 +11,7 @@
  *   native verify           nativeVerify(publicKey, signingMessage, sig): the comparison
  *   node:crypto, keys ready crypto.verify with KeyObjects made beforehand (what nativeVerify's key cache costs)
  *   decode, no signature    decodeEntryUnverified: size, canonical CBOR, schema, network (the non-signature work)
- *   decodeEntry             decodeEntry(bytes, network, nativeVerify)
+ *   decodeEntry             decodeEntry(bytes, network, nativeVerify, nativeEntryId(bytes)), as a node decodes
  *   validateGossipEntry     the gossip topic validator's check (native), commits held for the reveals
  *   ingest, gossip path     validateGossipEntry + LedgerStore.put([entry]) awaited one at a time, as the topic validator does
  *   ingest, gossip burst    the same with 64 messages in flight, as gossipsub runs validators: LedgerStore's group commit batches the puts
@@ -359,7 +359,7 @@ function figures (network: Network, now: number): Figure[] {
     { name: 'native verify (nativeVerify over the signing messages)', budget: false, quick: true, run: inMemory(set => i => { verifyOne(set, i) }) },
     { name: 'node:crypto verify, KeyObjects made beforehand', budget: false, run: inMemory(set => i => { const p = set.items[i]!; cryptoVerify(null, p.message, p.key, p.entry.sig) }) },
     { name: 'decode, no signature (decodeEntryUnverified)', budget: false, quick: true, run: inMemory(set => i => { decodeEntryUnverified(set.bytes[i]!, network) }) },
-    { name: 'decodeEntry, native', budget: true, quick: true, run: inMemory(set => i => { decodeEntry(set.bytes[i]!, network, nativeVerify) }) },
+    { name: 'decodeEntry, native', budget: true, quick: true, run: inMemory(set => i => { const b = set.bytes[i]!; decodeEntry(b, network, nativeVerify, nativeEntryId(b)) }) },
     { name: 'validateGossipEntry, native', budget: true, quick: true, summary: 'validate', run: inMemory(validateWith(nativeVerify, 'native')) },
     { name: 'ingest, gossip path (validate + put, one at a time), native', budget: false, quick: true, summary: 'ingest', run: async set => ingestGossip(network, now, set, nativeVerify) },
     { name: 'ingest, gossip path, a burst of 64 in flight (group commit), native', budget: true, quick: true, summary: 'ingest-burst', run: async set => ingestGossipBurst(network, now, set, nativeVerify) },
