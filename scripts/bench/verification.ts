@@ -234,11 +234,20 @@ async function falsePositives (tinyFiles: Record<FileKind, string>, bigFiles: Re
     return s
   }
   let crossChecked = 0
+  /** Exact-tier audits whose prefill misses LlamaVerifier.judge's decode replay cleared. */
+  let prefillMissesCleared = 0
   /** Every 10th audit judged at batch 512 also goes through LlamaVerifier.judge: it must give the same verdict. */
   const crossCheck = async (v: LlamaVerifier, identity: ModelIdentity, request: TaskRequest, served: Served, d: SeededDetail): Promise<void> => {
     const r = await verifierJudge(v, identity, request, served)
     crossChecked++
     const same = r.misses === d.misses && r.steps === d.steps && r.convicts === d.convicts && (r.llr === d.llr || Math.abs(r.llr - d.llr) < 1e-12)
+    // The exact tier: the detailed judgement is the prefill alone, and the verifier replays each
+    // step the prefill misses the way the provider decoded (llamaVerifier.ts); fewer misses there
+    // is that confirmation at work (the prefill-only rows measure how often it is needed), never more.
+    if (!same && d.exact && r.steps === d.steps && r.misses < d.misses) {
+      prefillMissesCleared++
+      return
+    }
     if (!same) {
       failures++
       progress(`MISMATCH: LlamaVerifier.judge says ${r.misses}/${r.steps} misses, llr ${r.llr} (${r.reason}); the detailed judgement ${d.misses}/${d.steps}, llr ${d.llr}`)
@@ -383,8 +392,9 @@ async function falsePositives (tinyFiles: Record<FileKind, string>, bigFiles: Re
   await prefillVsDecode('big ', bigFiles, 'Q8_0', Math.ceil(honestN / 12), bigVerifier, seed * 1000 + 44)
   await twoAtOnce('big ', bigFiles, 'F16', Math.ceil(honestN / 24), seed * 1000 + 45)
   await twoAtOnce('big ', bigFiles, 'Q8_0', Math.ceil(honestN / 24), seed * 1000 + 46)
-  progress(`cross-checked ${crossChecked} detailed verdicts against LlamaVerifier.judge`)
+  progress(`cross-checked ${crossChecked} detailed verdicts against LlamaVerifier.judge (${prefillMissesCleared} exact-tier prefill misses cleared by its decode replay)`)
   json.crossChecked = crossChecked
+  json.prefillMissesCleared = prefillMissesCleared
   return { sources, batch }
 }
 
