@@ -116,6 +116,13 @@ export function buildProgram (): Command {
       }
       process.on('SIGINT', () => shutdown('SIGINT'))
       process.on('SIGTERM', () => shutdown('SIGTERM'))
+      // Started by `infermesh devnet` over an IPC channel: when that parent dies, even by SIGKILL
+      // (a closed terminal, the OOM killer), the channel closes and this node stops with it,
+      // instead of living on and holding its ports.
+      if (process.channel != null && process.env.INFERMESH_EXIT_WITH_PARENT === '1') {
+        process.once('disconnect', () => { if (!stopping) shutdown('parent exited') })
+        process.channel.unref()
+      }
     })
 
   program.command('devnet')

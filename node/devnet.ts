@@ -123,7 +123,9 @@ export async function runDevnet (o: DevnetOptions): Promise<void> {
     const args = [BIN, 'start', '--data', join(root, p.name), '--network', networkFile, '--api', api, '--listen', '/ip4/127.0.0.1/tcp/0',
       '--role', p.role, ...(p.role === 'provider' ? ['--models', 'ref-tiny,ref-small,ref-embed'] : []), ...(p.fault != null ? ['--fault', p.fault] : []),
       ...(bootstrap != null ? ['--bootstrap', bootstrap] : [])]
-    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, INFERMESH_LOG_LEVEL: 'info' } })
+    // The IPC channel is the child's lifeline: it closes when this process dies, however it dies.
+    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: { ...process.env, INFERMESH_LOG_LEVEL: 'info', INFERMESH_EXIT_WITH_PARENT: '1' } })
+    proc.channel?.unref()
     // Each node's structured log stays in its data directory for the operator to read.
     mkdirSync(join(root, p.name), { recursive: true })
     proc.stdout?.pipe(createWriteStream(join(root, p.name, 'node.log')))
