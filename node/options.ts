@@ -364,6 +364,8 @@ export const auditorDefaults = {
   maxConcurrentAudits: 8,
   /** Gateways not connected now (known from the peer store) that one audit may dial, after every connected one refused. */
   unconnectedGatewaysPerAudit: 3,
+  /** While every gateway refuses audits for want of client traffic, say so once per this many epochs. */
+  trafficWarningEpochs: 5,
   /** Unreachable gateways one audit moves past before it gives up (refusals for lack of client traffic are not counted). */
   unreachableGatewaysPerAudit: 2,
   /**

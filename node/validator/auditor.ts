@@ -381,6 +381,7 @@ export class Auditor {
       }
       if (res != null && (res.ok || res.code !== ErrorCode.NO_CLIENT_TRAFFIC)) break
     }
+    if (res != null && !res.ok && res.code === ErrorCode.NO_CLIENT_TRAFFIC) this.waitingForTraffic(epoch)
     if (res == null || !res.ok) {
       // A gateway-side failure (no route, busy) says little about the provider unless it names it.
       const outcome: AuditOutcome = res != null && !res.ok && res.status >= 500 ? 'unavailable' : 'skipped'
@@ -518,6 +519,20 @@ export class Auditor {
     this.evidencePublished.set(target.peer, epoch)
     await this.c.ledger.publish(entry)
     return 'failed'
+  }
+
+  /** The epoch this validator last warned that its audits wait for client traffic. */
+  private trafficWarnedEpoch = -Infinity
+
+  /**
+   * Every gateway asked refused the audit for want of client traffic: by design (a provider
+   * must not see a requester that only audits use), but an operator watching an idle network
+   * would otherwise see a validator that audits nothing and says nothing.
+   */
+  private waitingForTraffic (epoch: number): void {
+    if (epoch - this.trafficWarnedEpoch < auditorDefaults.trafficWarningEpochs) return
+    this.trafficWarnedEpoch = epoch
+    this.c.logger.warn({ epoch }, 'audits are waiting for client traffic: gateways route an audit only beside client tasks of their own, so that a provider cannot tell audits by their requester; send tasks through a gateway (infermesh submit, or its OpenAI API) and audits resume')
   }
 
   /** Real-model verdicts of recent audits, for the API and tests. */
