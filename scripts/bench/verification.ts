@@ -259,6 +259,13 @@ async function falsePositives (tinyFiles: Record<FileKind, string>, bigFiles: Re
       progress(`honest answer refused for its shape (${name}): ${d.invalid}`)
     }
   }
+  /** One honest answer judged on `validator`, with the provider's own logits from a replica decode, into `s`. */
+  const judgeHonest = async (s: HonestSource, provider: LlamaEngine, validator: LlamaEngine, replica: BareEngine, request: TaskRequest, served: Served): Promise<void> => {
+    const providerLogits = await replica.decodeLogits(await provider.promptTokens(request), served.tokens)
+    const d = await judgeDetailed(validator, request, served, s.tier === 'exact', { providerLogits })
+    checkShape(s.name, d)
+    s.details.push(d)
+  }
   const sameLogits = (a: ReadonlyArray<ArrayLike<number>>, b: ReadonlyArray<ArrayLike<number>>): number => {
     let differ = 0
     for (let t = 0; t < a.length; t++) {
@@ -341,12 +348,7 @@ async function falsePositives (tinyFiles: Record<FileKind, string>, bigFiles: Re
         const r1 = auditRequest(drawTask(random, AUDIT_DRAW), random)
         const r2 = auditRequest(drawTask(random, AUDIT_DRAW), random)
         const [a, b] = await Promise.all([serve(provider, r1, 'honest', true), serve(provider, r2, 'honest', true)])
-        for (const [request, served] of [[r1, a], [r2, b]] as const) {
-          const providerLogits = await replica.decodeLogits(await provider.promptTokens(request), served.tokens)
-          const d = await judgeDetailed(validator, request, served, tier === 'exact', { providerLogits })
-          checkShape(s.name, d)
-          s.details.push(d)
-        }
+        for (const [request, served] of [[r1, a], [r2, b]] as const) await judgeHonest(s, provider, validator, replica, request, served)
       }
     } finally {
       await replica.close()
@@ -373,11 +375,7 @@ async function falsePositives (tinyFiles: Record<FileKind, string>, bigFiles: Re
     try {
       while (s.details.length < maxAudits && performance.now() - started < budgetMs) {
         const request = auditRequest(drawTask(random, AUDIT_DRAW), random)
-        const served = await serve(provider, request, 'honest', true)
-        const providerLogits = await replica.decodeLogits(await provider.promptTokens(request), served.tokens)
-        const d = await judgeDetailed(validator, request, served, tier === 'exact', { providerLogits })
-        checkShape(s.name, d)
-        s.details.push(d)
+        await judgeHonest(s, provider, validator, replica, request, await serve(provider, request, 'honest', true))
       }
     } finally {
       await replica.close()
