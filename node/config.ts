@@ -8,7 +8,7 @@ import { isIP } from 'node:net'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
-import { ROLES, modelIdSchema, modelIdentitySchema, type ModelIdentity, type ModelOffer, type Role } from '../protocol/capacity.ts'
+import { ROLES, STRUCTURED_PARAMETERS, modelIdSchema, modelIdentitySchema, type ModelIdentity, type ModelOffer, type Role } from '../protocol/capacity.ts'
 import { CodedError, ErrorCode } from '../protocol/errors.ts'
 import { parseNetworkDefinition, type Network } from '../protocol/network.ts'
 import { defaultNodeOptions, referencePrices, upstreamDefaults, type NodeOptions } from './options.ts'
@@ -43,6 +43,7 @@ const ENV_NAMES: Record<ConfigKey, string> = {
   slots: 'INFERMESH_SLOTS',
   creditLimit: 'INFERMESH_CREDIT_LIMIT',
   upstreamTimeout: 'INFERMESH_UPSTREAM_TIMEOUT',
+  upstreamParameters: 'INFERMESH_UPSTREAM_PARAMETERS',
   fault: 'INFERMESH_FAULT',
   maxInboundPerIp: 'INFERMESH_MAX_INBOUND_PER_IP',
   auditsPerEpoch: 'INFERMESH_AUDITS_PER_EPOCH',
@@ -62,7 +63,7 @@ export { ENV_NAMES }
 export const BACKENDS = ['reference', 'reference-nondeterministic', 'openai', 'llama'] as const
 export type BackendName = typeof BACKENDS[number]
 
-const LIST_KEYS = new Set<ConfigKey>(['bootstrap', 'listen', 'announce', 'roles', 'models', 'verifyModels'])
+const LIST_KEYS = new Set<ConfigKey>(['bootstrap', 'listen', 'announce', 'roles', 'models', 'verifyModels', 'upstreamParameters'])
 
 const fileSchema = z.strictObject({
   dataDir: z.string().min(1),
@@ -80,6 +81,7 @@ const fileSchema = z.strictObject({
   slots: z.union([z.number(), z.string()]).transform(String),
   creditLimit: z.union([z.number(), z.string()]).transform(String),
   upstreamTimeout: z.union([z.number(), z.string()]).transform(String),
+  upstreamParameters: z.array(z.string()),
   fault: z.string(),
   maxInboundPerIp: z.union([z.number(), z.string()]).transform(String),
   auditsPerEpoch: z.union([z.number(), z.string()]).transform(String),
@@ -175,6 +177,17 @@ export function isLoopbackHost (host: string): boolean {
   if (isIP(host) === 4) return host.startsWith('127.')
   if (isIP(host) === 6) return host === '::1'
   return false
+}
+
+/** --upstream-parameters: names from STRUCTURED_PARAMETERS, or "none" to declare that the upstream honours none (whatever its GET /models says). */
+export function parseUpstreamParameters (values: string[]): string[] | 'none' {
+  if (values.length === 1 && values[0] === 'none') return 'none'
+  for (const v of values) {
+    if (!STRUCTURED_PARAMETERS.includes(v)) {
+      throw new CodedError(ErrorCode.CONFIG_INVALID, `unknown upstream parameter "${v}"; use a comma list of ${STRUCTURED_PARAMETERS.join(', ')}`, { field: 'upstreamParameters' })
+    }
+  }
+  return [...new Set(values)]
 }
 
 export function parseRoles (values: string[]): Role[] {

@@ -12,7 +12,8 @@ import { nodeRoutes } from './api/nodeRoutes.ts'
 import { openaiRoutes } from './api/openaiRoutes.ts'
 import { createFaultyBackend, overclaimedHardware, parseFault } from './backends/faulty.ts'
 import { withMeasuredThroughput } from './backends/throughput.ts'
-import { createOpenAIBackend, upstreamContextLengths } from './backends/openai.ts'
+import { createOpenAIBackend, upstreamModels } from './backends/openai.ts'
+import { BASE_PARAMETERS } from '../protocol/capacity.ts'
 import { createReferenceBackend } from './backends/reference.ts'
 import type { Backend } from './backends/backend.ts'
 import { createLlamaBackend, impersonated } from './backends/llama/backend.ts'
@@ -36,7 +37,7 @@ import { dashboardRoutes } from './api/dashboardRoutes.ts'
 import { createMetrics } from './metrics.ts'
 import { ProviderService } from './market/provider.ts'
 import { startApiServer, type ApiServer } from './api/server.ts'
-import { loadNetwork, parseApiAddress, parseBackend, parseLlamaModelSpecs, parseModelSpecs, parsePositiveInt, parseRoles, parseVerifier } from './config.ts'
+import { loadNetwork, parseApiAddress, parseBackend, parseLlamaModelSpecs, parseModelSpecs, parsePositiveInt, parseRoles, parseUpstreamParameters, parseVerifier } from './config.ts'
 import { nativeSign } from './crypto/nativeSign.ts'
 import { nativeVerify } from './crypto/nativeVerify.ts'
 import { Advertiser } from './discovery/advertiser.ts'
@@ -194,9 +195,14 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
       } else {
         if (backendKind.kind === 'openai') {
           // Advertise the context the upstream really has, where it says (vLLM, infermesh, llama.cpp server).
-          const contexts = await upstreamContextLengths(backendKind.upstream, process.env.INFERMESH_UPSTREAM_KEY)
-          const offers = models.map(m => contexts.has(m.id) ? { ...m, contextLength: contexts.get(m.id)! } : m)
-          log.info({ upstream: backendKind.upstream.origin, contextLengths: Object.fromEntries(offers.map(m => [m.id, m.contextLength])), reported: contexts.size }, 'upstream models')
+          const reported = await upstreamModels(backendKind.upstream, process.env.INFERMESH_UPSTREAM_KEY)
+          const declared = parseUpstreamParameters(options.upstreamParameters)
+          const offers = models.map(m => {
+            const r = reported.get(m.id)
+            const structured = declared === 'none' ? [] : declared.length > 0 ? declared : r?.parameters ?? []
+            return { ...m, contextLength: r?.contextLength ?? m.contextLength, ...(structured.length > 0 ? { parameters: [...BASE_PARAMETERS, ...structured] } : {}) }
+          })
+          log.info({ upstream: backendKind.upstream.origin, contextLengths: Object.fromEntries(offers.map(m => [m.id, m.contextLength])), parameters: Object.fromEntries(offers.map(m => [m.id, m.parameters ?? BASE_PARAMETERS])), reported: reported.size }, 'upstream models')
           honest = createOpenAIBackend({ upstream: backendKind.upstream, models: offers, apiKey: process.env.INFERMESH_UPSTREAM_KEY, timeoutMs: parsePositiveInt(options.upstreamTimeout, 'upstreamTimeout', 3600) * 1000 })
         } else {
           honest = createReferenceBackend(models, { nondeterministic: backendKind.kind === 'reference-nondeterministic' })

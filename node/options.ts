@@ -55,6 +55,14 @@ export const defaultNodeOptions = {
   /** Seconds the upstream may take to start answering or between stream chunks. */
   upstreamTimeout: '60',
   /**
+   * The structured parameters the upstream honours (tools, tool_choice,
+   * parallel_tool_calls, response_format, structured_outputs), declared by the
+   * operator. Empty: what the upstream's GET /models lists per model
+   * (OpenRouter and infermesh list supported_parameters), else the sampling
+   * parameters only.
+   */
+  upstreamParameters: [] as string[],
+  /**
    * Inbound connections accepted from one remote IP (open or upgrading), so one
    * host cannot take every connection slot. Loopback has its own, higher cap
    * (libp2pDefaults.maxInboundPerLoopbackIp).
@@ -428,7 +436,9 @@ export const llamaDefaults = {
    */
   threads: 1,
   /** Prefill batch, tokens. In the exact configuration it changes speed, never logits. */
-  batchSize: 512
+  batchSize: 512,
+  /** Compiled output grammars kept per engine (structured outputs: the same tools and schemas come again and again). */
+  grammarCache: 32
 }
 
 export const verifierDefaults = {

@@ -104,8 +104,25 @@ export const modelOfferSchema = z.strictObject({
    */
   deterministic: z.boolean(),
   /** The weights, quantization, engine and verification tier; absent for the built-in reference models (their id names all of it). */
-  identity: modelIdentitySchema.optional()
+  identity: modelIdentitySchema.optional(),
+  /**
+   * The request parameters this offer honours, by OpenRouter's names
+   * (SUPPORTED_PARAMETERS); absent: BASE_PARAMETERS. Names this version does
+   * not know are kept, so a newer node's record still validates.
+   */
+  parameters: z.array(z.string().regex(/^[a-z_]{1,32}$/)).max(32).optional()
 })
+
+/** What every backend honours: OpenRouter's names for the sampling parameters. */
+export const BASE_PARAMETERS: readonly string[] = ['max_tokens', 'temperature', 'top_p', 'seed', 'stop', 'logprobs', 'top_logprobs']
+/** The structured-output parameters: an offer lists those it honours (a llama backend: all of them). */
+export const STRUCTURED_PARAMETERS: readonly string[] = ['tools', 'tool_choice', 'parallel_tool_calls', 'response_format', 'structured_outputs']
+export const SUPPORTED_PARAMETERS: readonly string[] = [...BASE_PARAMETERS, ...STRUCTURED_PARAMETERS]
+
+/** The parameters an offer honours. */
+export function offerParameters (offer: Pick<ModelOffer, 'parameters'>): readonly string[] {
+  return offer.parameters ?? BASE_PARAMETERS
+}
 
 /** The tier a validator holds an offer to: reference ids always the reference tier, whatever they declare. */
 export function offerTier (offer: Pick<ModelOffer, 'id' | 'identity'>, isReference: (id: string) => boolean): VerificationTier {

@@ -14,6 +14,7 @@ import { bytesEqual, toHex } from './bytes.ts'
 import { decodeCanonical, decodeStrict, encodeCanonical } from './codec.ts'
 import { CodedError, ErrorCode } from './errors.ts'
 import { modelIdSchema } from './capacity.ts'
+import { compileSchema, SCHEMA_LIMITS } from './structured/jsonSchema.ts'
 import { isPeerId, publicKeyFromPeerId, type Identity } from './identity.ts'
 import type { Network } from './network.ts'
 import { SigningDomain, signDomain, verifyDomain, type VerifyFn } from './signing.ts'
@@ -51,7 +52,14 @@ export const TASK_LIMITS = {
   maxStopLength: 64,
   maxTopLogprobs: 20,
   maxMessages: 256,
-  maxEmbeddingInputs: 64
+  maxEmbeddingInputs: 64,
+  /** Tools one request may offer (OpenAI: 128). */
+  maxTools: 64,
+  maxToolDescription: 1024,
+  /** Calls in one assistant message of the history. */
+  maxToolCalls: 16,
+  /** Bytes of one call's arguments in the history. */
+  maxToolArguments: 16 * 1024
 } as const
 
 const bytes32 = z.custom<Uint8Array>(v => v instanceof Uint8Array && v.length === 32, { message: 'must be 32 bytes' })
@@ -59,14 +67,31 @@ const peerId = z.string().refine(isPeerId, { message: 'must be an Ed25519 PeerId
 const timestampMs = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
 const micros = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
 
+/** OpenAI's function names: letters, digits, _ and -, at most 64. */
+export const toolNameSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'must be 1-64 letters, digits, _ or -' })
+const toolCallIdSchema = z.string().min(1).max(64)
+
 export const chatMessageSchema = z.strictObject({
   role: z.enum(['system', 'user', 'assistant', 'tool', 'developer']),
-  content: z.string()
+  content: z.string(),
+  /** An assistant turn's tool calls; arguments as the JSON text the model wrote. */
+  toolCalls: z.optional(z.array(z.strictObject({ id: toolCallIdSchema, name: toolNameSchema, arguments: z.string().max(TASK_LIMITS.maxToolArguments) })).min(1).max(TASK_LIMITS.maxToolCalls)),
+  /** A tool message: the call it answers. */
+  toolCallId: z.optional(toolCallIdSchema)
 })
 export type ChatMessage = z.infer<typeof chatMessageSchema>
 
 export const taskInputSchema = z.union([
-  z.strictObject({ messages: z.array(chatMessageSchema).min(1).max(TASK_LIMITS.maxMessages) }),
+  z.strictObject({ messages: z.array(chatMessageSchema).min(1).max(TASK_LIMITS.maxMessages) }).superRefine((input, ctx) => {
+    // A tool message answers a call an earlier assistant message made.
+    const ids = new Set<string>()
+    input.messages.forEach((m, i) => {
+      for (const c of m.toolCalls ?? []) ids.add(c.id)
+      if (m.role === 'tool' && (m.toolCallId === undefined || !ids.has(m.toolCallId))) {
+        ctx.addIssue({ code: 'custom', path: ['messages', i, 'toolCallId'], message: m.toolCallId === undefined ? 'a tool message needs the id of the call it answers' : `no earlier assistant message made the call "${m.toolCallId}"` })
+      }
+    })
+  }),
   z.strictObject({ prompt: z.string() }),
   z.strictObject({ texts: z.array(z.string()).min(1).max(TASK_LIMITS.maxEmbeddingInputs) })
 ])
@@ -80,8 +105,45 @@ export const taskParamsSchema = z.strictObject({
   seed: z.number().int().min(0).max(0xffff_ffff),
   stop: z.array(z.string().min(1).max(TASK_LIMITS.maxStopLength)).max(TASK_LIMITS.maxStop),
   logprobs: z.boolean(),
-  topLogprobs: z.number().int().min(0).max(TASK_LIMITS.maxTopLogprobs)
+  topLogprobs: z.number().int().min(0).max(TASK_LIMITS.maxTopLogprobs),
+  /** Structured output (protocol/structured): absent unless the client asked, so other requests hash as before. */
+  tools: z.optional(z.array(z.strictObject({
+    name: toolNameSchema,
+    description: z.string().max(TASK_LIMITS.maxToolDescription),
+    /** The parameters' JSON Schema as compact JSON text: text keeps the property order the model writes in. */
+    parameters: z.string().max(SCHEMA_LIMITS.maxBytes)
+  })).min(1).max(TASK_LIMITS.maxTools)),
+  toolChoice: z.optional(z.union([z.enum(['none', 'auto', 'required']), z.strictObject({ name: toolNameSchema })])),
+  parallelToolCalls: z.optional(z.boolean()),
+  responseFormat: z.optional(z.discriminatedUnion('type', [
+    z.strictObject({ type: z.literal('json_object') }),
+    z.strictObject({ type: z.literal('json_schema'), name: toolNameSchema, schema: z.string().max(SCHEMA_LIMITS.maxBytes), strict: z.boolean() })
+  ]))
+}).superRefine((p, ctx) => {
+  const names = new Set<string>()
+  p.tools?.forEach((t, i) => {
+    if (names.has(t.name)) ctx.addIssue({ code: 'custom', path: ['tools', i, 'name'], message: `two tools are named "${t.name}"` })
+    names.add(t.name)
+    const e = schemaProblem(t.parameters)
+    if (e !== undefined) ctx.addIssue({ code: 'custom', path: ['tools', i, 'parameters'], message: e })
+  })
+  if (typeof p.toolChoice === 'object' && !names.has(p.toolChoice.name)) ctx.addIssue({ code: 'custom', path: ['toolChoice', 'name'], message: `names no tool of the request ("${p.toolChoice.name}")` })
+  if ((p.toolChoice === 'required' || typeof p.toolChoice === 'object') && names.size === 0) ctx.addIssue({ code: 'custom', path: ['toolChoice'], message: 'needs tools' })
+  if (p.responseFormat?.type === 'json_schema') {
+    const e = schemaProblem(p.responseFormat.schema)
+    if (e !== undefined) ctx.addIssue({ code: 'custom', path: ['responseFormat', 'schema'], message: e })
+  }
 })
+
+/** Why a schema's JSON text cannot be used, or undefined when it compiles. */
+function schemaProblem (text: string): string | undefined {
+  try {
+    compileSchema(JSON.parse(text))
+    return undefined
+  } catch (err) {
+    return (err as Error).message
+  }
+}
 export type TaskParams = z.infer<typeof taskParamsSchema>
 
 export const taskRequestSchema = z.strictObject({

@@ -21,6 +21,8 @@ import { chatRequestSchema, completionRequestSchema, embeddingRequestSchema, typ
 import { readJsonBody, type RequestContext, type Route } from './server.ts'
 import type { LlamaEngine } from '../backends/llama/engine.ts'
 import { scorePromptLogprobs, wantsPromptLogprobs } from './scoringRoutes.ts'
+import { structuredParams, taskMessages, toolAnswer, ToolDeltas } from './chatStructured.ts'
+import { usesTools, type StructuredParams } from '../../protocol/structured/tools.ts'
 
 export interface OpenAIRouteDeps {
   node: NodeContext
@@ -51,6 +53,7 @@ export function toPrefs (p: ProviderPrefsBody | undefined): ProviderPrefs {
     allowFallbacks: p?.allow_fallbacks ?? true,
     sort: p?.sort,
     quantizations: p?.quantizations?.map(normalQuantization),
+    requireParameters: p?.require_parameters === true,
     maxPrice: p?.max_price == null
       ? undefined
       : {
@@ -153,6 +156,8 @@ async function textTask (deps: OpenAIRouteDeps, ctx: RequestContext, task: TextT
   stream: boolean
   includeUsage: boolean
   prefs: ProviderPrefs
+  /** Tools and response format (chat only). */
+  structured?: StructuredParams
 }): Promise<unknown> {
   for (const m of body.models) checkMaxTokens(deps.catalog, m, body.maxTokens)
   const created = Math.floor(Date.now() / 1000)
@@ -161,7 +166,7 @@ async function textTask (deps: OpenAIRouteDeps, ctx: RequestContext, task: TextT
     model,
     kind: task.kind as TaskKind,
     input: body.input,
-    params: { maxTokens: body.maxTokens, temperature: body.temperature, topP: body.topP, seed: body.seed, stop: body.stop, logprobs: body.logprobs, topLogprobs: body.topLogprobs },
+    params: { maxTokens: body.maxTokens, temperature: body.temperature, topP: body.topP, seed: body.seed, stop: body.stop, logprobs: body.logprobs, topLogprobs: body.topLogprobs, ...body.structured },
     prefs: body.prefs
   })
   const chunkObject = task.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion'
@@ -183,8 +188,11 @@ async function textTask (deps: OpenAIRouteDeps, ctx: RequestContext, task: TextT
     const lps = lpsByTask.get(result.taskId) ?? []
     const text = 'text' in result.output ? result.output.text : ''
     const usage = result.receipt.value.usage
+    const answer = task.kind === 'chat' && usesTools(result.request.value.params)
+      ? toolAnswer(text, result.taskId, result.receipt.value.finishReason)
+      : { message: { role: 'assistant', content: text, refusal: null }, finishReason: result.receipt.value.finishReason }
     const choice = task.kind === 'chat'
-      ? { index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: body.logprobs ? { content: lps.map(chatLogprob) } : null, finish_reason: result.receipt.value.finishReason }
+      ? { index: 0, message: answer.message, logprobs: body.logprobs ? { content: lps.map(chatLogprob) } : null, finish_reason: answer.finishReason }
       : { index: 0, text, logprobs: body.logprobs ? completionLogprobs(lps) : null, finish_reason: result.receipt.value.finishReason }
     return {
       id: `${idPrefix}${result.taskId}`,
@@ -209,9 +217,19 @@ async function textTask (deps: OpenAIRouteDeps, ctx: RequestContext, task: TextT
   })
   try {
     let first = true
+    /** The tool deltas of the attempt streaming now (an attempt that failed before its first token leaves nothing behind). */
+    let tools: ToolDeltas | undefined
     const result = await submitWithFallbacks(deps.gateway, body.models, m => { model = m; return build(m) }, {
       signal,
       onChunk: (c, meta) => {
+        if (meta.tools) {
+          if (tools === undefined || tools.taskId !== meta.taskId) tools = new ToolDeltas(meta.taskId)
+          for (const delta of tools.push(c.text)) {
+            sse.send(chunk(first ? { role: 'assistant', ...delta } : delta, null, { taskId: meta.taskId }))
+            first = false
+          }
+          return
+        }
         // A step whose text is held back (a possible stop string, half a character) has nothing to show unless logprobs are asked for.
         if (c.text === '' && !first && !(body.logprobs === true && c.lp != null)) return
         if (task.kind === 'chat') {
@@ -227,7 +245,8 @@ async function textTask (deps: OpenAIRouteDeps, ctx: RequestContext, task: TextT
     })
     const usage = result.receipt.value.usage
     const usageBody = { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.promptTokens + usage.completionTokens }
-    const last = chunk(task.kind === 'chat' ? (first ? { role: 'assistant', content: '' } : {}) : '', result.receipt.value.finishReason, { rest: { infermesh: infermeshField(result) } })
+    const finish = tools !== undefined && tools.calls > 0 ? 'tool_calls' : result.receipt.value.finishReason
+    const last = chunk(task.kind === 'chat' ? (first ? { role: 'assistant', content: '' } : {}) : '', finish, { rest: { infermesh: infermeshField(result) } })
     last.id = `${idPrefix}${result.taskId}`
     sse.send(last)
     if (body.includeUsage) sse.send({ id: `${idPrefix}${result.taskId}`, object: chunkObject, created, model, choices: [], usage: usageBody })
@@ -266,11 +285,6 @@ function completionLogprobs (lps: ChunkFrame[]): Record<string, unknown> {
   }
 }
 
-function contentText (content: string | Array<{ type: 'text', text: string }> | null): string {
-  if (content == null) return ''
-  return typeof content === 'string' ? content : content.map(p => p.text).join('')
-}
-
 export function openaiRoutes (deps: OpenAIRouteDeps): Route[] {
   return [
     {
@@ -279,9 +293,11 @@ export function openaiRoutes (deps: OpenAIRouteDeps): Route[] {
       handler: async ctx => {
         const body = parseRequestBody(chatRequestSchema, await readJsonBody(ctx.req, apiDefaults.maxBodyBytes))
         const wantLogprobs = body.logprobs === true
+        const structured = structuredParams(body)
+        const prefs = toPrefs(body.provider)
         return textTask(deps, ctx, { kind: 'chat', object: 'chat.completion' }, {
           models: modelList(body),
-          input: { messages: body.messages.map(m => ({ role: m.role, content: contentText(m.content) })) },
+          input: { messages: taskMessages(body.messages) },
           maxTokens: body.max_completion_tokens ?? body.max_tokens ?? openaiDefaults.chatMaxTokens,
           temperature: body.temperature ?? 1,
           topP: body.top_p ?? 1,
@@ -291,7 +307,8 @@ export function openaiRoutes (deps: OpenAIRouteDeps): Route[] {
           topLogprobs: wantLogprobs ? body.top_logprobs ?? 0 : 0,
           stream: body.stream === true,
           includeUsage: body.stream_options?.include_usage === true,
-          prefs: toPrefs(body.provider)
+          prefs: { ...prefs, parameters: structured.sent },
+          structured: structured.params
         })
       }
     },
@@ -355,23 +372,30 @@ export function openaiRoutes (deps: OpenAIRouteDeps): Route[] {
     {
       method: 'GET',
       path: '/v1/models',
-      handler: async () => ({
-        object: 'list',
-        data: deps.catalog.models().map(m => ({
-          id: m.id,
-          object: 'model',
-          created: 0,
-          owned_by: 'infermesh',
-          providers: m.providers,
-          context_length: m.contextLength,
-          pricing: {
-            prompt: { min: m.priceInMicros.min / 1e6, max: m.priceInMicros.max / 1e6 },
-            completion: { min: m.priceOutMicros.min / 1e6, max: m.priceOutMicros.max / 1e6 }
-          },
-          // Providers of one id are one model only where weights, quantization, engine and tier agree.
-          variants: m.variants
-        }))
-      })
+      query: ['supported_parameters'],
+      handler: async ({ url }) => {
+        // OpenRouter's filter: models some provider of which honours every listed parameter.
+        const wanted = (url.searchParams.get('supported_parameters') ?? '').split(',').map(p => p.trim()).filter(p => p !== '')
+        if (wanted.length > 16 || wanted.some(p => !/^[a-z_]{1,32}$/.test(p))) throw invalidRequest('"supported_parameters" is a comma-separated list of parameter names, e.g. tools,response_format', 'supported_parameters')
+        return {
+          object: 'list',
+          data: deps.catalog.models().filter(m => m.parametersByProvider.some(ps => wanted.every(p => ps.includes(p)))).map(m => ({
+            id: m.id,
+            object: 'model',
+            created: 0,
+            owned_by: 'infermesh',
+            providers: m.providers,
+            context_length: m.contextLength,
+            pricing: {
+              prompt: { min: m.priceInMicros.min / 1e6, max: m.priceInMicros.max / 1e6 },
+              completion: { min: m.priceOutMicros.min / 1e6, max: m.priceOutMicros.max / 1e6 }
+            },
+            supported_parameters: m.supportedParameters,
+            // Providers of one id are one model only where weights, quantization, engine and tier agree.
+            variants: m.variants
+          }))
+        }
+      }
     },
     {
       method: 'GET',

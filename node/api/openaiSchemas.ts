@@ -6,7 +6,7 @@
 import { z } from 'zod'
 import { modelIdSchema } from '../../protocol/capacity.ts'
 import { isPeerId } from '../../protocol/identity.ts'
-import { TASK_LIMITS } from '../../protocol/task.ts'
+import { TASK_LIMITS, toolNameSchema } from '../../protocol/task.ts'
 
 const peerSlug = z.string().refine(isPeerId, { message: 'provider slugs are PeerIds (12D3Koo…)' })
 
@@ -42,13 +42,52 @@ const sampling = {
 
 const contentPart = z.object({ type: z.literal('text'), text: z.string() })
 
+/** A JSON Schema object; protocol/structured/jsonSchema.ts checks what is inside. */
+const jsonSchemaObject = z.record(z.string(), z.unknown())
+
+const toolSchema = z.object({
+  type: z.literal('function'),
+  function: z.object({
+    name: toolNameSchema,
+    description: z.string().max(TASK_LIMITS.maxToolDescription).nullable().optional(),
+    parameters: jsonSchemaObject.nullable().optional(),
+    strict: z.boolean().nullable().optional()
+  })
+})
+
+const toolCallSchema = z.object({
+  id: z.string().min(1).max(64),
+  type: z.literal('function'),
+  function: z.object({ name: toolNameSchema, arguments: z.string().max(TASK_LIMITS.maxToolArguments) })
+})
+
+export const responseFormatSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('text') }),
+  z.object({ type: z.literal('json_object') }),
+  z.object({
+    type: z.literal('json_schema'),
+    json_schema: z.object({
+      name: toolNameSchema,
+      description: z.string().max(TASK_LIMITS.maxToolDescription).nullable().optional(),
+      schema: jsonSchemaObject.nullable().optional(),
+      strict: z.boolean().nullable().optional()
+    })
+  })
+])
+
 export const chatRequestSchema = z.object({
   ...sampling,
   messages: z.array(z.object({
     role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
-    content: z.union([z.string(), z.array(contentPart).max(64)]).nullable(),
-    name: z.string().optional()
+    content: z.union([z.string(), z.array(contentPart).max(64)]).nullable().optional(),
+    name: z.string().optional(),
+    tool_calls: z.array(toolCallSchema).min(1).max(TASK_LIMITS.maxToolCalls).nullable().optional(),
+    tool_call_id: z.string().min(1).max(64).optional()
   })).min(1).max(TASK_LIMITS.maxMessages),
+  tools: z.array(toolSchema).max(TASK_LIMITS.maxTools).nullable().optional(),
+  tool_choice: z.union([z.enum(['none', 'auto', 'required']), z.object({ type: z.literal('function'), function: z.object({ name: toolNameSchema }) })]).nullable().optional(),
+  parallel_tool_calls: z.boolean().nullable().optional(),
+  response_format: responseFormatSchema.nullable().optional(),
   max_completion_tokens: z.number().int().min(1).max(TASK_LIMITS.maxTokens).nullable().optional(),
   logprobs: z.boolean().nullable().optional(),
   top_logprobs: z.number().int().min(0).max(TASK_LIMITS.maxTopLogprobs).nullable().optional()

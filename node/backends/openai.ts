@@ -5,8 +5,9 @@
  * streams so chunks flow through as they come; upstream errors and timeouts
  * become typed task errors.
  */
-import type { ModelOffer } from '../../protocol/capacity.ts'
-import { TaskError, TaskErrorCode, type ChunkFrame, type TaskRequest } from '../../protocol/task.ts'
+import { STRUCTURED_PARAMETERS, type ModelOffer } from '../../protocol/capacity.ts'
+import { TASK_LIMITS, TaskError, TaskErrorCode, type ChatMessage, type ChunkFrame, type TaskRequest } from '../../protocol/task.ts'
+import { envelopeOf, usesTools } from '../../protocol/structured/tools.ts'
 import { upstreamDefaults } from '../options.ts'
 import type { Backend, BackendResult } from './backend.ts'
 
@@ -48,12 +49,54 @@ function bodyFor (request: TaskRequest): { path: string, body: Record<string, un
   const input = request.input
   if (request.kind === 'embedding' && 'texts' in input) return { path: 'embeddings', body: { model: request.model, input: input.texts, encoding_format: 'float' } }
   if (request.kind === 'chat' && 'messages' in input) {
-    return { path: 'chat/completions', body: { ...sampling, messages: input.messages, ...(p.logprobs ? { logprobs: true, top_logprobs: p.topLogprobs } : {}) } }
+    return { path: 'chat/completions', body: { ...sampling, messages: input.messages.map(openaiMessage), ...structuredFields(p), ...(p.logprobs ? { logprobs: true, top_logprobs: p.topLogprobs } : {}) } }
   }
   if (request.kind === 'completion' && 'prompt' in input) {
     return { path: 'completions', body: { ...sampling, prompt: input.prompt, ...(p.logprobs ? { logprobs: p.topLogprobs } : {}) } }
   }
   throw new TaskError(TaskErrorCode.INVALID_REQUEST, `a ${request.kind} task needs ${request.kind === 'chat' ? 'messages' : request.kind === 'completion' ? 'a prompt' : 'texts'}`)
+}
+
+/** A task's chat message in OpenAI's shape. */
+function openaiMessage (m: ChatMessage): Record<string, unknown> {
+  if (m.toolCalls != null) return { role: m.role, content: m.content === '' ? null : m.content, tool_calls: m.toolCalls.map(c => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } })) }
+  if (m.toolCallId !== undefined) return { role: m.role, content: m.content, tool_call_id: m.toolCallId }
+  return { role: m.role, content: m.content }
+}
+
+/** Tools and response format, passed through as OpenAI names them. */
+function structuredFields (p: TaskRequest['params']): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  if (p.tools != null) out.tools = p.tools.map(t => ({ type: 'function', function: { name: t.name, description: t.description, parameters: JSON.parse(t.parameters) } }))
+  if (p.toolChoice != null) out.tool_choice = typeof p.toolChoice === 'object' ? { type: 'function', function: { name: p.toolChoice.name } } : p.toolChoice
+  if (p.parallelToolCalls != null) out.parallel_tool_calls = p.parallelToolCalls
+  const f = p.responseFormat
+  if (f != null) out.response_format = f.type === 'json_object' ? f : { type: 'json_schema', json_schema: { name: f.name, schema: JSON.parse(f.schema), strict: f.strict } }
+  return out
+}
+
+/** The tool calls of an upstream answer, streamed in pieces by index (OpenAI's delta.tool_calls) or whole. */
+class UpstreamCalls {
+  private readonly calls: Array<{ name: string, arguments: string }> = []
+  add (list: unknown): void {
+    if (!Array.isArray(list)) return
+    list.forEach((c: any, i: number) => {
+      const index = Number.isInteger(c?.index) && c.index >= 0 && c.index < 64 ? c.index as number : i
+      const call = this.calls[index] ??= { name: '', arguments: '' }
+      if (typeof c?.function?.name === 'string') call.name += c.function.name
+      if (typeof c?.function?.arguments === 'string') call.arguments += c.function.arguments
+      if (call.arguments.length > TASK_LIMITS.maxToolArguments) throw new TaskError(TaskErrorCode.INTERNAL, 'upstream tool call arguments too large')
+    })
+  }
+
+  get any (): boolean {
+    return this.calls.some(c => c != null)
+  }
+
+  /** The envelope text (protocol/structured/tools.ts) of the calls. */
+  envelope (): string {
+    return envelopeOf(this.calls.filter(c => c != null))
+  }
 }
 
 /** Server-sent events from a fetch body: yields each `data:` payload. */
@@ -120,7 +163,14 @@ export function mapPlainAnswer (request: TaskRequest, body: string): { text: str
   try { json = JSON.parse(body) } catch { throw new TaskError(TaskErrorCode.INTERNAL, 'upstream answered with a JSON content type but a body that is not JSON') }
   if (json?.error != null) throw new TaskError(TaskErrorCode.INTERNAL, `upstream failed: ${String(json.error.message ?? 'unknown error').slice(0, 300)}`)
   const choice = Array.isArray(json?.choices) ? json.choices[0] : undefined
-  const text: unknown = request.kind === 'chat' ? choice?.message?.content : choice?.text
+  let text: unknown = request.kind === 'chat' ? choice?.message?.content : choice?.text
+  if (request.kind === 'chat' && usesTools(request.params)) {
+    // A tool answer is signed as its envelope, whatever the upstream's shape.
+    const calls = new UpstreamCalls()
+    calls.add(choice?.message?.tool_calls)
+    if (calls.any) text = calls.envelope()
+    else if (typeof text === 'string') text = JSON.stringify({ response: text })
+  }
   if (typeof text !== 'string') {
     throw new TaskError(TaskErrorCode.INTERNAL, `upstream answer has no ${request.kind === 'chat' ? 'choices[0].message.content' : 'choices[0].text'} string: not an answer this provider can pass on`)
   }
@@ -175,6 +225,9 @@ export function createOpenAIBackend (init: OpenAIBackendInit): Backend {
       let finishReason: 'stop' | 'length' = 'stop'
       let usage: { promptTokens: number, completionTokens: number } | undefined
       let chunks = 0
+      // With tools, the answer is one envelope written at the end: content and calls may both come, in any order.
+      const tools = request.kind === 'chat' && usesTools(request.params) ? new UpstreamCalls() : undefined
+      let content = ''
       for await (const data of sseData(res.body, timeoutMs, signal)) {
         events++
         if (data === '[DONE]') break
@@ -183,7 +236,11 @@ export function createOpenAIBackend (init: OpenAIBackendInit): Backend {
         if (ev?.error != null) throw new TaskError(TaskErrorCode.INTERNAL, `upstream failed mid-stream: ${String(ev.error.message ?? 'unknown error').slice(0, 300)}`)
         const choice = ev?.choices?.[0]
         const piece: unknown = request.kind === 'chat' ? choice?.delta?.content : choice?.text
-        if (typeof piece === 'string' && piece.length > 0) {
+        if (tools !== undefined) {
+          tools.add(choice?.delta?.tool_calls)
+          if (typeof piece === 'string') content += piece
+          if (typeof piece === 'string' && piece.length > 0) chunks++
+        } else if (typeof piece === 'string' && piece.length > 0) {
           text += piece
           chunks++
           const lp = choice?.logprobs?.content?.[0]
@@ -197,6 +254,10 @@ export function createOpenAIBackend (init: OpenAIBackendInit): Backend {
       }
       // A body with no server-sent event at all is not an answer (an empty 200 would look like one).
       if (events === 0) throw new TaskError(TaskErrorCode.INTERNAL, `upstream answered ${res.headers.get('content-type') ?? 'without a content type'} with no server-sent events: not an answer this provider can pass on`)
+      if (tools !== undefined) {
+        text = tools.any ? tools.envelope() : JSON.stringify({ response: content })
+        await emit({ t: 'chunk', text })
+      }
       // Servers that omit usage are billed by chunks (one per token in practice).
       return { output: { text }, usage: usage ?? { promptTokens: 0, completionTokens: chunks }, finishReason }
     }
@@ -204,22 +265,36 @@ export function createOpenAIBackend (init: OpenAIBackendInit): Backend {
 }
 
 /**
- * The context length an upstream reports for each model it serves, from its
- * GET /models: vLLM's `max_model_len`, infermesh's and OpenRouter's
- * `context_length`, llama.cpp server's `meta.n_ctx_train`. A provider then
- * advertises the real limit instead of a guess, and validators size their
- * audits to fit. Best effort: an upstream that does not say gets the default.
+ * What an upstream reports of each model it serves, from its GET /models: the
+ * context length (vLLM's `max_model_len`, infermesh's and OpenRouter's
+ * `context_length`, llama.cpp server's `meta.n_ctx_train`) and the structured
+ * parameters it supports (OpenRouter's and infermesh's
+ * `supported_parameters`). A provider then advertises the real limit instead
+ * of a guess, and validators size their audits to fit. Best effort: an
+ * upstream that does not say gets the defaults.
  */
-export async function upstreamContextLengths (upstream: URL, apiKey?: string, timeoutMs = upstreamDefaults.probeTimeoutMs): Promise<Map<string, number>> {
-  const out = new Map<string, number>()
+export async function upstreamModels (upstream: URL, apiKey?: string, timeoutMs = upstreamDefaults.probeTimeoutMs): Promise<Map<string, UpstreamModel>> {
+  const out = new Map<string, UpstreamModel>()
   try {
     const res = await fetch(endpoint(upstream, 'models'), { headers: apiKey != null ? { authorization: `Bearer ${apiKey}` } : {}, signal: AbortSignal.timeout(timeoutMs) })
     if (!res.ok) return out
-    const body = await res.json() as { data?: Array<{ id?: unknown, max_model_len?: unknown, context_length?: unknown, meta?: { n_ctx_train?: unknown } }> }
+    const body = await res.json() as { data?: Array<{ id?: unknown, max_model_len?: unknown, context_length?: unknown, meta?: { n_ctx_train?: unknown }, supported_parameters?: unknown }> }
     for (const m of Array.isArray(body.data) ? body.data : []) {
+      if (typeof m.id !== 'string') continue
+      const info: UpstreamModel = {}
       const n = m.max_model_len ?? m.context_length ?? m.meta?.n_ctx_train
-      if (typeof m.id === 'string' && typeof n === 'number' && Number.isInteger(n) && n > 0 && n <= 16_777_216) out.set(m.id, n)
+      if (typeof n === 'number' && Number.isInteger(n) && n > 0 && n <= 16_777_216) info.contextLength = n
+      // OpenRouter's (and infermesh's) supported_parameters: the structured ones this node knows are taken.
+      if (Array.isArray(m.supported_parameters)) info.parameters = STRUCTURED_PARAMETERS.filter(p => (m.supported_parameters as unknown[]).includes(p))
+      out.set(m.id, info)
     }
   } catch {}
   return out
+}
+
+/** What an upstream's GET /models says of one model. */
+export interface UpstreamModel {
+  contextLength?: number
+  /** Structured parameters it lists as supported. */
+  parameters?: string[]
 }

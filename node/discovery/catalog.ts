@@ -7,7 +7,7 @@
  * on a forming network does not hide them.
  */
 import { TopicValidatorResult, type Message } from '@libp2p/gossipsub'
-import { offerTier, sameModel, verifyCapacityRecord, type CapacityRecord, type ModelIdentity, type VerificationTier } from '../../protocol/capacity.ts'
+import { offerParameters, offerTier, sameModel, SUPPORTED_PARAMETERS, verifyCapacityRecord, type CapacityRecord, type ModelIdentity, type VerificationTier } from '../../protocol/capacity.ts'
 import { isReferenceModelId } from '../../protocol/reference/index.ts'
 import { isCodedError } from '../../protocol/errors.ts'
 import { protocolIds, type Network } from '../../protocol/network.ts'
@@ -28,6 +28,10 @@ export interface CatalogModel {
    * providers of one id are the same model only when these agree.
    */
   variants: Array<{ identity: ModelIdentity | null, verification: VerificationTier, providers: number }>
+  /** Parameters at least one provider honours (OpenRouter's supported_parameters), in SUPPORTED_PARAMETERS order. */
+  supportedParameters: string[]
+  /** Per provider: the parameters it honours for this model, so a filter can ask for all of several at one provider. */
+  parametersByProvider: string[][]
 }
 
 export class Catalog {
@@ -141,8 +145,9 @@ export class Catalog {
         const c = byModel.get(m.id)
         const variant = { identity: m.identity ?? null, verification: offerTier(m, isReferenceModelId), providers: 1 }
         if (c == null) {
-          byModel.set(m.id, { id: m.id, providers: 1, priceInMicros: { min: m.priceInMicros, max: m.priceInMicros }, priceOutMicros: { min: m.priceOutMicros, max: m.priceOutMicros }, contextLength: m.contextLength, variants: [variant] })
+          byModel.set(m.id, { id: m.id, providers: 1, priceInMicros: { min: m.priceInMicros, max: m.priceInMicros }, priceOutMicros: { min: m.priceOutMicros, max: m.priceOutMicros }, contextLength: m.contextLength, variants: [variant], supportedParameters: [], parametersByProvider: [[...offerParameters(m)]] })
         } else {
+          c.parametersByProvider.push([...offerParameters(m)])
           const same = c.variants.find(v => sameModel({ id: m.id, identity: v.identity ?? undefined }, m))
           if (same != null) same.providers++
           else c.variants.push(variant)
@@ -152,6 +157,10 @@ export class Catalog {
           c.contextLength = Math.max(c.contextLength, m.contextLength)
         }
       }
+    }
+    for (const c of byModel.values()) {
+      const any = new Set(c.parametersByProvider.flat())
+      c.supportedParameters = [...SUPPORTED_PARAMETERS.filter(p => any.has(p)), ...[...any].filter(p => !SUPPORTED_PARAMETERS.includes(p)).sort()]
     }
     return [...byModel.values()].sort((a, b) => a.id.localeCompare(b.id))
   }

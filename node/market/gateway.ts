@@ -23,7 +23,8 @@ import { gatewayDefaults, submitDefaults } from '../options.ts'
 import type { Accounts } from './accounts.ts'
 import type { ProviderService } from './provider.ts'
 import { ProviderBook } from './providerBook.ts'
-import { priceOf, quantizationOf, rankCandidates, withinPrice, type Candidate, type ProviderPrefs } from './ranking.ts'
+import { usesTools } from '../../protocol/structured/tools.ts'
+import { honoursAll, priceOf, quantizationOf, rankCandidates, withinPrice, type Candidate, type ProviderPrefs } from './ranking.ts'
 import { AttemptError, nextWithin, TaskClient } from './taskClient.ts'
 
 export interface GatewayComponents {
@@ -61,7 +62,14 @@ export interface SubmitOptions {
    */
   streaming?: boolean
   /** Each streamed chunk, with the task it belongs to. */
-  onChunk?: (chunk: ChunkFrame, meta: { taskId: string, provider: string }) => void | Promise<void>
+  onChunk?: (chunk: ChunkFrame, meta: ChunkMeta) => void | Promise<void>
+}
+
+export interface ChunkMeta {
+  taskId: string
+  provider: string
+  /** Whether the request this provider got asks for a tool envelope (protocol/structured/tools.ts). */
+  tools: boolean
 }
 
 export interface SubmitResult {
@@ -120,7 +128,10 @@ export class Gateway {
       const reputation = this.c.reputation?.(record.peer) ?? 1
       eligible.push({ record, priceInMicros: price.inMicros, priceOutMicros: price.outMicros, stats: this.book.statsOf(record.peer), reputation, score: 0 })
     }
-    let ranked = rankCandidates(eligible, prefs)
+    // Providers that honour every structured parameter sent: only they, when any exists or the client requires it.
+    const sent = prefs.parameters ?? []
+    const capable = eligible.filter(c => honoursAll(c.record, model, sent))
+    let ranked = rankCandidates(capable.length > 0 || prefs.requireParameters === true ? capable : eligible, prefs)
     if (!prefs.allowFallbacks && prefs.order != null && prefs.order.length > 0) ranked = ranked.filter(c => prefs.order!.includes(c.record.peer))
     // Banned providers go after the others rather than vanish: better a retry than nothing.
     // Reputation-0 ones go after those too: a ban is a passing failure, reputation 0 is distrust.
@@ -157,6 +168,9 @@ export class Gateway {
       const cheapest = Math.min(...all.map(r => { const p = priceOf(r, task.model)!; return p.inMicros + p.outMicros }))
       if (task.prefs.maxPrice != null) {
         throw new GatewayError(ErrorCode.OVER_MAX_PRICE, `every provider of "${task.model}" charges more than max_price (cheapest: ${cheapest / 1e6} credits per million tokens in+out); raise provider.max_price`)
+      }
+      if (task.prefs.requireParameters === true && (task.prefs.parameters ?? []).length > 0) {
+        throw new GatewayError(ErrorCode.NO_MATCHING_PROVIDER, `no endpoints found that support the parameters sent to "${task.model}" (${task.prefs.parameters!.join(', ')}) with provider.require_parameters; GET /v1/models?supported_parameters=${task.prefs.parameters![0]!} lists models that do`)
       }
       throw new GatewayError(ErrorCode.NO_MATCHING_PROVIDER, `no provider of "${task.model}" matches the provider preferences (only/ignore/order/quantizations)`)
     }
@@ -207,7 +221,8 @@ export class Gateway {
       model: task.model,
       kind: task.kind,
       input: task.input,
-      params: task.params,
+      // A provider that does not honour the structured fields gets the request without them (OpenRouter: ignored unless required).
+      params: honouredParams(task.params, p => honoursAll(candidate.record, task.model, [p])),
       maxPrice,
       issuedAt: now,
       deadline: now + gatewayDefaults.taskDeadlineMs
@@ -251,7 +266,7 @@ export class Gateway {
             if (tokens.length + frame.ids.length > TASK_LIMITS.maxTokens + 1) throw new AttemptError(TaskErrorCode.INVALID_REQUEST, 'provider streamed more token ids than max_tokens allows', true)
             for (const id of frame.ids) tokens.push(id)
           }
-          await opts.onChunk?.(frame, { taskId: request.value.id, provider: peer })
+          await opts.onChunk?.(frame, { taskId: request.value.id, provider: peer, tools: usesTools(request.value.params) })
         } else if (frame.t === 'emb') {
           firstTokenAt ??= Date.now()
           embeddings = frame.vectors
@@ -280,4 +295,16 @@ export class Gateway {
       await iterator.return?.()
     }
   }
+}
+
+/** Task parameters without the structured fields a provider does not honour. */
+function honouredParams (params: TaskParams, honours: (parameter: string) => boolean): TaskParams {
+  const out = { ...params }
+  if (!honours('tools')) {
+    delete out.tools
+    delete out.toolChoice
+    delete out.parallelToolCalls
+  }
+  if (!honours('response_format')) delete out.responseFormat
+  return out
 }

@@ -5,7 +5,7 @@
  * with the OpenRouter `provider` object.
  */
 import { rankingDefaults } from '../options.ts'
-import type { CapacityRecord } from '../../protocol/capacity.ts'
+import { offerParameters, type CapacityRecord } from '../../protocol/capacity.ts'
 
 export interface ProviderPrefs {
   order?: string[]
@@ -21,6 +21,24 @@ export interface ProviderPrefs {
    * declaration against the weights (ARCHITECTURE.md §9), so the filter means something here.
    */
   quantizations?: string[]
+  /**
+   * The structured parameters the request sends (tools, response_format, ...,
+   * OpenRouter's names). Providers that honour them all are preferred, and
+   * only they are tried when any exists: the gateway never fails over from a
+   * provider that honours a field to one that would drop it.
+   */
+  parameters?: string[]
+  /** OpenRouter's `require_parameters`: only providers that honour every sent parameter. */
+  requireParameters?: boolean
+}
+
+/** Whether a provider's offer of `model` honours every one of `parameters`. */
+export function honoursAll (record: CapacityRecord, model: string, parameters: readonly string[]): boolean {
+  if (parameters.length === 0) return true
+  const offer = record.models.find(x => x.id === model)
+  if (offer == null) return false
+  const supported = offerParameters(offer)
+  return parameters.every(p => supported.includes(p))
 }
 
 /** One spelling for a quantization: lower case, and OpenRouter's "fp16"/"fp32" are GGUF's F16/F32. */

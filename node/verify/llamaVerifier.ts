@@ -20,6 +20,7 @@ import type { ModelOffer } from '../../protocol/capacity.ts'
 import type { TaskRequest } from '../../protocol/task.ts'
 import { judgeRescored, type ScoredStep } from '../../protocol/verify/rescored.ts'
 import { judgeSeeded } from '../../protocol/verify/seeded.ts'
+import { answerGrammar } from '../../protocol/structured/tools.ts'
 import { auditConvicts, auditLlr } from '../../protocol/verify/sequential.ts'
 import { completionText, LlamaEngine, scoreStep, type LlamaEngineOptions } from '../backends/llama/engine.ts'
 import { verifierDefaults } from '../options.ts'
@@ -67,6 +68,10 @@ export class LlamaVerifier implements ModelVerifier {
     if (!('messages' in request.input) && !('prompt' in request.input)) return { tier: identity.tier, method: 'shape', steps: 0, misses: 0, llr: Infinity, convicts: true, reason: 'not a text task', costMs: 0 }
     const prompt = await engine.promptTokens(request)
     const p = request.params
+    if (identity.tier === 'rescored' && answerGrammar(p) !== undefined) {
+      // The upstream sampled under its own engine's grammar (vLLM's guided decoding), not one this node can replay.
+      return verdict(identity.tier, 'rescored', 0, 0, 0, false, 'a structured answer from an upstream is not re-scored', started)
+    }
     if (identity.tier === 'rescored') {
       const tokens = engine.tokenizeText(a.output.text)
       const scored = await this.scoreCompletion(engine, prompt, tokens, signal, urgent)
@@ -89,12 +94,21 @@ export class LlamaVerifier implements ModelVerifier {
       return verdict(identity.tier, 'shape', tokens.length, tokens.length, Infinity, true, `the claimed tokens cannot be replayed: ${(err as Error).message}`, started)
     }
     if (logits.length !== tokens.length) return verdict(identity.tier, 'shape', tokens.length, tokens.length, Infinity, true, `${tokens.length} tokens claimed for max_tokens ${p.maxTokens}`, started)
+    // A structured answer was sampled under the request's grammar: replay under it too. A token it forbids is proof by itself.
+    const grammar = answerGrammar(p)
+    const masked = (l: Float32Array[]): Promise<number> => grammar === undefined ? Promise.resolve(-1) : engine.maskClaimed(grammar, tokens, l)
+    const broken = await masked(logits)
+    if (broken >= 0) return verdict(identity.tier, 'shape', tokens.length, tokens.length, Infinity, true, `the token at step ${broken} breaks the request's output grammar`, started)
     let r = judgeSeeded(logits, claim, { tolerance: exact ? 0 : verifierDefaults.seededTolerance })
     if (r.invalid !== undefined) return verdict(identity.tier, 'shape', r.steps, r.steps, Infinity, true, r.invalid, started)
     // One prefill replays a Q8_0/Q4_0 provider's decode bit-exactly on almost every step, not on all
     // (an int8 activation can round the other way: engine.ts decodedLogits). A miss is confirmed
     // the way the provider computed, one token at a time, before it can convict.
-    if (exact && r.misses > 0) r = judgeSeeded(await engine.decodedLogits(prompt, tokens, signal, urgent), claim, { tolerance: 0 })
+    if (exact && r.misses > 0) {
+      const decoded = await engine.decodedLogits(prompt, tokens, signal, urgent)
+      await masked(decoded)
+      r = judgeSeeded(decoded, claim, { tolerance: 0 })
+    }
     const model = exact ? { p0: 0, p1: verifierDefaults.seededMissModel.p1 } : verifierDefaults.seededMissModel
     const llr = auditLlr(r.steps, r.misses, model)
     const reason = r.misses === 0 ? `${r.steps} tokens replayed, none beyond tolerance` : `${r.misses} of ${r.steps} tokens beyond ${exact ? 'an exact replay' : `tolerance ${verifierDefaults.seededTolerance}`}, the first at step ${r.firstMiss}`

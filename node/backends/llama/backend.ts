@@ -7,8 +7,9 @@
  * The tier it offers: exact for Q8_0/Q4_0 files (CPU, the fixed engine
  * configuration: bit-identical replays), seeded for anything else.
  */
-import type { ModelIdentity, ModelOffer, VerificationTier } from '../../../protocol/capacity.ts'
+import { SUPPORTED_PARAMETERS, type ModelIdentity, type ModelOffer, type VerificationTier } from '../../../protocol/capacity.ts'
 import { TaskError, TaskErrorCode, type ChunkFrame } from '../../../protocol/task.ts'
+import { answerGrammar } from '../../../protocol/structured/tools.ts'
 import type { Logger } from '../../logger.ts'
 import type { Backend, BackendResult } from '../backend.ts'
 import { resolve } from 'node:path'
@@ -55,7 +56,9 @@ export async function createLlamaBackend (specs: readonly LlamaModelSpec[], opts
         priceOutMicros: spec.priceMicros,
         tokensPerSecondMilli: 0,
         deterministic: identity.tier === 'exact',
-        identity
+        identity,
+        // Tools and JSON modes run under llama.cpp grammars (protocol/structured).
+        parameters: [...SUPPORTED_PARAMETERS]
       })
     }
   } catch (err) {
@@ -72,7 +75,7 @@ export async function createLlamaBackend (specs: readonly LlamaModelSpec[], opts
       if (request.kind === 'embedding') throw new TaskError(TaskErrorCode.UNSUPPORTED_MODEL, `"${request.model}" is a text model; it serves chat and completions, not embeddings`)
       const prompt = await engine.promptTokens(request)
       const p = request.params
-      const g = await engine.generate(prompt, { temperature: p.temperature, topP: p.topP, seed: p.seed, maxTokens: p.maxTokens, stop: p.stop, logprobs: p.logprobs, topLogprobs: p.topLogprobs }, signal, async step => {
+      const g = await engine.generate(prompt, { temperature: p.temperature, topP: p.topP, seed: p.seed, maxTokens: p.maxTokens, stop: p.stop, logprobs: p.logprobs, topLogprobs: p.topLogprobs, grammar: answerGrammar(p) }, signal, async step => {
         const frame: ChunkFrame = { t: 'chunk', text: step.text, ids: step.ids }
         if (step.logprob !== undefined) frame.lp = { logprob: step.logprob, top: step.top ?? [] }
         await emit(frame)

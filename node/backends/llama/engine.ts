@@ -29,6 +29,8 @@ import { chatPrompt, type ChatRole } from '../../../protocol/reference/chatTempl
 import { CodedError, ErrorCode } from '../../../protocol/errors.ts'
 import { checkLlamaGguf, parseGgufHeader } from '../../../protocol/gguf/reader.ts'
 import { TaskError, TaskErrorCode, type ChatMessage, type TaskRequest } from '../../../protocol/task.ts'
+import { renderMessages, type StructuredParams } from '../../../protocol/structured/tools.ts'
+import { Grammars } from './grammars.ts'
 import { llamaDefaults } from '../../options.ts'
 import type { Logger } from '../../logger.ts'
 
@@ -131,6 +133,8 @@ export interface GenerateOptions extends SamplingParams {
   /** Report each step's logprob and this many alternatives. */
   topLogprobs?: number
   logprobs?: boolean
+  /** A GBNF grammar every sampled token must keep to (protocol/structured): the others' logits are -Infinity before sampling. */
+  grammar?: string
 }
 
 /** One streamed step: the sampled token and the text that became final with it. */
@@ -215,6 +219,7 @@ export class LlamaEngine {
   private readonly waiting: Array<(s: LlamaContextSequence) => void> = []
   private readonly hasTemplate: boolean
   private readonly bos: number | undefined
+  private readonly grammars: Grammars
 
   private constructor (info: LlamaModelInfo, model: LlamaModel, context: LlamaContext, sequences: number) {
     this.info = info
@@ -223,6 +228,28 @@ export class LlamaEngine {
     for (let i = 0; i < sequences; i++) this.free.push(context.getSequence())
     this.hasTemplate = typeof (model.fileInfo.metadata as { tokenizer?: { chat_template?: unknown } }).tokenizer?.chat_template === 'string'
     this.bos = model.tokens.shouldPrependBosToken && model.tokens.bos != null ? model.tokens.bos : undefined
+    this.grammars = new Grammars(model)
+  }
+
+  /**
+   * Applies a request's grammar to teacher-forced logits, as generate() did
+   * while sampling: logits[t] is masked by the grammar after claimed[0..t-1].
+   * Returns the first step whose claimed token the grammar forbids (-1 when
+   * none); the steps from there on are left as they are.
+   */
+  async maskClaimed (grammarText: string, claimed: readonly number[], logits: Float32Array[]): Promise<number> {
+    const grammar = await this.grammars.state(grammarText)
+    for (let t = 0; t < logits.length; t++) {
+      grammar.mask(logits[t]!)
+      const id = claimed[t]!
+      if (id === this.info.eos) {
+        if (logits[t]![id] === -Infinity) return t
+        continue
+      }
+      if (!grammar.allows(id)) return t
+      grammar.accept(id)
+    }
+    return -1
   }
 
   /** Checks, hashes and loads a GGUF file. Refuses a file llama.cpp would abort on. */
@@ -316,21 +343,26 @@ export class LlamaEngine {
    * Provider and validator run this same code on the same file, so they get
    * the same tokens.
    */
-  async promptTokens (request: Pick<TaskRequest, 'input'>): Promise<number[]> {
+  async promptTokens (request: Pick<TaskRequest, 'input'> & { params?: StructuredParams }): Promise<number[]> {
     const input = request.input
     let tokens: number[]
     if ('prompt' in input) tokens = this.tokenizeText(input.prompt)
-    else if ('messages' in input) tokens = this.hasTemplate ? await this.templateTokens(input.messages) : this.tokenizeText(chatPrompt(input.messages.map(m => ({ role: (m.role === 'developer' ? 'system' : m.role) as ChatRole, content: m.content }))))
+    else if ('messages' in input) {
+      // Tools, tool calls and tool results as plain turns (protocol/structured/tools.ts).
+      const messages = renderMessages(input.messages, request.params ?? {})
+      tokens = this.hasTemplate ? await this.templateTokens(messages) : this.tokenizeText(chatPrompt(messages.map(m => ({ role: (m.role === 'developer' ? 'system' : m.role) as ChatRole, content: m.content }))))
+    }
     else throw new TaskError(TaskErrorCode.INVALID_REQUEST, 'a text task needs messages or a prompt')
     return this.bos != null ? [this.bos, ...tokens] : tokens
   }
 
-  private async templateTokens (messages: readonly ChatMessage[]): Promise<number[]> {
+  private async templateTokens (messages: ReadonlyArray<Pick<ChatMessage, 'role' | 'content'>>): Promise<number[]> {
     const { resolveChatWrapper } = await import('node-llama-cpp')
     const wrapper = resolveChatWrapper(this.model)
     const history = messages.map(m => m.role === 'assistant'
       ? { type: 'model' as const, response: [m.content] }
       : m.role === 'system' || m.role === 'developer' ? { type: 'system' as const, text: m.content } : { type: 'user' as const, text: m.content })
+    // (a tool result is a user turn here: the rendering names the call it answers)
     history.push({ type: 'model', response: [] })
     const { contextText } = wrapper.generateContextState({ chatHistory: history })
     // The wrapper adds BOS itself where the template has one.
@@ -352,10 +384,12 @@ export class LlamaEngine {
    */
   async generate (prompt: readonly number[], o: GenerateOptions, signal: AbortSignal, onToken?: (t: GeneratedToken) => Promise<void>): Promise<Generation> {
     this.checkFits(prompt.length, o.maxTokens)
+    const grammar = o.grammar === undefined ? undefined : await this.grammars.state(o.grammar)
     return await this.withSequence(async seq => {
       const vocab = this.info.vocabSize
       let out = await seq.controlledEvaluate(prompt.map((t, i) => i === prompt.length - 1 ? [t as Token, { generateNext: { logits: true } }] : t as Token))
       let logits = dense(out[prompt.length - 1]!.next.logits!, vocab)
+      if (grammar !== undefined) grammar.mask(logits)
       const tokens: number[] = []
       const body: number[] = []
       let sent = 0
@@ -368,6 +402,10 @@ export class LlamaEngine {
         const u = o.temperature === 0 ? 0 : canonicalDraw(o.seed, t)
         const id = samplerStep(logits, o, u).chosen
         tokens.push(id)
+        if (grammar !== undefined && id !== this.info.eos) {
+          if (!grammar.allows(id)) throw new TaskError(TaskErrorCode.INTERNAL, 'the sampler chose a token the grammar forbids')
+          grammar.accept(id)
+        }
         const step: GeneratedToken = { ids: [id], text: '' }
         if (o.logprobs === true) {
           step.logprob = logprobOf(logits, id)
@@ -402,6 +440,7 @@ export class LlamaEngine {
         if (t + 1 < o.maxTokens) {
           out = await seq.controlledEvaluate([[id as Token, { generateNext: { logits: true } }]])
           logits = dense(out[0]!.next.logits!, vocab)
+          if (grammar !== undefined) grammar.mask(logits)
         }
       }
       if (emitted !== text) throw new TaskError(TaskErrorCode.INTERNAL, 'the streamed text is not the detokenized text')
