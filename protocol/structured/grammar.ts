@@ -23,7 +23,8 @@ export function gbnfLiteral (text: string): string {
 }
 
 const SHARED: Record<string, string> = {
-  char: '[^"\\\\\\x7F\\x00-\\x1F] | "\\\\" ["\\\\/bfnrt] | "\\\\u" [0-9a-fA-F]{4}',
+  // Any character JSON leaves unescaped (DEL included: JSON.stringify writes it as is), or an escape.
+  char: '[^"\\\\\\x00-\\x1F] | "\\\\" ["\\\\/bfnrt] | "\\\\u" [0-9a-fA-F]{4}',
   string: '"\\"" char* "\\""',
   // At most 15 digits: every integer the grammar allows is a safe integer in JavaScript (a client's zod .int() refuses others).
   integer: '"-"? ("0" | [1-9] [0-9]{0,14})',

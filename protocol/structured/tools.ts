@@ -132,12 +132,12 @@ export function parseEnvelope (text: string): { calls: EnvelopeCall[] } | { cont
 /** The envelope text of tool calls (what the openai backend writes for its upstream's tool_calls). */
 export function envelopeOf (calls: readonly EnvelopeCall[]): string {
   const parts = calls.map(c => {
-    let args: string
+    // Arguments are a JSON object; anything else is kept as a string (and counted as a bad call at the gateway).
+    let args = JSON.stringify(c.arguments)
     try {
-      args = JSON.stringify(JSON.parse(c.arguments))
-    } catch {
-      args = JSON.stringify(c.arguments) // not JSON: kept as a string, and counted as a bad call at the gateway
-    }
+      const v: unknown = JSON.parse(c.arguments)
+      if (v != null && typeof v === 'object' && !Array.isArray(v)) args = JSON.stringify(v)
+    } catch {}
     return `{"name":${JSON.stringify(c.name)},"arguments":${args}}`
   })
   return `{"tool_calls":[${parts.join(',')}]}`

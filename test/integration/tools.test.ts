@@ -108,7 +108,7 @@ describe('tools and JSON modes through the openai client', () => {
       it('streams the same calls as tool-call deltas that the SDK\'s stream helper reassembles', async () => {
         const body = { model: 'tiny', messages: [{ role: 'user' as const, content: 'Time and weather in Oslo?' }], tools, tool_choice: 'required' as const, max_tokens: 300, seed: 11, ...only(target()) }
         const whole = await client.chat.completions.create(body as OpenAI.ChatCompletionCreateParamsNonStreaming)
-        const stream = client.chat.completions.stream(body as OpenAI.ChatCompletionStreamParams)
+        const stream = client.chat.completions.stream(body as OpenAI.ChatCompletionCreateParamsStreaming)
         let deltas = 0
         stream.on('chunk', c => { if (c.choices[0]?.delta?.tool_calls != null) deltas++ })
         const streamed = await stream.finalChatCompletion()
@@ -132,7 +132,7 @@ describe('tools and JSON modes through the openai client', () => {
         const value = JSON.parse(r.choices[0]!.message.content!)
         expect(validateJson(compileSchema(format.json_schema.schema), value)).toBeUndefined()
         const parsed = await client.chat.completions.parse({ model: 'tiny', messages: [{ role: 'user', content: 'Again, as JSON.' }], response_format: format, max_tokens: 300, seed: 4, ...only(target()) } as Parameters<typeof client.chat.completions.parse>[0])
-        const answer = parsed.choices[0]!.message.parsed as z.infer<typeof Answer>
+        const answer = parsed.choices[0]!.message.parsed as unknown as z.infer<typeof Answer>
         expect(Answer.parse(answer)).toEqual(answer)
         const obj = await client.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'Any JSON object.' }], response_format: { type: 'json_object' }, max_tokens: 200, seed: 5, ...only(target()) } as OpenAI.ChatCompletionCreateParamsNonStreaming)
         if (obj.choices[0]!.finish_reason === 'stop') expect(typeof JSON.parse(obj.choices[0]!.message.content!)).toBe('object')
