@@ -26,9 +26,10 @@ import { evidenceProviderOf, referenceRecompute, verifyFraudProof, fraudProvider
 import { LEDGER_VALIDATION_CODES, validateGossipEntry, validateSyncedEntry, type LedgerValidationContext } from '../../protocol/ledger/validate.ts'
 import { parseNetworkDefinition, type Network } from '../../protocol/network.ts'
 import { signDomain, SigningDomain } from '../../protocol/signing.ts'
-import { decodeFrame, encodeFrame, requestHash, signReceipt, signTaskRequest, TaskError, TaskErrorCode, taskOutputHash, verifyReceipt, verifyTaskRequest, type Frame, type Receipt, type TaskRequest } from '../../protocol/task.ts'
+import { decodeFrame, encodeFrame, requestHash, signReceipt, signTaskRequest, TaskError, TaskErrorCode, taskOutputHash, verifyReceipt, verifyTaskRequest, taskInputSchema, taskParamsSchema, type Frame, type Receipt, type TaskRequest } from '../../protocol/task.ts'
 import { modelList, parseRequestBody, toPrefs } from '../../node/api/openaiRoutes.ts'
-import { chatRequestSchema, completionRequestSchema, embeddingRequestSchema } from '../../node/api/openaiSchemas.ts'
+import { chatRequestSchema, completionRequestSchema, embeddingRequestSchema, type ChatRequestBody } from '../../node/api/openaiSchemas.ts'
+import { structuredParams, taskMessages } from '../../node/api/chatStructured.ts'
 import { readJsonBody } from '../../node/api/server.ts'
 import { nativeSign } from '../../node/crypto/nativeSign.ts'
 import { nativeVerify } from '../../node/crypto/nativeVerify.ts'
@@ -471,7 +472,7 @@ export function buildTargets (w: FuzzWorld = createWorld()): FuzzTarget[] {
 
   // ---- HTTP bodies (ARCHITECTURE.md §10) ----
   interface HttpInput { body: Uint8Array, contentLength?: string }
-  const httpTarget = (name: string, schema: Parameters<typeof parseRequestBody>[0], valids: unknown[]): FuzzTarget<HttpInput> => {
+  const httpTarget = (name: string, schema: Parameters<typeof parseRequestBody>[0], valids: unknown[], more?: (parsed: never) => void): FuzzTarget<HttpInput> => {
     const enc = new TextEncoder()
     const validBytes = valids.map(v => enc.encode(JSON.stringify(v)))
     const body = fc.oneof(
@@ -499,13 +500,21 @@ export function buildTargets (w: FuzzWorld = createWorld()): FuzzTarget[] {
         const parsed = parseRequestBody(schema, await readJsonBody(req, apiDefaults.maxBodyBytes)) as { model?: string, models?: string[], provider?: Parameters<typeof toPrefs>[0] }
         modelList(parsed)
         toPrefs(parsed.provider)
+        more?.(parsed as never)
       }, codedWith([ErrorCode.INVALID_REQUEST, ErrorCode.PAYLOAD_TOO_LARGE]), name)
     }
   }
-  const chatBodies = [
+  const chatBodies: unknown[] = [
     { model: 'ref-tiny', messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: [{ type: 'text', text: 'hi' }] }], max_tokens: 8, temperature: 0.5, stream: true, stream_options: { include_usage: true }, logprobs: true, top_logprobs: 3 },
     { models: ['ref-tiny', 'ref-small'], messages: [{ role: 'user', content: 'x', name: 'me' }], stop: ['\n', 'END'], seed: 7, provider: { order: [w.provider.peerId], allow_fallbacks: false, sort: 'price', max_price: { prompt: 1, completion: 2 } }, user: 'u1' }
   ]
+  const weather = { type: 'object', properties: { city: { type: 'string', maxLength: 12 }, unit: { enum: ['c', 'f'] } }, required: ['city', 'unit'], additionalProperties: false }
+  chatBodies.push(
+    { model: 'tiny', messages: [{ role: 'user', content: 'weather?' }], tools: [{ type: 'function', function: { name: 'get_weather', description: 'w', parameters: weather, strict: true } }], tool_choice: 'required', parallel_tool_calls: false },
+    { model: 'tiny', messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }] }, { role: 'tool', tool_call_id: 'call_1', content: '21' }], tools: [{ type: 'function', function: { name: 'get_weather', parameters: weather } }], tool_choice: { type: 'function', function: { name: 'get_weather' } } },
+    { model: 'tiny', messages: [{ role: 'user', content: 'json' }], response_format: { type: 'json_schema', json_schema: { name: 'w', schema: { $defs: { u: { enum: ['c', 'f'] } }, type: 'object', properties: { u: { $ref: '#/$defs/u' }, n: { type: ['integer', 'null'] } } }, strict: true } } },
+    { model: 'tiny', messages: [{ role: 'user', content: 'json' }], response_format: { type: 'json_object' } }
+  )
   const completionBodies = [
     { model: 'ref-tiny', prompt: 'once upon', max_tokens: 16, logprobs: 2, echo: false, stop: '.' },
     { model: 'ref-small', prompt: ['one'], top_p: 0.9, n: 1, provider: { only: [w.provider.peerId], require_parameters: true } }
@@ -581,7 +590,15 @@ export function buildTargets (w: FuzzWorld = createWorld()): FuzzTarget[] {
     cborTarget('sync response', syncResponses, encodeSync, raw => decodeSyncResponse(raw, maxMsg), codedWith([ErrorCode.INVALID_REQUEST])),
     cborTarget('submit request', submitRequests, encodeCanonical, raw => decodeSubmitRequest(raw, maxMsg), codedWith([ErrorCode.INVALID_REQUEST])),
     cborTarget('submit response', submitResponses, encodeCanonical, raw => decodeSubmitResponse(raw, maxMsg), codedWith([ErrorCode.INVALID_REQUEST])),
-    httpTarget('HTTP POST /v1/chat/completions', chatRequestSchema, chatBodies),
+    httpTarget('HTTP POST /v1/chat/completions', chatRequestSchema, chatBodies, (body: ChatRequestBody) => {
+      // Tools, response format and tool messages: what the route accepts, the signed task request must accept too.
+      const { params } = structuredParams(body)
+      const messages = taskMessages(body.messages)
+      const task = taskParamsSchema.safeParse({ maxTokens: 1, temperature: 0, topP: 1, seed: 0, stop: [], logprobs: false, topLogprobs: 0, ...params })
+      if (!task.success) throw new TypeError(`the route accepted structured parameters the task request refuses: ${task.error.issues[0]?.message}`)
+      const input = taskInputSchema.safeParse({ messages })
+      if (!input.success) throw new TypeError(`the route accepted messages the task request refuses: ${input.error.issues[0]?.message}`)
+    }),
     httpTarget('HTTP POST /v1/completions', completionRequestSchema, completionBodies),
     httpTarget('HTTP POST /v1/embeddings', embeddingRequestSchema, embeddingBodies)
   ]
