@@ -8,8 +8,8 @@
  * node-llama-cpp has no public per-token check; it uses
  * AddonSampler.canBeNextTokenForGrammarEvaluationState internally, and so do
  * we, through the exact version pinned in package.json. Cost: one native call
- * per vocabulary entry per step (0.2 ms a step at the test models' 266
- * tokens; a 150k vocabulary pays ~100 ms a step).
+ * per vocabulary entry per step (measured 0.18 ms a step at the test models'
+ * 266 tokens, 0.7 µs a check; a 150k vocabulary would pay ~100 ms a step).
  */
 import type { Llama, LlamaGrammar, LlamaModel, Token } from 'node-llama-cpp'
 import { TaskError, TaskErrorCode } from '../../../protocol/task.ts'
