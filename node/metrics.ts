@@ -14,6 +14,7 @@ export function createMetrics () {
     tasks: new Counter({ name: 'infermesh_tasks_total', help: 'Tasks finished, by role (gateway, provider) and outcome (ok or an error code)', labelNames: ['role', 'outcome'], registers: [registry] }),
     taskDuration: new Histogram({ name: 'infermesh_task_duration_seconds', help: 'Task duration, by role and outcome', labelNames: ['role', 'outcome'], buckets: taskBuckets, registers: [registry] }),
     timeToFirstToken: new Histogram({ name: 'infermesh_gateway_time_to_first_token_seconds', help: 'Time from dispatch to the first streamed frame, at the gateway', buckets: taskBuckets, registers: [registry] }),
+    toolAnswers: new Counter({ name: 'infermesh_gateway_tool_answers_total', help: 'Finished tool answers checked against the request\'s tools: ok, or not_envelope, unknown_tool, invalid_json, schema', labelNames: ['outcome'], registers: [registry] }),
     failovers: new Counter({ name: 'infermesh_gateway_failovers_total', help: 'Attempts that failed and moved to the next provider, by error code', labelNames: ['code'], registers: [registry] }),
     slotsFree: new Gauge({ name: 'infermesh_provider_slots_free', help: 'Free task slots on this provider', registers: [registry] }),
     queueLength: new Gauge({ name: 'infermesh_provider_queue_length', help: 'Tasks waiting for a slot on this provider', registers: [registry] }),

@@ -286,7 +286,7 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
     }
 
     const context: NodeContext = { identity, network, host, roles, models: advertisedModels, lookup, version: VERSION, startedAt: Date.now() }
-    const api = await startApiServer(apiAddress, [...nodeRoutes(context), ...openaiRoutes({ node: context, gateway, catalog, accounts, scoringEngines }), ...scoringRoutes(scoringEngines ?? new Map()), ...ledgerRoutes({ node: context, ledger, reputation, auditor, verifier: modelVerifier }), metricsRoute({ metrics, host, provider, ledgerStore }), ...adminRoutes({ node: context, blocklist, now, logger: log.child({ component: 'admin' }) }), ...dashboardRoutes()], { token: options.apiToken, logger: log.child({ component: 'api' }) })
+    const api = await startApiServer(apiAddress, [...nodeRoutes(context, gateway.book), ...openaiRoutes({ node: context, gateway, catalog, accounts, scoringEngines }), ...scoringRoutes(scoringEngines ?? new Map()), ...ledgerRoutes({ node: context, ledger, reputation, auditor, verifier: modelVerifier }), metricsRoute({ metrics, host, provider, ledgerStore }), ...adminRoutes({ node: context, blocklist, now, logger: log.child({ component: 'admin' }) }), ...dashboardRoutes()], { token: options.apiToken, logger: log.child({ component: 'api' }) })
     stack.push(async () => api.close())
     log.info({ api: `http://${api.address.host.includes(':') ? `[${api.address.host}]` : api.address.host}:${api.address.port}` }, 'API listening')
 

@@ -2,6 +2,8 @@
 import { modelIdSchema, offerTier, type CapacityRecord } from '../../protocol/capacity.ts'
 import { isReferenceModelId } from '../../protocol/reference/index.ts'
 import type { NodeContext } from '../nodeContext.ts'
+import type { ProviderBook } from '../market/providerBook.ts'
+import type { ProviderStats } from '../market/ranking.ts'
 import { invalidRequest } from './httpErrors.ts'
 import type { Route } from './server.ts'
 
@@ -32,7 +34,21 @@ export function providerView (r: CapacityRecord): Record<string, unknown> {
   }
 }
 
-export function nodeRoutes (node: NodeContext): Route[] {
+/** What this node's gateway has measured of a provider, as the API shows it; null before its first task. */
+export function gatewayView (s: ProviderStats | undefined): Record<string, unknown> | null {
+  if (s == null || s.samples === 0) return null
+  return {
+    tasks: s.samples,
+    reliability: s.reliability,
+    ttftMs: s.ttftMs ?? null,
+    tokensPerSecond: s.tokensPerSecond ?? null,
+    toolAnswers: s.toolAnswers ?? 0,
+    toolErrors: s.toolErrors ?? 0,
+    toolErrorRate: s.toolErrorRate ?? 0
+  }
+}
+
+export function nodeRoutes (node: NodeContext, book?: Pick<ProviderBook, 'entries'>): Route[] {
   return [
     {
       method: 'GET',
@@ -60,7 +76,8 @@ export function nodeRoutes (node: NodeContext): Route[] {
           throw invalidRequest(`"${model.slice(0, 140)}" is not a valid model id: use 1-128 chars of A-Z a-z 0-9 . _ : / - starting with a letter or digit`, 'model')
         }
         const { records, stats } = await node.lookup.find(model)
-        return { model, providers: records.map(providerView), lookup: stats }
+        const measured = new Map(book?.entries() ?? [])
+        return { model, providers: records.map(r => ({ ...providerView(r), gateway: gatewayView(measured.get(r.peer)) })), lookup: stats }
       }
     }
   ]

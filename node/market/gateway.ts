@@ -23,7 +23,7 @@ import { gatewayDefaults, submitDefaults } from '../options.ts'
 import type { Accounts } from './accounts.ts'
 import type { ProviderService } from './provider.ts'
 import { ProviderBook } from './providerBook.ts'
-import { usesTools } from '../../protocol/structured/tools.ts'
+import { checkToolAnswer, usesTools } from '../../protocol/structured/tools.ts'
 import { honoursAll, priceOf, quantizationOf, rankCandidates, withinPrice, type Candidate, type ProviderPrefs } from './ranking.ts'
 import { AttemptError, nextWithin, TaskClient } from './taskClient.ts'
 
@@ -283,6 +283,12 @@ export class Gateway {
           }
           await this.c.accounts.recordSpent(receipt, request)
           this.book.recordSuccess(peer, (firstTokenAt ?? Date.now()) - started, receipt.value.usage.completionTokens, Date.now() - (firstTokenAt ?? started))
+          // Tool calls that name no tool or break its schema count against the provider (an answer cut off by max_tokens does not).
+          if (usesTools(request.value.params) && receipt.value.finishReason === 'stop') {
+            const outcome = checkToolAnswer(text, request.value.params)
+            this.book.recordToolAnswer(peer, outcome === 'ok')
+            this.c.metrics?.toolAnswers.inc({ outcome })
+          }
           succeeded = true
           return { provider: peer, taskId: request.value.id, request, receipt, output }
         } else {

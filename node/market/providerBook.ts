@@ -32,6 +32,7 @@ export class ProviderBook {
     const a = gatewayDefaults.statsAlpha
     const tps = decodeMs > 0 && tokens > 1 ? tokens / (decodeMs / 1000) : undefined
     this.stats.set(peer, {
+      ...s,
       ttftMs: s.ttftMs == null ? ttftMs : (1 - a) * s.ttftMs + a * ttftMs,
       tokensPerSecond: tps == null ? s.tokensPerSecond : s.tokensPerSecond == null ? tps : (1 - a) * s.tokensPerSecond + a * tps,
       reliability: (1 - a) * s.reliability + a,
@@ -39,6 +40,24 @@ export class ProviderBook {
     })
     this.bans.delete(peer)
     this.trim()
+  }
+
+  /** A finished tool answer was checked: whether its calls held up against the request's tools. */
+  recordToolAnswer (peer: string, ok: boolean): void {
+    const s = this.statsOf(peer)
+    const a = gatewayDefaults.statsAlpha
+    this.stats.set(peer, {
+      ...s,
+      toolAnswers: (s.toolAnswers ?? 0) + 1,
+      toolErrors: (s.toolErrors ?? 0) + (ok ? 0 : 1),
+      toolErrorRate: (1 - a) * (s.toolErrorRate ?? 0) + (ok ? 0 : a)
+    })
+    this.trim()
+  }
+
+  /** Every provider this gateway has stats of. */
+  entries (): Array<[string, ProviderStats]> {
+    return [...this.stats.entries()]
   }
 
   /** An attempt failed: reliability falls, and the provider is banned for a while, doubling on repeated failure. */

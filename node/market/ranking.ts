@@ -62,6 +62,11 @@ export interface ProviderStats {
   reliability: number
   /** Tasks observed. */
   samples: number
+  /** Tool answers checked (protocol/structured/tools.ts checkToolAnswer), and how many were bad. */
+  toolAnswers?: number
+  toolErrors?: number
+  /** EMA of bad tool answers (1) and good ones (0): tool-calling requests rank by it. */
+  toolErrorRate?: number
 }
 
 export interface Candidate {
@@ -96,6 +101,8 @@ export function rankCandidates (candidates: Candidate[], prefs: ProviderPrefs, r
     const tps = c.stats.tokensPerSecond ?? 0
     const slots = Math.min(c.record.freeSlots, 8) / 8
     c.score = c.reputation * c.stats.reliability ** 2 * (1 + slots) * (1 + Math.log1p(tps) / 10) / ((1 + price) * (1 + ttft / 1000))
+    // A tool-calling request goes first to providers whose tool calls hold up.
+    if (prefs.parameters?.includes('tools') === true) c.score *= (1 - (c.stats.toolErrorRate ?? 0)) ** 2
   }
   const key: Record<NonNullable<ProviderPrefs['sort']>, (c: Candidate) => number> = {
     price: c => c.priceInMicros + c.priceOutMicros,

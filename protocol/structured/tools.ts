@@ -12,7 +12,7 @@
  * is one text whatever served it, and the gateway alone turns it into
  * OpenAI's message.tool_calls (envelope.ts).
  */
-import { compileSchema, type CompiledSchema, type Schema } from './jsonSchema.ts'
+import { compileSchema, validateJson, type CompiledSchema, type Schema } from './jsonSchema.ts'
 import { schemaGrammar } from './grammar.ts'
 
 export interface ToolSpec {
@@ -173,4 +173,32 @@ export function renderMessages (messages: readonly TaskMessage[], p: StructuredP
     }
   }
   return out
+}
+
+/** How a tool answer holds up against the request's tools: what a gateway counts per provider. */
+export type ToolAnswerOutcome = 'ok' | 'not_envelope' | 'unknown_tool' | 'invalid_json' | 'schema'
+
+/**
+ * Checks a finished tool answer: the envelope reads, every call names a tool
+ * of the request, and its arguments are a JSON object that follows the tool's
+ * schema. A "response" answer is fine. An answer cut off by max_tokens is
+ * not the provider's fault and should not be checked.
+ */
+export function checkToolAnswer (text: string, p: StructuredParams): ToolAnswerOutcome {
+  const env = parseEnvelope(text)
+  if (env === undefined) return 'not_envelope'
+  if ('content' in env) return 'ok'
+  for (const call of env.calls) {
+    const tool = p.tools?.find(t => t.name === call.name)
+    if (tool === undefined) return 'unknown_tool'
+    let args: unknown
+    try {
+      args = JSON.parse(call.arguments)
+    } catch {
+      return 'invalid_json'
+    }
+    if (args == null || typeof args !== 'object' || Array.isArray(args)) return 'invalid_json'
+    if (validateJson(compileSchema(JSON.parse(tool.parameters)), args) !== undefined) return 'schema'
+  }
+  return 'ok'
 }

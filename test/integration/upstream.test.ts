@@ -44,15 +44,25 @@ describe('--backend openai', () => {
       req.on('data', d => { raw += String(d) })
       req.on('end', () => {
         if (req.method !== 'POST') { res.writeHead(404).end(); return }
-        const body = JSON.parse(raw) as { model: string }
+        const body = JSON.parse(raw) as { model: string, messages: Array<{ content: string }> }
+        // 'tool-model': tool calls, good or bad as the last message asks.
+        const calls: Record<string, { name: string, arguments: string }> = {
+          good: { name: 'get_weather', arguments: '{"city":"Paris"}' },
+          'bad json': { name: 'get_weather', arguments: '{"city": Par' },
+          'unknown tool': { name: 'get_wether', arguments: '{"city":"Paris"}' },
+          schema: { name: 'get_weather', arguments: '{"city":5}' }
+        }
+        const call = calls[body.messages?.at(-1)?.content ?? '']
         const answer = body.model === 'garbled-model'
           ? { object: 'chat.completion', choices: [] }
-          : { object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'An answer in one piece.' }, finish_reason: 'stop' }], usage: { prompt_tokens: 4, completion_tokens: 6 } }
+          : body.model === 'tool-model' && call != null
+            ? { object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: [{ id: 'up_1', type: 'function', function: call }] }, finish_reason: 'tool_calls' }], usage: { prompt_tokens: 4, completion_tokens: 6 } }
+            : { object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'An answer in one piece.' }, finish_reason: 'stop' }], usage: { prompt_tokens: 4, completion_tokens: 6 } }
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer))
       })
     })
     await new Promise<void>(resolve => plainUpstream.listen(0, '127.0.0.1', resolve))
-    plain = await startNode({ ...defaultNodeOptions, dataDir: join(dir, 'plain'), api: '127.0.0.1:0', roles: ['provider'], backend: 'openai', upstream: `http://127.0.0.1:${(plainUpstream.address() as { port: number }).port}/v1`, models: ['plain-model', 'garbled-model'] }, { cwd: dir, logger: silent, network })
+    plain = await startNode({ ...defaultNodeOptions, dataDir: join(dir, 'plain'), api: '127.0.0.1:0', roles: ['provider'], backend: 'openai', upstream: `http://127.0.0.1:${(plainUpstream.address() as { port: number }).port}/v1`, models: ['plain-model', 'garbled-model', 'tool-model'], upstreamParameters: ['tools', 'tool_choice'] }, { cwd: dir, logger: silent, network })
     await Promise.all([waitForSelf(front), waitForSelf(stuck), waitForSelf(plain)])
   }, 60_000)
 
@@ -128,5 +138,27 @@ describe('--backend openai', () => {
       expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(502)
       expect((err as Error).message).toMatch(/not an answer this provider can pass on/)
     }
+  })
+
+  it('passes an upstream\'s tool calls on as they are, and counts the bad ones against the provider', async () => {
+    const tools = [{ type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } }]
+    const ask = async (content: string): Promise<OpenAI.ChatCompletion> => await client(plain).chat.completions.create({ model: 'tool-model', messages: [{ role: 'user', content }], tools, max_tokens: 16 })
+    for (const [content, args] of [['good', '{"city":"Paris"}'], ['bad json', '{"city": Par'], ['unknown tool', '{"city":"Paris"}'], ['schema', '{"city":5}']] as const) {
+      const r = await ask(content)
+      expect(r.choices[0]!.finish_reason).toBe('tool_calls')
+      expect((r.choices[0]!.message.tool_calls![0] as OpenAI.ChatCompletionMessageFunctionToolCall).function.arguments, content).toBe(args)
+    }
+    const metrics = await (await fetch(`http://127.0.0.1:${plain.api.address.port}/metrics`)).text()
+    for (const outcome of ['ok', 'invalid_json', 'unknown_tool', 'schema']) {
+      expect(metrics, outcome).toMatch(new RegExp(`infermesh_gateway_tool_answers_total\\{outcome="${outcome}"\\} 1\\b`))
+    }
+    const providers = (await (await fetch(`http://127.0.0.1:${plain.api.address.port}/v1/providers?model=tool-model`)).json()) as { providers: Array<{ peerId: string, gateway: { toolAnswers: number, toolErrors: number, toolErrorRate: number } }> }
+    const mine = providers.providers.find(p => p.peerId === plain.identity.peerId)!
+    expect(mine.gateway).toMatchObject({ toolAnswers: 4, toolErrors: 3 })
+    expect(mine.gateway.toolErrorRate).toBeGreaterThan(0)
+    // The plain model's offer lists the sampling parameters only; the tool model's, what the operator declared.
+    const models = (await (await fetch(`http://127.0.0.1:${plain.api.address.port}/v1/models`)).json()) as { data: Array<{ id: string, supported_parameters: string[] }> }
+    expect(models.data.find(m => m.id === 'tool-model')!.supported_parameters).toEqual(expect.arrayContaining(['tools', 'tool_choice', 'max_tokens']))
+    expect(models.data.find(m => m.id === 'tool-model')!.supported_parameters).not.toContain('response_format')
   })
 })

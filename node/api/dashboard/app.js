@@ -244,6 +244,7 @@
       hardwareCell(p.hardware),
       modelsCell(p.models),
       el('td', { class: 'num' }, p.freeSlots),
+      el('td', { class: 'num', 'data-tool-errors': p.gateway?.toolAnswers ? String(p.gateway.toolErrors) : '' }, p.gateway?.toolAnswers ? `${p.gateway.toolErrors} / ${p.gateway.toolAnswers}` : '–'),
       el('td', {}, p.version),
       el('td', { class: 'muted' }, fmtRelative(p.expiresAt))
     )), 'providers-empty')

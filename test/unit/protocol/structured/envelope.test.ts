@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { EnvelopeStream, type EnvelopeEvent } from '../../../../protocol/structured/envelopeStream.ts'
-import { envelopeOf, envelopeSchema, parseEnvelope, toolsPrompt, usesTools } from '../../../../protocol/structured/tools.ts'
+import { checkToolAnswer, envelopeOf, envelopeSchema, parseEnvelope, toolsPrompt, usesTools } from '../../../../protocol/structured/tools.ts'
 import { validateJson } from '../../../../protocol/structured/jsonSchema.ts'
 
 /** Splits text into random pieces (at code points: a provider streams whole characters). */
@@ -76,5 +76,16 @@ describe('tool envelopes', () => {
     expect(usesTools({ tools, toolChoice: 'none' })).toBe(false)
     expect(toolsPrompt({ tools, toolChoice: 'none' })).toBeUndefined()
     expect(toolsPrompt({ tools })).toMatch(/"name":"a"/)
+  })
+
+  it('are checked against the request\'s tools: names, JSON arguments, schemas', () => {
+    const p = { tools: [{ name: 'a', description: '', parameters: '{"type":"object","properties":{"x":{"type":"integer"}},"required":["x"]}' }] }
+    expect(checkToolAnswer(envelopeOf([{ name: 'a', arguments: '{"x":1}' }]), p)).toBe('ok')
+    expect(checkToolAnswer('{"response":"hello"}', p)).toBe('ok')
+    expect(checkToolAnswer(envelopeOf([{ name: 'b', arguments: '{"x":1}' }]), p)).toBe('unknown_tool')
+    expect(checkToolAnswer(envelopeOf([{ name: 'a', arguments: '{"x":' }]), p)).toBe('invalid_json')
+    expect(checkToolAnswer(envelopeOf([{ name: 'a', arguments: '[1]' }]), p)).toBe('invalid_json')
+    expect(checkToolAnswer(envelopeOf([{ name: 'a', arguments: '{"x":"1"}' }]), p)).toBe('schema')
+    expect(checkToolAnswer('{"tool_calls":[', p)).toBe('not_envelope')
   })
 })
