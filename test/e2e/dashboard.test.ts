@@ -118,6 +118,9 @@ describe('the dashboard in a browser', () => {
       return `${shown} shown, ${await distinctProviders()} in the API`
     }, { timeout: 15_000, interval: 500 }).toBe('1 shown, 1 in the API')
     expect(await p.locator(`#providers-table tbody tr[data-provider="${provider.identity.peerId}"]`).count()).toBe(1)
+    // Each provider's tool-call errors as this gateway counted them: none checked yet (the reference models call no tools).
+    expect(await p.locator('#providers-table thead th').allTextContents()).toContain('tool-call errors')
+    expect(await p.locator(`#providers-table tbody tr[data-provider="${provider.identity.peerId}"] td[data-tool-errors]`).textContent()).toBe('–')
     // Only chat models are offered in the form.
     expect(await p.locator('#model option').allTextContents()).toEqual(['ref-tiny'])
     // The status line says the page is live (every poll answered).
