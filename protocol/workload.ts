@@ -19,6 +19,7 @@ import { sha256 } from '@noble/hashes/sha2.js'
 import { utf8 } from './bytes.ts'
 import { drawConversation, type CorpusPart } from './corpus/grammar.ts'
 import { STOP_STRINGS } from './corpus/shared.ts'
+import { schemasOf, toolsOf } from './corpus/tools.ts'
 import { REFERENCE_MODELS } from './reference/registry.ts'
 import { TASK_LIMITS, type ChatMessage, type TaskParams } from './task.ts'
 
@@ -76,6 +77,11 @@ export interface WorkloadTask {
 export interface DrawOptions {
   /** Largest max_tokens to draw (the model's context − 1 at most). Default DEFAULT_MAX_TOKENS_CAP. */
   maxTokensCap?: number
+  /**
+   * The target honours tools and JSON modes: a share of the draws
+   * (STRUCTURED_SHARE) carries them, as agent traffic does. Default false.
+   */
+  structured?: boolean
   /** Longest prompt, in characters over all messages: longer conversations are drawn again. Default none. */
   maxPromptChars?: number
 }
@@ -139,7 +145,38 @@ function drawFrom (part: CorpusPart, random: () => number, opts: DrawOptions): W
     conversation = { kind: 'chitchat', messages: [{ role: 'user', content: 'hi'.slice(0, Math.max(1, opts.maxPromptChars)) }] }
   }
   const { params, explicit } = drawParams(random, opts)
+  // Drawn after everything else, so a draw without it is the draw it always was.
+  if (opts.structured === true && random() < STRUCTURED_SHARE) Object.assign(params, drawStructured(part, random))
   return { messages: conversation.messages, params, explicit, kind: conversation.kind }
+}
+
+/** Share of chat requests that carry tools or a JSON mode, among those to providers that honour them. */
+export const STRUCTURED_SHARE = 0.3
+
+/**
+ * Tools (three in four) or a response format, from the part's own
+ * definitions: tool_choice mostly left to "auto", sometimes "required" or a
+ * named tool; parallel calls sometimes off; json_schema mostly strict.
+ */
+export function drawStructured (part: CorpusPart, random: () => number): Pick<TaskParams, 'tools' | 'toolChoice' | 'parallelToolCalls' | 'responseFormat'> {
+  if (random() < 0.75) {
+    const pool = [...toolsOf(part)]
+    const k = 1 + Math.floor(random() * 3)
+    const tools: NonNullable<TaskParams['tools']> = []
+    while (tools.length < k) {
+      const t = pool.splice(Math.floor(random() * pool.length), 1)[0]!
+      tools.push({ name: t.name, description: t.description, parameters: JSON.stringify(t.parameters) })
+    }
+    const c = random()
+    const out: Pick<TaskParams, 'tools' | 'toolChoice' | 'parallelToolCalls'> = { tools }
+    if (c < 0.2) out.toolChoice = 'required'
+    else if (c < 0.3) out.toolChoice = { name: tools[Math.floor(random() * tools.length)]!.name }
+    if (random() < 0.15) out.parallelToolCalls = false
+    return out
+  }
+  if (random() < 0.4) return { responseFormat: { type: 'json_object' } }
+  const s = pick(random, schemasOf(part))
+  return { responseFormat: { type: 'json_schema', name: s.name, schema: JSON.stringify(s.schema), strict: random() < 0.8 } }
 }
 
 /**
@@ -192,7 +229,13 @@ export function chatRequestBody (task: WorkloadTask, model: string): Record<stri
     ...(e.temperature || p.temperature !== 1 ? { temperature: p.temperature } : {}),
     ...(e.topP || p.topP !== 1 ? { top_p: p.topP } : {}),
     ...(e.seed ? { seed: p.seed } : {}),
-    ...(p.stop.length > 0 ? { stop: p.stop } : {})
+    ...(p.stop.length > 0 ? { stop: p.stop } : {}),
+    ...(p.tools != null ? { tools: p.tools.map(t => ({ type: 'function', function: { name: t.name, description: t.description, parameters: JSON.parse(t.parameters) } })) } : {}),
+    ...(p.toolChoice != null ? { tool_choice: typeof p.toolChoice === 'object' ? { type: 'function', function: { name: p.toolChoice.name } } : p.toolChoice } : {}),
+    ...(p.parallelToolCalls != null ? { parallel_tool_calls: p.parallelToolCalls } : {}),
+    ...(p.responseFormat != null
+      ? { response_format: p.responseFormat.type === 'json_object' ? { type: 'json_object' } : { type: 'json_schema', json_schema: { name: p.responseFormat.name, schema: JSON.parse(p.responseFormat.schema), strict: p.responseFormat.strict } } }
+      : {})
   }
 }
 

@@ -20,7 +20,7 @@ import { randomBytes } from 'node:crypto'
 import type { PeerId } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { ErrorCode } from '../../protocol/errors.ts'
-import type { CapacityRecord, ModelOffer } from '../../protocol/capacity.ts'
+import { offerParameters, type CapacityRecord, type ModelOffer } from '../../protocol/capacity.ts'
 import type { Identity } from '../../protocol/identity.ts'
 import { epochOf, epochStartMs, LEDGER_ENTRY_VERSION, signCommitAndReveal, signEntry, sortWeights, type LedgerEntry, type Weights } from '../../protocol/ledger/entries.ts'
 import { protocolIds, type Network } from '../../protocol/network.ts'
@@ -355,8 +355,12 @@ export class Auditor {
       return 'skipped'
     }
     // A real model gets natural prompts sized to its context, like the client traffic it serves.
+    // Tools and JSON modes too, at the rate agents send them, where the provider honours them and
+    // this validator replays the grammar it sampled under (exact and seeded tiers: the llama backend).
+    const tier = offer.identity?.tier
+    const structured = real && offerParameters(offer).includes('tools') && (tier === 'exact' || tier === 'seeded')
     const task = real
-      ? drawTask(this.random, { maxTokensCap: Math.min(realAuditDefaults.maxTokens, Math.floor(offer.contextLength / 4)), maxPromptChars: Math.floor(offer.contextLength / 2) })
+      ? drawTask(this.random, { maxTokensCap: Math.min(realAuditDefaults.maxTokens, Math.floor(offer.contextLength / 4)), maxPromptChars: Math.floor(offer.contextLength / 2), structured })
       : drawTask(this.random)
     const obs = this.observe(target.peer, epoch)
     // Timed from the attempt that answered: a refusal or a dead gateway before it is not the provider's time.

@@ -35,7 +35,7 @@
  */
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { chatRequestBody, drawClientTask, drawGapMs, drawLegacyTask, drawTask, workloadRandom, type WorkloadTask } from '../../protocol/workload.ts'
+import { chatRequestBody, drawClientTask, drawGapMs, drawLegacyTask, drawTask, STRUCTURED_SHARE, workloadRandom, type WorkloadTask } from '../../protocol/workload.ts'
 import { eventually, runCli, startNodeProcess, tempDir, writeNetworkFile, type NodeProcess } from '../../test/helpers/nodeProcess.ts'
 import {
   admittedFromLog, contentRows, evaluate, featureDifferences, featurize, measureContent, nearestNeighbour, tokenLogisticRegression, tokenNaiveBayes,
@@ -218,11 +218,15 @@ function offline (): void {
   progress(`offline: ${offlineN} requests per class, ${splits} splits`)
   const a = measureContent(draw(drawLegacyTask, 0x01d, offlineN), clients, { splits, seed: 42 })
   const b = measureContent(audits, clients, { splits, seed: 42 })
+  // Traffic to providers that honour tools: both sides carry tools and JSON modes (STRUCTURED_SHARE of requests).
+  const structured = (f: typeof drawTask) => (r: () => number): WorkloadTask => f(r, { structured: true })
+  const c = measureContent(draw(structured(drawTask), 0xa0d19, offlineN), draw(structured(drawClientTask), 0x5eef, offlineN), { splits, seed: 42 })
   const isStats = (name: string): boolean => name.endsWith('(text statistics)')
   process.stdout.write(`\n## Offline: what a provider reads in each request (${offlineN} audits, ${offlineN} held-out client requests, ${splits} random half splits)\n\n`)
   process.stdout.write(`### (a) Old word-list audits vs held-out client requests\n\n${scoreTable(a.evaluation)}\n\n`)
   process.stdout.write(`### (b) Natural audits (corpus audit part) vs held-out client requests (corpus held-out part)\n\n${scoreTable(b.evaluation)}\n\n`)
   process.stdout.write(`${differenceTable(b.differences)}\n\n`)
+  process.stdout.write(`### (c) The same, to providers that honour tools: ${Math.round(STRUCTURED_SHARE * 100)} % of both sides carry tools or a JSON mode, each side's own definitions\n\n${scoreTable(c.evaluation)}\n\n`)
   // How the token models' figure grows with the requests they learn from: they learn the audit part's own material.
   const sizes = [50, 100, 200, 400].filter(n => n <= offlineN * 2)
   const curve = sizes.map(n => {
@@ -238,7 +242,9 @@ function offline (): void {
   summary.push(
     bestRow(a.evaluation, 'offline, old word-list audits vs held-out client requests, request content', () => true, '> chance bound: the classifiers can see a difference', true),
     bestRow(b.evaluation, 'offline, natural audits vs held-out client requests, text statistics and parameters', isStats),
-    bestRow(b.evaluation, 'offline, natural audits vs held-out client requests, token models (words, bigrams, character trigrams)', name => !isStats(name))
+    bestRow(b.evaluation, 'offline, natural audits vs held-out client requests, token models (words, bigrams, character trigrams)', name => !isStats(name)),
+    bestRow(c.evaluation, 'offline, with tools and JSON modes, text statistics and parameters', isStats),
+    bestRow(c.evaluation, 'offline, with tools and JSON modes, token models (words, bigrams, character trigrams, definitions)', name => !isStats(name))
   )
 }
 

@@ -427,7 +427,7 @@ export interface ContentRow {
 export const CONTENT_FEATURE_NAMES = [
   'messages', 'systemMessages', 'userMessages', 'assistantMessages', 'hasSystem', 'chars', 'logChars', 'lastUserChars', 'systemChars', 'words',
   'meanWordLength', 'legacyWordShare', 'punctuationRatio', 'digitRatio', 'uppercaseRatio', 'whitespaceRatio', 'newlineRatio', 'nonAsciiRatio',
-  'codeFences', 'distinctWordRatio', 'endsWithQuestion', 'maxTokens', 'temperature', 'topP', 'stops', 'smallSeed'
+  'codeFences', 'distinctWordRatio', 'endsWithQuestion', 'maxTokens', 'temperature', 'topP', 'stops', 'smallSeed', 'tools', 'jsonMode'
 ] as const
 
 const LEGACY = new Set(LEGACY_WORDS)
@@ -471,7 +471,8 @@ export function contentFeatures (task: ContentView): number[] {
     ws.length === 0 ? 0 : ws.filter(w => LEGACY.has(w)).length / ws.length,
     punct / n, digit / n, upper / n, space / n, newline / n, nonAscii / n,
     (all.match(/```/g) ?? []).length, ws.length === 0 ? 0 : new Set(ws).size / ws.length, /\?\s*$/.test(lastUser) ? 1 : 0,
-    p.maxTokens, p.temperature, p.topP, p.stop.length, p.seed < SMALL_SEED ? 1 : 0
+    p.maxTokens, p.temperature, p.topP, p.stop.length, p.seed < SMALL_SEED ? 1 : 0,
+    p.tools?.length ?? 0, p.responseFormat == null ? 0 : p.responseFormat.type === 'json_object' ? 1 : 2
   ]
 }
 
@@ -508,6 +509,13 @@ export function contentTokens (task: ContentView): string[] {
     const text = m.content.slice(0, 2000)
     for (let i = 0; i + 3 <= text.length; i++) out.add(`c:${text.slice(i, i + 3)}`)
   }
+  // Tools and JSON modes: their shape, and every word of their definitions (names, descriptions, schema keys).
+  out.add(`tools:${p.tools?.length ?? 0}`)
+  out.add(`toolChoice:${typeof p.toolChoice === 'object' ? 'named' : p.toolChoice ?? '-'}`)
+  out.add(`parallel:${p.parallelToolCalls ?? '-'}`)
+  out.add(`format:${p.responseFormat?.type ?? '-'}`)
+  const definitions = [...(p.tools ?? []).map(t => `${t.name} ${t.description} ${t.parameters}`), p.responseFormat?.type === 'json_schema' ? `${p.responseFormat.name} ${p.responseFormat.schema}` : '']
+  for (const w of words(definitions.join(' '))) out.add(`t:${w}`)
   return [...out]
 }
 

@@ -27,7 +27,7 @@ import { chatPrompt, type ChatMessage as TemplateMessage } from '../../../protoc
 import { REFERENCE_MODELS } from '../../../protocol/reference/registry.ts'
 import { chatMessageSchema, TASK_LIMITS, taskParamsSchema } from '../../../protocol/task.ts'
 import {
-  chatRequestBody, DEFAULT_MAX_TOKENS_CAP, drawClientTask, drawLegacyTask, drawTask, GATEWAY_DEFAULT_MAX_TOKENS, LEGACY_WORDS, workloadRandom, type WorkloadTask
+  chatRequestBody, DEFAULT_MAX_TOKENS_CAP, drawClientTask, drawLegacyTask, drawTask, GATEWAY_DEFAULT_MAX_TOKENS, LEGACY_WORDS, STRUCTURED_SHARE, workloadRandom, type WorkloadTask
 } from '../../../protocol/workload.ts'
 import { formatEvaluation, measureContent } from '../../../scripts/bench/lib/classifier.ts'
 
@@ -198,4 +198,28 @@ describe('offline indistinguishability: a provider that reads each request', () 
     const { evaluation } = measureContent(draw(drawTask, 23, N), draw(drawTask, 24, N), { splits: SPLITS, seed: 42 })
     for (const s of evaluation.scores) expect(s.balancedAccuracy, s.name).toBeLessThanOrEqual(evaluation.chanceBound)
   }, 60_000)
+})
+
+describe('structured draws (tools and JSON modes)', () => {
+  it('carry tools or a response format in about STRUCTURED_SHARE of draws, valid for the task request, each part its own definitions', () => {
+    for (const [draw, other] of [[drawTask, drawClientTask], [drawClientTask, drawTask]] as const) {
+      const r = workloadRandom(77)
+      const tasks = Array.from({ length: 600 }, () => draw(r, { structured: true }))
+      const structured = tasks.filter(t => t.params.tools != null || t.params.responseFormat != null)
+      expect(structured.length / tasks.length).toBeGreaterThan(STRUCTURED_SHARE - 0.07)
+      expect(structured.length / tasks.length).toBeLessThan(STRUCTURED_SHARE + 0.07)
+      for (const t of structured) expect(taskParamsSchema.safeParse(t.params).success).toBe(true)
+      const names = new Set(structured.flatMap(t => t.params.tools?.map(x => x.name) ?? []))
+      const r2 = workloadRandom(78)
+      const otherNames = new Set(Array.from({ length: 600 }, () => other(r2, { structured: true })).flatMap(t => t.params.tools?.map(x => x.name) ?? []))
+      expect([...names].filter(n => otherNames.has(n))).toEqual([])
+      // The body a client sends carries them as OpenAI names them.
+      const body = chatRequestBody(structured.find(t => t.params.tools != null)!, 'm') as { tools: Array<{ type: string, function: { name: string, parameters: unknown } }> }
+      expect(body.tools[0]!.type).toBe('function')
+      expect(typeof body.tools[0]!.function.parameters).toBe('object')
+    }
+    // Without the option, a draw is what it always was.
+    const plain = workloadRandom(5)
+    expect(Array.from({ length: 200 }, () => drawTask(plain)).some(t => t.params.tools != null || t.params.responseFormat != null)).toBe(false)
+  })
 })
