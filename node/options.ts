@@ -159,7 +159,9 @@ export const gatewayDefaults = {
   /** Routing weight of a provider consensus has not scored yet (1 = the best known). */
   newProviderReputation: 0.5,
   /** Bound on providers with stats or bans kept in memory. */
-  maxTrackedProviders: 10_000
+  maxTrackedProviders: 10_000,
+  /** Recent tasks per provider whose latency and throughput the percentile preferences read (preferred_max_latency, preferred_min_throughput). */
+  recentSamples: 50
 }
 
 export const accountsDefaults = {

@@ -12,7 +12,7 @@ import { receiptId, verifyReceipt, type ChunkFrame, type Receipt, type SignedObj
 import type { Catalog } from '../discovery/catalog.ts'
 import type { Accounts } from '../market/accounts.ts'
 import { GatewayError, type Gateway, type SubmitInput, type SubmitOptions, type SubmitResult } from '../market/gateway.ts'
-import { normalQuantization, type ProviderPrefs } from '../market/ranking.ts'
+import { normalQuantization, type Cutoffs, type ProviderPrefs } from '../market/ranking.ts'
 import { nativeVerify } from '../crypto/nativeVerify.ts'
 import type { NodeContext } from '../nodeContext.ts'
 import { apiDefaults, openaiDefaults } from '../options.ts'
@@ -54,6 +54,8 @@ export function toPrefs (p: ProviderPrefsBody | undefined): ProviderPrefs {
     sort: p?.sort,
     quantizations: p?.quantizations?.map(normalQuantization),
     requireParameters: p?.require_parameters === true,
+    preferredMinThroughput: cutoffsOf(p?.preferred_min_throughput, 1),
+    preferredMaxLatencyMs: cutoffsOf(p?.preferred_max_latency, 1000),
     maxPrice: p?.max_price == null
       ? undefined
       : {
@@ -61,6 +63,13 @@ export function toPrefs (p: ProviderPrefsBody | undefined): ProviderPrefs {
           outMicros: p.max_price.completion == null ? undefined : Math.floor(p.max_price.completion * 1e6)
         }
   }
+}
+
+/** OpenRouter's cut-offs (a number is p50), scaled (latency: seconds to ms). */
+function cutoffsOf (c: number | Cutoffs | undefined, scale: number): Cutoffs | undefined {
+  if (c == null) return undefined
+  if (typeof c === 'number') return { p50: c * scale }
+  return Object.fromEntries(Object.entries(c).filter(([, v]) => v != null).map(([k, v]) => [k, v * scale]))
 }
 
 export function modelList (body: { model?: string, models?: string[] }): string[] {

@@ -10,6 +10,10 @@ import { TASK_LIMITS, toolNameSchema } from '../../protocol/task.ts'
 
 const peerSlug = z.string().refine(isPeerId, { message: 'provider slugs are PeerIds (12D3Koo…)' })
 
+/** OpenRouter's percentile cut-offs: a number, or any of p50, p75, p90, p99. */
+const cutoff = z.number().min(0).max(1e9)
+const cutoffs = z.union([cutoff, z.strictObject({ p50: cutoff.optional(), p75: cutoff.optional(), p90: cutoff.optional(), p99: cutoff.optional() })])
+
 /** OpenRouter's provider object; prices are per million tokens, in credits. */
 export const providerPrefsSchema = z.strictObject({
   order: z.array(peerSlug).max(64).optional(),
@@ -19,6 +23,10 @@ export const providerPrefsSchema = z.strictObject({
   sort: z.enum(['price', 'throughput', 'latency']).optional(),
   max_price: z.strictObject({ prompt: z.number().min(0).optional(), completion: z.number().min(0).optional() }).optional(),
   require_parameters: z.boolean().optional(),
+  /** Tokens per second; a number is the p50 cut-off. */
+  preferred_min_throughput: cutoffs.optional(),
+  /** Seconds to the first token; a number is the p50 cut-off. */
+  preferred_max_latency: cutoffs.optional(),
   /** OpenRouter's quantization filter: "fp16", "bf16", "q8_0", "q4_0", ..., "unknown". */
   quantizations: z.array(z.string().min(1).max(32).regex(/^[A-Za-z0-9_.-]+$/)).min(1).max(16).optional()
 })

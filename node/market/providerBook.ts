@@ -31,8 +31,11 @@ export class ProviderBook {
     const s = this.statsOf(peer)
     const a = gatewayDefaults.statsAlpha
     const tps = decodeMs > 0 && tokens > 1 ? tokens / (decodeMs / 1000) : undefined
+    const recent = (list: number[] | undefined, v: number | undefined): number[] | undefined => v == null ? list : [...(list ?? []), v].slice(-gatewayDefaults.recentSamples)
     this.stats.set(peer, {
       ...s,
+      recentTtftMs: recent(s.recentTtftMs, ttftMs),
+      recentTokensPerSecond: recent(s.recentTokensPerSecond, tps),
       ttftMs: s.ttftMs == null ? ttftMs : (1 - a) * s.ttftMs + a * ttftMs,
       tokensPerSecond: tps == null ? s.tokensPerSecond : s.tokensPerSecond == null ? tps : (1 - a) * s.tokensPerSecond + a * tps,
       reliability: (1 - a) * s.reliability + a,

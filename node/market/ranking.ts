@@ -30,6 +30,10 @@ export interface ProviderPrefs {
   parameters?: string[]
   /** OpenRouter's `require_parameters`: only providers that honour every sent parameter. */
   requireParameters?: boolean
+  /** OpenRouter's preferred_min_throughput, tokens per second: providers below it go after the others, never out. */
+  preferredMinThroughput?: Cutoffs
+  /** OpenRouter's preferred_max_latency (time to first token), here in ms: providers above it go after the others, never out. */
+  preferredMaxLatencyMs?: Cutoffs
 }
 
 /** Whether a provider's offer of `model` honours every one of `parameters`. */
@@ -67,6 +71,43 @@ export interface ProviderStats {
   toolErrors?: number
   /** EMA of bad tool answers (1) and good ones (0): tool-calling requests rank by it. */
   toolErrorRate?: number
+  /** The last gatewayDefaults.recentSamples times to first token (ms) and decode speeds (tokens/s), oldest first. */
+  recentTtftMs?: number[]
+  recentTokensPerSecond?: number[]
+}
+
+/** OpenRouter's percentile cut-offs; a plain number is the p50 one. */
+export interface Cutoffs {
+  p50?: number
+  p75?: number
+  p90?: number
+  p99?: number
+}
+
+/** The q-quantile (0..1) of samples, nearest rank; undefined without samples. */
+export function percentile (samples: readonly number[] | undefined, q: number): number | undefined {
+  if (samples == null || samples.length === 0) return undefined
+  const sorted = [...samples].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]
+}
+
+const QUANTILES = { p50: 0.5, p75: 0.75, p90: 0.9, p99: 0.99 } as const
+
+/**
+ * Whether a provider meets the client's preferred_min_throughput and
+ * preferred_max_latency by this gateway's own recent measurements. One not
+ * measured yet is given the benefit of the doubt: it is not known to be slow.
+ */
+export function meetsPreferences (stats: ProviderStats, prefs: Pick<ProviderPrefs, 'preferredMinThroughput' | 'preferredMaxLatencyMs'>): boolean {
+  for (const [k, q] of Object.entries(QUANTILES) as Array<[keyof Cutoffs, number]>) {
+    const minTps = prefs.preferredMinThroughput?.[k]
+    const tps = percentile(stats.recentTokensPerSecond, 1 - q) // throughput's p90 is what 90 % of tasks reach or beat
+    if (minTps != null && tps != null && tps < minTps) return false
+    const maxMs = prefs.preferredMaxLatencyMs?.[k]
+    const ttft = percentile(stats.recentTtftMs, q)
+    if (maxMs != null && ttft != null && ttft > maxMs) return false
+  }
+  return true
 }
 
 export interface Candidate {
@@ -120,6 +161,11 @@ export function rankCandidates (candidates: Candidate[], prefs: ProviderPrefs, r
       sorted.splice(sorted.indexOf(pick), 1)
       sorted.unshift(pick)
     }
+  }
+  // Slower than the client prefers, by this gateway's own recent traffic: down, never out (OpenRouter).
+  if (prefs.preferredMinThroughput != null || prefs.preferredMaxLatencyMs != null) {
+    const fast = sorted.filter(c => meetsPreferences(c.stats, prefs))
+    sorted.splice(0, sorted.length, ...fast, ...sorted.filter(c => !fast.includes(c)))
   }
   if (prefs.order != null && prefs.order.length > 0) {
     const pos = (c: Candidate): number => {
