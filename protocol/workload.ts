@@ -20,6 +20,7 @@ import { utf8 } from './bytes.ts'
 import { drawConversation, type CorpusPart } from './corpus/grammar.ts'
 import { STOP_STRINGS } from './corpus/shared.ts'
 import { schemasOf, toolsOf } from './corpus/tools.ts'
+import { toolsPrompt } from './structured/tools.ts'
 import { REFERENCE_MODELS } from './reference/registry.ts'
 import { TASK_LIMITS, type ChatMessage, type TaskParams } from './task.ts'
 
@@ -145,8 +146,12 @@ function drawFrom (part: CorpusPart, random: () => number, opts: DrawOptions): W
     conversation = { kind: 'chitchat', messages: [{ role: 'user', content: 'hi'.slice(0, Math.max(1, opts.maxPromptChars)) }] }
   }
   const { params, explicit } = drawParams(random, opts)
-  // Drawn after everything else, so a draw without it is the draw it always was.
-  if (opts.structured === true && random() < STRUCTURED_SHARE) Object.assign(params, drawStructured(part, random))
+  // Drawn after everything else, so a draw without it is the draw it always was. The tools'
+  // description is part of the prompt: kept only when both fit maxPromptChars (else the plain chat).
+  if (opts.structured === true && random() < STRUCTURED_SHARE) {
+    const structured = drawStructured(part, random)
+    if (opts.maxPromptChars == null || promptChars(conversation.messages) + (toolsPrompt(structured)?.length ?? 0) <= opts.maxPromptChars) Object.assign(params, structured)
+  }
   return { messages: conversation.messages, params, explicit, kind: conversation.kind }
 }
 

@@ -26,6 +26,7 @@ import { getReferenceChatModel } from '../../../protocol/reference/index.ts'
 import { chatPrompt, type ChatMessage as TemplateMessage } from '../../../protocol/reference/chatTemplate.ts'
 import { REFERENCE_MODELS } from '../../../protocol/reference/registry.ts'
 import { chatMessageSchema, TASK_LIMITS, taskParamsSchema } from '../../../protocol/task.ts'
+import { toolsPrompt } from '../../../protocol/structured/tools.ts'
 import {
   chatRequestBody, DEFAULT_MAX_TOKENS_CAP, drawClientTask, drawLegacyTask, drawTask, GATEWAY_DEFAULT_MAX_TOKENS, LEGACY_WORDS, STRUCTURED_SHARE, workloadRandom, type WorkloadTask
 } from '../../../protocol/workload.ts'
@@ -217,6 +218,12 @@ describe('structured draws (tools and JSON modes)', () => {
       const body = chatRequestBody(structured.find(t => t.params.tools != null)!, 'm') as { tools: Array<{ type: string, function: { name: string, parameters: unknown } }> }
       expect(body.tools[0]!.type).toBe('function')
       expect(typeof body.tools[0]!.function.parameters).toBe('object')
+    }
+    // The tools' description is prompt too: with maxPromptChars, conversation and description fit together.
+    const sized = workloadRandom(9)
+    for (let i = 0; i < 400; i++) {
+      const t = drawTask(sized, { structured: true, maxPromptChars: 600 })
+      expect(t.messages.reduce((n, m) => n + m.content.length, 0) + (toolsPrompt(t.params)?.length ?? 0)).toBeLessThanOrEqual(600)
     }
     // Without the option, a draw is what it always was.
     const plain = workloadRandom(5)
