@@ -11,7 +11,7 @@ import { createLogger } from './logger.ts'
 import { runDevnet } from './devnet.ts'
 import { startNode } from './node.ts'
 import { auditorDefaults, cliDefaults, defaultNodeOptions, VERSION } from './options.ts'
-import { STRUCTURED_PARAMETERS } from '../protocol/capacity.ts'
+import { OPTIONAL_PARAMETERS } from '../protocol/capacity.ts'
 import { loadOrCreateIdentity } from './store/identityFile.ts'
 
 export const EXIT_RUNTIME = 1
@@ -83,7 +83,7 @@ export function buildProgram (): Command {
     .option('--llama-threads <n>', `CPU threads per llama.cpp engine (default ${defaultNodeOptions.llamaThreads})`)
     .option('--upstream <url>', 'base URL of the OpenAI-compatible server for --backend openai, e.g. http://127.0.0.1:11434/v1')
     .option('--upstream-timeout <seconds>', `how long the upstream may take to start answering, and between chunks (default ${defaultNodeOptions.upstreamTimeout})`)
-    .option('--upstream-parameters <list>', `structured parameters the upstream honours, comma separated: ${STRUCTURED_PARAMETERS.join(', ')}, or none (default: what its GET /models lists, else none)`, collect)
+    .option('--upstream-parameters <list>', `parameters beyond the sampling ones that the upstream honours, comma separated: ${OPTIONAL_PARAMETERS.join(', ')}, or none (default: what its GET /models lists, else none)`, collect)
     .option('--fault <strategy>', 'TESTS AND DEVNETS ONLY: make this provider cheat (garbage, cheat:Q, honest-to:ID,…, honest-to-new, long-prompts:N, turns-bad:S, unsupported:MODEL, slow:TPS, overclaim:TPS)')
     .option('--slots <n>', `concurrent tasks this provider runs (default ${defaultNodeOptions.slots})`)
     .option('--credit-limit <credits>', `credit a requester may run up before its tasks are refused (default ${defaultNodeOptions.creditLimit})`)

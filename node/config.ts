@@ -8,7 +8,7 @@ import { isIP } from 'node:net'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
-import { ROLES, STRUCTURED_PARAMETERS, modelIdSchema, modelIdentitySchema, type ModelIdentity, type ModelOffer, type Role } from '../protocol/capacity.ts'
+import { ROLES, OPTIONAL_PARAMETERS, modelIdSchema, modelIdentitySchema, type ModelIdentity, type ModelOffer, type Role } from '../protocol/capacity.ts'
 import { CodedError, ErrorCode } from '../protocol/errors.ts'
 import { parseNetworkDefinition, type Network } from '../protocol/network.ts'
 import { defaultNodeOptions, referencePrices, upstreamDefaults, type NodeOptions } from './options.ts'
@@ -179,12 +179,12 @@ export function isLoopbackHost (host: string): boolean {
   return false
 }
 
-/** --upstream-parameters: names from STRUCTURED_PARAMETERS, or "none" to declare that the upstream honours none (whatever its GET /models says). */
+/** --upstream-parameters: names from OPTIONAL_PARAMETERS (tools, response format, penalties), or "none" to declare that the upstream honours none (whatever its GET /models says). */
 export function parseUpstreamParameters (values: string[]): string[] | 'none' {
   if (values.length === 1 && values[0] === 'none') return 'none'
   for (const v of values) {
-    if (!STRUCTURED_PARAMETERS.includes(v)) {
-      throw new CodedError(ErrorCode.CONFIG_INVALID, `unknown upstream parameter "${v}"; use a comma list of ${STRUCTURED_PARAMETERS.join(', ')}`, { field: 'upstreamParameters' })
+    if (!OPTIONAL_PARAMETERS.includes(v)) {
+      throw new CodedError(ErrorCode.CONFIG_INVALID, `unknown upstream parameter "${v}"; use a comma list of ${OPTIONAL_PARAMETERS.join(', ')}`, { field: 'upstreamParameters' })
     }
   }
   return [...new Set(values)]

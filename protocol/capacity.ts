@@ -117,7 +117,11 @@ export const modelOfferSchema = z.strictObject({
 export const BASE_PARAMETERS: readonly string[] = ['max_tokens', 'temperature', 'top_p', 'seed', 'stop', 'logprobs', 'top_logprobs']
 /** The structured-output parameters: an offer lists those it honours (a llama backend: all of them). */
 export const STRUCTURED_PARAMETERS: readonly string[] = ['tools', 'tool_choice', 'parallel_tool_calls', 'response_format', 'structured_outputs']
-export const SUPPORTED_PARAMETERS: readonly string[] = [...BASE_PARAMETERS, ...STRUCTURED_PARAMETERS]
+/** Sampling parameters not every backend honours. */
+export const PENALTY_PARAMETERS: readonly string[] = ['frequency_penalty', 'presence_penalty', 'logit_bias']
+/** What an operator may declare, or a probe find, for an upstream: beyond BASE_PARAMETERS. */
+export const OPTIONAL_PARAMETERS: readonly string[] = [...STRUCTURED_PARAMETERS, ...PENALTY_PARAMETERS]
+export const SUPPORTED_PARAMETERS: readonly string[] = [...BASE_PARAMETERS, ...OPTIONAL_PARAMETERS]
 
 /** The parameters an offer honours. */
 export function offerParameters (offer: Pick<ModelOffer, 'parameters'>): readonly string[] {

@@ -59,7 +59,9 @@ export const TASK_LIMITS = {
   /** Calls in one assistant message of the history. */
   maxToolCalls: 16,
   /** Bytes of one call's arguments in the history. */
-  maxToolArguments: 16 * 1024
+  maxToolArguments: 16 * 1024,
+  /** Tokens one logit_bias may name (OpenAI: 300). */
+  maxLogitBias: 300
 } as const
 
 const bytes32 = z.custom<Uint8Array>(v => v instanceof Uint8Array && v.length === 32, { message: 'must be 32 bytes' })
@@ -115,6 +117,11 @@ export const taskParamsSchema = z.strictObject({
   })).min(1).max(TASK_LIMITS.maxTools)),
   toolChoice: z.optional(z.union([z.enum(['none', 'auto', 'required']), z.strictObject({ name: toolNameSchema })])),
   parallelToolCalls: z.optional(z.boolean()),
+  /** OpenAI's penalties and logit bias (protocol/sampling/adjust.ts); absent when the client set none. */
+  frequencyPenalty: z.optional(z.number().min(-2).max(2)),
+  presencePenalty: z.optional(z.number().min(-2).max(2)),
+  /** Sorted by id, one entry per id. */
+  logitBias: z.optional(z.array(z.strictObject({ id: z.number().int().min(0).max(0xffff_ffff), bias: z.number().min(-100).max(100) })).min(1).max(TASK_LIMITS.maxLogitBias)),
   responseFormat: z.optional(z.discriminatedUnion('type', [
     z.strictObject({ type: z.literal('json_object') }),
     z.strictObject({ type: z.literal('json_schema'), name: toolNameSchema, schema: z.string().max(SCHEMA_LIMITS.maxBytes), strict: z.boolean() })
@@ -129,6 +136,9 @@ export const taskParamsSchema = z.strictObject({
   })
   if (typeof p.toolChoice === 'object' && !names.has(p.toolChoice.name)) ctx.addIssue({ code: 'custom', path: ['toolChoice', 'name'], message: `names no tool of the request ("${p.toolChoice.name}")` })
   if ((p.toolChoice === 'required' || typeof p.toolChoice === 'object') && names.size === 0) ctx.addIssue({ code: 'custom', path: ['toolChoice'], message: 'needs tools' })
+  p.logitBias?.forEach((b, i) => {
+    if (i > 0 && b.id <= p.logitBias![i - 1]!.id) ctx.addIssue({ code: 'custom', path: ['logitBias', i, 'id'], message: 'ids must be in ascending order, each once' })
+  })
   if (p.responseFormat?.type === 'json_schema') {
     const e = schemaProblem(p.responseFormat.schema)
     if (e !== undefined) ctx.addIssue({ code: 'custom', path: ['responseFormat', 'schema'], message: e })

@@ -9,6 +9,7 @@ import { compileSchema, SchemaError } from '../../protocol/structured/jsonSchema
 import { EnvelopeStream } from '../../protocol/structured/envelopeStream.ts'
 import { parseEnvelope, usesTools, type StructuredParams } from '../../protocol/structured/tools.ts'
 import type { ChatMessage } from '../../protocol/task.ts'
+import type { LogitAdjustment } from '../../protocol/sampling/adjust.ts'
 import { invalidRequest } from './httpErrors.ts'
 import type { ChatRequestBody } from './openaiSchemas.ts'
 
@@ -91,6 +92,26 @@ export function taskMessages (messages: ChatRequestBody['messages']): ChatMessag
     }
     return out
   })
+}
+
+/** OpenAI's penalties and logit bias as task parameters, and their names for require_parameters; zero penalties and an empty bias are left out. */
+export function penaltyParams (body: { frequency_penalty?: number | null, presence_penalty?: number | null, logit_bias?: Record<string, number> | null }): { params: LogitAdjustment, sent: string[] } {
+  const params: LogitAdjustment = {}
+  const sent: string[] = []
+  if (body.frequency_penalty != null && body.frequency_penalty !== 0) {
+    params.frequencyPenalty = body.frequency_penalty
+    sent.push('frequency_penalty')
+  }
+  if (body.presence_penalty != null && body.presence_penalty !== 0) {
+    params.presencePenalty = body.presence_penalty
+    sent.push('presence_penalty')
+  }
+  const bias = Object.entries(body.logit_bias ?? {}).map(([id, b]) => ({ id: Number(id), bias: b })).filter(b => b.id <= 0xffff_ffff).sort((a, b) => a.id - b.id)
+  if (bias.length > 0) {
+    params.logitBias = bias
+    sent.push('logit_bias')
+  }
+  return { params, sent }
 }
 
 /** OpenAI's id of a call: unique per task and index. */

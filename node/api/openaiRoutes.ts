@@ -21,8 +21,9 @@ import { chatRequestSchema, completionRequestSchema, embeddingRequestSchema, typ
 import { readJsonBody, type RequestContext, type Route } from './server.ts'
 import type { LlamaEngine } from '../backends/llama/engine.ts'
 import { scorePromptLogprobs, wantsPromptLogprobs } from './scoringRoutes.ts'
-import { structuredParams, taskMessages, toolAnswer, ToolDeltas } from './chatStructured.ts'
+import { penaltyParams, structuredParams, taskMessages, toolAnswer, ToolDeltas } from './chatStructured.ts'
 import { usesTools, type StructuredParams } from '../../protocol/structured/tools.ts'
+import type { LogitAdjustment } from '../../protocol/sampling/adjust.ts'
 
 export interface OpenAIRouteDeps {
   node: NodeContext
@@ -165,8 +166,8 @@ async function textTask (deps: OpenAIRouteDeps, ctx: RequestContext, task: TextT
   stream: boolean
   includeUsage: boolean
   prefs: ProviderPrefs
-  /** Tools and response format (chat only). */
-  structured?: StructuredParams
+  /** Tools and response format (chat only), penalties and logit bias. */
+  structured?: StructuredParams & LogitAdjustment
 }): Promise<unknown> {
   for (const m of body.models) checkMaxTokens(deps.catalog, m, body.maxTokens)
   const created = Math.floor(Date.now() / 1000)
@@ -303,6 +304,7 @@ export function openaiRoutes (deps: OpenAIRouteDeps): Route[] {
         const body = parseRequestBody(chatRequestSchema, await readJsonBody(ctx.req, apiDefaults.maxBodyBytes))
         const wantLogprobs = body.logprobs === true
         const structured = structuredParams(body)
+        const penalties = penaltyParams(body)
         const prefs = toPrefs(body.provider)
         return textTask(deps, ctx, { kind: 'chat', object: 'chat.completion' }, {
           models: modelList(body),
@@ -316,8 +318,8 @@ export function openaiRoutes (deps: OpenAIRouteDeps): Route[] {
           topLogprobs: wantLogprobs ? body.top_logprobs ?? 0 : 0,
           stream: body.stream === true,
           includeUsage: body.stream_options?.include_usage === true,
-          prefs: { ...prefs, parameters: structured.sent },
-          structured: structured.params
+          prefs: { ...prefs, parameters: [...structured.sent, ...penalties.sent] },
+          structured: { ...structured.params, ...penalties.params }
         })
       }
     },
@@ -330,6 +332,7 @@ export function openaiRoutes (deps: OpenAIRouteDeps): Route[] {
         if (wantsPromptLogprobs(raw)) return await scorePromptLogprobs(deps.scoringEngines ?? new Map(), raw)
         const body = parseRequestBody(completionRequestSchema, raw)
         const wantLogprobs = body.logprobs != null
+        const penalties = penaltyParams(body)
         return textTask(deps, ctx, { kind: 'completion', object: 'text_completion' }, {
           models: modelList(body),
           input: { prompt: typeof body.prompt === 'string' ? body.prompt : body.prompt[0]! },
@@ -342,7 +345,8 @@ export function openaiRoutes (deps: OpenAIRouteDeps): Route[] {
           topLogprobs: body.logprobs ?? 0,
           stream: body.stream === true,
           includeUsage: body.stream_options?.include_usage === true,
-          prefs: toPrefs(body.provider)
+          prefs: { ...toPrefs(body.provider), parameters: penalties.sent },
+          structured: penalties.params
         })
       }
     },

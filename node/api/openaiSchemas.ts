@@ -44,6 +44,11 @@ const sampling = {
   stream: z.boolean().nullable().optional(),
   stream_options: z.object({ include_usage: z.boolean().optional() }).nullable().optional(),
   n: z.literal(1).nullable().optional(),
+  frequency_penalty: z.number().min(-2).max(2).nullable().optional(),
+  presence_penalty: z.number().min(-2).max(2).nullable().optional(),
+  /** Token id (as a string, OpenAI's shape) → bias in [-100, 100]. */
+  logit_bias: z.record(z.string().regex(/^(0|[1-9][0-9]{0,9})$/, { message: 'keys are token ids' }), z.number().min(-100).max(100))
+    .refine(m => Object.keys(m).length <= TASK_LIMITS.maxLogitBias, { message: `at most ${TASK_LIMITS.maxLogitBias} tokens` }).nullable().optional(),
   provider: providerPrefsSchema.optional(),
   user: z.string().max(256).optional()
 }

@@ -5,7 +5,7 @@
  * streams so chunks flow through as they come; upstream errors and timeouts
  * become typed task errors.
  */
-import { STRUCTURED_PARAMETERS, type ModelOffer } from '../../protocol/capacity.ts'
+import { OPTIONAL_PARAMETERS, type ModelOffer } from '../../protocol/capacity.ts'
 import { TASK_LIMITS, TaskError, TaskErrorCode, type ChatMessage, type ChunkFrame, type TaskRequest } from '../../protocol/task.ts'
 import { envelopeOf, usesTools } from '../../protocol/structured/tools.ts'
 import { upstreamDefaults } from '../options.ts'
@@ -52,7 +52,7 @@ function bodyFor (request: TaskRequest): { path: string, body: Record<string, un
     return { path: 'chat/completions', body: { ...sampling, messages: input.messages.map(openaiMessage), ...structuredFields(p), ...(p.logprobs ? { logprobs: true, top_logprobs: p.topLogprobs } : {}) } }
   }
   if (request.kind === 'completion' && 'prompt' in input) {
-    return { path: 'completions', body: { ...sampling, prompt: input.prompt, ...(p.logprobs ? { logprobs: p.topLogprobs } : {}) } }
+    return { path: 'completions', body: { ...sampling, prompt: input.prompt, ...structuredFields(p), ...(p.logprobs ? { logprobs: p.topLogprobs } : {}) } }
   }
   throw new TaskError(TaskErrorCode.INVALID_REQUEST, `a ${request.kind} task needs ${request.kind === 'chat' ? 'messages' : request.kind === 'completion' ? 'a prompt' : 'texts'}`)
 }
@@ -70,6 +70,9 @@ function structuredFields (p: TaskRequest['params']): Record<string, unknown> {
   if (p.tools != null) out.tools = p.tools.map(t => ({ type: 'function', function: { name: t.name, description: t.description, parameters: JSON.parse(t.parameters) } }))
   if (p.toolChoice != null) out.tool_choice = typeof p.toolChoice === 'object' ? { type: 'function', function: { name: p.toolChoice.name } } : p.toolChoice
   if (p.parallelToolCalls != null) out.parallel_tool_calls = p.parallelToolCalls
+  if (p.frequencyPenalty != null) out.frequency_penalty = p.frequencyPenalty
+  if (p.presencePenalty != null) out.presence_penalty = p.presencePenalty
+  if (p.logitBias != null) out.logit_bias = Object.fromEntries(p.logitBias.map(b => [String(b.id), b.bias]))
   const f = p.responseFormat
   if (f != null) out.response_format = f.type === 'json_object' ? f : { type: 'json_schema', json_schema: { name: f.name, schema: JSON.parse(f.schema), strict: f.strict } }
   return out
@@ -285,7 +288,7 @@ export async function upstreamModels (upstream: URL, apiKey?: string, timeoutMs 
       const n = m.max_model_len ?? m.context_length ?? m.meta?.n_ctx_train
       if (typeof n === 'number' && Number.isInteger(n) && n > 0 && n <= 16_777_216) info.contextLength = n
       // OpenRouter's (and infermesh's) supported_parameters: the structured ones this node knows are taken.
-      if (Array.isArray(m.supported_parameters)) info.parameters = STRUCTURED_PARAMETERS.filter(p => (m.supported_parameters as unknown[]).includes(p))
+      if (Array.isArray(m.supported_parameters)) info.parameters = OPTIONAL_PARAMETERS.filter(p => (m.supported_parameters as unknown[]).includes(p))
       out.set(m.id, info)
     }
   } catch {}

@@ -312,5 +312,8 @@ function honouredParams (params: TaskParams, honours: (parameter: string) => boo
     delete out.parallelToolCalls
   }
   if (!honours('response_format')) delete out.responseFormat
+  if (!honours('frequency_penalty')) delete out.frequencyPenalty
+  if (!honours('presence_penalty')) delete out.presencePenalty
+  if (!honours('logit_bias')) delete out.logitBias
   return out
 }

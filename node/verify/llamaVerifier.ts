@@ -21,6 +21,7 @@ import type { TaskRequest } from '../../protocol/task.ts'
 import { judgeRescored, type ScoredStep } from '../../protocol/verify/rescored.ts'
 import { judgeSeeded } from '../../protocol/verify/seeded.ts'
 import { answerGrammar } from '../../protocol/structured/tools.ts'
+import { adjustClaimed, adjusts } from '../../protocol/sampling/adjust.ts'
 import { auditConvicts, auditLlr } from '../../protocol/verify/sequential.ts'
 import { completionText, LlamaEngine, scoreStep, type LlamaEngineOptions } from '../backends/llama/engine.ts'
 import { verifierDefaults } from '../options.ts'
@@ -68,9 +69,9 @@ export class LlamaVerifier implements ModelVerifier {
     if (!('messages' in request.input) && !('prompt' in request.input)) return { tier: identity.tier, method: 'shape', steps: 0, misses: 0, llr: Infinity, convicts: true, reason: 'not a text task', costMs: 0 }
     const prompt = await engine.promptTokens(request)
     const p = request.params
-    if (identity.tier === 'rescored' && answerGrammar(p) !== undefined) {
-      // The upstream sampled under its own engine's grammar (vLLM's guided decoding), not one this node can replay.
-      return verdict(identity.tier, 'rescored', 0, 0, 0, false, 'a structured answer from an upstream is not re-scored', started)
+    if (identity.tier === 'rescored' && (answerGrammar(p) !== undefined || adjusts(p))) {
+      // The upstream sampled under its own engine's grammar (vLLM's guided decoding) or penalties, which re-scored logprobs cannot replay.
+      return verdict(identity.tier, 'rescored', 0, 0, 0, false, 'a structured or penalised answer from an upstream is not re-scored', started)
     }
     if (identity.tier === 'rescored') {
       const tokens = engine.tokenizeText(a.output.text)
@@ -96,7 +97,12 @@ export class LlamaVerifier implements ModelVerifier {
     if (logits.length !== tokens.length) return verdict(identity.tier, 'shape', tokens.length, tokens.length, Infinity, true, `${tokens.length} tokens claimed for max_tokens ${p.maxTokens}`, started)
     // A structured answer was sampled under the request's grammar: replay under it too. A token it forbids is proof by itself.
     const grammar = answerGrammar(p)
-    const masked = (l: Float32Array[]): Promise<number> => grammar === undefined ? Promise.resolve(-1) : engine.maskClaimed(grammar, tokens, l)
+    // Penalties and logit bias first, then the grammar: the order generate() applies them in.
+    const masked = async (l: Float32Array[]): Promise<number> => {
+      if (p.logitBias?.some(b => b.id >= engine.info.vocabSize) === true) return 0
+      adjustClaimed(l, tokens, p)
+      return grammar === undefined ? -1 : await engine.maskClaimed(grammar, tokens, l)
+    }
     const broken = await masked(logits)
     if (broken >= 0) return verdict(identity.tier, 'shape', tokens.length, tokens.length, Infinity, true, `the token at step ${broken} breaks the request's output grammar`, started)
     let r = judgeSeeded(logits, claim, { tolerance: exact ? 0 : verifierDefaults.seededTolerance })

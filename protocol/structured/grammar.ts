@@ -28,7 +28,9 @@ const SHARED: Record<string, string> = {
   string: '"\\"" char* "\\""',
   // At most 15 digits: every integer the grammar allows is a safe integer in JavaScript (a client's zod .int() refuses others).
   integer: '"-"? ("0" | [1-9] [0-9]{0,14})',
-  number: 'integer ("." [0-9]{1,16})? ([eE] [-+]? [0-9]{1,3})?',
+  // Wide enough for every number JavaScript writes (21 integer digits before it switches to an exponent,
+  // up to 23 fraction digits for 1e-6 <= |x| < 1).
+  number: '"-"? ("0" | [1-9] [0-9]{0,20}) ("." [0-9]{1,32})? ([eE] [-+]? [0-9]{1,3})?',
   boolean: '"true" | "false"',
   null: '"null"',
   value: 'object | array | string | number | boolean | null',
@@ -38,7 +40,6 @@ const SHARED: Record<string, string> = {
 /** What each shared rule needs besides itself. */
 const NEEDS: Record<string, string[]> = {
   string: ['char'],
-  number: ['integer'],
   value: ['object', 'array', 'string', 'number', 'boolean', 'null'],
   object: ['string', 'value'],
   array: ['value']

@@ -102,4 +102,31 @@ describe('structured outputs on the llama engine', () => {
     // A forced token (a brace, a key) agrees whatever the seed; the values drawn do not.
     expect(otherSeed).toBeGreaterThanOrEqual(4)
   })
+
+  it('applies penalties and logit bias as OpenAI defines them, and a validator replays them', async () => {
+    const offer = { id: 'tiny-q8', identity: identityOf(q8.info) }
+    const a = q8.tokenizeText('a')[0]!
+    const base = request(90, {}, 0)
+    const run = async (req: TaskRequest): Promise<Awaited<ReturnType<LlamaEngine['generate']>>> => await q8.generate(await q8.promptTokens(req), { ...req.params, grammar: answerGrammar(req.params), adjust: req.params }, new AbortController().signal)
+    // A +100 bias wins every greedy step.
+    const biased = { ...base, params: { ...base.params, logitBias: [{ id: a, bias: 100 }] } } as TaskRequest
+    const forced = await run(biased)
+    expect(forced.tokens.every(t => t === a)).toBe(true)
+    // With a frequency penalty of 2 the n-th "a" costs 2n: the +100 bias stops winning after about 50 of them
+    // (give or take the model's own logits, a few units wide).
+    const penalised = { ...base, params: { ...base.params, logitBias: [{ id: a, bias: 100 }], frequencyPenalty: 2, presencePenalty: 0.5 } } as TaskRequest
+    const pen = await run(penalised)
+    const as = pen.tokens.filter(t => t === a).length
+    expect(as).toBeGreaterThan(40)
+    expect(as).toBeLessThan(60)
+    expect(pen.tokens.length).toBeGreaterThan(as)
+    const plainRun = forced
+    for (const [req, g] of [[biased, forced], [penalised, pen]] as const) {
+      const v = await verifier.judge({ offer, request: req, output: { text: g.text, tokens: g.tokens }, finishReason: g.finishReason })
+      expect(v, JSON.stringify(v)).toMatchObject({ method: 'exact', misses: 0, convicts: false })
+    }
+    // The unpenalised answer claimed for the penalised request: the replay applies the penalty and disagrees.
+    const v = await verifier.judge({ offer, request: penalised, output: { text: plainRun.text, tokens: plainRun.tokens }, finishReason: plainRun.finishReason })
+    expect(v.convicts).toBe(true)
+  })
 })

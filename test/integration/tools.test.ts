@@ -125,6 +125,17 @@ describe('tools and JSON modes through the openai client', () => {
         expect(deltas).toBeGreaterThanOrEqual(target() === provider ? calls.length + 2 : 1)
       })
 
+      it('applies logit_bias and penalties', async () => {
+        const a = await client.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'say a' }], max_tokens: 6, temperature: 0, logit_bias: { 97: 100 }, ...only(target()) } as OpenAI.ChatCompletionCreateParamsNonStreaming)
+        expect(a.choices[0]!.message.content).toBe('aaaaaa')
+        const body = { model: 'tiny', messages: [{ role: 'user' as const, content: 'repeat yourself' }], max_tokens: 40, temperature: 0, ...only(target()) }
+        const plainText = (await client.chat.completions.create(body as OpenAI.ChatCompletionCreateParamsNonStreaming)).choices[0]!.message.content!
+        const penalised = (await client.chat.completions.create({ ...body, frequency_penalty: 2 } as OpenAI.ChatCompletionCreateParamsNonStreaming)).choices[0]!.message.content!
+        expect(penalised).not.toBe(plainText)
+        const bad = await client.chat.completions.create({ ...body, logit_bias: { x: 1 } } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming).catch((e: unknown) => e)
+        expect((bad as InstanceType<typeof OpenAI.APIError>).param).toMatch(/^logit_bias/)
+      })
+
       it('answers json_schema with JSON that follows the schema, and through the SDK\'s parse helper with zod', async () => {
         const format = zodResponseFormat(Answer, 'answer')
         const r = await client.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'Report as JSON.' }], response_format: format, max_tokens: 300, seed: 3, ...only(target()) } as OpenAI.ChatCompletionCreateParamsNonStreaming)

@@ -75,7 +75,7 @@ export async function createLlamaBackend (specs: readonly LlamaModelSpec[], opts
       if (request.kind === 'embedding') throw new TaskError(TaskErrorCode.UNSUPPORTED_MODEL, `"${request.model}" is a text model; it serves chat and completions, not embeddings`)
       const prompt = await engine.promptTokens(request)
       const p = request.params
-      const g = await engine.generate(prompt, { temperature: p.temperature, topP: p.topP, seed: p.seed, maxTokens: p.maxTokens, stop: p.stop, logprobs: p.logprobs, topLogprobs: p.topLogprobs, grammar: answerGrammar(p) }, signal, async step => {
+      const g = await engine.generate(prompt, { temperature: p.temperature, topP: p.topP, seed: p.seed, maxTokens: p.maxTokens, stop: p.stop, logprobs: p.logprobs, topLogprobs: p.topLogprobs, grammar: answerGrammar(p), adjust: p }, signal, async step => {
         const frame: ChunkFrame = { t: 'chunk', text: step.text, ids: step.ids }
         if (step.logprob !== undefined) frame.lp = { logprob: step.logprob, top: step.top ?? [] }
         await emit(frame)

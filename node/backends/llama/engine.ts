@@ -31,6 +31,7 @@ import { checkLlamaGguf, parseGgufHeader } from '../../../protocol/gguf/reader.t
 import { TaskError, TaskErrorCode, type ChatMessage, type TaskRequest } from '../../../protocol/task.ts'
 import { renderMessages, type StructuredParams } from '../../../protocol/structured/tools.ts'
 import { Grammars } from './grammars.ts'
+import { adjustLogits, adjusts, TokenCounts, type LogitAdjustment } from '../../../protocol/sampling/adjust.ts'
 import { llamaDefaults } from '../../options.ts'
 import type { Logger } from '../../logger.ts'
 
@@ -135,6 +136,8 @@ export interface GenerateOptions extends SamplingParams {
   logprobs?: boolean
   /** A GBNF grammar every sampled token must keep to (protocol/structured): the others' logits are -Infinity before sampling. */
   grammar?: string
+  /** Penalties and logit bias, applied to each step's logits before the grammar and the sampler (protocol/sampling/adjust.ts). */
+  adjust?: LogitAdjustment
 }
 
 /** One streamed step: the sampled token and the text that became final with it. */
@@ -389,6 +392,10 @@ export class LlamaEngine {
       const vocab = this.info.vocabSize
       let out = await seq.controlledEvaluate(prompt.map((t, i) => i === prompt.length - 1 ? [t as Token, { generateNext: { logits: true } }] : t as Token))
       let logits = dense(out[prompt.length - 1]!.next.logits!, vocab)
+      const adjust = o.adjust !== undefined && adjusts(o.adjust) ? o.adjust : undefined
+      const sampled = new TokenCounts()
+      if (adjust?.logitBias?.some(b => b.id >= vocab) === true) throw new TaskError(TaskErrorCode.INVALID_REQUEST, `logit_bias names a token beyond this model's vocabulary of ${vocab}`)
+      if (adjust !== undefined) adjustLogits(logits, adjust, sampled)
       if (grammar !== undefined) grammar.mask(logits)
       const tokens: number[] = []
       const body: number[] = []
@@ -402,6 +409,7 @@ export class LlamaEngine {
         const u = o.temperature === 0 ? 0 : canonicalDraw(o.seed, t)
         const id = samplerStep(logits, o, u).chosen
         tokens.push(id)
+        sampled.add(id)
         if (grammar !== undefined && id !== this.info.eos) {
           if (!grammar.allows(id)) throw new TaskError(TaskErrorCode.INTERNAL, 'the sampler chose a token the grammar forbids')
           grammar.accept(id)
@@ -440,6 +448,7 @@ export class LlamaEngine {
         if (t + 1 < o.maxTokens) {
           out = await seq.controlledEvaluate([[id as Token, { generateNext: { logits: true } }]])
           logits = dense(out[0]!.next.logits!, vocab)
+          if (adjust !== undefined) adjustLogits(logits, adjust, sampled)
           if (grammar !== undefined) grammar.mask(logits)
         }
       }

@@ -32,7 +32,7 @@ export const schemaArb: fc.Arbitrary<JsonSchema> = fc.letrec<{ node: JsonSchema 
 })).node
 
 const int15 = fc.integer({ min: -999_999_999, max: 999_999_999 })
-const num = fc.oneof(int15, fc.double({ min: -1e6, max: 1e6, noNaN: true, noDefaultInfinity: true }))
+const num = fc.oneof(int15, fc.double({ noNaN: true, noDefaultInfinity: true }))
 
 /** A value that conforms to `schema`, as the grammar would write it. */
 export function valueArb (schema: JsonSchema): fc.Arbitrary<unknown> {
