@@ -299,7 +299,9 @@ export const openaiDefaults = {
   /** max_tokens when a chat request gives none. */
   chatMaxTokens: 64,
   /** max_tokens when a completion request gives none (OpenAI's default). */
-  completionMaxTokens: 16
+  completionMaxTokens: 16,
+  /** Most choices one request may ask for (n): each is a task of its own. */
+  maxChoices: 8
 }
 
 export const upstreamDefaults = {

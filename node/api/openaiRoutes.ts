@@ -4,6 +4,7 @@
  * /v1/accounts. The official `openai` client works against them unmodified.
  */
 import type { ServerResponse } from 'node:http'
+import { randomInt } from 'node:crypto'
 import type { z } from 'zod'
 import { toHex } from '../../protocol/bytes.ts'
 import { decodeCanonical } from '../../protocol/codec.ts'
@@ -168,24 +169,47 @@ async function textTask (deps: OpenAIRouteDeps, ctx: RequestContext, task: TextT
   prefs: ProviderPrefs
   /** Tools and response format (chat only), penalties and logit bias. */
   structured?: StructuredParams & LogitAdjustment
+  /** Choices (OpenAI's n): each its own task, choice i with seed + i. */
+  n?: number
 }): Promise<unknown> {
   for (const m of body.models) checkMaxTokens(deps.catalog, m, body.maxTokens)
   const created = Math.floor(Date.now() / 1000)
-  const signal = clientSignal(ctx)
-  const build = (model: string): SubmitInput => ({
+  const client = clientSignal(ctx)
+  // One choice failing ends the others: an answer with a choice missing is no answer.
+  const all = new AbortController()
+  const signal = AbortSignal.any([client, all.signal])
+  const n = body.n ?? 1
+  // n choices need n seeds fixed here; one choice leaves it to the gateway as before.
+  const seed = n > 1 ? body.seed ?? randomInt(0, 0xffff_ffff) : body.seed
+  const build = (choice: number) => (model: string): SubmitInput => ({
     model,
     kind: task.kind as TaskKind,
     input: body.input,
-    params: { maxTokens: body.maxTokens, temperature: body.temperature, topP: body.topP, seed: body.seed, stop: body.stop, logprobs: body.logprobs, topLogprobs: body.topLogprobs, ...body.structured },
+    params: { maxTokens: body.maxTokens, temperature: body.temperature, topP: body.topP, seed: seed == null ? undefined : (seed + choice) % 0x1_0000_0000, stop: body.stop, logprobs: body.logprobs, topLogprobs: body.topLogprobs, ...body.structured },
     prefs: body.prefs
   })
+  const choices = Array.from({ length: n }, (_, i) => i)
   const chunkObject = task.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion'
   const idPrefix = task.kind === 'chat' ? 'chatcmpl-' : 'cmpl-'
+  const usageOf = (results: SubmitResult[]): Record<string, number> => {
+    const prompt = results[0]!.receipt.value.usage.promptTokens
+    const completion = results.reduce((sum, r) => sum + r.receipt.value.usage.completionTokens, 0)
+    return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion }
+  }
+  const infermesh = (results: SubmitResult[]): Record<string, unknown> => n === 1 ? infermeshField(results[0]!) : { ...infermeshField(results[0]!), choices: results.map(infermeshField) }
+  const allChoices = async <T>(run: (choice: number) => Promise<T>): Promise<T[]> => await Promise.all(choices.map(async i => {
+    try {
+      return await run(i)
+    } catch (err) {
+      all.abort()
+      throw err
+    }
+  }))
 
   if (!body.stream) {
     // Logprobs of the attempt that produced the receipt (an earlier one may have failed part-way).
     const lpsByTask = new Map<string, ChunkFrame[]>()
-    const result = await submitWithFallbacks(deps.gateway, body.models, build, {
+    const results = await allChoices(async i => await submitWithFallbacks(deps.gateway, body.models, build(i), {
       signal,
       streaming: false,
       onChunk: (c, meta) => {
@@ -194,72 +218,77 @@ async function textTask (deps: OpenAIRouteDeps, ctx: RequestContext, task: TextT
         list.push(c)
         lpsByTask.set(meta.taskId, list)
       }
-    })
-    const lps = lpsByTask.get(result.taskId) ?? []
-    const text = 'text' in result.output ? result.output.text : ''
-    const usage = result.receipt.value.usage
-    const answer = task.kind === 'chat' && usesTools(result.request.value.params)
-      ? toolAnswer(text, result.taskId, result.receipt.value.finishReason)
-      : { message: { role: 'assistant', content: text, refusal: null }, finishReason: result.receipt.value.finishReason }
-    const choice = task.kind === 'chat'
-      ? { index: 0, message: answer.message, logprobs: body.logprobs ? { content: lps.map(chatLogprob) } : null, finish_reason: answer.finishReason }
-      : { index: 0, text, logprobs: body.logprobs ? completionLogprobs(lps) : null, finish_reason: result.receipt.value.finishReason }
+    }))
+    const first = results[0]!
     return {
-      id: `${idPrefix}${result.taskId}`,
+      id: `${idPrefix}${first.taskId}`,
       object: task.object,
       created,
-      model: result.receipt.value.model,
-      choices: [choice],
-      usage: { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.promptTokens + usage.completionTokens },
-      infermesh: infermeshField(result)
+      model: first.receipt.value.model,
+      choices: results.map((result, index) => {
+        const lps = lpsByTask.get(result.taskId) ?? []
+        const text = 'text' in result.output ? result.output.text : ''
+        if (task.kind !== 'chat') return { index, text, logprobs: body.logprobs ? completionLogprobs(lps) : null, finish_reason: result.receipt.value.finishReason }
+        const answer = usesTools(result.request.value.params)
+          ? toolAnswer(text, result.taskId, result.receipt.value.finishReason)
+          : { message: { role: 'assistant', content: text, refusal: null }, finishReason: result.receipt.value.finishReason }
+        return { index, message: answer.message, logprobs: body.logprobs ? { content: lps.map(chatLogprob) } : null, finish_reason: answer.finishReason }
+      }),
+      usage: usageOf(results),
+      infermesh: infermesh(results)
     }
   }
 
   const sse = new SseWriter(ctx.res)
   let model = body.models[0]!
-  const chunk = (delta: Record<string, unknown> | string, finish: string | null, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  const chunk = (index: number, delta: Record<string, unknown> | string, finish: string | null, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
     id: `${idPrefix}${extra.taskId ?? ''}`,
     object: chunkObject,
     created,
     model,
-    choices: [task.kind === 'chat' ? { index: 0, delta, logprobs: null, finish_reason: finish } : { index: 0, text: delta, logprobs: null, finish_reason: finish }],
+    choices: [task.kind === 'chat' ? { index, delta, logprobs: null, finish_reason: finish } : { index, text: delta, logprobs: null, finish_reason: finish }],
     ...extra.rest as object
   })
   try {
-    let first = true
-    /** The tool deltas of the attempt streaming now (an attempt that failed before its first token leaves nothing behind). */
-    let tools: ToolDeltas | undefined
-    const result = await submitWithFallbacks(deps.gateway, body.models, m => { model = m; return build(m) }, {
-      signal,
-      onChunk: (c, meta) => {
-        if (meta.tools) {
-          if (tools === undefined || tools.taskId !== meta.taskId) tools = new ToolDeltas(meta.taskId)
-          for (const delta of tools.push(c.text)) {
-            sse.send(chunk(first ? { role: 'assistant', ...delta } : delta, null, { taskId: meta.taskId }))
-            first = false
+    const finals = await allChoices(async index => {
+      let first = true
+      /** The tool deltas of the attempt streaming now (an attempt that failed before its first token leaves nothing behind). */
+      let tools: ToolDeltas | undefined
+      const result = await submitWithFallbacks(deps.gateway, body.models, m => { model = m; return build(index)(m) }, {
+        signal,
+        onChunk: (c, meta) => {
+          if (meta.tools) {
+            if (tools === undefined || tools.taskId !== meta.taskId) tools = new ToolDeltas(meta.taskId)
+            for (const delta of tools.push(c.text)) {
+              sse.send(chunk(index, first ? { role: 'assistant', ...delta } : delta, null, { taskId: meta.taskId }))
+              first = false
+            }
+            return
           }
-          return
+          // A step whose text is held back (a possible stop string, half a character) has nothing to show unless logprobs are asked for.
+          if (c.text === '' && !first && !(body.logprobs === true && c.lp != null)) return
+          if (task.kind === 'chat') {
+            const delta: Record<string, unknown> = first ? { role: 'assistant', content: c.text } : { content: c.text }
+            const out = chunk(index, delta, null, { taskId: meta.taskId })
+            if (body.logprobs && c.lp != null) (out.choices as Array<Record<string, unknown>>)[0]!.logprobs = { content: [chatLogprob(c)] }
+            sse.send(out)
+          } else {
+            sse.send(chunk(index, c.text, null, { taskId: meta.taskId }))
+          }
+          first = false
         }
-        // A step whose text is held back (a possible stop string, half a character) has nothing to show unless logprobs are asked for.
-        if (c.text === '' && !first && !(body.logprobs === true && c.lp != null)) return
-        if (task.kind === 'chat') {
-          const delta: Record<string, unknown> = first ? { role: 'assistant', content: c.text } : { content: c.text }
-          const out = chunk(delta, null, { taskId: meta.taskId })
-          if (body.logprobs && c.lp != null) (out.choices as Array<Record<string, unknown>>)[0]!.logprobs = { content: [chatLogprob(c)] }
-          sse.send(out)
-        } else {
-          sse.send(chunk(c.text, null, { taskId: meta.taskId }))
-        }
-        first = false
-      }
+      })
+      const finish = tools !== undefined && tools.calls > 0 ? 'tool_calls' : result.receipt.value.finishReason
+      return { result, first, finish }
     })
-    const usage = result.receipt.value.usage
-    const usageBody = { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.promptTokens + usage.completionTokens }
-    const finish = tools !== undefined && tools.calls > 0 ? 'tool_calls' : result.receipt.value.finishReason
-    const last = chunk(task.kind === 'chat' ? (first ? { role: 'assistant', content: '' } : {}) : '', finish, { rest: { infermesh: infermeshField(result) } })
-    last.id = `${idPrefix}${result.taskId}`
-    sse.send(last)
-    if (body.includeUsage) sse.send({ id: `${idPrefix}${result.taskId}`, object: chunkObject, created, model, choices: [], usage: usageBody })
+    const results = finals.map(f => f.result)
+    // Each choice's last chunk, once all are done: the infermesh receipts ride on the last one.
+    finals.forEach(({ result, first, finish }, index) => {
+      const last = chunk(index, task.kind === 'chat' ? (first ? { role: 'assistant', content: '' } : {}) : '', finish, index === n - 1 ? { rest: { infermesh: infermesh(results) } } : {})
+      last.id = `${idPrefix}${result.taskId}`
+      sse.send(last)
+    })
+    if (body.includeUsage) sse.send({ id: `${idPrefix}${results[0]!.taskId}`, object: chunkObject, created, model, choices: [], usage: usageOf(results) })
     sse.done()
   } catch (err) {
     if (!sse.started) throw err // nothing streamed yet: a normal HTTP error
@@ -319,7 +348,8 @@ export function openaiRoutes (deps: OpenAIRouteDeps): Route[] {
           stream: body.stream === true,
           includeUsage: body.stream_options?.include_usage === true,
           prefs: { ...prefs, parameters: [...structured.sent, ...penalties.sent] },
-          structured: { ...structured.params, ...penalties.params }
+          structured: { ...structured.params, ...penalties.params },
+          n: body.n ?? 1
         })
       }
     },
@@ -346,7 +376,8 @@ export function openaiRoutes (deps: OpenAIRouteDeps): Route[] {
           stream: body.stream === true,
           includeUsage: body.stream_options?.include_usage === true,
           prefs: { ...toPrefs(body.provider), parameters: penalties.sent },
-          structured: penalties.params
+          structured: penalties.params,
+          n: body.n ?? 1
         })
       }
     },

@@ -7,6 +7,7 @@ import { z } from 'zod'
 import { modelIdSchema } from '../../protocol/capacity.ts'
 import { isPeerId } from '../../protocol/identity.ts'
 import { TASK_LIMITS, toolNameSchema } from '../../protocol/task.ts'
+import { openaiDefaults } from '../options.ts'
 
 const peerSlug = z.string().refine(isPeerId, { message: 'provider slugs are PeerIds (12D3Koo…)' })
 
@@ -43,7 +44,7 @@ const sampling = {
   stop,
   stream: z.boolean().nullable().optional(),
   stream_options: z.object({ include_usage: z.boolean().optional() }).nullable().optional(),
-  n: z.literal(1).nullable().optional(),
+  n: z.number().int().min(1).max(openaiDefaults.maxChoices).nullable().optional(),
   frequency_penalty: z.number().min(-2).max(2).nullable().optional(),
   presence_penalty: z.number().min(-2).max(2).nullable().optional(),
   /** Token id (as a string, OpenAI's shape) → bias in [-100, 100]. */

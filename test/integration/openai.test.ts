@@ -111,6 +111,21 @@ describe('OpenAI SDK against an infermesh network', () => {
     await verifyTask(info!, local.output)
   })
 
+  it('n choices: each its own task with seed + index, whole or streamed, each reproducing the reference text', async () => {
+    const messages = [{ role: 'user' as const, content: 'three ways to say it' }]
+    const reference = (i: number): string => (computeReference({ model: 'ref-tiny', kind: 'chat', input: { messages }, params: { maxTokens: 10, temperature: 1, topP: 1, seed: 500 + i, stop: [], logprobs: false, topLogprobs: 0 } }).output as { text: string }).text
+    const r = await client.chat.completions.create({ model: 'ref-tiny', messages, max_tokens: 10, seed: 500, n: 3 })
+    expect(r.choices.map(c => c.index)).toEqual([0, 1, 2])
+    expect(r.choices.map(c => c.message.content)).toEqual([0, 1, 2].map(reference))
+    expect(new Set(r.choices.map(c => c.message.content)).size).toBeGreaterThan(1)
+    const info = (r as unknown as { infermesh: { choices: InfermeshField[] } }).infermesh
+    expect(info.choices.map(c => c.seed)).toEqual([500, 501, 502])
+    for (let i = 0; i < 3; i++) await verifyTask(info.choices[i]!, { text: r.choices[i]!.message.content! })
+    expect(r.usage!.completion_tokens).toBe(info.choices.reduce((n, c) => n + (c as unknown as { receipt: { usage: { completionTokens: number } } }).receipt.usage.completionTokens, 0))
+    const streamed = await client.chat.completions.stream({ model: 'ref-tiny', messages, max_tokens: 10, seed: 500, n: 2 }).finalChatCompletion()
+    expect(streamed.choices.map(c => c.message.content)).toEqual([0, 1].map(reference))
+  })
+
   it('completions, with a stop sequence and logprobs', async () => {
     const res = await client.completions.create({ model: 'ref-tiny', prompt: 'Once upon a time', max_tokens: 20, temperature: 0, stop: ['e'], logprobs: 3, seed: 5 })
     const info = (res as unknown as { infermesh: InfermeshField }).infermesh

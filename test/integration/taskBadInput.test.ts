@@ -79,7 +79,7 @@ describe('task input validation', () => {
     ['a bad role', { messages: [{ role: 'wizard', content: 'x' }] }, 'messages.0.role'],
     ['temperature as a string', { temperature: 'hot' }, 'temperature'],
     ['temperature above 2', { temperature: 3 }, 'temperature'],
-    ['n = 2', { n: 2 }, 'n'],
+    ['n over the limit', { n: 9 }, 'n'],
     ['max_tokens beyond the protocol limit', { max_tokens: 100_000 }, 'max_tokens'],
     ['max_tokens beyond the model context', { max_tokens: 1000 }, 'max_tokens'],
     ['a provider slug that is not a PeerId', { provider: { only: ['openai'] } }, 'provider.only.0'],
