@@ -27,7 +27,7 @@ export const submitResponseSchema = z.union([
   z.strictObject({
     ok: z.literal(true),
     provider: z.string(),
-    output: z.union([z.strictObject({ text: z.string(), tokens: z.array(z.number().int().min(0)).max(TASK_LIMITS.maxTokens + 1).optional() }), z.strictObject({ embeddings: z.array(z.array(z.number())) })]),
+    output: z.union([z.strictObject({ text: z.string(), tokens: z.array(z.number().int().min(0)).max(TASK_LIMITS.maxTokens + 1).optional(), reasoning: z.string().optional() }), z.strictObject({ embeddings: z.array(z.array(z.number())) })]),
     request: z.strictObject({ body: bytes, sig: bytes }),
     receipt: z.strictObject({ body: bytes, sig: bytes }),
     ttftMs: z.number().min(0),

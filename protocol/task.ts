@@ -214,8 +214,10 @@ export interface SignedObject<T> {
  * included. The output hash covers them, so a validator checks the very
  * tokens the provider signed: detokenized text cannot be tokenized back
  * reliably (a model may emit "hel" + "lo" where the tokenizer says "hello").
+ * `reasoning`: the reasoning text an upstream streamed beside the answer
+ * (reasoning_content), when there was any; the output hash covers it too.
  */
-export type TaskOutput = { text: string, tokens?: number[] } | { embeddings: number[][] }
+export type TaskOutput = { text: string, tokens?: number[], reasoning?: string } | { embeddings: number[][] }
 
 /** sha256 over canonical CBOR of the output, so any node can recompute and compare. */
 export function taskOutputHash (output: TaskOutput): Uint8Array {
@@ -308,7 +310,9 @@ export const frameSchema = z.discriminatedUnion('t', [
     text: z.string(),
     /** The token ids sampled for this chunk (llama backend), in order; the receipt's output hash covers them all. */
     ids: z.optional(z.array(z.number().int().min(0).max(0xffff_ffff)).max(TASK_LIMITS.maxTokens + 1)),
-    lp: z.optional(z.strictObject({ logprob: z.number(), top: z.array(z.strictObject({ token: z.string(), logprob: z.number() })).max(TASK_LIMITS.maxTopLogprobs) }))
+    lp: z.optional(z.strictObject({ logprob: z.number(), top: z.array(z.strictObject({ token: z.string(), logprob: z.number() })).max(TASK_LIMITS.maxTopLogprobs) })),
+    /** Reasoning text an upstream streamed (reasoning_content deltas), passed through; never empty when present. */
+    reasoning: z.optional(z.string().min(1))
   }),
   z.strictObject({ t: z.literal('emb'), vectors: z.array(z.array(z.number())).max(TASK_LIMITS.maxEmbeddingInputs) }),
   z.strictObject({ t: z.literal('receipt'), body: z.custom<Uint8Array>(v => v instanceof Uint8Array), sig: z.custom<Uint8Array>(v => v instanceof Uint8Array) }),

@@ -231,7 +231,8 @@ async function textTask (deps: OpenAIRouteDeps, ctx: RequestContext, task: TextT
         if (task.kind !== 'chat') return { index, text, logprobs: body.logprobs ? completionLogprobs(lps) : null, finish_reason: result.receipt.value.finishReason }
         const answer = usesTools(result.request.value.params)
           ? toolAnswer(text, result.taskId, result.receipt.value.finishReason)
-          : { message: { role: 'assistant', content: text, refusal: null }, finishReason: result.receipt.value.finishReason }
+          : { message: { role: 'assistant', content: text, refusal: null } as Record<string, unknown>, finishReason: result.receipt.value.finishReason }
+        if ('reasoning' in result.output && result.output.reasoning !== undefined) answer.message.reasoning_content = result.output.reasoning
         return { index, message: answer.message, logprobs: body.logprobs ? { content: lps.map(chatLogprob) } : null, finish_reason: answer.finishReason }
       }),
       usage: usageOf(results),
@@ -257,6 +258,12 @@ async function textTask (deps: OpenAIRouteDeps, ctx: RequestContext, task: TextT
       const result = await submitWithFallbacks(deps.gateway, body.models, m => { model = m; return build(index)(m) }, {
         signal,
         onChunk: (c, meta) => {
+          if (c.reasoning !== undefined && task.kind === 'chat') {
+            // An upstream's reasoning, passed through as its own deltas (vLLM's and DeepSeek's reasoning_content).
+            sse.send(chunk(index, first ? { role: 'assistant', reasoning_content: c.reasoning } : { reasoning_content: c.reasoning }, null, { taskId: meta.taskId }))
+            first = false
+            if (c.text === '') return
+          }
           if (meta.tools) {
             if (tools === undefined || tools.taskId !== meta.taskId) tools = new ToolDeltas(meta.taskId)
             for (const delta of tools.push(c.text)) {

@@ -161,7 +161,7 @@ async function boundedText (res: Response, max: number): Promise<string> {
  * finish reason; a typed error for anything else, so a client never gets an
  * empty 200 for an answer this node could not read.
  */
-export function mapPlainAnswer (request: TaskRequest, body: string): { text: string, usage: { promptTokens: number, completionTokens: number }, finishReason: 'stop' | 'length' } {
+export function mapPlainAnswer (request: TaskRequest, body: string): { text: string, reasoning?: string, usage: { promptTokens: number, completionTokens: number }, finishReason: 'stop' | 'length' } {
   let json: any
   try { json = JSON.parse(body) } catch { throw new TaskError(TaskErrorCode.INTERNAL, 'upstream answered with a JSON content type but a body that is not JSON') }
   if (json?.error != null) throw new TaskError(TaskErrorCode.INTERNAL, `upstream failed: ${String(json.error.message ?? 'unknown error').slice(0, 300)}`)
@@ -180,7 +180,14 @@ export function mapPlainAnswer (request: TaskRequest, body: string): { text: str
   const usage = json?.usage != null && typeof json.usage === 'object'
     ? { promptTokens: tokenCount(json.usage.prompt_tokens), completionTokens: tokenCount(json.usage.completion_tokens) }
     : { promptTokens: 0, completionTokens: text.length > 0 ? 1 : 0 }
-  return { text, usage, finishReason: choice?.finish_reason === 'length' ? 'length' : 'stop' }
+  const reasoning = reasoningOf(choice?.message)
+  return { text, ...(reasoning !== '' ? { reasoning } : {}), usage, finishReason: choice?.finish_reason === 'length' ? 'length' : 'stop' }
+}
+
+/** Reasoning text of a message or delta: vLLM's and DeepSeek's reasoning_content, OpenRouter's reasoning. */
+function reasoningOf (m: { reasoning_content?: unknown, reasoning?: unknown } | undefined): string {
+  const r = m?.reasoning_content ?? m?.reasoning
+  return typeof r === 'string' ? r : ''
 }
 
 export function createOpenAIBackend (init: OpenAIBackendInit): Backend {
@@ -220,8 +227,9 @@ export function createOpenAIBackend (init: OpenAIBackendInit): Backend {
       // Some servers ignore `stream` and answer with one JSON body: map it, never pass on an empty answer.
       if ((res.headers.get('content-type') ?? '').includes('application/json')) {
         const result = mapPlainAnswer(request, await boundedText(res, upstreamDefaults.maxEventBytes))
+        if (result.reasoning !== undefined) await emit({ t: 'chunk', text: '', reasoning: result.reasoning })
         if (result.text.length > 0) await emit({ t: 'chunk', text: result.text })
-        return { output: { text: result.text }, usage: result.usage, finishReason: result.finishReason }
+        return { output: { text: result.text, ...(result.reasoning !== undefined ? { reasoning: result.reasoning } : {}) }, usage: result.usage, finishReason: result.finishReason }
       }
       let text = ''
       let events = 0
@@ -231,6 +239,7 @@ export function createOpenAIBackend (init: OpenAIBackendInit): Backend {
       // With tools, the answer is one envelope written at the end: content and calls may both come, in any order.
       const tools = request.kind === 'chat' && usesTools(request.params) ? new UpstreamCalls() : undefined
       let content = ''
+      let reasoning = ''
       for await (const data of sseData(res.body, timeoutMs, signal)) {
         events++
         if (data === '[DONE]') break
@@ -239,6 +248,13 @@ export function createOpenAIBackend (init: OpenAIBackendInit): Backend {
         if (ev?.error != null) throw new TaskError(TaskErrorCode.INTERNAL, `upstream failed mid-stream: ${String(ev.error.message ?? 'unknown error').slice(0, 300)}`)
         const choice = ev?.choices?.[0]
         const piece: unknown = request.kind === 'chat' ? choice?.delta?.content : choice?.text
+        // Reasoning streams beside the answer, as it comes, whatever the answer's form.
+        const thought = request.kind === 'chat' ? reasoningOf(choice?.delta) : ''
+        if (thought !== '') {
+          reasoning += thought
+          if (reasoning.length > upstreamDefaults.maxEventBytes * 4) throw new TaskError(TaskErrorCode.INTERNAL, 'upstream reasoning too large')
+          await emit({ t: 'chunk', text: '', reasoning: thought })
+        }
         if (tools !== undefined) {
           tools.add(choice?.delta?.tool_calls)
           if (typeof piece === 'string') content += piece
@@ -262,7 +278,7 @@ export function createOpenAIBackend (init: OpenAIBackendInit): Backend {
         await emit({ t: 'chunk', text })
       }
       // Servers that omit usage are billed by chunks (one per token in practice).
-      return { output: { text }, usage: usage ?? { promptTokens: 0, completionTokens: chunks }, finishReason }
+      return { output: { text, ...(reasoning !== '' ? { reasoning } : {}) }, usage: usage ?? { promptTokens: 0, completionTokens: chunks }, finishReason }
     }
   }
 }

@@ -239,6 +239,8 @@ export class Gateway {
     let text = ''
     /** Token ids, when the provider's backend streams them (llama): they are part of the output it signs. */
     let tokens: number[] | undefined
+    /** Reasoning text, when the provider's upstream streamed any: part of the output it signs. */
+    let reasoning: string | undefined
     let embeddings: number[][] | undefined
     const iterator = frames[Symbol.asyncIterator]()
     let succeeded = false
@@ -261,6 +263,7 @@ export class Gateway {
           if (firstTokenAt == null) this.c.metrics?.timeToFirstToken.observe((Date.now() - started) / 1000)
           firstTokenAt ??= Date.now()
           text += frame.text
+          if (frame.reasoning !== undefined) reasoning = (reasoning ?? '') + frame.reasoning
           if (frame.ids !== undefined) {
             tokens ??= []
             if (tokens.length + frame.ids.length > TASK_LIMITS.maxTokens + 1) throw new AttemptError(TaskErrorCode.INVALID_REQUEST, 'provider streamed more token ids than max_tokens allows', true)
@@ -273,7 +276,7 @@ export class Gateway {
         } else if (frame.t === 'error') {
           throw new AttemptError(frame.code, frame.message, firstTokenAt != null)
         } else if (frame.t === 'receipt') {
-          const output: TaskOutput = task.kind === 'embedding' ? { embeddings: embeddings ?? [] } : tokens === undefined ? { text } : { text, tokens }
+          const output: TaskOutput = task.kind === 'embedding' ? { embeddings: embeddings ?? [] } : { text, ...(tokens === undefined ? {} : { tokens }), ...(reasoning === undefined ? {} : { reasoning }) }
           let receipt: SignedObject<Receipt>
           try {
             receipt = verifyReceipt(frame.body, frame.sig, this.c.network, this.c.verify)

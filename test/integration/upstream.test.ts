@@ -14,6 +14,8 @@ import { createLogger } from '../../node/logger.ts'
 import { startNode, type InfermeshNode } from '../../node/node.ts'
 import { defaultNodeOptions } from '../../node/options.ts'
 import { startNodeProcess, tempDir, writeNetworkFile, type NodeProcess } from '../helpers/nodeProcess.ts'
+import { toHex } from '../../protocol/bytes.ts'
+import { taskOutputHash } from '../../protocol/task.ts'
 
 describe('--backend openai', () => {
   const dir = tempDir()
@@ -53,16 +55,24 @@ describe('--backend openai', () => {
           schema: { name: 'get_weather', arguments: '{"city":5}' }
         }
         const call = calls[body.messages?.at(-1)?.content ?? '']
+        if (body.model === 'thinking-stream-model') {
+          // Reasoning deltas first, then the answer, as vLLM's reasoning parsers and DeepSeek stream them.
+          const events = [{ reasoning_content: 'First, ' }, { reasoning_content: 'think.' }, { content: 'Thought ' }, { content: 'through.' }]
+          res.writeHead(200, { 'content-type': 'text/event-stream' })
+          for (const delta of events) res.write(`data: ${JSON.stringify({ object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: null }] })}\n\n`)
+          res.end(`data: ${JSON.stringify({ object: 'chat.completion.chunk', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 4 } })}\n\ndata: [DONE]\n\n`)
+          return
+        }
         const answer = body.model === 'garbled-model'
           ? { object: 'chat.completion', choices: [] }
           : body.model === 'tool-model' && call != null
             ? { object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: [{ id: 'up_1', type: 'function', function: call }] }, finish_reason: 'tool_calls' }], usage: { prompt_tokens: 4, completion_tokens: 6 } }
-            : { object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'An answer in one piece.' }, finish_reason: 'stop' }], usage: { prompt_tokens: 4, completion_tokens: 6 } }
+            : { object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'An answer in one piece.', ...(body.model === 'thinking-model' ? { reasoning_content: 'Let me think.' } : {}) }, finish_reason: 'stop' }], usage: { prompt_tokens: 4, completion_tokens: 6 } }
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer))
       })
     })
     await new Promise<void>(resolve => plainUpstream.listen(0, '127.0.0.1', resolve))
-    plain = await startNode({ ...defaultNodeOptions, dataDir: join(dir, 'plain'), api: '127.0.0.1:0', roles: ['provider'], backend: 'openai', upstream: `http://127.0.0.1:${(plainUpstream.address() as { port: number }).port}/v1`, models: ['plain-model', 'garbled-model', 'tool-model'], upstreamParameters: ['tools', 'tool_choice'] }, { cwd: dir, logger: silent, network })
+    plain = await startNode({ ...defaultNodeOptions, dataDir: join(dir, 'plain'), api: '127.0.0.1:0', roles: ['provider'], backend: 'openai', upstream: `http://127.0.0.1:${(plainUpstream.address() as { port: number }).port}/v1`, models: ['plain-model', 'garbled-model', 'tool-model', 'thinking-model', 'thinking-stream-model'], upstreamParameters: ['tools', 'tool_choice'] }, { cwd: dir, logger: silent, network })
     await Promise.all([waitForSelf(front), waitForSelf(stuck), waitForSelf(plain)])
   }, 60_000)
 
@@ -160,5 +170,26 @@ describe('--backend openai', () => {
     const models = (await (await fetch(`http://127.0.0.1:${plain.api.address.port}/v1/models`)).json()) as { data: Array<{ id: string, supported_parameters: string[] }> }
     expect(models.data.find(m => m.id === 'tool-model')!.supported_parameters).toEqual(expect.arrayContaining(['tools', 'tool_choice', 'max_tokens']))
     expect(models.data.find(m => m.id === 'tool-model')!.supported_parameters).not.toContain('response_format')
+  })
+
+  it('passes an upstream\'s reasoning on, streamed as reasoning_content deltas or whole, inside the signed output', async () => {
+    const messages = [{ role: 'user' as const, content: 'think first' }]
+    for (const [model, reasoning, content] of [['thinking-model', 'Let me think.', 'An answer in one piece.'], ['thinking-stream-model', 'First, think.', 'Thought through.']] as const) {
+      const whole = await client(plain).chat.completions.create({ model, messages, max_tokens: 16 })
+      const message = whole.choices[0]!.message as OpenAI.ChatCompletionMessage & { reasoning_content?: string }
+      expect(message.reasoning_content, model).toBe(reasoning)
+      expect(message.content).toBe(content)
+      // The receipt commits to the reasoning too.
+      const info = (whole as unknown as { infermesh: { taskId: string } }).infermesh
+      const stored = (await (await fetch(`http://127.0.0.1:${plain.api.address.port}/v1/tasks/${info.taskId}`)).json()) as { receipt: { outputHash: string } }
+      expect(stored.receipt.outputHash).toBe(toHex(taskOutputHash({ text: content, reasoning })))
+      let thought = ''
+      let said = ''
+      for await (const c of await client(plain).chat.completions.create({ model, messages, max_tokens: 16, stream: true })) {
+        thought += (c.choices[0]?.delta as { reasoning_content?: string } | undefined)?.reasoning_content ?? ''
+        said += c.choices[0]?.delta?.content ?? ''
+      }
+      expect([thought, said]).toEqual([reasoning, content])
+    }
   })
 })
