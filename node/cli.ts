@@ -49,7 +49,7 @@ async function apiGet (base: string, path: string, token?: string, method: 'GET'
 
 function startFlags (opts: Record<string, unknown>): Partial<Record<ConfigKey, string | string[]>> {
   const map: Record<string, ConfigKey> = {
-    data: 'dataDir', network: 'network', bootstrap: 'bootstrap', listen: 'listen', announce: 'announce', api: 'api', apiToken: 'apiToken', role: 'roles', models: 'models', logLevel: 'logLevel', config: 'config', backend: 'backend', upstream: 'upstream', slots: 'slots', creditLimit: 'creditLimit', upstreamTimeout: 'upstreamTimeout', upstreamParameters: 'upstreamParameters', fault: 'fault', maxInboundPerIp: 'maxInboundPerIp', auditsPerEpoch: 'auditsPerEpoch', verifyModels: 'verifyModels', verifyUpstream: 'verifyUpstream', verifyDialect: 'verifyDialect', llamaThreads: 'llamaThreads'
+    data: 'dataDir', network: 'network', bootstrap: 'bootstrap', listen: 'listen', announce: 'announce', api: 'api', apiToken: 'apiToken', role: 'roles', models: 'models', logLevel: 'logLevel', config: 'config', backend: 'backend', upstream: 'upstream', slots: 'slots', creditLimit: 'creditLimit', upstreamTimeout: 'upstreamTimeout', upstreamParameters: 'upstreamParameters', upstreamInputs: 'upstreamInputs', fault: 'fault', maxInboundPerIp: 'maxInboundPerIp', auditsPerEpoch: 'auditsPerEpoch', verifyModels: 'verifyModels', verifyUpstream: 'verifyUpstream', verifyDialect: 'verifyDialect', llamaThreads: 'llamaThreads'
   }
   const flags: Partial<Record<ConfigKey, string | string[]>> = {}
   for (const [flag, key] of Object.entries(map)) {
@@ -84,6 +84,7 @@ export function buildProgram (): Command {
     .option('--upstream <url>', 'base URL of the OpenAI-compatible server for --backend openai, e.g. http://127.0.0.1:11434/v1')
     .option('--upstream-timeout <seconds>', `how long the upstream may take to start answering, and between chunks (default ${defaultNodeOptions.upstreamTimeout})`)
     .option('--upstream-parameters <list>', `parameters beyond the sampling ones that the upstream honours, comma separated: ${OPTIONAL_PARAMETERS.join(', ')}, or none (default: what its GET /models lists, else none)`, collect)
+    .option('--upstream-inputs <list>', 'what the upstream\'s models take in: text, or text,image for a vision model (default: what its GET /models lists, else text)', collect)
     .option('--fault <strategy>', 'TESTS AND DEVNETS ONLY: make this provider cheat (garbage, cheat:Q, honest-to:ID,…, honest-to-new, long-prompts:N, turns-bad:S, unsupported:MODEL, slow:TPS, overclaim:TPS)')
     .option('--slots <n>', `concurrent tasks this provider runs (default ${defaultNodeOptions.slots})`)
     .option('--credit-limit <credits>', `credit a requester may run up before its tasks are refused (default ${defaultNodeOptions.creditLimit})`)

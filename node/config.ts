@@ -44,6 +44,7 @@ const ENV_NAMES: Record<ConfigKey, string> = {
   creditLimit: 'INFERMESH_CREDIT_LIMIT',
   upstreamTimeout: 'INFERMESH_UPSTREAM_TIMEOUT',
   upstreamParameters: 'INFERMESH_UPSTREAM_PARAMETERS',
+  upstreamInputs: 'INFERMESH_UPSTREAM_INPUTS',
   fault: 'INFERMESH_FAULT',
   maxInboundPerIp: 'INFERMESH_MAX_INBOUND_PER_IP',
   auditsPerEpoch: 'INFERMESH_AUDITS_PER_EPOCH',
@@ -63,7 +64,7 @@ export { ENV_NAMES }
 export const BACKENDS = ['reference', 'reference-nondeterministic', 'openai', 'llama'] as const
 export type BackendName = typeof BACKENDS[number]
 
-const LIST_KEYS = new Set<ConfigKey>(['bootstrap', 'listen', 'announce', 'roles', 'models', 'verifyModels', 'upstreamParameters'])
+const LIST_KEYS = new Set<ConfigKey>(['bootstrap', 'listen', 'announce', 'roles', 'models', 'verifyModels', 'upstreamParameters', 'upstreamInputs'])
 
 const fileSchema = z.strictObject({
   dataDir: z.string().min(1),
@@ -82,6 +83,7 @@ const fileSchema = z.strictObject({
   creditLimit: z.union([z.number(), z.string()]).transform(String),
   upstreamTimeout: z.union([z.number(), z.string()]).transform(String),
   upstreamParameters: z.array(z.string()),
+  upstreamInputs: z.array(z.string()),
   fault: z.string(),
   maxInboundPerIp: z.union([z.number(), z.string()]).transform(String),
   auditsPerEpoch: z.union([z.number(), z.string()]).transform(String),
@@ -188,6 +190,14 @@ export function parseUpstreamParameters (values: string[]): string[] | 'none' {
     }
   }
   return [...new Set(values)]
+}
+
+/** --upstream-inputs: text and image. */
+export function parseUpstreamInputs (values: string[]): string[] {
+  for (const v of values) {
+    if (v !== 'text' && v !== 'image') throw new CodedError(ErrorCode.CONFIG_INVALID, `unknown upstream input "${v}"; use text, or text,image for a vision model`, { field: 'upstreamInputs' })
+  }
+  return [...new Set(['text', ...values])]
 }
 
 export function parseRoles (values: string[]): Role[] {

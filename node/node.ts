@@ -37,7 +37,7 @@ import { dashboardRoutes } from './api/dashboardRoutes.ts'
 import { createMetrics } from './metrics.ts'
 import { ProviderService } from './market/provider.ts'
 import { startApiServer, type ApiServer } from './api/server.ts'
-import { loadNetwork, parseApiAddress, parseBackend, parseLlamaModelSpecs, parseModelSpecs, parsePositiveInt, parseRoles, parseUpstreamParameters, parseVerifier } from './config.ts'
+import { loadNetwork, parseApiAddress, parseBackend, parseLlamaModelSpecs, parseModelSpecs, parsePositiveInt, parseRoles, parseUpstreamInputs, parseUpstreamParameters, parseVerifier } from './config.ts'
 import { nativeSign } from './crypto/nativeSign.ts'
 import { nativeVerify } from './crypto/nativeVerify.ts'
 import { Advertiser } from './discovery/advertiser.ts'
@@ -197,10 +197,12 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
           // Advertise the context the upstream really has, where it says (vLLM, infermesh, llama.cpp server).
           const reported = await upstreamModels(backendKind.upstream, process.env.INFERMESH_UPSTREAM_KEY)
           const declared = parseUpstreamParameters(options.upstreamParameters)
+          const declaredInputs = options.upstreamInputs.length > 0 ? parseUpstreamInputs(options.upstreamInputs) : undefined
           const offers = models.map(m => {
             const r = reported.get(m.id)
             const structured = declared === 'none' ? [] : declared.length > 0 ? declared : r?.parameters ?? []
-            return { ...m, contextLength: r?.contextLength ?? m.contextLength, ...(structured.length > 0 ? { parameters: [...BASE_PARAMETERS, ...structured] } : {}) }
+            const inputs = declaredInputs ?? r?.inputs ?? ['text']
+            return { ...m, contextLength: r?.contextLength ?? m.contextLength, ...(structured.length > 0 ? { parameters: [...BASE_PARAMETERS, ...structured] } : {}), ...(inputs.includes('image') ? { inputs } : {}) }
           })
           log.info({ upstream: backendKind.upstream.origin, contextLengths: Object.fromEntries(offers.map(m => [m.id, m.contextLength])), parameters: Object.fromEntries(offers.map(m => [m.id, m.parameters ?? BASE_PARAMETERS])), reported: reported.size }, 'upstream models')
           honest = createOpenAIBackend({ upstream: backendKind.upstream, models: offers, apiKey: process.env.INFERMESH_UPSTREAM_KEY, timeoutMs: parsePositiveInt(options.upstreamTimeout, 'upstreamTimeout', 3600) * 1000 })

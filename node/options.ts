@@ -63,6 +63,12 @@ export const defaultNodeOptions = {
    */
   upstreamParameters: [] as string[],
   /**
+   * What the upstream's models take in: text, and image for a vision model.
+   * Empty: what its GET /models lists as architecture.input_modalities
+   * (OpenRouter and infermesh list them), else text only.
+   */
+  upstreamInputs: [] as string[],
+  /**
    * Inbound connections accepted from one remote IP (open or upgrading), so one
    * host cannot take every connection slot. Loopback has its own, higher cap
    * (libp2pDefaults.maxInboundPerLoopbackIp).

@@ -110,8 +110,15 @@ export const modelOfferSchema = z.strictObject({
    * (SUPPORTED_PARAMETERS); absent: BASE_PARAMETERS. Names this version does
    * not know are kept, so a newer node's record still validates.
    */
-  parameters: z.array(z.string().regex(/^[a-z_]{1,32}$/)).max(32).optional()
+  parameters: z.array(z.string().regex(/^[a-z_]{1,32}$/)).max(32).optional(),
+  /** What the model takes in, OpenRouter's input_modalities ("text", "image"); absent: text only. */
+  inputs: z.array(z.string().regex(/^[a-z_]{1,16}$/)).max(8).optional()
 })
+
+/** What an offer takes in: its declared input modalities, text only when it declares none. */
+export function offerInputs (offer: Pick<ModelOffer, 'inputs'>): readonly string[] {
+  return offer.inputs ?? ['text']
+}
 
 /** What every backend honours: OpenRouter's names for the sampling parameters. */
 export const BASE_PARAMETERS: readonly string[] = ['max_tokens', 'temperature', 'top_p', 'seed', 'stop', 'logprobs', 'top_logprobs']

@@ -61,13 +61,20 @@ export const TASK_LIMITS = {
   /** Bytes of one call's arguments in the history. */
   maxToolArguments: 16 * 1024,
   /** Tokens one logit_bias may name (OpenAI: 300). */
-  maxLogitBias: 300
+  maxLogitBias: 300,
+  /** Images in one request, and bytes of each and of all: a task request must fit one message (1 MiB by default). */
+  maxImages: 4,
+  maxImageBytes: 512 * 1024,
+  maxImageBytesTotal: 640 * 1024
 } as const
 
 const bytes32 = z.custom<Uint8Array>(v => v instanceof Uint8Array && v.length === 32, { message: 'must be 32 bytes' })
 const peerId = z.string().refine(isPeerId, { message: 'must be an Ed25519 PeerId' })
 const timestampMs = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
 const micros = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
+
+/** Image types a message may carry. */
+export const IMAGE_MEDIA_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/gif'] as const
 
 /** OpenAI's function names: letters, digits, _ and -, at most 64. */
 export const toolNameSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'must be 1-64 letters, digits, _ or -' })
@@ -79,7 +86,12 @@ export const chatMessageSchema = z.strictObject({
   /** An assistant turn's tool calls; arguments as the JSON text the model wrote. */
   toolCalls: z.optional(z.array(z.strictObject({ id: toolCallIdSchema, name: toolNameSchema, arguments: z.string().max(TASK_LIMITS.maxToolArguments) })).min(1).max(TASK_LIMITS.maxToolCalls)),
   /** A tool message: the call it answers. */
-  toolCallId: z.optional(toolCallIdSchema)
+  toolCallId: z.optional(toolCallIdSchema),
+  /** Images the message shows after its text (OpenAI's image_url parts, from data URLs), for models that take image input. */
+  images: z.optional(z.array(z.strictObject({
+    mediaType: z.enum(IMAGE_MEDIA_TYPES),
+    data: z.custom<Uint8Array>(v => v instanceof Uint8Array && v.length > 0 && v.length <= TASK_LIMITS.maxImageBytes, { message: `must be 1 to ${TASK_LIMITS.maxImageBytes} bytes` })
+  })).min(1).max(TASK_LIMITS.maxImages))
 })
 export type ChatMessage = z.infer<typeof chatMessageSchema>
 
@@ -87,6 +99,10 @@ export const taskInputSchema = z.union([
   z.strictObject({ messages: z.array(chatMessageSchema).min(1).max(TASK_LIMITS.maxMessages) }).superRefine((input, ctx) => {
     // A tool message answers a call an earlier assistant message made.
     const ids = new Set<string>()
+    const images = input.messages.flatMap(m => m.images ?? [])
+    if (images.length > TASK_LIMITS.maxImages) ctx.addIssue({ code: 'custom', path: ['messages'], message: `${images.length} images; a request holds at most ${TASK_LIMITS.maxImages}` })
+    const bytes = images.reduce((n, x) => n + x.data.length, 0)
+    if (bytes > TASK_LIMITS.maxImageBytesTotal) ctx.addIssue({ code: 'custom', path: ['messages'], message: `images of ${bytes} bytes; a request holds at most ${TASK_LIMITS.maxImageBytesTotal}` })
     input.messages.forEach((m, i) => {
       for (const c of m.toolCalls ?? []) ids.add(c.id)
       if (m.role === 'tool' && (m.toolCallId === undefined || !ids.has(m.toolCallId))) {

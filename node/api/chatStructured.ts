@@ -8,16 +8,35 @@
 import { compileSchema, SchemaError } from '../../protocol/structured/jsonSchema.ts'
 import { EnvelopeStream } from '../../protocol/structured/envelopeStream.ts'
 import { parseEnvelope, usesTools, type StructuredParams } from '../../protocol/structured/tools.ts'
-import type { ChatMessage } from '../../protocol/task.ts'
+import { TASK_LIMITS, type ChatMessage, type IMAGE_MEDIA_TYPES } from '../../protocol/task.ts'
 import type { LogitAdjustment } from '../../protocol/sampling/adjust.ts'
 import { invalidRequest } from './httpErrors.ts'
 import type { ChatRequestBody } from './openaiSchemas.ts'
 
-type TextContent = string | Array<{ type: 'text', text: string }> | null | undefined
+type Content = ChatRequestBody['messages'][number]['content']
 
-export function contentText (content: TextContent): string {
+export function contentText (content: Content): string {
   if (content == null) return ''
-  return typeof content === 'string' ? content : content.map(p => p.text).join('')
+  return typeof content === 'string' ? content : content.map(p => p.type === 'text' ? p.text : '').join('')
+}
+
+const DATA_URL = /^data:(image\/(?:png|jpeg|webp|gif));base64,([A-Za-z0-9+/]*={0,2})$/
+
+/** The images of a message's content parts, decoded from data URLs; a 400 names the part. */
+function contentImages (content: Content, i: number): NonNullable<ChatMessage['images']> | undefined {
+  if (content == null || typeof content === 'string') return undefined
+  const images: NonNullable<ChatMessage['images']> = []
+  content.forEach((part, j) => {
+    if (part.type !== 'image_url') return
+    const param = `messages.${i}.content.${j}.image_url.url`
+    const m = DATA_URL.exec(part.image_url.url)
+    if (m == null) throw invalidRequest(`"${param}": give the image as a data URL (data:image/png;base64,...; png, jpeg, webp or gif): this gateway does not fetch URLs`, param)
+    const data = new Uint8Array(Buffer.from(m[2]!, 'base64'))
+    if (data.length === 0) throw invalidRequest(`"${param}": the image is empty`, param)
+    if (data.length > TASK_LIMITS.maxImageBytes) throw invalidRequest(`"${param}": the image is ${data.length} bytes; the limit is ${TASK_LIMITS.maxImageBytes}`, param)
+    images.push({ mediaType: m[1] as typeof IMAGE_MEDIA_TYPES[number], data })
+  })
+  return images.length > 0 ? images : undefined
 }
 
 /** A client's JSON Schema as compact text, after checking it compiles; a 400 names `param` and the place inside. */
@@ -78,8 +97,18 @@ export function structuredParams (body: ChatRequestBody): { params: StructuredPa
 /** The task's messages: an assistant's tool calls and a tool message's call id kept; a call id that answers no earlier call is a 400. */
 export function taskMessages (messages: ChatRequestBody['messages']): ChatMessage[] {
   const calls = new Set<string>()
+  let images = 0
+  let bytes = 0
   return messages.map((m, i) => {
     const out: ChatMessage = { role: m.role, content: contentText(m.content) }
+    const shown = contentImages(m.content, i)
+    if (shown != null) {
+      images += shown.length
+      bytes += shown.reduce((n, x) => n + x.data.length, 0)
+      if (images > TASK_LIMITS.maxImages) throw invalidRequest(`"messages.${i}.content": a request holds at most ${TASK_LIMITS.maxImages} images`, `messages.${i}.content`)
+      if (bytes > TASK_LIMITS.maxImageBytesTotal) throw invalidRequest(`"messages.${i}.content": the images add up to ${bytes} bytes; a request holds at most ${TASK_LIMITS.maxImageBytesTotal}`, `messages.${i}.content`)
+      out.images = shown
+    }
     if (m.tool_calls != null && m.tool_calls.length > 0) {
       if (m.role !== 'assistant') throw invalidRequest(`"messages.${i}.tool_calls": only an assistant message makes tool calls`, `messages.${i}.tool_calls`)
       out.toolCalls = m.tool_calls.map(c => ({ id: c.id, name: c.function.name, arguments: c.function.arguments }))

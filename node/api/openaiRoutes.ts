@@ -341,10 +341,11 @@ export function openaiRoutes (deps: OpenAIRouteDeps): Route[] {
         const wantLogprobs = body.logprobs === true
         const structured = structuredParams(body)
         const penalties = penaltyParams(body)
-        const prefs = toPrefs(body.provider)
+        const messages = taskMessages(body.messages)
+        const prefs = { ...toPrefs(body.provider), ...(messages.some(m => m.images != null) ? { inputs: ['image'] } : {}) }
         return textTask(deps, ctx, { kind: 'chat', object: 'chat.completion' }, {
           models: modelList(body),
-          input: { messages: taskMessages(body.messages) },
+          input: { messages },
           maxTokens: body.max_completion_tokens ?? body.max_tokens ?? openaiDefaults.chatMaxTokens,
           temperature: body.temperature ?? 1,
           topP: body.top_p ?? 1,
@@ -442,6 +443,7 @@ export function openaiRoutes (deps: OpenAIRouteDeps): Route[] {
               completion: { min: m.priceOutMicros.min / 1e6, max: m.priceOutMicros.max / 1e6 }
             },
             supported_parameters: m.supportedParameters,
+            architecture: { input_modalities: m.inputModalities, output_modalities: ['text'] },
             // Providers of one id are one model only where weights, quantization, engine and tier agree.
             variants: m.variants
           }))

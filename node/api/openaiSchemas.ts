@@ -7,7 +7,7 @@ import { z } from 'zod'
 import { modelIdSchema } from '../../protocol/capacity.ts'
 import { isPeerId } from '../../protocol/identity.ts'
 import { TASK_LIMITS, toolNameSchema } from '../../protocol/task.ts'
-import { openaiDefaults } from '../options.ts'
+import { apiDefaults, openaiDefaults } from '../options.ts'
 
 const peerSlug = z.string().refine(isPeerId, { message: 'provider slugs are PeerIds (12D3Koo…)' })
 
@@ -54,7 +54,11 @@ const sampling = {
   user: z.string().max(256).optional()
 }
 
-const contentPart = z.object({ type: z.literal('text'), text: z.string() })
+const contentPart = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('text'), text: z.string() }),
+  // Data URLs only: a gateway that fetched a client's URLs could be made to reach anything it can reach.
+  z.object({ type: z.literal('image_url'), image_url: z.object({ url: z.string().max(apiDefaults.maxBodyBytes), detail: z.enum(['auto', 'low', 'high']).optional() }) })
+])
 
 /** A JSON Schema object; protocol/structured/jsonSchema.ts checks what is inside. */
 const jsonSchemaObject = z.record(z.string(), z.unknown())

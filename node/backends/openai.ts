@@ -61,6 +61,11 @@ function bodyFor (request: TaskRequest): { path: string, body: Record<string, un
 function openaiMessage (m: ChatMessage): Record<string, unknown> {
   if (m.toolCalls != null) return { role: m.role, content: m.content === '' ? null : m.content, tool_calls: m.toolCalls.map(c => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } })) }
   if (m.toolCallId !== undefined) return { role: m.role, content: m.content, tool_call_id: m.toolCallId }
+  if (m.images != null) {
+    // Text first, then the images, as data URLs again.
+    const images = m.images.map(x => ({ type: 'image_url', image_url: { url: `data:${x.mediaType};base64,${Buffer.from(x.data).toString('base64')}` } }))
+    return { role: m.role, content: [...(m.content === '' ? [] : [{ type: 'text', text: m.content }]), ...images] }
+  }
   return { role: m.role, content: m.content }
 }
 
@@ -297,7 +302,7 @@ export async function upstreamModels (upstream: URL, apiKey?: string, timeoutMs 
   try {
     const res = await fetch(endpoint(upstream, 'models'), { headers: apiKey != null ? { authorization: `Bearer ${apiKey}` } : {}, signal: AbortSignal.timeout(timeoutMs) })
     if (!res.ok) return out
-    const body = await res.json() as { data?: Array<{ id?: unknown, max_model_len?: unknown, context_length?: unknown, meta?: { n_ctx_train?: unknown }, supported_parameters?: unknown }> }
+    const body = await res.json() as { data?: Array<{ id?: unknown, max_model_len?: unknown, context_length?: unknown, meta?: { n_ctx_train?: unknown }, supported_parameters?: unknown, architecture?: { input_modalities?: unknown } }> }
     for (const m of Array.isArray(body.data) ? body.data : []) {
       if (typeof m.id !== 'string') continue
       const info: UpstreamModel = {}
@@ -305,6 +310,8 @@ export async function upstreamModels (upstream: URL, apiKey?: string, timeoutMs 
       if (typeof n === 'number' && Number.isInteger(n) && n > 0 && n <= 16_777_216) info.contextLength = n
       // OpenRouter's (and infermesh's) supported_parameters: the structured ones this node knows are taken.
       if (Array.isArray(m.supported_parameters)) info.parameters = OPTIONAL_PARAMETERS.filter(p => (m.supported_parameters as unknown[]).includes(p))
+      const inputs = m.architecture?.input_modalities
+      if (Array.isArray(inputs)) info.inputs = ['text', 'image'].filter(i => inputs.includes(i))
       out.set(m.id, info)
     }
   } catch {}
@@ -316,4 +323,6 @@ export interface UpstreamModel {
   contextLength?: number
   /** Structured parameters it lists as supported. */
   parameters?: string[]
+  /** Input modalities it lists (text, image). */
+  inputs?: string[]
 }

@@ -7,7 +7,7 @@
  * on a forming network does not hide them.
  */
 import { TopicValidatorResult, type Message } from '@libp2p/gossipsub'
-import { offerParameters, offerTier, sameModel, SUPPORTED_PARAMETERS, verifyCapacityRecord, type CapacityRecord, type ModelIdentity, type VerificationTier } from '../../protocol/capacity.ts'
+import { offerInputs, offerParameters, offerTier, sameModel, SUPPORTED_PARAMETERS, verifyCapacityRecord, type CapacityRecord, type ModelIdentity, type VerificationTier } from '../../protocol/capacity.ts'
 import { isReferenceModelId } from '../../protocol/reference/index.ts'
 import { isCodedError } from '../../protocol/errors.ts'
 import { protocolIds, type Network } from '../../protocol/network.ts'
@@ -32,6 +32,8 @@ export interface CatalogModel {
   supportedParameters: string[]
   /** Per provider: the parameters it honours for this model, so a filter can ask for all of several at one provider. */
   parametersByProvider: string[][]
+  /** What some provider of it takes in (OpenRouter's input_modalities). */
+  inputModalities: string[]
 }
 
 export class Catalog {
@@ -145,9 +147,10 @@ export class Catalog {
         const c = byModel.get(m.id)
         const variant = { identity: m.identity ?? null, verification: offerTier(m, isReferenceModelId), providers: 1 }
         if (c == null) {
-          byModel.set(m.id, { id: m.id, providers: 1, priceInMicros: { min: m.priceInMicros, max: m.priceInMicros }, priceOutMicros: { min: m.priceOutMicros, max: m.priceOutMicros }, contextLength: m.contextLength, variants: [variant], supportedParameters: [], parametersByProvider: [[...offerParameters(m)]] })
+          byModel.set(m.id, { id: m.id, providers: 1, priceInMicros: { min: m.priceInMicros, max: m.priceInMicros }, priceOutMicros: { min: m.priceOutMicros, max: m.priceOutMicros }, contextLength: m.contextLength, variants: [variant], supportedParameters: [], parametersByProvider: [[...offerParameters(m)]], inputModalities: [...offerInputs(m)] })
         } else {
           c.parametersByProvider.push([...offerParameters(m)])
+          for (const i of offerInputs(m)) if (!c.inputModalities.includes(i)) c.inputModalities.push(i)
           const same = c.variants.find(v => sameModel({ id: m.id, identity: v.identity ?? undefined }, m))
           if (same != null) same.providers++
           else c.variants.push(variant)

@@ -7,7 +7,7 @@
  */
 import { randomBytes, randomInt } from 'node:crypto'
 import { CodedError, ErrorCode, isCodedError } from '../../protocol/errors.ts'
-import type { CapacityRecord } from '../../protocol/capacity.ts'
+import { offerInputs, type CapacityRecord } from '../../protocol/capacity.ts'
 import type { Identity } from '../../protocol/identity.ts'
 import type { Network } from '../../protocol/network.ts'
 import type { VerifyFn } from '../../protocol/signing.ts'
@@ -120,6 +120,8 @@ export class Gateway {
       if (prefs.ignore?.includes(record.peer) === true) continue
       if (!withinPrice(price, prefs.maxPrice)) continue
       if (prefs.quantizations != null && !prefs.quantizations.includes(quantizationOf(record, model))) continue
+      // An image cannot be dropped like a parameter: only a model that takes it may get the request.
+      if (prefs.inputs != null && !prefs.inputs.every(i => offerInputs(record.models.find(m => m.id === model)!).includes(i))) continue
       // Only a proven fraud excludes. A provider at reputation 0 without one (clipped by
       // consensus, or back from its penalty window) ranks last but stays routable: a client
       // or an audit may still ask for it by name, and audits are how it earns its way back
@@ -168,6 +170,9 @@ export class Gateway {
       const cheapest = Math.min(...all.map(r => { const p = priceOf(r, task.model)!; return p.inMicros + p.outMicros }))
       if (task.prefs.maxPrice != null) {
         throw new GatewayError(ErrorCode.OVER_MAX_PRICE, `every provider of "${task.model}" charges more than max_price (cheapest: ${cheapest / 1e6} credits per million tokens in+out); raise provider.max_price`)
+      }
+      if ((task.prefs.inputs ?? []).length > 0 && !all.some(r => task.prefs.inputs!.every(i => offerInputs(r.models.find(m => m.id === task.model)!).includes(i)))) {
+        throw new GatewayError(ErrorCode.NO_MATCHING_PROVIDER, `no endpoints found that support ${task.prefs.inputs!.join(' and ')} input for "${task.model}"; GET /v1/models lists each model's input_modalities`)
       }
       if (task.prefs.requireParameters === true && (task.prefs.parameters ?? []).length > 0) {
         throw new GatewayError(ErrorCode.NO_MATCHING_PROVIDER, `no endpoints found that support the parameters sent to "${task.model}" (${task.prefs.parameters!.join(', ')}) with provider.require_parameters; GET /v1/models?supported_parameters=${task.prefs.parameters![0]!} lists models that do`)

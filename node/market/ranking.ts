@@ -30,6 +30,8 @@ export interface ProviderPrefs {
   parameters?: string[]
   /** OpenRouter's `require_parameters`: only providers that honour every sent parameter. */
   requireParameters?: boolean
+  /** Input modalities the request uses beyond text ("image"): only offers that take them all. */
+  inputs?: string[]
   /** OpenRouter's preferred_min_throughput, tokens per second: providers below it go after the others, never out. */
   preferredMinThroughput?: Cutoffs
   /** OpenRouter's preferred_max_latency (time to first token), here in ms: providers above it go after the others, never out. */

@@ -29,7 +29,7 @@ import { signDomain, SigningDomain } from '../../protocol/signing.ts'
 import { decodeFrame, encodeFrame, requestHash, signReceipt, signTaskRequest, TaskError, TaskErrorCode, taskOutputHash, verifyReceipt, verifyTaskRequest, taskInputSchema, taskParamsSchema, type Frame, type Receipt, type TaskRequest } from '../../protocol/task.ts'
 import { modelList, parseRequestBody, toPrefs } from '../../node/api/openaiRoutes.ts'
 import { chatRequestSchema, completionRequestSchema, embeddingRequestSchema, type ChatRequestBody } from '../../node/api/openaiSchemas.ts'
-import { structuredParams, taskMessages } from '../../node/api/chatStructured.ts'
+import { penaltyParams, structuredParams, taskMessages } from '../../node/api/chatStructured.ts'
 import { readJsonBody } from '../../node/api/server.ts'
 import { nativeSign } from '../../node/crypto/nativeSign.ts'
 import { nativeVerify } from '../../node/crypto/nativeVerify.ts'
@@ -513,7 +513,8 @@ export function buildTargets (w: FuzzWorld = createWorld()): FuzzTarget[] {
     { model: 'tiny', messages: [{ role: 'user', content: 'weather?' }], tools: [{ type: 'function', function: { name: 'get_weather', description: 'w', parameters: weather, strict: true } }], tool_choice: 'required', parallel_tool_calls: false },
     { model: 'tiny', messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }] }, { role: 'tool', tool_call_id: 'call_1', content: '21' }], tools: [{ type: 'function', function: { name: 'get_weather', parameters: weather } }], tool_choice: { type: 'function', function: { name: 'get_weather' } } },
     { model: 'tiny', messages: [{ role: 'user', content: 'json' }], response_format: { type: 'json_schema', json_schema: { name: 'w', schema: { $defs: { u: { enum: ['c', 'f'] } }, type: 'object', properties: { u: { $ref: '#/$defs/u' }, n: { type: ['integer', 'null'] } } }, strict: true } } },
-    { model: 'tiny', messages: [{ role: 'user', content: 'json' }], response_format: { type: 'json_object' } }
+    { model: 'tiny', messages: [{ role: 'user', content: 'json' }], response_format: { type: 'json_object' }, frequency_penalty: 0.5, presence_penalty: -1, logit_bias: { 97: 5, 98: -100 }, n: 2 },
+    { model: 'vision', messages: [{ role: 'user', content: [{ type: 'text', text: 'what is it' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=', detail: 'low' } }] }] }
   )
   const completionBodies = [
     { model: 'ref-tiny', prompt: 'once upon', max_tokens: 16, logprobs: 2, echo: false, stop: '.' },
@@ -593,8 +594,9 @@ export function buildTargets (w: FuzzWorld = createWorld()): FuzzTarget[] {
     httpTarget('HTTP POST /v1/chat/completions', chatRequestSchema, chatBodies, (body: ChatRequestBody) => {
       // Tools, response format and tool messages: what the route accepts, the signed task request must accept too.
       const { params } = structuredParams(body)
+      const penalties = penaltyParams(body)
       const messages = taskMessages(body.messages)
-      const task = taskParamsSchema.safeParse({ maxTokens: 1, temperature: 0, topP: 1, seed: 0, stop: [], logprobs: false, topLogprobs: 0, ...params })
+      const task = taskParamsSchema.safeParse({ maxTokens: 1, temperature: 0, topP: 1, seed: 0, stop: [], logprobs: false, topLogprobs: 0, ...params, ...penalties.params })
       if (!task.success) throw new TypeError(`the route accepted structured parameters the task request refuses: ${task.error.issues[0]?.message}`)
       const input = taskInputSchema.safeParse({ messages })
       if (!input.success) throw new TypeError(`the route accepted messages the task request refuses: ${input.error.issues[0]?.message}`)

@@ -46,7 +46,14 @@ describe('--backend openai', () => {
       req.on('data', d => { raw += String(d) })
       req.on('end', () => {
         if (req.method !== 'POST') { res.writeHead(404).end(); return }
-        const body = JSON.parse(raw) as { model: string, messages: Array<{ content: string }> }
+        const body = JSON.parse(raw) as { model: string, messages: Array<{ content: string | Array<{ type: string, text?: string, image_url?: { url: string } }> }> }
+        if (body.model === 'vision-model') {
+          // Says what it was shown: the text, then each image's type and size.
+          const parts = body.messages.flatMap(m => typeof m.content === 'string' ? [{ type: 'text', text: m.content }] : m.content)
+          const seen = parts.map(p => p.type === 'text' ? `text:${p.text}` : (([, type, data]) => `${type}:${Buffer.from(data!, 'base64').length}`)(/^data:([^;]+);base64,(.*)$/.exec(p.image_url!.url)!)).join(' ')
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: seen }, finish_reason: 'stop' }], usage: { prompt_tokens: 4, completion_tokens: 6 } }))
+          return
+        }
         // 'tool-model': tool calls, good or bad as the last message asks.
         const calls: Record<string, { name: string, arguments: string }> = {
           good: { name: 'get_weather', arguments: '{"city":"Paris"}' },
@@ -54,7 +61,7 @@ describe('--backend openai', () => {
           'unknown tool': { name: 'get_wether', arguments: '{"city":"Paris"}' },
           schema: { name: 'get_weather', arguments: '{"city":5}' }
         }
-        const call = calls[body.messages?.at(-1)?.content ?? '']
+        const call = calls[String(body.messages?.at(-1)?.content ?? '')]
         if (body.model === 'thinking-stream-model') {
           // Reasoning deltas first, then the answer, as vLLM's reasoning parsers and DeepSeek stream them.
           const events = [{ reasoning_content: 'First, ' }, { reasoning_content: 'think.' }, { content: 'Thought ' }, { content: 'through.' }]
@@ -72,7 +79,7 @@ describe('--backend openai', () => {
       })
     })
     await new Promise<void>(resolve => plainUpstream.listen(0, '127.0.0.1', resolve))
-    plain = await startNode({ ...defaultNodeOptions, dataDir: join(dir, 'plain'), api: '127.0.0.1:0', roles: ['provider'], backend: 'openai', upstream: `http://127.0.0.1:${(plainUpstream.address() as { port: number }).port}/v1`, models: ['plain-model', 'garbled-model', 'tool-model', 'thinking-model', 'thinking-stream-model'], upstreamParameters: ['tools', 'tool_choice'] }, { cwd: dir, logger: silent, network })
+    plain = await startNode({ ...defaultNodeOptions, dataDir: join(dir, 'plain'), api: '127.0.0.1:0', roles: ['provider'], backend: 'openai', upstream: `http://127.0.0.1:${(plainUpstream.address() as { port: number }).port}/v1`, models: ['plain-model', 'garbled-model', 'tool-model', 'thinking-model', 'thinking-stream-model', 'vision-model'], upstreamInputs: ['text', 'image'], upstreamParameters: ['tools', 'tool_choice'] }, { cwd: dir, logger: silent, network })
     await Promise.all([waitForSelf(front), waitForSelf(stuck), waitForSelf(plain)])
   }, 60_000)
 
@@ -191,5 +198,33 @@ describe('--backend openai', () => {
       }
       expect([thought, said]).toEqual([reasoning, content])
     }
+  })
+
+  it('passes image_url parts (data URLs) to a model that takes images, and refuses what it cannot carry with a 400 naming the part', async () => {
+    const png = Buffer.alloc(1000, 7).toString('base64')
+    const jpeg = Buffer.alloc(20, 1).toString('base64')
+    const content: OpenAI.ChatCompletionContentPart[] = [{ type: 'text', text: 'what is this' }, { type: 'image_url', image_url: { url: `data:image/png;base64,${png}` } }, { type: 'image_url', image_url: { url: `data:image/jpeg;base64,${jpeg}`, detail: 'low' } }]
+    const r = await client(plain).chat.completions.create({ model: 'vision-model', messages: [{ role: 'user', content }], max_tokens: 16 })
+    expect(r.choices[0]!.message.content).toBe('text:what is this image/png:1000 image/jpeg:20')
+    const models = (await (await fetch(`http://127.0.0.1:${plain.api.address.port}/v1/models`)).json()) as { data: Array<{ id: string, architecture: { input_modalities: string[] } }> }
+    expect(models.data.find(m => m.id === 'vision-model')!.architecture.input_modalities).toEqual(['text', 'image'])
+    const bad = async (body: Record<string, unknown>, on: InfermeshNode = plain): Promise<InstanceType<typeof OpenAI.APIError>> => {
+      const e = await client(on).chat.completions.create({ model: 'vision-model', max_tokens: 4, messages: [{ role: 'user', content }], ...body } as OpenAI.ChatCompletionCreateParamsNonStreaming).catch((err: unknown) => err)
+      expect(e).toBeInstanceOf(OpenAI.APIError)
+      return e as InstanceType<typeof OpenAI.APIError>
+    }
+    const tooLarge = await bad({ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: `data:image/png;base64,${Buffer.alloc(600 * 1024, 1).toString('base64')}` } }] }] })
+    expect(tooLarge.status).toBe(400)
+    expect(tooLarge.param).toBe('messages.0.content.0.image_url.url')
+    expect(tooLarge.message).toMatch(/the limit is 524288/)
+    const remote = await bad({ messages: [{ role: 'user', content: [{ type: 'text', text: 'x' }, { type: 'image_url', image_url: { url: 'http://169.254.169.254/latest' } }] }] })
+    expect(remote.param).toBe('messages.0.content.1.image_url.url')
+    expect(remote.message).toMatch(/data URL/)
+    const five = await bad({ messages: [{ role: 'user', content: Array.from({ length: 5 }, () => ({ type: 'image_url', image_url: { url: `data:image/png;base64,${jpeg}` } })) }] })
+    expect(five.param).toBe('messages.0.content')
+    // A model that takes text only: no provider may get the image.
+    const textOnly = await bad({ model: 'ref-tiny' }, front)
+    expect(textOnly.status).toBe(404)
+    expect(textOnly.message).toMatch(/no endpoints found that support image input/)
   })
 })

@@ -73,6 +73,7 @@ export async function createLlamaBackend (specs: readonly LlamaModelSpec[], opts
       const engine = engines.get(request.model)
       if (engine == null) throw new TaskError(TaskErrorCode.UNSUPPORTED_MODEL, `"${request.model}" is not served here`)
       if (request.kind === 'embedding') throw new TaskError(TaskErrorCode.UNSUPPORTED_MODEL, `"${request.model}" is a text model; it serves chat and completions, not embeddings`)
+      if ('messages' in request.input && request.input.messages.some(m => m.images != null)) throw new TaskError(TaskErrorCode.INVALID_REQUEST, `"${request.model}" takes text only, not images`)
       const prompt = await engine.promptTokens(request)
       const p = request.params
       const g = await engine.generate(prompt, { temperature: p.temperature, topP: p.topP, seed: p.seed, maxTokens: p.maxTokens, stop: p.stop, logprobs: p.logprobs, topLogprobs: p.topLogprobs, grammar: answerGrammar(p), adjust: p }, signal, async step => {
