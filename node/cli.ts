@@ -6,8 +6,9 @@
 import { resolve } from 'node:path'
 import { Command, CommanderError } from 'commander'
 import { CodedError, ErrorCode, isCodedError } from '../protocol/errors.ts'
-import { ENV_NAMES, resolveConfig, type ConfigKey } from './config.ts'
-import { createLogger } from './logger.ts'
+import { ENV_NAMES, parseLogFormat, resolveConfig, type ConfigKey } from './config.ts'
+import { createLogger, prettyLogs } from './logger.ts'
+import { bannerInfo, startBanner } from './banner.ts'
 import { runDevnet } from './devnet.ts'
 import { startNode } from './node.ts'
 import { auditorDefaults, cliDefaults, defaultNodeOptions, VERSION } from './options.ts'
@@ -49,7 +50,7 @@ async function apiGet (base: string, path: string, token?: string, method: 'GET'
 
 function startFlags (opts: Record<string, unknown>): Partial<Record<ConfigKey, string | string[]>> {
   const map: Record<string, ConfigKey> = {
-    data: 'dataDir', network: 'network', bootstrap: 'bootstrap', listen: 'listen', announce: 'announce', api: 'api', apiToken: 'apiToken', role: 'roles', models: 'models', logLevel: 'logLevel', config: 'config', backend: 'backend', upstream: 'upstream', slots: 'slots', creditLimit: 'creditLimit', upstreamTimeout: 'upstreamTimeout', upstreamParameters: 'upstreamParameters', upstreamInputs: 'upstreamInputs', fault: 'fault', maxInboundPerIp: 'maxInboundPerIp', auditsPerEpoch: 'auditsPerEpoch', verifyModels: 'verifyModels', verifyUpstream: 'verifyUpstream', verifyDialect: 'verifyDialect', llamaThreads: 'llamaThreads'
+    data: 'dataDir', network: 'network', bootstrap: 'bootstrap', listen: 'listen', announce: 'announce', api: 'api', apiToken: 'apiToken', role: 'roles', models: 'models', logLevel: 'logLevel', logFormat: 'logFormat', config: 'config', backend: 'backend', upstream: 'upstream', slots: 'slots', creditLimit: 'creditLimit', upstreamTimeout: 'upstreamTimeout', upstreamParameters: 'upstreamParameters', upstreamInputs: 'upstreamInputs', fault: 'fault', maxInboundPerIp: 'maxInboundPerIp', auditsPerEpoch: 'auditsPerEpoch', verifyModels: 'verifyModels', verifyUpstream: 'verifyUpstream', verifyDialect: 'verifyDialect', llamaThreads: 'llamaThreads'
   }
   const flags: Partial<Record<ConfigKey, string | string[]>> = {}
   for (const [flag, key] of Object.entries(map)) {
@@ -94,13 +95,16 @@ export function buildProgram (): Command {
     .option('--verify-upstream <url>', 'validator role: your own vLLM or SGLang server that re-scores answers (never a provider\'s)')
     .option('--verify-dialect <api>', `re-scoring API of --verify-upstream: vllm or sglang (default ${defaultNodeOptions.verifyDialect})`)
     .option('--log-level <level>', `trace|debug|info|warn|error (default ${defaultNodeOptions.logLevel})`)
+    .option('--log-format <format>', `auto (readable lines and a banner on a terminal, JSON otherwise), json or pretty (default ${defaultNodeOptions.logFormat})`)
     .option('--config <file>', 'JSON config file (default <data>/config.json when present)')
     .action(async (opts: Record<string, unknown>) => {
       const cwd = process.cwd()
       const { options } = resolveConfig(startFlags(opts), process.env, cwd)
-      const logger = createLogger(options.logLevel)
+      const format = parseLogFormat(options.logFormat)
+      const logger = createLogger(options.logLevel, undefined, format)
       installProcessGuards(logger)
       const node = await startNode(options, { cwd, logger })
+      if (prettyLogs(format)) process.stdout.write(startBanner(bannerInfo(node, options.apiToken != null)))
       let stopping = false
       const shutdown = (signal: string): void => {
         if (stopping) {

@@ -13,6 +13,7 @@ import { CodedError, ErrorCode } from '../protocol/errors.ts'
 import { parseNetworkDefinition, type Network } from '../protocol/network.ts'
 import { defaultNodeOptions, referencePrices, upstreamDefaults, type NodeOptions } from './options.ts'
 import { isReferenceModelId, REFERENCE_MODELS } from '../protocol/reference/registry.ts'
+import { LOG_FORMATS, type LogFormat } from './logger.ts'
 
 export type ConfigSource = 'flag' | 'env' | 'file' | 'default'
 export type ConfigKey = keyof NodeOptions
@@ -37,6 +38,7 @@ const ENV_NAMES: Record<ConfigKey, string> = {
   roles: 'INFERMESH_ROLE',
   models: 'INFERMESH_MODELS',
   logLevel: 'INFERMESH_LOG_LEVEL',
+  logFormat: 'INFERMESH_LOG_FORMAT',
   config: 'INFERMESH_CONFIG',
   backend: 'INFERMESH_BACKEND',
   upstream: 'INFERMESH_UPSTREAM',
@@ -77,6 +79,7 @@ const fileSchema = z.strictObject({
   roles: z.array(z.string()),
   models: z.array(z.string()),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+  logFormat: z.enum(LOG_FORMATS),
   backend: z.enum(BACKENDS),
   upstream: z.string(),
   slots: z.union([z.number(), z.string()]).transform(String),
@@ -190,6 +193,12 @@ export function parseUpstreamParameters (values: string[]): string[] | 'none' {
     }
   }
   return [...new Set(values)]
+}
+
+/** --log-format: auto, json or pretty. */
+export function parseLogFormat (value: string): LogFormat {
+  if (!(LOG_FORMATS as readonly string[]).includes(value)) throw new CodedError(ErrorCode.CONFIG_INVALID, `--log-format "${value}" is not one of ${LOG_FORMATS.join(', ')}`, { field: 'logFormat' })
+  return value as LogFormat
 }
 
 /** --upstream-inputs: text and image. */

@@ -36,6 +36,8 @@ export const defaultNodeOptions = {
   models: ['ref-tiny'],
   /** pino level */
   logLevel: 'info',
+  /** auto: human-readable lines and a start-up banner on a terminal, JSON lines otherwise; or json, or pretty. */
+  logFormat: 'auto',
   /** Optional JSON config file; <dataDir>/config.json is read when present. */
   config: undefined as string | undefined,
   /**
