@@ -50,7 +50,7 @@ async function apiGet (base: string, path: string, token?: string, method: 'GET'
 
 function startFlags (opts: Record<string, unknown>): Partial<Record<ConfigKey, string | string[]>> {
   const map: Record<string, ConfigKey> = {
-    data: 'dataDir', network: 'network', bootstrap: 'bootstrap', listen: 'listen', announce: 'announce', api: 'api', apiToken: 'apiToken', role: 'roles', models: 'models', logLevel: 'logLevel', logFormat: 'logFormat', config: 'config', backend: 'backend', upstream: 'upstream', slots: 'slots', creditLimit: 'creditLimit', upstreamTimeout: 'upstreamTimeout', upstreamParameters: 'upstreamParameters', upstreamInputs: 'upstreamInputs', fault: 'fault', maxInboundPerIp: 'maxInboundPerIp', auditsPerEpoch: 'auditsPerEpoch', verifyModels: 'verifyModels', verifyUpstream: 'verifyUpstream', verifyDialect: 'verifyDialect', llamaThreads: 'llamaThreads'
+    data: 'dataDir', network: 'network', bootstrap: 'bootstrap', listen: 'listen', announce: 'announce', api: 'api', apiToken: 'apiToken', role: 'roles', models: 'models', logLevel: 'logLevel', logFormat: 'logFormat', config: 'config', backend: 'backend', accelerator: 'accelerators', upstream: 'upstream', slots: 'slots', creditLimit: 'creditLimit', upstreamTimeout: 'upstreamTimeout', upstreamParameters: 'upstreamParameters', upstreamInputs: 'upstreamInputs', fault: 'fault', maxInboundPerIp: 'maxInboundPerIp', auditsPerEpoch: 'auditsPerEpoch', verifyModels: 'verifyModels', verifyUpstream: 'verifyUpstream', verifyDialect: 'verifyDialect', llamaThreads: 'llamaThreads'
   }
   const flags: Partial<Record<ConfigKey, string | string[]>> = {}
   for (const [flag, key] of Object.entries(map)) {
@@ -81,6 +81,7 @@ export function buildProgram (): Command {
     .option('--role <roles>', `comma list of provider, validator, gateway (default ${defaultNodeOptions.roles.join(',')})`)
     .option('--models <ids>', `models to advertise, comma separated: ID, ID=PRICE, and @SOURCE after either: the GGUF file for --backend llama (ID=0.1@./m.gguf), the upstream's weights for --backend openai (ID=0.1@Org/Model@rev#bf16) (default ${defaultNodeOptions.models.join(',')})`)
     .option('--backend <kind>', `reference (built-in models, bit-exact), reference-nondeterministic (the same with random reduction order, for tests), llama (GGUF files on the built-in llama.cpp) or openai (an upstream server) (default ${defaultNodeOptions.backend})`)
+    .option('--accelerator <spec>', 'an accelerator this node serves with but cannot detect, KIND:VENDOR:MODEL:MEMORY_GIB[:COUNT] (e.g. npu:Groq:LPU:0.23:8), repeatable; marked declared in the capacity record', collect)
     .option('--llama-threads <n>', `CPU threads per llama.cpp engine (default ${defaultNodeOptions.llamaThreads})`)
     .option('--upstream <url>', 'base URL of the OpenAI-compatible server for --backend openai, e.g. http://127.0.0.1:11434/v1')
     .option('--upstream-timeout <seconds>', `how long the upstream may take to start answering, and between chunks (default ${defaultNodeOptions.upstreamTimeout})`)

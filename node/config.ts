@@ -42,6 +42,7 @@ const ENV_NAMES: Record<ConfigKey, string> = {
   config: 'INFERMESH_CONFIG',
   backend: 'INFERMESH_BACKEND',
   upstream: 'INFERMESH_UPSTREAM',
+  accelerators: 'INFERMESH_ACCELERATORS',
   slots: 'INFERMESH_SLOTS',
   creditLimit: 'INFERMESH_CREDIT_LIMIT',
   upstreamTimeout: 'INFERMESH_UPSTREAM_TIMEOUT',
@@ -66,7 +67,7 @@ export { ENV_NAMES }
 export const BACKENDS = ['reference', 'reference-nondeterministic', 'openai', 'llama'] as const
 export type BackendName = typeof BACKENDS[number]
 
-const LIST_KEYS = new Set<ConfigKey>(['bootstrap', 'listen', 'announce', 'roles', 'models', 'verifyModels', 'upstreamParameters', 'upstreamInputs'])
+const LIST_KEYS = new Set<ConfigKey>(['bootstrap', 'listen', 'announce', 'roles', 'models', 'verifyModels', 'upstreamParameters', 'upstreamInputs', 'accelerators'])
 
 const fileSchema = z.strictObject({
   dataDir: z.string().min(1),
@@ -82,6 +83,7 @@ const fileSchema = z.strictObject({
   logFormat: z.enum(LOG_FORMATS),
   backend: z.enum(BACKENDS),
   upstream: z.string(),
+  accelerators: z.array(z.string()),
   slots: z.union([z.number(), z.string()]).transform(String),
   creditLimit: z.union([z.number(), z.string()]).transform(String),
   upstreamTimeout: z.union([z.number(), z.string()]).transform(String),

@@ -41,7 +41,7 @@ import { loadNetwork, parseApiAddress, parseBackend, parseLlamaModelSpecs, parse
 import { nativeSign } from './crypto/nativeSign.ts'
 import { nativeVerify } from './crypto/nativeVerify.ts'
 import { Advertiser } from './discovery/advertiser.ts'
-import { detectHardware } from './discovery/hardware.ts'
+import { detectHardware, parseDeclaredAccelerator } from './discovery/hardware.ts'
 import { serveStatus } from './discovery/statusProtocol.ts'
 import { ProviderLookup } from './discovery/providerLookup.ts'
 import { keepBootstrapped } from './discovery/bootstrapRedial.ts'
@@ -127,8 +127,8 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
     if (blockedPeers > 0) log.info({ blocked: blockedPeers }, 'operator blocklist loaded')
     const gaterLog = log.child({ component: 'gater' })
 
-    const hardware = await detectHardware()
-    log.info({ hardware }, hardware.cpuOnly ? 'no accelerator detected; advertising CPU-only' : 'accelerators detected')
+    const hardware = await detectHardware({ declared: options.accelerators.map(parseDeclaredAccelerator) })
+    log.info({ hardware }, hardware.cpuOnly ? 'no accelerator detected; advertising CPU-only' : 'accelerators detected or declared')
 
     const now = (): number => Date.now()
     const metrics = createMetrics()

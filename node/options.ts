@@ -48,6 +48,12 @@ export const defaultNodeOptions = {
    * Only the first advertises its models as deterministic.
    */
   backend: 'reference',
+  /**
+   * Accelerators the node cannot detect but serves with (an upstream's Groq or
+   * Cerebras system, say), KIND:VENDOR:MODEL:MEMORY_GIB[:COUNT]: marked declared
+   * in the capacity record.
+   */
+  accelerators: [] as string[],
   /** Upstream base URL for --backend openai, e.g. http://127.0.0.1:11434/v1 (Ollama). */
   upstream: undefined as string | undefined,
   /** Concurrent tasks this provider runs. */

@@ -38,7 +38,13 @@ export const acceleratorSchema = z.strictObject({
   model: shortText,
   /** Memory per device, MiB. */
   memoryMiB: u32,
-  count: z.number().int().min(1).max(1024)
+  count: z.number().int().min(1).max(1024),
+  /**
+   * Declared by the operator (--accelerator), not detected: hardware the node
+   * cannot see, such as a Groq or Cerebras system behind an upstream. Throughput
+   * audits hold it to the speed the record claims either way.
+   */
+  declared: z.optional(z.literal(true))
 })
 
 export const hardwareSchema = z.strictObject({

@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process'
 import { cpus, totalmem } from 'node:os'
 import type { Accelerator, Hardware } from '../../protocol/capacity.ts'
+import { CodedError, ErrorCode } from '../../protocol/errors.ts'
 import { hardwareDefaults } from '../options.ts'
 
 export const NVIDIA_SMI_ARGS = ['--query-gpu=name,memory.total', '--format=csv,noheader,nounits']
@@ -33,6 +34,27 @@ export function parseNvidiaSmi (text: string): Accelerator[] {
 export interface DetectHardwareOptions {
   nvidiaSmi?: string
   timeoutMs?: number
+  /** What the operator declared (--accelerator), listed after what was detected. */
+  declared?: Accelerator[]
+}
+
+/**
+ * One --accelerator: KIND:VENDOR:MODEL:MEMORY_GIB[:COUNT], e.g.
+ * npu:Groq:LPU:0.23:8 or gpu:AMD:Instinct MI300X:192. Memory per device in
+ * GiB (fractions allowed: an LPU's 230 MB of SRAM is 0.23).
+ */
+export function parseDeclaredAccelerator (spec: string): Accelerator {
+  const bad = (why: string): CodedError => new CodedError(ErrorCode.CONFIG_INVALID, `--accelerator "${spec}": ${why}; use KIND:VENDOR:MODEL:MEMORY_GIB[:COUNT], e.g. npu:Groq:LPU:0.23:8`, { field: 'accelerators' })
+  const parts = spec.split(':').map(p => p.trim())
+  if (parts.length < 4 || parts.length > 5) throw bad('needs four or five fields')
+  const [kind, vendor, model, memory, count] = parts as [string, string, string, string, string | undefined]
+  if (kind !== 'gpu' && kind !== 'npu' && kind !== 'tpu') throw bad('KIND is gpu, npu or tpu')
+  if (vendor === '' || vendor.length > 128 || model === '' || model.length > 128) throw bad('VENDOR and MODEL are 1 to 128 characters')
+  const gib = Number(memory)
+  if (!/^\d+(\.\d+)?$/.test(memory) || !(gib > 0) || gib * 1024 > 0xffff_ffff) throw bad('MEMORY_GIB is a positive number of GiB per device')
+  const n = count === undefined ? 1 : Number(count)
+  if (!Number.isInteger(n) || n < 1 || n > 1024) throw bad('COUNT is a whole number from 1 to 1024')
+  return { kind, vendor, model, memoryMiB: Math.round(gib * 1024), count: n, declared: true }
 }
 
 export async function detectNvidiaGpus (opts: DetectHardwareOptions = {}): Promise<Accelerator[]> {
@@ -45,7 +67,7 @@ export async function detectNvidiaGpus (opts: DetectHardwareOptions = {}): Promi
 }
 
 export async function detectHardware (opts: DetectHardwareOptions = {}): Promise<Hardware> {
-  const accelerators = await detectNvidiaGpus(opts)
+  const accelerators = [...await detectNvidiaGpus(opts), ...(opts.declared ?? [])]
   const cpuList = cpus()
   return {
     accelerators,

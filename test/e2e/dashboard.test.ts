@@ -54,7 +54,8 @@ describe('the dashboard in a browser', () => {
     }
     startNamed = start
     // An embedding model too: the form offers chat models only, and the provider counts once.
-    provider = await start('provider', { roles: ['provider'], models: ['ref-tiny', 'ref-embed'] })
+    // An accelerator it cannot detect, declared: the table marks it so.
+    provider = await start('provider', { roles: ['provider'], models: ['ref-tiny', 'ref-embed'], accelerators: ['npu:Groq:LPU:0.23:8'] })
     const boot = [provider.host.getMultiaddrs()[0]!.toString()]
     gateway = await start('gateway', { roles: ['gateway'], bootstrap: boot })
     await start('validator', { roles: ['validator'], bootstrap: boot })
@@ -120,6 +121,7 @@ describe('the dashboard in a browser', () => {
     expect(await p.locator(`#providers-table tbody tr[data-provider="${provider.identity.peerId}"]`).count()).toBe(1)
     // Each provider's tool-call errors as this gateway counted them: none checked yet (the reference models call no tools).
     expect(await p.locator('#providers-table thead th').allTextContents()).toContain('tool-call errors')
+    expect(await p.locator(`#providers-table tbody tr[data-provider="${provider.identity.peerId}"] .tag.declared`).textContent()).toMatch(/^8× Groq LPU · .* \(declared\)$/)
     expect(await p.locator(`#providers-table tbody tr[data-provider="${provider.identity.peerId}"] td[data-tool-errors]`).textContent()).toBe('–')
     // Only chat models are offered in the form.
     expect(await p.locator('#model option').allTextContents()).toEqual(['ref-tiny'])

@@ -193,7 +193,7 @@
     if (hw == null) return el('td', {}, '—')
     const parts = []
     for (const a of hw.accelerators ?? []) {
-      parts.push(tag(`${a.count}× ${a.vendor} ${a.model} · ${fmtMiB(a.memoryMiB)}`, 'gpu'))
+      parts.push(tag(`${a.count}× ${a.vendor} ${a.model} · ${fmtMiB(a.memoryMiB)}${a.declared ? ' (declared)' : ''}`, a.declared ? 'declared' : 'gpu'))
     }
     if (hw.cpuOnly) parts.push(tag('CPU only', 'warn'))
     const cpu = hw.cpu == null ? '' : `${hw.cpu.model} (${hw.cpu.cores} cores)`

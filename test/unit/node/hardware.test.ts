@@ -2,7 +2,7 @@ import { chmodSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { detectHardware, NVIDIA_SMI_ARGS, parseNvidiaSmi } from '../../../node/discovery/hardware.ts'
+import { detectHardware, NVIDIA_SMI_ARGS, parseDeclaredAccelerator, parseNvidiaSmi } from '../../../node/discovery/hardware.ts'
 import { hardwareSchema } from '../../../protocol/capacity.ts'
 import { tempDir } from '../../helpers/nodeProcess.ts'
 
@@ -51,3 +51,24 @@ describe('detectHardware', () => {
     expect((await detectHardware({ nvidiaSmi: bin })).cpuOnly).toBe(true)
   })
 })
+
+describe('declared accelerators (--accelerator)', () => {
+  it('parses KIND:VENDOR:MODEL:MEMORY_GIB[:COUNT] into a record entry marked declared', () => {
+    expect(parseDeclaredAccelerator('npu:Groq:LPU:0.23:8')).toEqual({ kind: 'npu', vendor: 'Groq', model: 'LPU', memoryMiB: 236, count: 8, declared: true })
+    expect(parseDeclaredAccelerator('gpu:AMD:Instinct MI300X:192')).toEqual({ kind: 'gpu', vendor: 'AMD', model: 'Instinct MI300X', memoryMiB: 196608, count: 1, declared: true })
+    expect(hardwareSchema.shape.accelerators.element.safeParse(parseDeclaredAccelerator('tpu:Google:v5e:16:4')).success).toBe(true)
+  })
+
+  it('refuses a spec it cannot read, saying what the format is', () => {
+    for (const bad of ['gpu:AMD:MI300X', 'fpga:X:Y:1', 'gpu::M:1', 'gpu:V:M:-1', 'gpu:V:M:lots', 'gpu:V:M:1:0', 'gpu:V:M:1:2.5', 'a:b:c:d:e:f']) {
+      expect(() => parseDeclaredAccelerator(bad), bad).toThrow(/KIND:VENDOR:MODEL:MEMORY_GIB\[:COUNT\]/)
+    }
+  })
+
+  it('lists declared accelerators after detected ones, and a node with one is not CPU-only', async () => {
+    const hw = await detectHardware({ nvidiaSmi: join(tempDir(), 'no-such-nvidia-smi'), declared: [parseDeclaredAccelerator('npu:Cerebras:WSE-3:44:1')] })
+    expect(hw.cpuOnly).toBe(false)
+    expect(hw.accelerators).toEqual([{ kind: 'npu', vendor: 'Cerebras', model: 'WSE-3', memoryMiB: 45056, count: 1, declared: true }])
+  })
+})
+
