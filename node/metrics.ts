@@ -22,6 +22,7 @@ export function createMetrics () {
     lookupDuration: new Histogram({ name: 'infermesh_provider_lookup_duration_seconds', help: 'Provider lookups (provider walk and record fetches)', labelNames: ['cached'], buckets: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry] }),
     ledgerEntries: new Gauge({ name: 'infermesh_ledger_entries', help: 'Ledger entries held', registers: [registry] }),
     ledgerVerdicts: new Counter({ name: 'infermesh_ledger_verdicts_total', help: 'Ledger entries validated, by code (OK or the rejection code)', labelNames: ['code'], registers: [registry] }),
+    epochsWithoutAudits: new Counter({ name: 'infermesh_validator_epochs_without_audits_total', help: 'Epochs in which this validator placed no audit, by the main reason (no_client_traffic, no_provider, no_gateway, too_many_in_flight, ...)', labelNames: ['reason'], registers: [registry] }),
     audits: new Counter({ name: 'infermesh_audits_total', help: 'Audits sent by this validator, by outcome', labelNames: ['outcome'], registers: [registry] }),
     consensusDuration: new Histogram({ name: 'infermesh_consensus_duration_seconds', help: 'One reputation recompute over the consensus window', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 5], registers: [registry] }),
     peers: new Gauge({ name: 'infermesh_peers', help: 'Connected peers', registers: [registry] })

@@ -154,6 +154,7 @@ export class Auditor {
       // them nor release several at once. An audit that finishes after the
       // commit counts toward the next one.
       const n = this.auditCount()
+      if (n === 0) this.unplaced(epoch, 'no_provider')
       for (let i = 0; i < n; i++) {
         const at = start + epochMs * this.random()
         // A moment already past (the loop started late) is dropped, not run at once.
@@ -161,8 +162,12 @@ export class Auditor {
         const timer = setTimeout(() => {
           signal.removeEventListener('abort', cancel)
           const target = this.pickTarget()
-          if (target == null) return
+          if (target == null) {
+            this.unplaced(epoch, 'no_provider')
+            return
+          }
           if (this.inFlight >= auditorDefaults.maxConcurrentAudits) {
+            this.unplaced(epoch, 'too_many_in_flight')
             // Counted, so a validator whose audits back up (slow gateways, busy providers) shows it.
             this.record({ epoch, provider: target.peer, outcome: 'skipped' })
             this.c.logger.debug({ provider: target.peer, inFlight: this.inFlight }, 'audit dropped: too many in flight')
@@ -185,6 +190,8 @@ export class Auditor {
       // Past the epoch (e.g. a long pause): skip to the next one rather than commit late.
       if (epochOf(this.c.now(), this.c.network) === epoch) await this.commit(epoch).catch(err => this.c.logger.warn({ err: (err as Error).message }, 'commit failed'))
       await this.until(start + epochMs, signal)
+      // The epoch before this one: its audits have had a whole epoch to finish.
+      this.summarize(epoch - 1)
     }
   }
 
@@ -351,6 +358,7 @@ export class Auditor {
     const real = !isReferenceModelId(model)
     const gateways = await this.pickGateways(target.peer)
     if (gateways.length === 0) {
+      this.unplaced(epoch, 'no_gateway')
       this.record({ epoch, provider: target.peer, outcome: 'skipped' })
       return 'skipped'
     }
@@ -391,9 +399,11 @@ export class Auditor {
       const outcome: AuditOutcome = res != null && !res.ok && res.status >= 500 ? 'unavailable' : 'skipped'
       this.c.logger.debug({ provider: target.peer, gateway: gateway.toString(), status: res?.ok === false ? res.status : undefined, code: res?.ok === false ? res.code : undefined }, 'audit not completed')
       if (outcome === 'unavailable') this.tally(target.peer, 'unavailable', epoch)
+      this.unplaced(epoch, res == null ? 'gateway_unreachable' : (res as { code: string }).code.toLowerCase())
       this.record({ epoch, provider: target.peer, gateway: gateway.toString(), outcome })
       return outcome
     }
+    this.epochTally(epoch).placed++
     const request = verifyTaskRequest(res.request.body, res.request.sig, this.c.network, this.c.verify)
     const receipt = verifyReceipt(res.receipt.body, res.receipt.sig, this.c.network, this.c.verify)
     if (receipt.value.provider !== target.peer || !receiptAnswers(receipt.value, request)) {
@@ -533,6 +543,43 @@ export class Auditor {
    * must not see a requester that only audits use), but an operator watching an idle network
    * would otherwise see a validator that audits nothing and says nothing.
    */
+  /** Per epoch: audits a gateway took, and why the others were not placed. Kept for the last few epochs. */
+  private readonly tallies = new Map<number, { placed: number, reasons: Map<string, number> }>()
+  /** Reason → the epoch this validator last warned of an epoch without audits for it. */
+  private readonly unplacedWarned = new Map<string, number>()
+
+  private epochTally (epoch: number): { placed: number, reasons: Map<string, number> } {
+    let t = this.tallies.get(epoch)
+    if (t == null) {
+      t = { placed: 0, reasons: new Map() }
+      this.tallies.set(epoch, t)
+      for (const e of this.tallies.keys()) if (e < epoch - 4) this.tallies.delete(e)
+    }
+    return t
+  }
+
+  private unplaced (epoch: number, reason: string): void {
+    const r = this.epochTally(epoch).reasons
+    r.set(reason, (r.get(reason) ?? 0) + 1)
+  }
+
+  /**
+   * An epoch in which no audit was placed: counted (by its main reason) and,
+   * once every few epochs per reason, a warning that says what to do.
+   */
+  private summarize (epoch: number): void {
+    const t = this.tallies.get(epoch)
+    if (t == null || t.placed > 0) return
+    const reasons = [...t.reasons.entries()].sort((a, b) => b[1] - a[1])
+    const reason = reasons[0]?.[0] ?? 'no_provider'
+    this.c.metrics?.epochsWithoutAudits.inc({ reason })
+    // Refusals for want of client traffic have their own warning, as they happen (waitingForTraffic).
+    if (reason === 'no_client_traffic') return
+    if (epoch - (this.unplacedWarned.get(reason) ?? -Infinity) < auditorDefaults.trafficWarningEpochs) return
+    this.unplacedWarned.set(reason, epoch)
+    this.c.logger.warn({ epoch, reason, reasons: Object.fromEntries(reasons) }, `no audit placed in epoch ${epoch}: ${UNPLACED_ADVICE[reason] ?? `gateways answered ${reason}`}`)
+  }
+
   private waitingForTraffic (epoch: number): void {
     if (epoch - this.trafficWarnedEpoch < auditorDefaults.trafficWarningEpochs) return
     this.trafficWarnedEpoch = epoch
@@ -609,4 +656,13 @@ function isUnexpectedPeer (err: unknown, depth = 0): boolean {
   // Noise says "Payload identity key X does not match expected remote identity key Y" (EncryptionFailedError).
   if (e.name === 'UnexpectedPeerError' || /unexpected peer|does not match expected remote identity/i.test(e.message ?? '')) return true
   return isUnexpectedPeer(e.cause, depth + 1) || (Array.isArray(e.errors) && e.errors.some(x => isUnexpectedPeer(x, depth + 1)))
+}
+
+/** What to do about an epoch without audits, by its main reason. */
+const UNPLACED_ADVICE: Record<string, string> = {
+  no_provider: 'no provider with a model this validator can check is known; add --verify-models for the real models on offer, or wait for providers to join',
+  no_gateway: 'no gateway is known; check --bootstrap and that the network has gateway nodes',
+  gateway_unreachable: 'the gateways known cannot be reached; check the network connection and their addresses',
+  too_many_in_flight: 'audits are backing up behind slow gateways or providers; lower --audits-per-epoch',
+  no_matching_provider: 'gateways could not find the audited providers; they may have left the network'
 }

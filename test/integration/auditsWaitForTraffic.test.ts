@@ -38,5 +38,27 @@ describe('a validator whose audits no gateway will route', () => {
     // Not once per refused audit (up to 16 an epoch): at most once every auditorDefaults.trafficWarningEpochs.
     const epochs = warnings().map(x => Number(x.epoch))
     for (let i = 1; i < epochs.length; i++) expect(epochs[i]! - epochs[i - 1]!).toBeGreaterThanOrEqual(auditorDefaults.trafficWarningEpochs)
+    // Every epoch without a placed audit is counted, by its reason.
+    const counted = await eventually(async () => {
+      const text = await (await fetch(`${validator.api}/metrics`)).text()
+      return Number(/infermesh_validator_epochs_without_audits_total\{reason="no_client_traffic"\} (\d+)/.exec(text)?.[1] ?? 0)
+    }, n => n >= 1, { timeoutMs: 20_000, what: 'an epoch without audits in /metrics' })
+    expect(counted).toBeGreaterThanOrEqual(1)
+  }, 60_000)
+
+  it('warns, once every few epochs, when epochs pass with no audit placed for another reason, with what to do', async () => {
+    // A validator alone in its network: no provider to audit.
+    const dir2 = tempDir()
+    const v = JSON.parse((await runCli(['identity', '--data', join(dir2, 'v'), '--json'])).stdout) as { peerId: string }
+    const networkFile = writeNetworkFile(dir2, { epochSeconds: 2, recordTtlSeconds: 10, anchors: [{ peerId: v.peerId, power: 1 }] })
+    const lonely = await startNodeProcess(['--data', join(dir2, 'v'), '--network', networkFile, '--role', 'validator'])
+    nodes.push(lonely)
+    const warnings = async (): Promise<Array<{ msg: string, level: number, reason?: unknown, epoch?: unknown }>> => lonely.logs.filter(l => /^no audit placed in epoch \d+:/.test(l.msg))
+    await eventually(warnings, w => w.length >= 2, { timeoutMs: 40_000, what: 'two no-audit warnings' })
+    const [first, second] = await warnings()
+    expect(first!.level).toBe(40)
+    expect(first!.reason).toBe('no_provider')
+    expect(first!.msg).toMatch(/--verify-models/)
+    expect(Number(second!.epoch) - Number(first!.epoch)).toBeGreaterThanOrEqual(auditorDefaults.trafficWarningEpochs)
   }, 60_000)
 })
