@@ -9,6 +9,7 @@ import { CodedError, ErrorCode, isCodedError } from '../protocol/errors.ts'
 import { ENV_NAMES, parseLogFormat, resolveConfig, type ConfigKey } from './config.ts'
 import { createLogger, prettyLogs } from './logger.ts'
 import { bannerInfo, startBanner } from './banner.ts'
+import { formatChecks, runDoctor } from './doctor.ts'
 import { runDevnet } from './devnet.ts'
 import { startNode } from './node.ts'
 import { auditorDefaults, cliDefaults, defaultNodeOptions, VERSION } from './options.ts'
@@ -188,6 +189,24 @@ export function buildProgram (): Command {
         `consensus epoch ${summary.consensus.epoch}, ${summary.consensus.validators} validators, ${summary.consensus.providersScored} providers scored, ${summary.consensus.providersZeroed} zeroed, root ${summary.consensus.stateRoot?.slice(0, 16) ?? 'none yet'}`
       ]
       process.stdout.write(lines.join('\n') + '\n')
+    })
+
+  program.command('doctor')
+    .description('check a node and its setup, and say what to do about each problem')
+    .option('--api <url>', 'the node\'s API URL (default: the configured --api)')
+    .option('--data <dir>', 'data directory')
+    .option('--network <name|file>', 'network')
+    .option('--config <file>', 'config file')
+    .option('--json', 'print JSON')
+    .action(async (opts: { api?: string, data?: string, network?: string, config?: string, json?: boolean }) => {
+      const flags: Partial<Record<ConfigKey, string>> = {}
+      if (opts.data != null) flags.dataDir = opts.data
+      if (opts.network != null) flags.network = opts.network
+      if (opts.config != null) flags.config = opts.config
+      const checks = await runDoctor({ flags, env: process.env, cwd: process.cwd(), api: opts.api })
+      process.stdout.write(opts.json === true ? `${JSON.stringify({ ok: !checks.some(c => c.status === 'fail'), checks }, null, 2)}\n` : formatChecks(checks))
+      // A failed check is an exit status scripts can test; warnings are not.
+      if (checks.some(c => c.status === 'fail')) process.exitCode = 1
     })
 
   program.command('config')

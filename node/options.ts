@@ -436,6 +436,15 @@ export const reputationDefaults = {
   recomputeCheckMs: 500
 }
 
+export const doctorDefaults = {
+  /** Free space in the data directory below which doctor warns, and fails. */
+  diskWarnBytes: 1024 * 1024 * 1024,
+  diskFailBytes: 100 * 1024 * 1024,
+  /** A peer record signed further ahead of this clock than this is a warning (records beyond 30 s are refused). */
+  clockSkewWarnMs: 5 * second,
+  requestTimeoutMs: 10 * second
+}
+
 export const hardwareDefaults = {
   /** Command used to query NVIDIA GPUs. */
   nvidiaSmi: 'nvidia-smi',

@@ -1,0 +1,93 @@
+/**
+ * `infermesh doctor` against real nodes: what it finds on a lone provider, a
+ * validator nobody audits through, an openai provider whose upstream lacks a
+ * model, and a node that is not running. Each problem comes with what to do.
+ */
+import { createServer, type Server } from 'node:http'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runCli, startNodeProcess, tempDir, writeNetworkFile, type NodeProcess } from '../helpers/nodeProcess.ts'
+
+interface Report { ok: boolean, checks: Array<{ name: string, status: string, detail: string, fix?: string }> }
+
+describe('infermesh doctor', () => {
+  const dir = tempDir()
+  const nodes: NodeProcess[] = []
+  let upstream: Server
+  let upstreamUrl: string
+  /** An address nothing listens on: a port this test had and let go. */
+  let deadApi: string
+
+  beforeAll(async () => {
+    upstream = createServer((req, res) => {
+      if (req.url === '/v1/models') res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data: [{ id: 'llama3.2' }] }))
+      else res.writeHead(404).end()
+    })
+    await new Promise<void>(r => upstream.listen(0, '127.0.0.1', r))
+    upstreamUrl = `http://127.0.0.1:${(upstream.address() as { port: number }).port}/v1`
+    const closed = createServer()
+    await new Promise<void>(r => closed.listen(0, '127.0.0.1', r))
+    deadApi = `http://127.0.0.1:${(closed.address() as { port: number }).port}`
+    await new Promise<void>(r => closed.close(() => r()))
+  })
+
+  afterAll(async () => {
+    await Promise.all(nodes.map(async n => n.stop()))
+    await new Promise<void>(r => upstream.close(() => r()))
+  })
+
+  const doctor = async (args: string[]): Promise<{ code: number | null, report: Report }> => {
+    const r = await runCli(['doctor', '--json', ...args], { timeoutMs: 60_000 })
+    return { code: r.code, report: JSON.parse(r.stdout) as Report }
+  }
+  const check = (report: Report, name: string): Report['checks'][number] => report.checks.find(c => c.name === name)!
+
+  it('on a lone provider: the node answers, disk and token fine, no peers and loopback-only reach as warnings with fixes', async () => {
+    const networkFile = writeNetworkFile(tempDir(), { name: 'doctor-a' })
+    const node = await startNodeProcess(['--data', join(dir, 'a'), '--network', networkFile])
+    nodes.push(node)
+    const { code, report } = await doctor(['--api', node.api, '--data', join(dir, 'a'), '--network', networkFile])
+    expect(code).toBe(0)
+    expect(report.ok).toBe(true)
+    expect(check(report, 'node')).toMatchObject({ status: 'ok' })
+    expect(check(report, 'node').detail).toContain(node.peerId)
+    expect(check(report, 'disk')).toMatchObject({ status: 'ok' })
+    expect(check(report, 'api token')).toMatchObject({ status: 'ok' })
+    expect(check(report, 'peers')).toMatchObject({ status: 'warn' })
+    expect(check(report, 'peers').fix).toMatch(/bootstrap/)
+    expect(check(report, 'reachability')).toMatchObject({ status: 'warn' })
+    expect(check(report, 'reachability').fix).toMatch(/--listen \/ip4\/0\.0\.0\.0/)
+    expect(check(report, 'clock').status).toBe('ok')
+  }, 60_000)
+
+  it('on a validator with no traffic: no voting power, no audits answered', async () => {
+    const networkFile = writeNetworkFile(tempDir(), { name: 'doctor-v', epochSeconds: 2 })
+    const v = await startNodeProcess(['--data', join(dir, 'v'), '--network', networkFile, '--role', 'validator'])
+    nodes.push(v)
+    const { report } = await doctor(['--api', v.api, '--data', join(dir, 'v'), '--network', networkFile])
+    expect(check(report, 'voting power')).toMatchObject({ status: 'warn' })
+    expect(check(report, 'voting power').fix).toMatch(/anchor/)
+    expect(check(report, 'audits')).toMatchObject({ status: 'warn' })
+  }, 60_000)
+
+  it('on an openai provider: names the model its upstream does not serve', async () => {
+    const networkFile = writeNetworkFile(tempDir(), { name: 'doctor-o' })
+    const env = { INFERMESH_BACKEND: 'openai', INFERMESH_UPSTREAM: upstreamUrl, INFERMESH_MODELS: 'llama3.2=0.1,qwen3=0.2' }
+    const r = await runCli(['doctor', '--json', '--api', deadApi, '--data', join(dir, 'o'), '--network', networkFile], { env, timeoutMs: 60_000 })
+    const report = JSON.parse(r.stdout) as Report
+    expect(check(report, 'upstream')).toMatchObject({ status: 'warn' })
+    expect(check(report, 'upstream').detail).toMatch(/does not list qwen3/)
+    // And no node answers at that API: a failure, exit status 1.
+    expect(check(report, 'node')).toMatchObject({ status: 'fail' })
+    expect(check(report, 'node').fix).toMatch(/infermesh start/)
+    expect(r.code).toBe(1)
+  }, 60_000)
+
+  it('prints a readable report too', async () => {
+    const r = await runCli(['doctor', '--api', deadApi, '--data', join(dir, 'none')], { timeoutMs: 60_000 })
+    expect(r.code).toBe(1)
+    expect(r.stdout).toMatch(/^FAIL {2}node/m)
+    expect(r.stdout).toMatch(/→ start it/)
+    expect(r.stdout).toMatch(/\d+ failed, \d+ warnings, \d+ ok/)
+  }, 60_000)
+})
