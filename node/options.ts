@@ -446,8 +446,13 @@ export const doctorDefaults = {
 }
 
 export const hardwareDefaults = {
-  /** Command used to query NVIDIA GPUs. */
+  /** Commands used to query accelerators, by vendor (node/discovery/accelerators.ts). */
   nvidiaSmi: 'nvidia-smi',
+  amdSmi: 'amd-smi',
+  rocmSmi: 'rocm-smi',
+  xpuSmi: 'xpu-smi',
+  hlSmi: 'hl-smi',
+  systemProfiler: 'system_profiler',
   timeoutMs: 5 * second
 }
 

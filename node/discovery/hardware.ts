@@ -1,5 +1,6 @@
 /**
- * Hardware detection (ARCHITECTURE.md §11): nvidia-smi where present, then the OS.
+ * Hardware detection (ARCHITECTURE.md §11): nvidia-smi, the other vendors'
+ * tools (accelerators.ts) and what the operator declares, then the OS.
  * What this returns is exactly what the capacity record says, so a machine with
  * no accelerator advertises itself as CPU-only.
  */
@@ -8,6 +9,7 @@ import { cpus, totalmem } from 'node:os'
 import type { Accelerator, Hardware } from '../../protocol/capacity.ts'
 import { CodedError, ErrorCode } from '../../protocol/errors.ts'
 import { hardwareDefaults } from '../options.ts'
+import { detectOtherAccelerators, type VendorTools } from './accelerators.ts'
 
 export const NVIDIA_SMI_ARGS = ['--query-gpu=name,memory.total', '--format=csv,noheader,nounits']
 
@@ -33,6 +35,9 @@ export function parseNvidiaSmi (text: string): Accelerator[] {
 
 export interface DetectHardwareOptions {
   nvidiaSmi?: string
+  /** The other vendors' tools; default hardwareDefaults. */
+  tools?: Partial<VendorTools>
+  platform?: NodeJS.Platform
   timeoutMs?: number
   /** What the operator declared (--accelerator), listed after what was detected. */
   declared?: Accelerator[]
@@ -67,12 +72,15 @@ export async function detectNvidiaGpus (opts: DetectHardwareOptions = {}): Promi
 }
 
 export async function detectHardware (opts: DetectHardwareOptions = {}): Promise<Hardware> {
-  const accelerators = [...await detectNvidiaGpus(opts), ...(opts.declared ?? [])]
+  const ramMiB = Math.floor(totalmem() / (1024 * 1024))
+  const tools: VendorTools = { amdSmi: hardwareDefaults.amdSmi, rocmSmi: hardwareDefaults.rocmSmi, xpuSmi: hardwareDefaults.xpuSmi, hlSmi: hardwareDefaults.hlSmi, systemProfiler: hardwareDefaults.systemProfiler, ...opts.tools }
+  const [nvidia, others] = await Promise.all([detectNvidiaGpus(opts), detectOtherAccelerators(tools, opts.timeoutMs ?? hardwareDefaults.timeoutMs, opts.platform ?? process.platform, ramMiB)])
+  const accelerators = [...nvidia, ...others, ...(opts.declared ?? [])].slice(0, 16)
   const cpuList = cpus()
   return {
     accelerators,
     cpuOnly: accelerators.length === 0,
     cpu: { model: (cpuList[0]?.model ?? 'unknown').trim().slice(0, 128) || 'unknown', cores: Math.max(1, cpuList.length) },
-    ramMiB: Math.floor(totalmem() / (1024 * 1024))
+    ramMiB
   }
 }
