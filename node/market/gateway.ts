@@ -121,7 +121,7 @@ export class Gateway {
       if (!withinPrice(price, prefs.maxPrice)) continue
       if (prefs.quantizations != null && !prefs.quantizations.includes(quantizationOf(record, model))) continue
       // An image cannot be dropped like a parameter: only a model that takes it may get the request.
-      if (prefs.inputs != null && !prefs.inputs.every(i => offerInputs(record.models.find(m => m.id === model)!).includes(i))) continue
+      if (prefs.inputs != null && !takesInputs(record, model, prefs.inputs)) continue
       // Only a proven fraud excludes. A provider at reputation 0 without one (clipped by
       // consensus, or back from its penalty window) ranks last but stays routable: a client
       // or an audit may still ask for it by name, and audits are how it earns its way back
@@ -171,7 +171,7 @@ export class Gateway {
       if (task.prefs.maxPrice != null) {
         throw new GatewayError(ErrorCode.OVER_MAX_PRICE, `every provider of "${task.model}" charges more than max_price (cheapest: ${cheapest / 1e6} credits per million tokens in+out); raise provider.max_price`)
       }
-      if ((task.prefs.inputs ?? []).length > 0 && !all.some(r => task.prefs.inputs!.every(i => offerInputs(r.models.find(m => m.id === task.model)!).includes(i)))) {
+      if ((task.prefs.inputs ?? []).length > 0 && !all.some(r => takesInputs(r, task.model, task.prefs.inputs!))) {
         throw new GatewayError(ErrorCode.NO_MATCHING_PROVIDER, `no endpoints found that support ${task.prefs.inputs!.join(' and ')} input for "${task.model}"; GET /v1/models lists each model's input_modalities`)
       }
       if (task.prefs.requireParameters === true && (task.prefs.parameters ?? []).length > 0) {
@@ -309,6 +309,12 @@ export class Gateway {
       await iterator.return?.()
     }
   }
+}
+
+/** Whether a provider's offer of `model` takes every one of `inputs` (image, ...). */
+function takesInputs (record: CapacityRecord, model: string, inputs: readonly string[]): boolean {
+  const offer = record.models.find(m => m.id === model)
+  return offer != null && inputs.every(i => offerInputs(offer).includes(i))
 }
 
 /** Task parameters without the structured fields a provider does not honour. */
