@@ -312,6 +312,8 @@ export const apiDefaults = {
 export const openaiDefaults = {
   /** max_tokens when a chat request gives none. */
   chatMaxTokens: 64,
+  /** The same when it has tools or a JSON response format: a JSON answer cut short is no answer (capped by the model's context). */
+  structuredMaxTokens: 1024,
   /** max_tokens when a completion request gives none (OpenAI's default). */
   completionMaxTokens: 16,
   /** Most choices one request may ask for (n): each is a task of its own. */

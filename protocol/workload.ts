@@ -31,6 +31,8 @@ export const LEGACY_WORDS: readonly string[] = ['route', 'model', 'token', 'gpu'
 
 /** What a gateway puts in when a chat request gives no max_tokens (node/options.ts openaiDefaults.chatMaxTokens). */
 export const GATEWAY_DEFAULT_MAX_TOKENS = 64
+/** The same for a request with tools or a JSON mode (openaiDefaults.structuredMaxTokens): a JSON answer cut short is no answer. */
+export const GATEWAY_DEFAULT_STRUCTURED_MAX_TOKENS = 1024
 
 /**
  * The default cap on max_tokens: the smallest reference chat model's context
@@ -112,8 +114,13 @@ const TOP_PS: ReadonlyArray<readonly [number, number]> = [[1, 4], [0.95, 4], [0.
 const TYPED_SEEDS = [42, 0, 1, 123, 1234, 7, 2024, 12345, 31337, 100]
 
 /** Parameters as clients set them, with the gateway's defaults for what they leave out. */
+/** The largest max_tokens a draw may have. */
+function capOf (opts: DrawOptions): number {
+  return Math.max(1, Math.min(TASK_LIMITS.maxTokens, Math.floor(opts.maxTokensCap ?? DEFAULT_MAX_TOKENS_CAP)))
+}
+
 export function drawParams (random: () => number, opts: DrawOptions = {}): { params: TaskParams, explicit: ExplicitParams } {
-  const cap = Math.max(1, Math.min(TASK_LIMITS.maxTokens, Math.floor(opts.maxTokensCap ?? DEFAULT_MAX_TOKENS_CAP)))
+  const cap = capOf(opts)
   const explicit: ExplicitParams = { maxTokens: random() < 0.6, temperature: random() < 0.65, topP: random() < 0.2, seed: random() < 0.08 }
   const maxTokens = Math.min(cap, explicit.maxTokens ? pickWeighted(random, MAX_TOKENS) : GATEWAY_DEFAULT_MAX_TOKENS)
   const temperature = explicit.temperature ? pickWeighted(random, TEMPERATURES) : 1
@@ -148,11 +155,51 @@ function drawFrom (part: CorpusPart, random: () => number, opts: DrawOptions): W
   const { params, explicit } = drawParams(random, opts)
   // Drawn after everything else, so a draw without it is the draw it always was. The tools'
   // description is part of the prompt: kept only when both fit maxPromptChars (else the plain chat).
+  let messages = conversation.messages
   if (opts.structured === true && random() < STRUCTURED_SHARE) {
     const structured = drawStructured(part, random)
-    if (opts.maxPromptChars == null || promptChars(conversation.messages) + (toolsPrompt(structured)?.length ?? 0) <= opts.maxPromptChars) Object.assign(params, structured)
+    // Agents send the loop's later turns too: an earlier call of one of the tools, and its result.
+    const history = structured.tools != null && random() < TOOL_HISTORY_SHARE ? toolTurn(structured.tools, random) : []
+    const chars = promptChars([...messages, ...history]) + (toolsPrompt(structured)?.length ?? 0) + history.reduce((n, m) => n + (m.toolCalls?.[0]?.arguments.length ?? 0), 0)
+    if (opts.maxPromptChars == null || chars <= opts.maxPromptChars) {
+      Object.assign(params, structured)
+      messages = [...messages, ...history]
+      if (!explicit.maxTokens) params.maxTokens = Math.min(capOf(opts), GATEWAY_DEFAULT_STRUCTURED_MAX_TOKENS)
+    }
   }
-  return { messages: conversation.messages, params, explicit, kind: conversation.kind }
+  return { messages, params, explicit, kind: conversation.kind }
+}
+
+/** Share of tool-carrying draws that continue an agent loop: a call already made and its result. */
+export const TOOL_HISTORY_SHARE = 0.3
+
+/** One earlier round of the loop: the assistant calls a tool with arguments that fit its schema, and the tool answers. */
+function toolTurn (tools: NonNullable<TaskParams['tools']>, random: () => number): ChatMessage[] {
+  const tool = tools[Math.floor(random() * tools.length)]!
+  const id = `call_${Math.floor(random() * 0xffff_ffff).toString(16).padStart(8, '0')}${Math.floor(random() * 0xffff_ffff).toString(16).padStart(8, '0')}`
+  const args = sampleValue(JSON.parse(tool.parameters) as Record<string, unknown>, random)
+  return [
+    { role: 'assistant', content: '', toolCalls: [{ id, name: tool.name, arguments: JSON.stringify(args) }] },
+    { role: 'tool', content: pick(random, TOOL_RESULTS), toolCallId: id }
+  ]
+}
+
+/** Closed-class values an agent's arguments and a tool's results are made of: shared by both corpus parts. */
+const ARGUMENT_WORDS = ['Paris', 'Berlin', 'latest', 'report.pdf', 'USD', 'EUR', 'today', 'tomorrow', 'status', 'summary', 'main', 'README.md', 'alice@example.com', 'weekly sync']
+const TOOL_RESULTS = ['{"status":"ok"}', '{"result":[]}', '{"error":"not found"}', 'done', '{"value":42}', '{"items":["a","b"],"total":2}', 'No results.', '{"ok":true,"id":"7f3a"}']
+
+/** A value that fits the simple schemas of the tool corpus. */
+function sampleValue (schema: Record<string, unknown>, random: () => number): unknown {
+  if (Array.isArray(schema.enum)) return pick(random, schema.enum as unknown[])
+  const type = Array.isArray(schema.type) ? schema.type[0] : schema.type
+  switch (type) {
+    case 'integer': return Math.floor(random() * 20) + 1
+    case 'number': return Math.round(random() * 10_000) / 100
+    case 'boolean': return random() < 0.5
+    case 'array': return Array.from({ length: 1 + Math.floor(random() * 2) }, () => sampleValue((schema.items ?? {}) as Record<string, unknown>, random))
+    case 'object': return Object.fromEntries(Object.entries((schema.properties ?? {}) as Record<string, Record<string, unknown>>).map(([k, s]) => [k, sampleValue(s, random)]))
+    default: return pick(random, ARGUMENT_WORDS)
+  }
 }
 
 /** Share of chat requests that carry tools or a JSON mode, among those to providers that honour them. */
@@ -230,7 +277,7 @@ export function chatRequestBody (task: WorkloadTask, model: string): Record<stri
   return {
     model,
     messages: task.messages,
-    ...(e.maxTokens || p.maxTokens !== GATEWAY_DEFAULT_MAX_TOKENS ? { max_tokens: p.maxTokens } : {}),
+    ...(e.maxTokens || p.maxTokens !== (p.tools != null || p.responseFormat != null ? GATEWAY_DEFAULT_STRUCTURED_MAX_TOKENS : GATEWAY_DEFAULT_MAX_TOKENS) ? { max_tokens: p.maxTokens } : {}),
     ...(e.temperature || p.temperature !== 1 ? { temperature: p.temperature } : {}),
     ...(e.topP || p.topP !== 1 ? { top_p: p.topP } : {}),
     ...(e.seed ? { seed: p.seed } : {}),

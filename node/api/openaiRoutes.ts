@@ -118,6 +118,13 @@ async function submitWithFallbacks (gateway: Gateway, models: string[], build: (
   throw last
 }
 
+/** max_tokens for a chat request that gives none: a structured one gets room for its JSON, within every listed model's context. */
+function defaultChatMaxTokens (catalog: Catalog, models: string[], structured: boolean): number {
+  if (!structured) return openaiDefaults.chatMaxTokens
+  const contexts = models.map(m => catalog.contextLength(m)).filter((c): c is number => c != null)
+  return Math.max(openaiDefaults.chatMaxTokens, Math.min(openaiDefaults.structuredMaxTokens, ...contexts.map(c => Math.floor(c / 2))))
+}
+
 function checkMaxTokens (catalog: Catalog, model: string, maxTokens: number): void {
   const ctx = catalog.contextLength(model)
   if (ctx != null && maxTokens > ctx - 1) {
@@ -346,7 +353,7 @@ export function openaiRoutes (deps: OpenAIRouteDeps): Route[] {
         return textTask(deps, ctx, { kind: 'chat', object: 'chat.completion' }, {
           models: modelList(body),
           input: { messages },
-          maxTokens: body.max_completion_tokens ?? body.max_tokens ?? openaiDefaults.chatMaxTokens,
+          maxTokens: body.max_completion_tokens ?? body.max_tokens ?? defaultChatMaxTokens(deps.catalog, modelList(body), structured.sent.length > 0),
           temperature: body.temperature ?? 1,
           topP: body.top_p ?? 1,
           seed: body.seed ?? undefined,

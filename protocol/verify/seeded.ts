@@ -48,8 +48,15 @@ export interface SeededOptions {
 }
 
 export interface SeededResult {
-  /** Steps replayed: one per claimed token. */
+  /**
+   * Steps replayed and counted: one per claimed token, less the forced ones
+   * (a single token with a finite logit, as an output grammar leaves at a
+   * brace or a key). A forced step matches whatever the sampler, so counting
+   * it would dilute the evidence of the steps that could differ.
+   */
   steps: number
+  /** Forced steps, replayed but not counted. */
+  forced: number
   /** Steps whose claim differs from the replayed choice at all. */
   differing: number
   /** Steps beyond the tolerance. */
@@ -60,6 +67,13 @@ export interface SeededResult {
   firstMiss: number
   /** Why the claim cannot be right whatever the noise (a shape problem), if so. */
   invalid?: string
+}
+
+/** Whether at most one token of a step's logits is finite: whatever is sampled, that one is. */
+function forcedStep (logits: Logits): boolean {
+  let finite = 0
+  for (let i = 0; i < logits.length; i++) if (logits[i]! > -Infinity && ++finite > 1) return false
+  return true
 }
 
 /** What is wrong with the claim's shape (length, ending), needing no model; undefined when nothing. */
@@ -85,7 +99,7 @@ export function seededShapeProblem (c: SeededClaim): string | undefined {
 export function judgeSeeded (logits: readonly Logits[], claim: SeededClaim, opts: SeededOptions = {}): SeededResult {
   const tolerance = opts.tolerance ?? 0
   if (!(tolerance >= 0)) throw new RangeError('tolerance must be ≥ 0')
-  const result: SeededResult = { steps: 0, differing: 0, misses: 0, maxDistance: 0, firstMiss: -1 }
+  const result: SeededResult = { steps: 0, forced: 0, differing: 0, misses: 0, maxDistance: 0, firstMiss: -1 }
   const problem = seededShapeProblem(claim)
   if (problem !== undefined) return { ...result, invalid: problem }
   if (logits.length !== claim.tokens.length) throw new RangeError(`${logits.length} logit vectors for ${claim.tokens.length} claimed tokens`)
@@ -93,6 +107,11 @@ export function judgeSeeded (logits: readonly Logits[], claim: SeededClaim, opts
     const token = claim.tokens[t]!
     const step = logits[t]!
     if (!Number.isInteger(token) || token < 0 || token >= step.length) return { ...result, invalid: `token ${token} at step ${t} is not in the vocabulary` }
+    if (forcedStep(step)) {
+      if (!(step[token]! > -Infinity)) return { ...result, invalid: `token ${token} at step ${t} is not the one token the output grammar allows there` }
+      result.forced++
+      continue
+    }
     const u = claim.params.temperature === 0 ? 0 : canonicalDraw(claim.params.seed, t)
     const c = checkClaim(step, claim.params, u, token, false)
     result.steps++

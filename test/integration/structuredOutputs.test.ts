@@ -83,6 +83,13 @@ describe('structured outputs on the llama engine', () => {
       }
     }
     expect(envelopes).toBeGreaterThan(0)
+    // A later turn of an agent loop: the call made and the tool's answer are part of the prompt on both sides.
+    const [, tools] = variants[0]!
+    const base = request(40, tools)
+    const loop = { ...base, input: { messages: [...(base.input as { messages: unknown[] }).messages, { role: 'assistant', content: '', toolCalls: [{ id: 'call_1', name: 'get_weather', arguments: '{"city":"Oslo","unit":"c"}' }] }, { role: 'tool', content: '{"temperature":3}', toolCallId: 'call_1' }] } } as unknown as TaskRequest
+    const g = await q8.generate(await q8.promptTokens(loop), { ...loop.params, grammar: answerGrammar(loop.params) }, new AbortController().signal)
+    expect((await q8.promptTokens(loop)).length).toBeGreaterThan((await q8.promptTokens(base)).length)
+    expect(await verifier.judge({ offer: exactOffer, request: loop, output: { text: g.text, tokens: g.tokens }, finishReason: g.finishReason })).toMatchObject({ method: 'exact', misses: 0, convicts: false })
   })
 
   it('convicts an answer that ignores the grammar, and one sampled with another seed under it', async () => {

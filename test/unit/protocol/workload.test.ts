@@ -25,10 +25,11 @@ import * as pools from '../../../protocol/corpus/pools.ts'
 import { getReferenceChatModel } from '../../../protocol/reference/index.ts'
 import { chatPrompt, type ChatMessage as TemplateMessage } from '../../../protocol/reference/chatTemplate.ts'
 import { REFERENCE_MODELS } from '../../../protocol/reference/registry.ts'
-import { chatMessageSchema, TASK_LIMITS, taskParamsSchema } from '../../../protocol/task.ts'
+import { chatMessageSchema, TASK_LIMITS, taskInputSchema, taskParamsSchema } from '../../../protocol/task.ts'
+import { compileSchema, validateJson } from '../../../protocol/structured/jsonSchema.ts'
 import { toolsPrompt } from '../../../protocol/structured/tools.ts'
 import {
-  chatRequestBody, DEFAULT_MAX_TOKENS_CAP, drawClientTask, drawLegacyTask, drawTask, GATEWAY_DEFAULT_MAX_TOKENS, LEGACY_WORDS, STRUCTURED_SHARE, workloadRandom, type WorkloadTask
+  chatRequestBody, DEFAULT_MAX_TOKENS_CAP, drawClientTask, drawLegacyTask, drawTask, GATEWAY_DEFAULT_MAX_TOKENS, GATEWAY_DEFAULT_STRUCTURED_MAX_TOKENS, LEGACY_WORDS, STRUCTURED_SHARE, workloadRandom, type WorkloadTask
 } from '../../../protocol/workload.ts'
 import { formatEvaluation, measureContent } from '../../../scripts/bench/lib/classifier.ts'
 
@@ -153,6 +154,7 @@ describe('drawn tasks', () => {
 
   it('take the gateway\'s defaults for what the client leaves out', () => {
     expect(GATEWAY_DEFAULT_MAX_TOKENS).toBe(openaiDefaults.chatMaxTokens)
+    expect(GATEWAY_DEFAULT_STRUCTURED_MAX_TOKENS).toBe(openaiDefaults.structuredMaxTokens)
     for (const t of draw(drawClientTask, 12, 500)) {
       const body = chatRequestBody(t, 'ref-tiny')
       expect(body.model).toBe('ref-tiny')
@@ -209,7 +211,19 @@ describe('structured draws (tools and JSON modes)', () => {
       const structured = tasks.filter(t => t.params.tools != null || t.params.responseFormat != null)
       expect(structured.length / tasks.length).toBeGreaterThan(STRUCTURED_SHARE - 0.07)
       expect(structured.length / tasks.length).toBeLessThan(STRUCTURED_SHARE + 0.07)
-      for (const t of structured) expect(taskParamsSchema.safeParse(t.params).success).toBe(true)
+      for (const t of structured) {
+        expect(taskParamsSchema.safeParse(t.params).success).toBe(true)
+        expect(taskInputSchema.safeParse({ messages: t.messages }).success).toBe(true)
+      }
+      // Some continue an agent loop: a call of one of their tools, arguments that fit its schema, and the tool's answer.
+      const loops = structured.filter(t => t.messages.some(m => m.toolCalls != null))
+      expect(loops.length).toBeGreaterThan(0)
+      for (const t of loops) {
+        const call = t.messages.find(m => m.toolCalls != null)!.toolCalls![0]!
+        const tool = t.params.tools!.find(x => x.name === call.name)!
+        expect(validateJson(compileSchema(JSON.parse(tool.parameters)), JSON.parse(call.arguments))).toBeUndefined()
+        expect(t.messages.at(-1)).toMatchObject({ role: 'tool', toolCallId: call.id })
+      }
       const names = new Set(structured.flatMap(t => t.params.tools?.map(x => x.name) ?? []))
       const r2 = workloadRandom(78)
       const otherNames = new Set(Array.from({ length: 600 }, () => other(r2, { structured: true })).flatMap(t => t.params.tools?.map(x => x.name) ?? []))
