@@ -202,8 +202,14 @@ function sampleValue (schema: Record<string, unknown>, random: () => number): un
   }
 }
 
-/** Share of chat requests that carry tools or a JSON mode, among those to providers that honour them. */
-export const STRUCTURED_SHARE = 0.3
+/**
+ * Share of chat requests that carry tools or a JSON mode, among those to
+ * providers that honour them. A structured answer has less to check than
+ * free text (a grammar forces its braces and keys; on the test models a
+ * forged structured answer is convicted by one audit 62 % of the time against
+ * 97 % for text), so the share trades realism for audit power.
+ */
+export const STRUCTURED_SHARE = 0.2
 
 /**
  * Tools (three in four) or a response format, from the part's own
