@@ -7,7 +7,7 @@
  */
 import { compileSchema, SchemaError } from '../../protocol/structured/jsonSchema.ts'
 import { EnvelopeStream } from '../../protocol/structured/envelopeStream.ts'
-import { parseEnvelope, usesTools, type StructuredParams } from '../../protocol/structured/tools.ts'
+import { parseEnvelope, type StructuredParams } from '../../protocol/structured/tools.ts'
 import { TASK_LIMITS, type ChatMessage, type IMAGE_MEDIA_TYPES } from '../../protocol/task.ts'
 import type { LogitAdjustment } from '../../protocol/sampling/adjust.ts'
 import { invalidRequest } from './httpErrors.ts'
@@ -187,4 +187,3 @@ export class ToolDeltas {
   }
 }
 
-export { usesTools }

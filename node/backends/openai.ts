@@ -10,6 +10,7 @@ import { TASK_LIMITS, TaskError, TaskErrorCode, type ChatMessage, type ChunkFram
 import { envelopeOf, usesTools } from '../../protocol/structured/tools.ts'
 import { upstreamDefaults } from '../options.ts'
 import type { Backend, BackendResult } from './backend.ts'
+import { readBoundedText } from '../util/httpBody.ts'
 
 export interface OpenAIBackendInit {
   /** Base URL, e.g. http://127.0.0.1:11434/v1 */
@@ -142,24 +143,6 @@ function tokenCount (x: unknown): number {
   return Number.isFinite(n) && n > 0 ? Math.min(n, 2 ** 31 - 1) : 0
 }
 
-/** The body as text, refused beyond `max` bytes (an upstream is not trusted to be small). */
-async function boundedText (res: Response, max: number): Promise<string> {
-  const reader = res.body!.getReader()
-  const decoder = new TextDecoder()
-  let out = ''
-  let size = 0
-  for (;;) {
-    const r = await reader.read()
-    if (r.done) break
-    size += r.value.length
-    if (size > max) {
-      reader.cancel().catch(() => {})
-      throw new TaskError(TaskErrorCode.INTERNAL, `upstream answer larger than ${max} bytes`)
-    }
-    out += decoder.decode(r.value, { stream: true })
-  }
-  return out + decoder.decode()
-}
 
 /**
  * A non-streamed chat or completion answer (OpenAI's shape) as text, usage and
@@ -231,7 +214,7 @@ export function createOpenAIBackend (init: OpenAIBackendInit): Backend {
       if (res.body == null) throw new TaskError(TaskErrorCode.INTERNAL, 'upstream sent no body')
       // Some servers ignore `stream` and answer with one JSON body: map it, never pass on an empty answer.
       if ((res.headers.get('content-type') ?? '').includes('application/json')) {
-        const result = mapPlainAnswer(request, await boundedText(res, upstreamDefaults.maxEventBytes))
+        const result = mapPlainAnswer(request, await readBoundedText(res, upstreamDefaults.maxEventBytes, what => new TaskError(TaskErrorCode.INTERNAL, `upstream ${what}`)))
         if (result.reasoning !== undefined) await emit({ t: 'chunk', text: '', reasoning: result.reasoning })
         if (result.text.length > 0) await emit({ t: 'chunk', text: result.text })
         return { output: { text: result.text, ...(result.reasoning !== undefined ? { reasoning: result.reasoning } : {}) }, usage: result.usage, finishReason: result.finishReason }

@@ -12,7 +12,8 @@ import type { Accelerator } from '../../protocol/capacity.ts'
 
 const MiB = 1024 * 1024
 
-function grouped (list: Array<Omit<Accelerator, 'count'>>): Accelerator[] {
+/** Identical devices as one entry with a count. */
+export function grouped (list: Array<Omit<Accelerator, 'count'>>): Accelerator[] {
   const groups = new Map<string, Accelerator>()
   for (const a of list) {
     const id = `${a.kind}\u0000${a.vendor}\u0000${a.model}\u0000${a.memoryMiB}`

@@ -4,12 +4,11 @@
  * What this returns is exactly what the capacity record says, so a machine with
  * no accelerator advertises itself as CPU-only.
  */
-import { execFile } from 'node:child_process'
 import { cpus, totalmem } from 'node:os'
 import type { Accelerator, Hardware } from '../../protocol/capacity.ts'
 import { CodedError, ErrorCode } from '../../protocol/errors.ts'
 import { hardwareDefaults } from '../options.ts'
-import { detectOtherAccelerators, type VendorTools } from './accelerators.ts'
+import { detectOtherAccelerators, grouped, runTool, type VendorTools } from './accelerators.ts'
 
 export const NVIDIA_SMI_ARGS = ['--query-gpu=name,memory.total', '--format=csv,noheader,nounits']
 
@@ -19,18 +18,12 @@ export const NVIDIA_SMI_ARGS = ['--query-gpu=name,memory.total', '--format=csv,n
  * grouped with a count. Lines that do not parse are skipped, not guessed at.
  */
 export function parseNvidiaSmi (text: string): Accelerator[] {
-  const groups = new Map<string, Accelerator>()
+  const list: Array<Omit<Accelerator, 'count'>> = []
   for (const line of text.split('\n')) {
     const m = /^\s*(.+?)\s*,\s*(\d+)\s*$/.exec(line)
-    if (m == null) continue
-    const model = m[1]!.slice(0, 128)
-    const memoryMiB = Math.min(Number(m[2]), 0xffff_ffff)
-    const id = `${model}\u0000${memoryMiB}`
-    const g = groups.get(id)
-    if (g != null) g.count++
-    else groups.set(id, { kind: 'gpu', vendor: 'NVIDIA', model, memoryMiB, count: 1 })
+    if (m != null) list.push({ kind: 'gpu', vendor: 'NVIDIA', model: m[1]!, memoryMiB: Math.min(Number(m[2]), 0xffff_ffff) })
   }
-  return [...groups.values()]
+  return grouped(list)
 }
 
 export interface DetectHardwareOptions {
@@ -63,12 +56,8 @@ export function parseDeclaredAccelerator (spec: string): Accelerator {
 }
 
 export async function detectNvidiaGpus (opts: DetectHardwareOptions = {}): Promise<Accelerator[]> {
-  return new Promise(resolve => {
-    execFile(opts.nvidiaSmi ?? hardwareDefaults.nvidiaSmi, NVIDIA_SMI_ARGS, { timeout: opts.timeoutMs ?? hardwareDefaults.timeoutMs, windowsHide: true }, (err, stdout) => {
-      // Absent binary, no driver or a timeout all mean: no NVIDIA GPU we can vouch for.
-      resolve(err != null ? [] : parseNvidiaSmi(stdout))
-    })
-  })
+  // Absent binary, no driver or a timeout all mean: no NVIDIA GPU we can vouch for.
+  return parseNvidiaSmi(await runTool(opts.nvidiaSmi ?? hardwareDefaults.nvidiaSmi, NVIDIA_SMI_ARGS, opts.timeoutMs ?? hardwareDefaults.timeoutMs) ?? '')
 }
 
 export async function detectHardware (opts: DetectHardwareOptions = {}): Promise<Hardware> {

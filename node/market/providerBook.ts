@@ -31,7 +31,14 @@ export class ProviderBook {
     const s = this.statsOf(peer)
     const a = gatewayDefaults.statsAlpha
     const tps = decodeMs > 0 && tokens > 1 ? tokens / (decodeMs / 1000) : undefined
-    const recent = (list: number[] | undefined, v: number | undefined): number[] | undefined => v == null ? list : [...(list ?? []), v].slice(-gatewayDefaults.recentSamples)
+    // The sample arrays are this provider's own: updated in place, no copy per task.
+    const recent = (list: number[] | undefined, v: number | undefined): number[] | undefined => {
+      if (v == null) return list
+      const out = list ?? []
+      out.push(v)
+      if (out.length > gatewayDefaults.recentSamples) out.shift()
+      return out
+    }
     this.stats.set(peer, {
       ...s,
       recentTtftMs: recent(s.recentTtftMs, ttftMs),

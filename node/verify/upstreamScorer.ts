@@ -75,6 +75,7 @@
 import { CodedError, ErrorCode } from '../../protocol/errors.ts'
 import type { ChatMessage } from '../../protocol/task.ts'
 import type { ScoredStep, ScoredToken } from '../../protocol/verify/rescored.ts'
+import { readBoundedText } from '../util/httpBody.ts'
 
 export const SCORER_DIALECTS = ['vllm', 'sglang'] as const
 export type ScorerDialect = typeof SCORER_DIALECTS[number]
@@ -393,24 +394,5 @@ export class UpstreamScorer {
 }
 
 async function readCapped (res: Response, max: number): Promise<string> {
-  const declared = Number(res.headers.get('content-length'))
-  if (Number.isFinite(declared) && declared > max) {
-    await res.body?.cancel().catch(() => {})
-    throw fail('malformed', `answer of ${declared} bytes, more than ${max}`)
-  }
-  if (res.body == null) return ''
-  const reader = res.body.getReader()
-  const chunks: Uint8Array[] = []
-  let size = 0
-  for (;;) {
-    const r = await reader.read()
-    if (r.done) break
-    size += r.value.byteLength
-    if (size > max) {
-      await reader.cancel().catch(() => {})
-      throw fail('malformed', `answer longer than ${max} bytes`)
-    }
-    chunks.push(r.value)
-  }
-  return new TextDecoder().decode(Buffer.concat(chunks))
+  return await readBoundedText(res, max, what => fail('malformed', what))
 }
