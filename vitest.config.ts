@@ -13,7 +13,8 @@ const WHOLE_NETWORKS = [
   'test/integration/validation.test.ts',
   'test/integration/collusion.test.ts',
   'test/integration/partition.test.ts',
-  'test/integration/realModels.test.ts'
+  'test/integration/realModels.test.ts',
+  'test/integration/homeNat.test.ts'
 ]
 
 const shared = {

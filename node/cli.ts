@@ -51,7 +51,7 @@ async function apiGet (base: string, path: string, token?: string, method: 'GET'
 
 function startFlags (opts: Record<string, unknown>): Partial<Record<ConfigKey, string | string[]>> {
   const map: Record<string, ConfigKey> = {
-    data: 'dataDir', network: 'network', bootstrap: 'bootstrap', listen: 'listen', announce: 'announce', api: 'api', apiToken: 'apiToken', role: 'roles', models: 'models', logLevel: 'logLevel', logFormat: 'logFormat', config: 'config', backend: 'backend', accelerator: 'accelerators', upstream: 'upstream', slots: 'slots', creditLimit: 'creditLimit', upstreamTimeout: 'upstreamTimeout', upstreamParameters: 'upstreamParameters', upstreamInputs: 'upstreamInputs', fault: 'fault', maxInboundPerIp: 'maxInboundPerIp', auditsPerEpoch: 'auditsPerEpoch', verifyModels: 'verifyModels', verifyUpstream: 'verifyUpstream', verifyDialect: 'verifyDialect', llamaThreads: 'llamaThreads'
+    data: 'dataDir', network: 'network', bootstrap: 'bootstrap', listen: 'listen', announce: 'announce', relayReserve: 'relayReserve', upnp: 'upnp', relayMaxReservations: 'relayMaxReservations', relayDataLimit: 'relayDataLimitKib', relayDurationLimit: 'relayDurationLimit', api: 'api', apiToken: 'apiToken', role: 'roles', models: 'models', logLevel: 'logLevel', logFormat: 'logFormat', config: 'config', backend: 'backend', accelerator: 'accelerators', upstream: 'upstream', slots: 'slots', creditLimit: 'creditLimit', upstreamTimeout: 'upstreamTimeout', upstreamParameters: 'upstreamParameters', upstreamInputs: 'upstreamInputs', fault: 'fault', maxInboundPerIp: 'maxInboundPerIp', auditsPerEpoch: 'auditsPerEpoch', verifyModels: 'verifyModels', verifyUpstream: 'verifyUpstream', verifyDialect: 'verifyDialect', llamaThreads: 'llamaThreads'
   }
   const flags: Partial<Record<ConfigKey, string | string[]>> = {}
   for (const [flag, key] of Object.entries(map)) {
@@ -77,9 +77,14 @@ export function buildProgram (): Command {
     .option('--bootstrap <multiaddr>', 'extra bootstrap peer, repeatable; adds to the network file\'s list', collect)
     .option('--listen <multiaddr>', `libp2p listen address, repeatable (default ${defaultNodeOptions.listen.join(',')})`, collect)
     .option('--announce <multiaddr>', 'address to advertise instead of the listen addresses (e.g. the public address behind NAT), repeatable', collect)
+    .option('--relay-reserve <when>', `reserve a slot on circuit relays and advertise the relayed address: auto (when listening on a LAN address and announcing none: behind NAT), always or never (default ${defaultNodeOptions.relayReserve})`)
+    .option('--upnp <when>', `map the listen port on the router by UPnP / NAT-PMP: auto (the rule of --relay-reserve), on or off (default ${defaultNodeOptions.upnp})`)
+    .option('--relay-max-reservations <n>', `relay role: reservations held at once (default ${defaultNodeOptions.relayMaxReservations})`)
+    .option('--relay-data-limit <KiB>', `relay role: data one relayed connection may carry, both ways (default ${defaultNodeOptions.relayDataLimitKib})`)
+    .option('--relay-duration-limit <seconds>', `relay role: how long one relayed connection may stay open (default ${defaultNodeOptions.relayDurationLimit})`)
     .option('--api <host:port>', `HTTP API address (default ${defaultNodeOptions.api})`)
     .option('--api-token <token>', 'bearer token for the API; required for a non-loopback --api (prefer INFERMESH_API_TOKEN)')
-    .option('--role <roles>', `comma list of provider, validator, gateway (default ${defaultNodeOptions.roles.join(',')})`)
+    .option('--role <roles>', `comma list of provider, validator, gateway, relay (a circuit relay for peers behind NAT) (default ${defaultNodeOptions.roles.join(',')})`)
     .option('--models <ids>', `models to advertise, comma separated: ID, ID=PRICE, and @SOURCE after either: the GGUF file for --backend llama (ID=0.1@./m.gguf), the upstream's weights for --backend openai (ID=0.1@Org/Model@rev#bf16) (default ${defaultNodeOptions.models.join(',')})`)
     .option('--backend <kind>', `reference (built-in models, bit-exact), reference-nondeterministic (the same with random reduction order, for tests), llama (GGUF files on the built-in llama.cpp) or openai (an upstream server) (default ${defaultNodeOptions.backend})`)
     .option('--accelerator <spec>', 'an accelerator this node serves with but cannot detect, KIND:VENDOR:MODEL:MEMORY_GIB[:COUNT] (e.g. npu:Groq:LPU:0.23:8), repeatable; marked declared in the capacity record', collect)

@@ -1,11 +1,15 @@
 /**
  * The one libp2p factory (ARCHITECTURE.md §3): TCP, Noise, yamux, identify, ping,
- * kad-dht under the network's protocol prefix, and gossipsub. Every limit is
- * set here with the reason beside it in node/options.ts.
+ * kad-dht under the network's protocol prefix, and gossipsub; for reachability
+ * circuit relay v2 (transport; server on a relay), DCUtR, AutoNAT v2 and UPnP.
+ * Every limit is set here with the reason beside it in node/options.ts.
  */
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
+import { autoNATv2 } from '@libp2p/autonat-v2'
 import { bootstrap } from '@libp2p/bootstrap'
+import { circuitRelayServer, circuitRelayTransport, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
+import { dcutr } from '@libp2p/dcutr'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import { gossipsub } from '@libp2p/gossipsub'
 import { createTopicScoreParams } from '@libp2p/gossipsub/score'
@@ -14,6 +18,7 @@ import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
+import { uPnPNAT } from '@libp2p/upnp-nat'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import type { Registry } from 'prom-client'
 import { CAPACITY_KEY_NAMESPACE, selectCapacityRecord, verifyCapacityRecord } from '../protocol/capacity.ts'
@@ -21,13 +26,25 @@ import type { Identity } from '../protocol/identity.ts'
 import { protocolIds, type Network } from '../protocol/network.ts'
 import type { VerifyFn } from '../protocol/signing.ts'
 import { createConnectionGater, type GaterDenial } from './gating/connectionGater.ts'
-import { libp2pDefaults } from './options.ts'
+import { libp2pDefaults, reachabilityDefaults } from './options.ts'
 
 export type HostServices = {
   dht: KadDHT
   identify: ReturnType<ReturnType<typeof identify>>
   ping: ReturnType<ReturnType<typeof ping>>
   pubsub: ReturnType<ReturnType<typeof gossipsub>>
+  autonat: unknown
+  dcutr: unknown
+  /** Only on a node with the relay role. */
+  relay?: CircuitRelayService
+}
+
+/** What a relay's operator allows (defaultNodeOptions.relay*). */
+export interface RelayServerLimits {
+  maxReservations: number
+  /** Bytes one relayed connection may carry, both ways together. */
+  dataLimitBytes: number
+  durationLimitMs: number
 }
 
 export type Host = Libp2p<HostServices>
@@ -63,6 +80,10 @@ export interface HostInit {
   onConnectionDenied?: (reason: GaterDenial, detail: string) => void
   /** Called with every DHT record the validator rejects, for logs and metrics. */
   onRecordRejected?: (err: unknown, key: Uint8Array) => void
+  /** Map the listen port on the router by UPnP IGD / NAT-PMP. */
+  upnp?: boolean
+  /** Serve as a circuit relay (the relay role), within these limits. */
+  relay?: RelayServerLimits
 }
 
 export async function createHost (init: HostInit): Promise<Host> {
@@ -81,14 +102,20 @@ export async function createHost (init: HostInit): Promise<Host> {
   return createLibp2p({
     privateKey,
     ...(init.metricsRegistry != null ? { metrics: prometheusMetrics({ registry: init.metricsRegistry, collectDefaultMetrics: false, preserveExistingMetrics: true }) } : {}),
-    addresses: { listen: init.listen, ...(init.announce != null && init.announce.length > 0 ? { announce: init.announce } : {}) },
+    addresses: {
+      listen: init.listen,
+      ...(init.announce != null && init.announce.length > 0 ? { announce: init.announce } : {})
+    },
     connectionGater: createConnectionGater({
       isBlocked: peer => init.isBlocked?.(peer) ?? false,
       maxInboundPerIp: init.maxInboundPerIp ?? libp2pDefaults.maxInboundPerIp,
       maxInboundPerLoopbackIp: init.maxInboundPerLoopbackIp ?? libp2pDefaults.maxInboundPerLoopbackIp,
       onDenied: init.onConnectionDenied
     }),
-    transports: [tcp()],
+    transports: [tcp(), circuitRelayTransport({
+      reservationConcurrency: reachabilityDefaults.reservationConcurrency,
+      reservationCompletionTimeout: reachabilityDefaults.reservationCompletionTimeoutMs
+    })],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery: init.bootstrap.length > 0 ? [bootstrap({ list: init.bootstrap })] : [],
@@ -101,6 +128,26 @@ export async function createHost (init: HostInit): Promise<Host> {
     services: {
       identify: identify(),
       ping: ping(),
+      // Tells this node which of its addresses others can dial (and dials back for others).
+      autonat: autoNATv2({ startupDelay: reachabilityDefaults.autoNatStartupDelayMs, refreshInterval: reachabilityDefaults.autoNatRefreshMs }),
+      // A relayed connection is upgraded to a direct one: by dialing back a public
+      // peer, or by a simultaneous open (ARCHITECTURE.md §3 says what Node can punch).
+      dcutr: dcutr({ timeout: reachabilityDefaults.holePunchTimeoutMs, retries: reachabilityDefaults.holePunchRetries }),
+      ...(init.upnp === true ? { upnp: uPnPNAT() } : {}),
+      ...(init.relay != null
+        ? {
+            relay: circuitRelayServer({
+              hopTimeout: reachabilityDefaults.hopTimeoutMs,
+              maxInboundHopStreams: reachabilityDefaults.maxInboundHopStreams,
+              reservations: {
+                maxReservations: init.relay.maxReservations,
+                reservationTtl: reachabilityDefaults.reservationTtlMs,
+                defaultDataLimit: BigInt(init.relay.dataLimitBytes),
+                defaultDurationLimit: init.relay.durationLimitMs
+              }
+            })
+          }
+        : {}),
       dht: kadDHT({
         // A private DHT: only peers of this network speak this protocol.
         protocol: protocolIds(network).kad,

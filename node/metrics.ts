@@ -25,7 +25,12 @@ export function createMetrics () {
     epochsWithoutAudits: new Counter({ name: 'infermesh_validator_epochs_without_audits_total', help: 'Epochs in which this validator placed no audit, by the main reason (no_client_traffic, no_provider, no_gateway, too_many_in_flight, ...)', labelNames: ['reason'], registers: [registry] }),
     audits: new Counter({ name: 'infermesh_audits_total', help: 'Audits sent by this validator, by outcome', labelNames: ['outcome'], registers: [registry] }),
     consensusDuration: new Histogram({ name: 'infermesh_consensus_duration_seconds', help: 'One reputation recompute over the consensus window', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 5], registers: [registry] }),
-    peers: new Gauge({ name: 'infermesh_peers', help: 'Connected peers', registers: [registry] })
+    peers: new Gauge({ name: 'infermesh_peers', help: 'Connected peers', registers: [registry] }),
+    reachability: new Gauge({ name: 'infermesh_reachability', help: 'This node\'s reachability verdict: 1 on the current one (public, relayed, private, local, checking)', labelNames: ['verdict'], registers: [registry] }),
+    connections: new Gauge({ name: 'infermesh_connections', help: 'Open connections, direct or relayed (through a circuit relay)', labelNames: ['kind'], registers: [registry] }),
+    connectionUpgrades: new Counter({ name: 'infermesh_connection_upgrades_total', help: 'Direct connections opened to a peer while a relayed one was open (DCUtR: a dial-back or a hole punch), by who opened it', labelNames: ['direction'], registers: [registry] }),
+    relayedConnections: new Counter({ name: 'infermesh_relayed_connections_total', help: 'Connections opened through a circuit relay, by direction (a relay resets one at its data or duration limit; the next task opens another)', labelNames: ['direction'], registers: [registry] }),
+    relayedTasks: new Counter({ name: 'infermesh_relayed_tasks_total', help: 'Task streams that ran over a relayed connection, by role (gateway: sent, provider: served)', labelNames: ['role'], registers: [registry] })
   }
 }
 

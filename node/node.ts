@@ -53,6 +53,9 @@ import { openDb, type Db } from './store/db.ts'
 import { identityFileTooOpen, loadOrCreateIdentity } from './store/identityFile.ts'
 import { BlocklistRepository, MetaRepository } from './store/repositories.ts'
 import { Blocklist } from './gating/blocklist.ts'
+import { looksBehindNat, ReachabilityMonitor, resolveMode } from './discovery/reachability.ts'
+import { RelayAnnouncer, RelayFinder } from './discovery/relayFinder.ts'
+import { interfaceIps } from './util/interfaces.ts'
 
 export interface InfermeshNode extends NodeContext {
   api: ApiServer
@@ -96,6 +99,16 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
   const maxInboundPerIp = parsePositiveInt(options.maxInboundPerIp, 'maxInboundPerIp', 100_000)
   const auditsPerEpoch = parsePositiveInt(options.auditsPerEpoch, 'auditsPerEpoch', 10_000)
   const fault = options.fault == null ? undefined : parseFault(options.fault)
+  const behindNat = looksBehindNat(options.listen, options.announce, interfaceIps())
+  const reserveRelay = resolveMode(options.relayReserve, 'relayReserve', behindNat)
+  const upnp = resolveMode(options.upnp, 'upnp', behindNat)
+  const relayLimits = roles.includes('relay')
+    ? {
+        maxReservations: parsePositiveInt(options.relayMaxReservations, 'relayMaxReservations', 100_000),
+        dataLimitBytes: parsePositiveInt(options.relayDataLimitKib, 'relayDataLimitKib', 16 * 1024 * 1024) * 1024,
+        durationLimitMs: parsePositiveInt(options.relayDurationLimit, 'relayDurationLimit', 86_400) * 1000
+      }
+    : undefined
   const creditLimitMicros = parsePositiveInt(options.creditLimit, 'creditLimit', Number.MAX_SAFE_INTEGER / 1e6) * 1e6
   const bootstrap = validateBootstrap([...new Set([...network.definition.bootstrap, ...options.bootstrap])])
   const dataDir = resolve(ctx.cwd, options.dataDir)
@@ -147,6 +160,8 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
         network,
         listen: options.listen,
         announce: options.announce,
+        upnp,
+        relay: relayLimits,
         bootstrap,
         verify: nativeVerify,
         now,
@@ -172,7 +187,20 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
       const loop = keepBootstrapped(host, bootstrap, log.child({ component: 'bootstrap' }), redial.signal)
       stack.push(async () => { redial.abort(); await loop })
     }
-    log.info({ peerId: identity.peerId, network: network.definition.name, networkId: network.idHex, addresses: host.getMultiaddrs().map(String), bootstrap: bootstrap.length }, 'libp2p host started')
+    log.info({ peerId: identity.peerId, network: network.definition.name, networkId: network.idHex, addresses: host.getMultiaddrs().map(String), bootstrap: bootstrap.length, reserveRelay, upnp, relay: relayLimits }, 'libp2p host started')
+    const reachability = new ReachabilityMonitor({ host, logger: log.child({ component: 'reachability' }), metrics, reserving: reserveRelay })
+    reachability.start()
+    stack.push(async () => reachability.stop())
+    if (relayLimits != null) {
+      const announcer = new RelayAnnouncer({ host, network, logger: log.child({ component: 'relay' }) })
+      announcer.start()
+      stack.push(async () => announcer.stop())
+    }
+    if (reserveRelay) {
+      const relays = new RelayFinder({ host, network, logger: log.child({ component: 'relay' }) })
+      await relays.start()
+      stack.push(async () => relays.stop())
+    }
 
     const accounts = new Accounts(db, identity.peerId)
     await accounts.load()
@@ -287,8 +315,8 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
       stack.push(async () => auditor!.stop())
     }
 
-    const context: NodeContext = { identity, network, host, roles, models: advertisedModels, lookup, version: VERSION, startedAt: Date.now() }
-    const api = await startApiServer(apiAddress, [...nodeRoutes(context, gateway.book), ...openaiRoutes({ node: context, gateway, catalog, accounts, scoringEngines }), ...scoringRoutes(scoringEngines ?? new Map()), ...ledgerRoutes({ node: context, ledger, reputation, auditor, verifier: modelVerifier }), metricsRoute({ metrics, host, provider, ledgerStore }), ...adminRoutes({ node: context, blocklist, now, logger: log.child({ component: 'admin' }) }), ...dashboardRoutes()], { token: options.apiToken, logger: log.child({ component: 'api' }) })
+    const context: NodeContext = { identity, network, host, roles, models: advertisedModels, lookup, version: VERSION, startedAt: Date.now(), reachability: () => reachability.current(), connectionKinds: () => reachability.countConnections() }
+    const api = await startApiServer(apiAddress, [...nodeRoutes(context, gateway.book), ...openaiRoutes({ node: context, gateway, catalog, accounts, scoringEngines }), ...scoringRoutes(scoringEngines ?? new Map()), ...ledgerRoutes({ node: context, ledger, reputation, auditor, verifier: modelVerifier }), metricsRoute({ metrics, host, provider, ledgerStore, connectionKinds: context.connectionKinds }), ...adminRoutes({ node: context, blocklist, now, logger: log.child({ component: 'admin' }) }), ...dashboardRoutes()], { token: options.apiToken, logger: log.child({ component: 'api' }) })
     stack.push(async () => api.close())
     log.info({ api: `http://${api.address.host.includes(':') ? `[${api.address.host}]` : api.address.host}:${api.address.port}` }, 'API listening')
 

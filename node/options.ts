@@ -27,6 +27,21 @@ export const defaultNodeOptions = {
    * port forward: the public address). Empty: advertise what we listen on.
    */
   announce: [] as string[],
+  /**
+   * Reserve a slot on a circuit relay and advertise the /p2p-circuit address, so
+   * that peers reach this node behind NAT: auto (when it listens on a LAN
+   * address and announces none: the home router case; a loopback-only node is a
+   * local network and needs no relay), always, never.
+   */
+  relayReserve: 'auto',
+  /** UPnP IGD / NAT-PMP port mapping on the router: auto (the same rule as relayReserve), on, off. */
+  upnp: 'auto',
+  /** Relay role: reservations held at once; more are refused (RESERVATION_REFUSED). */
+  relayMaxReservations: '64',
+  /** Relay role: KiB one relayed connection may carry (both ways together) before the relay resets it. */
+  relayDataLimitKib: '16384',
+  /** Relay role: seconds one relayed connection may stay open. */
+  relayDurationLimit: '600',
   /** HTTP API bind address. Loopback, so nothing is exposed by default. */
   api: '127.0.0.1:8484',
   /** Bearer token for the API; required for a non-loopback bind. */
@@ -232,6 +247,46 @@ export const lookupDefaults = {
   missRetryMs: 3 * second
 }
 
+/**
+ * Reachability (ARCHITECTURE.md §3): circuit relay v2, DCUtR, AutoNAT v2, UPnP.
+ * The relay-role numbers an operator sets are in defaultNodeOptions (relay*).
+ */
+export const reachabilityDefaults = {
+  /**
+   * Protocols allowed over a relayed, limited connection, and only these: a task
+   * (a few KiB each way), a status query (one record) and an audit handed to a
+   * gateway. Bulk traffic (ledger sync, DHT, gossip) waits for a direct connection:
+   * it would spend the relay's data limit on what any other peer can serve.
+   */
+  limitedProtocols: ['task', 'status', 'submit'] as const,
+  /** Relays a node behind NAT keeps a reservation on at once (js-libp2p's default is 1: one relay down is no route at all). */
+  reservationConcurrency: 2,
+  /** A reservation request must be answered within this. */
+  reservationCompletionTimeoutMs: 10 * second,
+  /** Relay role: a hop request (a peer asking to be connected through us) must complete within this. */
+  hopTimeoutMs: 30 * second,
+  /** Relay role: hop streams served at once. */
+  maxInboundHopStreams: 64,
+  /** Relay role: reservation lifetime; clients refresh before it ends. */
+  reservationTtlMs: 60 * minute,
+  /** DCUtR: each hole-punch attempt's limit, and attempts per relayed connection. */
+  holePunchTimeoutMs: 5 * second,
+  holePunchRetries: 3,
+  /** How often a node behind NAT checks its reservations and looks for more relays. */
+  relayCheckIntervalMs: 5 * second,
+  /** A node short of reservations looks for relays in the DHT at most this often, each search bounded, and keeps this many candidates. */
+  relaySearchIntervalMs: 15 * second,
+  relaySearchTimeoutMs: 10 * second,
+  maxRelayCandidates: 16,
+  /** A relay that refused a reservation (full, unreachable) is asked again only after this. */
+  relayRetryMs: 60 * second,
+  /** AutoNAT v2: first check after start, then this often. */
+  autoNatStartupDelayMs: 2 * second,
+  autoNatRefreshMs: 60 * second,
+  /** How often the reachability verdict is re-evaluated from the host's addresses. */
+  verdictIntervalMs: 2 * second
+}
+
 export const libp2pDefaults = {
   /** Most open connections. A node keeps its routing table and mesh well below this. */
   maxConnections: 300,
@@ -418,6 +473,8 @@ export const auditorDefaults = {
   latencyScaleMs: 10 * second,
   /** Dialling one address of a provider's record (once per provider per epoch) gives up after this. */
   addressProbeTimeoutMs: 5 * second,
+  /** A probe through a relay keeps its connection this long: the provider's DCUtR upgrade needs identify first. */
+  relayedProbeHoldMs: 5 * second,
   /** Providers whose address probe epoch is remembered. */
   maxAddressProbes: 4096,
   /**

@@ -21,7 +21,7 @@ export const CAPACITY_RECORD_VERSION = 1
 /** DHT key namespace; kad-dht picks validators and selectors by it. */
 export const CAPACITY_KEY_NAMESPACE = 'imcap'
 export const MODEL_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/
-export const ROLES = ['provider', 'validator', 'gateway'] as const
+export const ROLES = ['provider', 'validator', 'gateway', 'relay'] as const
 export type Role = typeof ROLES[number]
 
 const bytesSchema = z.custom<Uint8Array>(v => v instanceof Uint8Array, { message: 'must be a byte string' })
@@ -215,6 +215,11 @@ export function peerFromCapacityKey (key: Uint8Array): string {
  */
 export function modelCid (network: Network, modelId: string): CID {
   return CID.createV1(raw.code, createDigest(0x12, sha256(utf8(`${network.idHex}/model/${modelId}`))))
+}
+
+/** The DHT key under which relay-role nodes announce themselves, so nodes behind NAT find them. */
+export function relayCid (network: Network): CID {
+  return CID.createV1(raw.code, createDigest(0x12, sha256(utf8(`${network.idHex}/relay`))))
 }
 
 export function signCapacityRecord (identity: Identity, network: Network, record: CapacityRecord): SignedCapacityRecord {

@@ -5,7 +5,7 @@ import type { ProviderService } from '../market/provider.ts'
 import type { Metrics } from '../metrics.ts'
 import type { Route } from './server.ts'
 
-export function metricsRoute (deps: { metrics: Metrics, host: Host, provider?: ProviderService, ledgerStore: LedgerStore }): Route {
+export function metricsRoute (deps: { metrics: Metrics, host: Host, provider?: ProviderService, ledgerStore: LedgerStore, connectionKinds?: () => { direct: number, relayed: number } }): Route {
   const { metrics } = deps
   return {
     method: 'GET',
@@ -13,6 +13,11 @@ export function metricsRoute (deps: { metrics: Metrics, host: Host, provider?: P
     handler: async ({ res }) => {
       metrics.peers.set(deps.host.getPeers().length)
       metrics.ledgerEntries.set(deps.ledgerStore.count())
+      if (deps.connectionKinds != null) {
+        const kinds = deps.connectionKinds()
+        metrics.connections.set({ kind: 'direct' }, kinds.direct)
+        metrics.connections.set({ kind: 'relayed' }, kinds.relayed)
+      }
       if (deps.provider != null) {
         metrics.slotsFree.set(deps.provider.admission.freeSlots)
         metrics.queueLength.set(deps.provider.admission.queued)

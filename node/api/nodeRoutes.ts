@@ -60,6 +60,8 @@ export function nodeRoutes (node: NodeContext, book?: Pick<ProviderBook, 'entrie
         roles: node.roles,
         models: node.models.map(m => m.id),
         peers: node.host.getPeers().length,
+        reachability: node.reachability(),
+        connections: node.connectionKinds(),
         version: node.version,
         uptimeSeconds: Math.floor((Date.now() - node.startedAt) / 1000)
       })

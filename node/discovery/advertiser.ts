@@ -12,6 +12,7 @@ import type { Logger } from '../logger.ts'
 import { advertDefaults, second } from '../options.ts'
 import type { MetaRepository } from '../store/repositories.ts'
 import { sleep, withTimeout } from '../util/abort.ts'
+import { isLoopbackAddr } from './reachability.ts'
 
 export interface AdvertiserComponents {
   host: Host
@@ -81,18 +82,32 @@ export class Advertiser {
       } catch (err) {
         if (!signal.aborted) this.c.logger.warn({ err: (err as Error).message }, 'capacity publish failed; retrying at the next interval')
       }
-      // Published to nobody: publish again as soon as a peer appears.
+      // Published to nobody: publish again as soon as a peer appears. New addresses (a relay
+      // reservation, an address AutoNAT confirmed, one lost) are published at once too.
       const until = Date.now() + interval
+      const published = this.latest?.record.addrs.join(' ') ?? this.addrsKey()
       while (!signal.aborted && Date.now() < until) {
         if (reached === 0 && this.routingTableSize() > 0) break
+        if (this.addrsKey() !== published) break
         await sleep(Math.min(250, interval), signal)
       }
     }
   }
 
+  /** Loopback addresses mean nothing to other machines: only a loopback-only node (a local network) lists them. */
+  private addrs (): string[] {
+    const all = this.c.host.getMultiaddrs()
+    const outside = all.filter(a => !isLoopbackAddr(a))
+    return (outside.length > 0 ? outside : all).map(a => a.toString()).slice(0, 16)
+  }
+
+  private addrsKey (): string {
+    return this.addrs().join(' ')
+  }
+
   buildRecord (seq: number, ttlMs: number): CapacityRecord {
     const now = this.c.now()
-    const addrs = this.c.host.getMultiaddrs().map(a => a.toString()).slice(0, 16)
+    const addrs = this.addrs()
     return {
       v: 1,
       network: this.c.network.id,

@@ -10,6 +10,7 @@ import { lpStream } from '@libp2p/utils'
 import { protocolIds, type Network } from '../../protocol/network.ts'
 import type { Host } from '../libp2p.ts'
 import { lookupDefaults, statusDefaults } from '../options.ts'
+import { openStream } from '../util/openStream.ts'
 import { closeOrReset } from '../util/stream.ts'
 import type { Advertiser } from './advertiser.ts'
 
@@ -23,7 +24,7 @@ export async function serveStatus (host: Host, network: Network, advertiser: Adv
     } catch (err) {
       stream.abort(err as Error)
     }
-  }, { maxInboundStreams: statusDefaults.maxInboundStreams })
+  }, { maxInboundStreams: statusDefaults.maxInboundStreams, runOnLimitedConnection: true })
 }
 
 /** Ask a provider for its record; undefined if it does not answer in time. */
@@ -31,7 +32,7 @@ export async function fetchStatus (host: Host, network: Network, peerId: string,
   const timeout = AbortSignal.timeout(lookupDefaults.statusTimeoutMs)
   const s = signal == null ? timeout : AbortSignal.any([signal, timeout])
   try {
-    const stream = await host.dialProtocol(peerIdFromString(peerId), protocolIds(network).status, { signal: s })
+    const { stream } = await openStream(host, peerIdFromString(peerId), protocolIds(network).status, { signal: s })
     const lp = lpStream(stream, { maxDataLength: network.definition.limits.maxRecordBytes })
     const buf = await lp.read({ signal: s })
     await stream.close({ signal: s }).catch(() => stream.abort(new Error('close failed')))

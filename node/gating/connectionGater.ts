@@ -73,6 +73,9 @@ export function createConnectionGater (init: ConnectionGaterInit): NodeConnectio
     // A dial by address (no peer id given) learns it here.
     denyOutboundEncryptedConnection: denyPeer,
     denyInboundConnection: (maConn: MultiaddrConnection): boolean => {
+      // A relayed connection carries the relay's IP, not the dialer's: counting it would let
+      // maxInboundPerIp peers use up a node behind NAT. The relay bounds those itself (relay*).
+      if (maConn.remoteAddr.getComponents().some(c => c.name === 'p2p-circuit')) return false
       const addr = ipOf(maConn.remoteAddr)
       if (addr == null) return false
       const ip = hostGroupOf(addr)

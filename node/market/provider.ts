@@ -64,7 +64,8 @@ export class ProviderService {
   async start (): Promise<void> {
     await this.c.host.handle(protocolIds(this.c.network).task, async (stream, connection) => this.handle(stream, connection), {
       maxInboundStreams: providerDefaults.maxInboundTaskStreams,
-      runOnLimitedConnection: false
+      // A provider behind NAT serves through a relay until DCUtR finds a direct path (reachabilityDefaults.limitedProtocols).
+      runOnLimitedConnection: true
     })
   }
 
@@ -75,6 +76,7 @@ export class ProviderService {
 
   private async handle (stream: Stream, connection: Connection): Promise<void> {
     const maxBytes = this.c.network.definition.limits.maxMessageBytes
+    if (!connection.direct) this.c.metrics?.relayedTasks.inc({ role: 'provider' })
     const lp = lpStream(stream, { maxDataLength: maxBytes })
     const task = new AbortController()
     const onClose = (): void => task.abort()

@@ -7,6 +7,7 @@
  */
 import type { PeerId } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
+import { openStream } from '../util/openStream.ts'
 import { encodeCanonical } from '../../protocol/codec.ts'
 import { CodedError, ErrorCode } from '../../protocol/errors.ts'
 import { protocolIds, type Network } from '../../protocol/network.ts'
@@ -101,7 +102,7 @@ export class SubmitService {
         if (left <= 0) this.active.delete(peer)
         else this.active.set(peer, left)
       }
-    }, { maxInboundStreams: submitDefaults.maxActivePerPeer * 2 })
+    }, { maxInboundStreams: submitDefaults.maxActivePerPeer * 2, runOnLimitedConnection: true })
   }
 
   async stop (): Promise<void> {
@@ -112,7 +113,7 @@ export class SubmitService {
 /** Hand a task to a peer's gateway and wait for its answer. */
 export async function submitVia (host: Host, network: Network, peer: PeerId, request: SubmitRequest, signal: AbortSignal): Promise<SubmitResponse> {
   const max = network.definition.limits.maxMessageBytes
-  const stream = await host.dialProtocol(peer, protocolIds(network).submit, { signal })
+  const { stream } = await openStream(host, peer, protocolIds(network).submit, { signal })
   const lp = lpStream(stream, { maxDataLength: max })
   try {
     await lp.write(encodeCanonical(request), { signal })

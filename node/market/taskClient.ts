@@ -8,6 +8,8 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { lpStream } from '@libp2p/utils'
+import type { Metrics } from '../metrics.ts'
+import { openStream } from '../util/openStream.ts'
 import type { CapacityRecord } from '../../protocol/capacity.ts'
 import { CodedError, ErrorCode } from '../../protocol/errors.ts'
 import type { Identity } from '../../protocol/identity.ts'
@@ -30,11 +32,11 @@ class AttemptError extends CodedError {
 }
 
 export class TaskClient {
-  private readonly c: { host: Host, network: Network, identity: Identity, localProvider?: ProviderService }
+  private readonly c: { host: Host, network: Network, identity: Identity, localProvider?: ProviderService, metrics?: Metrics }
   /** Record seq whose addresses were last given to the peer store, per provider. */
   private readonly mergedSeq = new Map<string, number>()
 
-  constructor (c: { host: Host, network: Network, identity: Identity, localProvider?: ProviderService }) {
+  constructor (c: { host: Host, network: Network, identity: Identity, localProvider?: ProviderService, metrics?: Metrics }) {
     this.c = c
   }
 
@@ -57,7 +59,9 @@ export class TaskClient {
         this.mergedSeq.set(record.peer, record.seq)
       }
       // negotiateFully: false sends the request with the protocol proposal, saving a round trip.
-      stream = await this.c.host.dialProtocol(peerId, protocolIds(this.c.network).task, { signal: AbortSignal.any([signal, AbortSignal.timeout(gatewayDefaults.dialTimeoutMs)]), negotiateFully: false })
+      const opened = await openStream(this.c.host, peerId, protocolIds(this.c.network).task, { signal: AbortSignal.any([signal, AbortSignal.timeout(gatewayDefaults.dialTimeoutMs)]), negotiateFully: false })
+      stream = opened.stream
+      if (opened.relayed) this.c.metrics?.relayedTasks.inc({ role: 'gateway' })
     } catch (err) {
       throw new AttemptError(ErrorCode.DIAL, `cannot reach provider: ${(err as Error).message}`, false)
     }

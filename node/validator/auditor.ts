@@ -19,6 +19,7 @@
 import { randomBytes } from 'node:crypto'
 import type { PeerId } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
+import { isLanAddr } from '../discovery/reachability.ts'
 import { ErrorCode } from '../../protocol/errors.ts'
 import { offerParameters, type CapacityRecord, type ModelOffer } from '../../protocol/capacity.ts'
 import type { Identity } from '../../protocol/identity.ts'
@@ -318,28 +319,45 @@ export class Auditor {
    * as a fresh connection. A handshake with a different key means the record
    * advertises someone else's address: that scores like a failed audit.
    * Unreachable is not proof of a lie (NAT, load), so it counts for nothing here.
+   * A relayed address (/p2p/RELAY/p2p-circuit/p2p/PEER) passes when it leads to
+   * the provider: the Noise handshake at the far end is with the provider's key.
    */
   private async probeAddress (target: CapacityRecord, epoch: number, signal: AbortSignal): Promise<'ok' | 'foreign' | 'unknown'> {
     if (this.addressProbes.get(target.peer) === epoch) return 'unknown'
     if (!this.addressProbes.has(target.peer) && this.addressProbes.size >= auditorDefaults.maxAddressProbes) this.addressProbes.delete(this.addressProbes.keys().next().value!)
     this.addressProbes.set(target.peer, epoch)
-    const addrs = target.addrs.filter(a => !a.includes('/p2p-circuit'))
+    const parsed = target.addrs.flatMap(a => {
+      try {
+        return [multiaddr(a)]
+      } catch {
+        return []
+      }
+    })
+    // A LAN address (192.168.x behind a home router) names different hosts on different LANs:
+    // probe one only when the record has nothing else, and never call its answer foreign.
+    const outside = parsed.filter(a => !isLanAddr(a))
+    const addrs = outside.length > 0 ? outside : parsed
     if (addrs.length === 0) return 'unknown'
-    let ma
-    try {
-      ma = multiaddr(addrs[Math.floor(this.random() * addrs.length)]!)
-    } catch {
-      return 'unknown'
-    }
-    const named = ma.getComponents().find(c => c.name === 'p2p')?.value
+    let ma = addrs[Math.floor(this.random() * addrs.length)]!
+    const lan = isLanAddr(ma)
+    // The peer an address leads to is its last /p2p/ (a relayed one names the relay first).
+    const components = ma.getComponents()
+    const last = components.at(-1)
+    const named = last?.name === 'p2p' ? last.value : undefined
     if (named != null && named !== target.peer) return 'foreign'
     if (named == null) ma = ma.encapsulate(`/p2p/${target.peer}`)
     try {
       const conn = await this.c.host.dial(ma, { force: true, signal: AbortSignal.any([signal, AbortSignal.timeout(auditorDefaults.addressProbeTimeoutMs)]) })
-      await conn.close().catch(() => {})
+      if (conn.direct) {
+        await conn.close().catch(() => {})
+      } else {
+        // Through a relay: held open a moment, for the provider's DCUtR to dial us back directly
+        // (it starts after identify); closed after, by DCUtR's upgrade or by this timer.
+        setTimeout(() => { void conn.close().catch(() => {}) }, auditorDefaults.relayedProbeHoldMs).unref()
+      }
       return 'ok'
     } catch (err) {
-      return isUnexpectedPeer(err) ? 'foreign' : 'unknown'
+      return isUnexpectedPeer(err) && !lan ? 'foreign' : 'unknown'
     }
   }
 

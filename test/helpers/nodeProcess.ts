@@ -56,8 +56,21 @@ export async function runCli (args: string[], opts: { cwd?: string, env?: NodeJS
 }
 
 /** Start `infermesh start ...` and wait until its API answers. */
-export async function startNodeProcess (args: string[], opts: { cwd?: string, env?: NodeJS.ProcessEnv, timeoutMs?: number } = {}): Promise<NodeProcess> {
-  const proc = spawn(process.execPath, [BIN, 'start', '--api', '127.0.0.1:0', '--listen', '/ip4/127.0.0.1/tcp/0', ...args], {
+export interface StartOptions {
+  cwd?: string
+  env?: NodeJS.ProcessEnv
+  timeoutMs?: number
+  /** Listen addresses instead of an ephemeral loopback port. */
+  listen?: string[]
+  /** A command prefix, e.g. `ip netns exec NS` (test/helpers/netns.ts). */
+  prefix?: string[]
+  /** How to read the node's API when the test cannot reach it itself (another namespace). */
+  fetchJson?: (url: string) => Promise<unknown>
+}
+
+export async function startNodeProcess (args: string[], opts: StartOptions = {}): Promise<NodeProcess> {
+  const command = [...(opts.prefix ?? []), process.execPath, BIN, 'start', '--api', '127.0.0.1:0', ...(opts.listen ?? ['/ip4/127.0.0.1/tcp/0']).flatMap(l => ['--listen', l]), ...args]
+  const proc = spawn(command[0]!, command.slice(1), {
     cwd: opts.cwd ?? REPO_ROOT,
     env: { ...process.env, INFERMESH_LOG_LEVEL: 'info', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe']
@@ -119,7 +132,7 @@ export async function startNodeProcess (args: string[], opts: { cwd?: string, en
     throw err
   })
   const api = String(listening.api)
-  const info = await (await fetch(`${api}/v1/node`)).json() as { peerId: string, addresses: string[] }
+  const info = (opts.fetchJson != null ? await opts.fetchJson(`${api}/v1/node`) : await (await fetch(`${api}/v1/node`)).json()) as { peerId: string, addresses: string[] }
   return {
     proc,
     logs,
