@@ -5,7 +5,7 @@
  * readers are programs, which read the "API listening" line.
  */
 import { referenceKindOf } from '../protocol/reference/registry.ts'
-import { isLoopbackHost } from './config.ts'
+import { explainVerdict, type Verdict } from './discovery/reachability.ts'
 import type { InfermeshNode } from './node.ts'
 
 export interface BannerInfo {
@@ -18,6 +18,8 @@ export interface BannerInfo {
   addresses: string[]
   /** Whether the API wants a bearer token. */
   token: boolean
+  /** Whether peers elsewhere can reach this node (node/discovery/reachability.ts). */
+  reachability: Verdict
 }
 
 export function bannerInfo (node: InfermeshNode, token: boolean): BannerInfo {
@@ -29,19 +31,9 @@ export function bannerInfo (node: InfermeshNode, token: boolean): BannerInfo {
     roles: node.roles,
     models: node.models.map(m => ({ id: m.id, kind: referenceKindOf(m.id) === 'embedding' ? 'embedding' : 'chat' })),
     addresses: node.host.getMultiaddrs().map(String),
-    token
+    token,
+    reachability: node.reachability()
   }
-}
-
-/**
- * Where others can reach this node, as far as the node can tell without
- * asking the network: only loopback addresses mean only this machine can.
- */
-export function reachability (addresses: readonly string[]): string {
-  if (addresses.length === 0) return 'not listening for peers'
-  const hosts = addresses.map(a => /^\/ip[46]\/([^/]+)/.exec(a)?.[1] ?? '')
-  if (hosts.every(h => isLoopbackHost(h))) return 'this machine only (loopback); to take peers from other machines use --listen /ip4/0.0.0.0/tcp/4001'
-  return 'at the addresses above, where no NAT or firewall stands between (reachability from outside is not tested yet)'
 }
 
 export function startBanner (b: BannerInfo): string {
@@ -56,7 +48,7 @@ export function startBanner (b: BannerInfo): string {
     `  API         ${b.api}/v1   (OpenAI-compatible)`,
     `  dashboard   ${b.api}/`,
     `  peers dial  ${b.addresses.length === 0 ? '-' : b.addresses.join('\n              ')}`,
-    `  reachable   ${reachability(b.addresses)}`,
+    `  reachable   ${b.reachability}: ${explainVerdict(b.reachability)}${b.reachability === 'checking' || b.reachability === 'private' ? ' (infermesh doctor tells when it settles)' : ''}`,
     '',
     '  try:',
     `    curl -s ${b.api}/v1/chat/completions -H 'content-type: application/json'${auth} \\`,

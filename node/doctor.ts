@@ -8,7 +8,7 @@ import { constants } from 'node:fs'
 import { access, statfs } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { isLoopbackHost, parseApiAddress, resolveConfig, type ConfigKey } from './config.ts'
-import { reachability } from './banner.ts'
+import { explainVerdict, type Verdict } from './discovery/reachability.ts'
 import { doctorDefaults } from './options.ts'
 
 export type CheckStatus = 'ok' | 'warn' | 'fail'
@@ -76,7 +76,7 @@ export async function runDoctor (o: DoctorOptions): Promise<Check[]> {
     if (!res.ok) throw new Error(`${path} answered ${res.status}`)
     return path === '/metrics' ? await res.text() : await res.json()
   }
-  let node: { peerId: string, roles: string[], peers: number, addresses: string[] } | undefined
+  let node: { peerId: string, roles: string[], peers: number, addresses: string[], reachability?: Verdict, connections?: { direct: number, relayed: number } } | undefined
   try {
     node = await get('/v1/node') as typeof node
     add('node', 'ok', `${node!.peerId} answers at ${base} (${node!.roles.join(', ')})`)
@@ -87,9 +87,7 @@ export async function runDoctor (o: DoctorOptions): Promise<Check[]> {
   if (node != null) {
     if (node.peers === 0) add('peers', 'warn', 'connected to no peer', 'check the network file\'s bootstrap list or --bootstrap, and that those peers are up and reachable from here')
     else add('peers', 'ok', `connected to ${node.peers} peers`)
-    const reach = reachability(node.addresses)
-    add('reachability', /loopback|not listening/.test(reach) ? 'warn' : 'ok', `${reach} (${node.addresses.join(', ') || 'no addresses'})`,
-      'to take peers from other machines listen on a public interface (--listen /ip4/0.0.0.0/tcp/4001); behind NAT, forward the port and set --announce')
+    reachabilityCheck(node, add)
     await clockCheck(get, o.now ?? Date.now, add)
     if (node.roles.includes('validator')) await validatorCheck(get, node.peerId, add)
   }
@@ -98,6 +96,34 @@ export async function runDoctor (o: DoctorOptions): Promise<Check[]> {
 }
 
 type Add = (name: string, status: CheckStatus, detail: string, fix?: string) => void
+
+/** Public, relayed (behind NAT, through a circuit relay), or reachable only nearby; from the node's own verdict. */
+function reachabilityCheck (node: { addresses: string[], reachability?: Verdict, connections?: { direct: number, relayed: number } }, add: Add): void {
+  const verdict = node.reachability
+  const addrs = node.addresses.join(', ') || 'no addresses'
+  if (verdict == null) {
+    add('reachability', 'warn', `this node does not report reachability (${addrs})`, 'upgrade the node: doctor reads its verdict from GET /v1/node')
+    return
+  }
+  const relays = [...new Set(node.addresses.filter(a => a.includes('/p2p-circuit')).map(a => /\/p2p\/([^/]+)\/p2p-circuit/.exec(a)?.[1]).filter(r => r != null))]
+  const conns = node.connections != null ? `; connections: ${node.connections.direct} direct, ${node.connections.relayed} relayed` : ''
+  switch (verdict) {
+    case 'public':
+      add('reachability', 'ok', `public: ${explainVerdict(verdict)} (${addrs})${conns}`)
+      return
+    case 'relayed':
+      add('reachability', 'ok', `relayed: ${explainVerdict(verdict)}; reserved on ${relays.length} relay${relays.length === 1 ? '' : 's'} (${relays.join(', ')})${conns}`)
+      return
+    case 'checking':
+      add('reachability', 'warn', `checking: ${explainVerdict(verdict)} (${addrs})`, 'run doctor again in a minute; if it then says private, no relay took a reservation: start one (--role relay) on a public host, or forward the port and set --announce')
+      return
+    case 'local':
+      add('reachability', 'warn', `local: loopback only (${addrs})`, 'to take peers from other machines listen on a public interface (--listen /ip4/0.0.0.0/tcp/4001); behind NAT, forward the port and set --announce, or let the node reserve a relay')
+      return
+    case 'private':
+      add('reachability', 'warn', `private: only peers on this LAN can dial this node (${addrs})`, 'behind NAT: forward the port on the router and set --announce /ip4/PUBLIC_IP/tcp/PORT, turn on UPnP on the router (--upnp on), or reserve a relay (--relay-reserve always; a seed or a --role relay node must be among the peers)')
+  }
+}
 
 /** Peers' clocks, from the capacity records they signed: a record issued "in the future" means a clock runs ahead. */
 async function clockCheck (get: Fetch, now: () => number, add: Add): Promise<void> {

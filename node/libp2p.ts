@@ -80,6 +80,12 @@ export interface HostInit {
   onConnectionDenied?: (reason: GaterDenial, detail: string) => void
   /** Called with every DHT record the validator rejects, for logs and metrics. */
   onRecordRejected?: (err: unknown, key: Uint8Array) => void
+  /**
+   * Run the DHT as a client only: a node behind NAT, which others could reach only
+   * through a relay (and kad-dht does not run on relayed connections), would sit in
+   * their routing tables as a peer every query times out on.
+   */
+  dhtClient?: boolean
   /** Map the listen port on the router by UPnP IGD / NAT-PMP. */
   upnp?: boolean
   /** Serve as a circuit relay (the relay role), within these limits. */
@@ -153,8 +159,8 @@ export async function createHost (init: HostInit): Promise<Host> {
         protocol: protocolIds(network).kad,
         logPrefix: 'libp2p:infermesh-dht',
         // Loopback and LAN networks have no public address, so automatic mode
-        // would leave every node a client and the DHT empty.
-        clientMode: false,
+        // would leave every node a client and the DHT empty: servers unless behind NAT.
+        clientMode: init.dhtClient === true,
         peerInfoMapper: passthroughMapper,
         // A lone node (the first seed) still answers lookups from its own store.
         allowQueryWithZeroPeers: true,

@@ -161,6 +161,7 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
         listen: options.listen,
         announce: options.announce,
         upnp,
+        dhtClient: reserveRelay,
         relay: relayLimits,
         bootstrap,
         verify: nativeVerify,

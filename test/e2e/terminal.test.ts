@@ -42,7 +42,7 @@ describe('infermesh start in a terminal', () => {
       expect(out).toMatch(new RegExp(`dashboard\\s+${api!.replace(/[.]/g, '\\.')}/`))
       expect(out).toMatch(/roles\s+provider, gateway/)
       expect(out).toMatch(/models\s+ref-tiny/)
-      expect(out).toMatch(/reachable\s+this machine only \(loopback\)/)
+      expect(out).toMatch(/reachable\s+local: loopback only/)
       expect(out).toMatch(/INFO: API listening/)
       expect(out.split(/\r?\n/).filter(l => l.trimStart().startsWith('{"level"'))).toEqual([])
       // The pasted request works.

@@ -19,10 +19,11 @@
  * Needs root (network namespaces) and nftables: .ci/run installs it. Elsewhere
  * the test says why and skips; with CI set it fails instead of skipping.
  */
+import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTopology, inNamespace, NamespaceAgent, netnsUnavailable, type Topology } from '../helpers/netns.ts'
-import { eventually, startNodeProcess, tempDir, writeNetworkFile, type NodeProcess } from '../helpers/nodeProcess.ts'
+import { BIN, eventually, startNodeProcess, tempDir, writeNetworkFile, type NodeProcess } from '../helpers/nodeProcess.ts'
 
 const EPOCH_SECONDS = 5
 const RELAY_DATA_LIMIT_KIB = 64
@@ -170,6 +171,26 @@ describe.skipIf(unavailable != null && process.env.CI == null)('home operators b
       .catch((err: Error) => { throw new Error(`${err.message}\n${logTail('validator', 'gateway')}`) })
     expect(audited.length).toBeGreaterThanOrEqual(2)
   }, 150_000)
+
+  it('doctor says relayed on a provider behind NAT, and private with what to do on a home node that reserves no relay', async () => {
+    const lan = await start('lan', topo.homes[2]!.host, ['--role', 'gateway', '--relay-reserve', 'never', '--bootstrap', `/ip4/${topo.publicIp}/tcp/4101/p2p/${nodes.seed!.peerId}`], ['/ip4/0.0.0.0/tcp/4002'])
+    const doctor = async (name: string): Promise<{ name: string, status: string, detail: string, fix?: string }> => {
+      const r = spawnSync(inNamespace(where[name]!)[0]!, [...inNamespace(where[name]!).slice(1), process.execPath, BIN, 'doctor', '--json', '--api', nodes[name]!.api, '--data', join(dir, name), '--network', networkFile], { encoding: 'utf8', timeout: 60_000 })
+      const report = JSON.parse(r.stdout) as { checks: Array<{ name: string, status: string, detail: string, fix?: string }> }
+      return report.checks.find(c => c.name === 'reachability')!
+    }
+    const relayed = await doctor('cone')
+    expect(relayed.status).toBe('ok')
+    expect(relayed.detail).toMatch(/^relayed: /)
+    expect(relayed.detail).toContain(nodes.relay!.peerId)
+    expect((await view('lan')).reachability).toBe('private')
+    const priv = await doctor('lan')
+    expect(priv).toMatchObject({ status: 'warn' })
+    expect(priv.detail).toMatch(/^private: .*192\.168\.3\.2/)
+    expect(priv.fix).toMatch(/--announce/)
+    expect(priv.fix).toMatch(/--relay-reserve always/)
+    await lan.stop()
+  }, 90_000)
 
   it('the relay refuses reservations and data beyond its limits, and keeps serving its own roles', async () => {
     // Two reservations held (the providers'): the home gateway, behind NAT too, was refused.
