@@ -208,8 +208,8 @@ describe.skipIf(unavailable != null && process.env.CI == null)('home operators b
       else refused++
     }
     console.log(`homeNat: ${served} tasks served through the relay, ${refused} failed, before a new relayed connection`)
+    // Without the limit the one connection would carry all 300.
     expect(await opened()).toBeGreaterThan(first)
-    expect(served).toBeGreaterThan(5)
     // A fresh relayed connection serves the next task.
     const after = await eventually(async () => chat('homeGateway', 'symmetric'), x => x.result != null, { timeoutMs: 30_000, intervalMs: 1000, what: 'a task after the reset' })
     expect(after.result.choices[0].message.content.length).toBeGreaterThan(0)
