@@ -5,10 +5,11 @@
  * stands alone, so one that cannot run says why and the others still do.
  */
 import { constants } from 'node:fs'
+import { createServer } from 'node:net'
 import { access, statfs } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import { isLoopbackHost, parseApiAddress, resolveConfig, type ConfigKey } from './config.ts'
-import { explainVerdict, type Verdict } from './discovery/reachability.ts'
+import { isLoopbackHost, parseApiAddress, parseBackend, parseLogFormat, parseRoles, resolveConfig, type ConfigKey } from './config.ts'
+import { explainVerdict, resolveMode, type Verdict } from './discovery/reachability.ts'
 import { doctorDefaults } from './options.ts'
 
 export type CheckStatus = 'ok' | 'warn' | 'fail'
@@ -38,6 +39,12 @@ export async function runDoctor (o: DoctorOptions): Promise<Check[]> {
   let options
   try {
     options = resolveConfig(o.flags, o.env, o.cwd).options
+    // The settings start checks before it touches anything, checked the same way here.
+    parseLogFormat(options.logFormat)
+    parseRoles(options.roles)
+    parseBackend(options)
+    resolveMode(options.relayReserve, 'relayReserve', false)
+    resolveMode(options.upnp, 'upnp', false)
     add('configuration', 'ok', 'flags, environment and config file read')
   } catch (err) {
     add('configuration', 'fail', (err as Error).message, 'fix the setting named; "infermesh config" prints what each one resolves to')
@@ -83,6 +90,7 @@ export async function runDoctor (o: DoctorOptions): Promise<Check[]> {
   } catch (err) {
     add('node', 'fail', `no node answers at ${base}: ${(err as Error).message}`, 'start it ("infermesh start"), or point doctor at it with --api URL')
   }
+  await portsCheck(options, node != null, add)
 
   if (node != null) {
     if (node.peers === 0) add('peers', 'warn', 'connected to no peer', 'check the network file\'s bootstrap list or --bootstrap, and that those peers are up and reachable from here')
@@ -96,6 +104,47 @@ export async function runDoctor (o: DoctorOptions): Promise<Check[]> {
 }
 
 type Add = (name: string, status: CheckStatus, detail: string, fix?: string) => void
+
+/**
+ * The ports `infermesh start` would bind. With the node running they are its own; with
+ * none answering, each one another process holds would stop it from starting.
+ */
+async function portsCheck (options: { api: string, listen: string[] }, running: boolean, add: Add): Promise<void> {
+  const wanted: Array<{ what: string, host: string, port: number, flag: string }> = []
+  try {
+    const { host, port } = parseApiAddress(options.api)
+    if (port !== 0) wanted.push({ what: 'API', host, port, flag: '--api' })
+  } catch {}
+  for (const l of options.listen) {
+    const m = /^\/ip([46])\/([^/]+)\/tcp\/(\d+)/.exec(l)
+    if (m != null && Number(m[3]) !== 0) wanted.push({ what: 'libp2p', host: m[2]!, port: Number(m[3]), flag: '--listen' })
+  }
+  if (wanted.length === 0) {
+    add('ports', 'ok', 'ephemeral ports only (port 0): nothing to collide with')
+    return
+  }
+  const list = wanted.map(w => `${w.what} ${w.host}:${w.port}`).join(', ')
+  if (running) {
+    add('ports', 'ok', `in use by this node: ${list}`)
+    return
+  }
+  const taken: string[] = []
+  for (const w of wanted) {
+    const err = await tryBind(w.host, w.port)
+    if (err != null) taken.push(`${w.what} ${w.host}:${w.port} (${err}; ${w.flag})`)
+  }
+  if (taken.length > 0) add('ports', 'fail', `cannot bind ${taken.join(', ')}`, 'another process holds the port (find it with "ss -ltnp"): stop it, or give this node another port with the flag named; below 1024 needs root or CAP_NET_BIND_SERVICE')
+  else add('ports', 'ok', `free to bind: ${list}`)
+}
+
+/** undefined when host:port can be bound now, else the error code. */
+async function tryBind (host: string, port: number): Promise<string | undefined> {
+  return await new Promise(resolve => {
+    const server = createServer()
+    server.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message))
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(undefined)))
+  })
+}
 
 /** Public, relayed (behind NAT, through a circuit relay), or reachable only nearby; from the node's own verdict. */
 function reachabilityCheck (node: { addresses: string[], reachability?: Verdict, connections?: { direct: number, relayed: number } }, add: Add): void {

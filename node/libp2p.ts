@@ -86,7 +86,7 @@ export interface HostInit {
    * their routing tables as a peer every query times out on.
    */
   dhtClient?: boolean
-  /** Map the listen port on the router by UPnP IGD / NAT-PMP. */
+  /** Map the listen port on the router by UPnP IGD. */
   upnp?: boolean
   /** Serve as a circuit relay (the relay role), within these limits. */
   relay?: RelayServerLimits

@@ -83,6 +83,29 @@ describe('infermesh doctor', () => {
     expect(r.code).toBe(1)
   }, 60_000)
 
+  it('names a port another process holds, a non-loopback API without a token, and a bad setting', async () => {
+    const holder = createServer()
+    await new Promise<void>(r => holder.listen(0, '127.0.0.1', r))
+    const port = (holder.address() as { port: number }).port
+    try {
+      const r = await runCli(['doctor', '--json', '--api', deadApi, '--data', join(dir, 'p')], { env: { INFERMESH_LISTEN: `/ip4/127.0.0.1/tcp/${port}`, INFERMESH_API: '0.0.0.0:0' }, timeoutMs: 60_000 })
+      const report = JSON.parse(r.stdout) as Report
+      expect(check(report, 'ports')).toMatchObject({ status: 'fail' })
+      expect(check(report, 'ports').detail).toContain(`127.0.0.1:${port} (EADDRINUSE; --listen)`)
+      expect(check(report, 'ports').fix).toMatch(/ss -ltnp/)
+      expect(check(report, 'api token')).toMatchObject({ status: 'fail' })
+      expect(check(report, 'api token').fix).toMatch(/INFERMESH_API_TOKEN/)
+    } finally {
+      await new Promise<void>(r => holder.close(() => r()))
+    }
+    // The same port, free now: fine.
+    const free = JSON.parse((await runCli(['doctor', '--json', '--api', deadApi, '--data', join(dir, 'p')], { env: { INFERMESH_LISTEN: `/ip4/127.0.0.1/tcp/${port}` }, timeoutMs: 60_000 })).stdout) as Report
+    expect(check(free, 'ports')).toMatchObject({ status: 'ok' })
+    const bad = JSON.parse((await runCli(['doctor', '--json', '--api', deadApi], { env: { INFERMESH_RELAY_RESERVE: 'sometimes', INFERMESH_LOG_FORMAT: 'loud' }, timeoutMs: 60_000 })).stdout) as Report
+    expect(check(bad, 'configuration')).toMatchObject({ status: 'fail' })
+    expect(check(bad, 'configuration').detail).toMatch(/logFormat|log-format|INFERMESH_LOG_FORMAT/)
+  }, 90_000)
+
   it('prints a readable report too', async () => {
     const r = await runCli(['doctor', '--api', deadApi, '--data', join(dir, 'none')], { timeoutMs: 60_000 })
     expect(r.code).toBe(1)
