@@ -6,7 +6,8 @@
 import { createServer, type Server } from 'node:http'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runCli, startNodeProcess, tempDir, writeNetworkFile, type NodeProcess } from '../helpers/nodeProcess.ts'
+import { runDoctor } from '../../node/doctor.ts'
+import { REPO_ROOT, runCli, startNodeProcess, tempDir, writeNetworkFile, type NodeProcess } from '../helpers/nodeProcess.ts'
 
 interface Report { ok: boolean, checks: Array<{ name: string, status: string, detail: string, fix?: string }> }
 
@@ -58,6 +59,26 @@ describe('infermesh doctor', () => {
     expect(check(report, 'reachability')).toMatchObject({ status: 'warn' })
     expect(check(report, 'reachability').fix).toMatch(/--listen \/ip4\/0\.0\.0\.0/)
     expect(check(report, 'clock').status).toBe('ok')
+  }, 60_000)
+
+  it('on a clock behind the peers\': the records they signed look signed ahead of it, and it says to run NTP', async () => {
+    const networkFile = writeNetworkFile(tempDir(), { name: 'doctor-c' })
+    const node = await startNodeProcess(['--data', join(dir, 'c'), '--network', networkFile])
+    nodes.push(node)
+    const flags = { dataDir: join(dir, 'c'), network: networkFile }
+    // The node's own record lists once published; compared with a clock 2 minutes behind it, it was signed "ahead".
+    let report = await runDoctor({ flags, env: {}, cwd: REPO_ROOT, api: node.api, now: () => Date.now() - 120_000 })
+    for (let i = 0; i < 20 && report.find(c => c.name === 'clock')?.detail.includes('no peer record') === true; i++) {
+      await new Promise(r => setTimeout(r, 500))
+      report = await runDoctor({ flags, env: {}, cwd: REPO_ROOT, api: node.api, now: () => Date.now() - 120_000 })
+    }
+    const clock = report.find(c => c.name === 'clock')!
+    expect(clock.status).toBe('warn')
+    expect(clock.detail).toMatch(/signed 1[12]\d\.\d s ahead/)
+    expect(clock.fix).toMatch(/NTP/)
+    // The same records against this machine's own clock: fine.
+    const same = (await runDoctor({ flags, env: {}, cwd: REPO_ROOT, api: node.api })).find(c => c.name === 'clock')!
+    expect(same.status).toBe('ok')
   }, 60_000)
 
   it('on a validator with no traffic: no voting power, no audits answered', async () => {
