@@ -9,7 +9,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import { protocolIds, type Network } from '../../protocol/network.ts'
 import type { Host } from '../libp2p.ts'
-import { lookupDefaults, statusDefaults } from '../options.ts'
+import { lookupDefaults, reachabilityDefaults, statusDefaults } from '../options.ts'
 import { openStream } from '../util/openStream.ts'
 import { closeOrReset } from '../util/stream.ts'
 import type { Advertiser } from './advertiser.ts'
@@ -24,7 +24,7 @@ export async function serveStatus (host: Host, network: Network, advertiser: Adv
     } catch (err) {
       stream.abort(err as Error)
     }
-  }, { maxInboundStreams: statusDefaults.maxInboundStreams, runOnLimitedConnection: true })
+  }, { maxInboundStreams: statusDefaults.maxInboundStreams, runOnLimitedConnection: reachabilityDefaults.limitedProtocols.includes('status') })
 }
 
 /** Ask a provider for its record; undefined if it does not answer in time. */

@@ -183,7 +183,9 @@ export class Gateway {
     const seed = task.params.seed ?? randomInt(0, 0xffff_ffff)
     const attempts = task.prefs.allowFallbacks ? ranked.slice(0, gatewayDefaults.maxAttempts) : ranked.slice(0, 1)
     const failures: AttemptError[] = []
-    for (const candidate of attempts) {
+    for (let i = 0, again = false; i < attempts.length; again ? (again = false) : i++) {
+      const candidate = attempts[i]!
+      const retried = again
       try {
         return await this.attempt(candidate, { ...task, params: { ...task.params, seed } }, opts)
       } catch (err) {
@@ -191,6 +193,12 @@ export class Gateway {
         // Our own storage failed: no other provider fixes that, and none is to blame.
         if (isCodedError(err, ErrorCode.STORAGE_FAILED)) throw err
         const e = err instanceof AttemptError ? err : new AttemptError(TaskErrorCode.INTERNAL, (err as Error).message, false)
+        // A relay reset the connection (its data or duration limit): once more on a fresh one, same seed.
+        if (e.relayBroke && !retried && (!e.afterFirstToken || opts.streaming === false)) {
+          again = true
+          this.c.logger.info({ provider: candidate.record.peer, err: e.message }, 'relayed connection broke; trying the same provider again on a fresh one')
+          continue
+        }
         this.book.recordFailure(candidate.record.peer)
         if (e.afterFirstToken && opts.streaming !== false) throw new GatewayError(ErrorCode.PROVIDER_FAILED_MID_STREAM, `provider ${candidate.record.peer} failed after the first token: ${e.message}`, true)
         failures.push(e)
@@ -259,7 +267,9 @@ export class Gateway {
           // The frame reader cannot know whether the client has text already; this loop does.
           // A stream that broke after the first token must not fail over (the client would get two answers spliced).
           if (firstTokenAt == null || (err instanceof AttemptError && err.afterFirstToken)) throw err
-          throw new AttemptError(err instanceof AttemptError ? err.code : TaskErrorCode.INTERNAL, (err as Error).message, true)
+          const late = new AttemptError(err instanceof AttemptError ? err.code : TaskErrorCode.INTERNAL, (err as Error).message, true)
+          late.relayBroke = err instanceof AttemptError && err.relayBroke
+          throw late
         }
         if (next === 'timeout') throw new AttemptError(ErrorCode.TIMEOUT, `no frame within ${wait} ms`, firstTokenAt != null)
         if (next.done === true) throw new AttemptError(TaskErrorCode.INTERNAL, 'stream ended without a receipt', firstTokenAt != null)

@@ -13,7 +13,7 @@ import type { VerifyFn } from '../../protocol/signing.ts'
 import type { Backend } from '../backends/backend.ts'
 import type { Host } from '../libp2p.ts'
 import type { Logger } from '../logger.ts'
-import { providerDefaults } from '../options.ts'
+import { providerDefaults, reachabilityDefaults } from '../options.ts'
 import { withTimeout } from '../util/abort.ts'
 import { closeOrReset } from '../util/stream.ts'
 import { Admission } from './admission.ts'
@@ -65,7 +65,7 @@ export class ProviderService {
     await this.c.host.handle(protocolIds(this.c.network).task, async (stream, connection) => this.handle(stream, connection), {
       maxInboundStreams: providerDefaults.maxInboundTaskStreams,
       // A provider behind NAT serves through a relay until DCUtR finds a direct path (reachabilityDefaults.limitedProtocols).
-      runOnLimitedConnection: true
+      runOnLimitedConnection: reachabilityDefaults.limitedProtocols.includes('task')
     })
   }
 

@@ -15,7 +15,7 @@ import { decodeSubmitRequest, decodeSubmitResponse, type SubmitRequest, type Sub
 import type { TaskOutput } from '../../protocol/task.ts'
 import type { Host } from '../libp2p.ts'
 import type { Logger } from '../logger.ts'
-import { submitDefaults } from '../options.ts'
+import { reachabilityDefaults, submitDefaults } from '../options.ts'
 import { httpStatusOf } from '../api/httpErrors.ts'
 import { GatewayError, type Gateway } from './gateway.ts'
 
@@ -102,7 +102,7 @@ export class SubmitService {
         if (left <= 0) this.active.delete(peer)
         else this.active.set(peer, left)
       }
-    }, { maxInboundStreams: submitDefaults.maxActivePerPeer * 2, runOnLimitedConnection: true })
+    }, { maxInboundStreams: submitDefaults.maxActivePerPeer * 2, runOnLimitedConnection: reachabilityDefaults.limitedProtocols.includes('submit') })
   }
 
   async stop (): Promise<void> {

@@ -24,11 +24,22 @@ export /** One attempt at one provider failed; the gateway may fail over unless 
 class AttemptError extends CodedError {
   declare readonly code: TaskErrorCode | typeof ErrorCode.TIMEOUT | typeof ErrorCode.DIAL | typeof ErrorCode.BAD_RECEIPT
   readonly afterFirstToken: boolean
+  /**
+   * The stream ran through a relay and broke: most likely the relay reset the connection
+   * at its data or duration limit, which is no fault of the provider's. The gateway tries
+   * the same provider once more, on a fresh connection.
+   */
+  relayBroke = false
   constructor (code: AttemptError['code'], message: string, afterFirstToken: boolean) {
     super(code, message)
     this.name = 'AttemptError'
     this.afterFirstToken = afterFirstToken
   }
+}
+
+function relayBroke (e: AttemptError, relayed: boolean): AttemptError {
+  e.relayBroke = relayed
+  return e
 }
 
 export class TaskClient {
@@ -51,6 +62,7 @@ export class TaskClient {
     const maxBytes = this.c.network.definition.limits.maxMessageBytes
     const peerId = peerIdFromString(record.peer)
     let stream
+    let relayed = false
     try {
       // The record's addresses were signed by the provider; give them to the dialer.
       if (this.mergedSeq.get(record.peer) !== record.seq) {
@@ -61,7 +73,8 @@ export class TaskClient {
       // negotiateFully: false sends the request with the protocol proposal, saving a round trip.
       const opened = await openStream(this.c.host, peerId, protocolIds(this.c.network).task, { signal: AbortSignal.any([signal, AbortSignal.timeout(gatewayDefaults.dialTimeoutMs)]), negotiateFully: false })
       stream = opened.stream
-      if (opened.relayed) this.c.metrics?.relayedTasks.inc({ role: 'gateway' })
+      relayed = opened.relayed
+      if (relayed) this.c.metrics?.relayedTasks.inc({ role: 'gateway' })
     } catch (err) {
       throw new AttemptError(ErrorCode.DIAL, `cannot reach provider: ${(err as Error).message}`, false)
     }
@@ -70,7 +83,7 @@ export class TaskClient {
       await lp.write(encodeFrame({ t: 'req', body: request.body, sig: request.sig }), { signal })
     } catch (err) {
       stream.abort(err as Error)
-      throw new AttemptError(ErrorCode.DIAL, `cannot send the request: ${(err as Error).message}`, false)
+      throw relayBroke(new AttemptError(ErrorCode.DIAL, `cannot send the request: ${(err as Error).message}`, false), relayed)
     }
     return {
       async * [Symbol.asyncIterator] () {
@@ -81,7 +94,7 @@ export class TaskClient {
               buf = await lp.read({ signal })
             } catch (err) {
               if (signal.aborted) return
-              throw new AttemptError(TaskErrorCode.INTERNAL, `stream broke: ${(err as Error).message}`, false)
+              throw relayBroke(new AttemptError(TaskErrorCode.INTERNAL, `stream broke: ${(err as Error).message}`, false), relayed)
             }
             let frame: Frame
             try {

@@ -212,9 +212,14 @@ describe.skipIf(unavailable != null && process.env.CI == null)('home operators b
       if (r.result != null) served++
       else refused++
     }
-    console.log(`homeNat: ${served} tasks served through the relay, ${refused} failed, before a new relayed connection`)
+    console.log(`homeNat: ${served} tasks served through the relay, ${refused} failed, until a new relayed connection`)
     // Without the limit the one connection would carry all 300.
     expect(await opened()).toBeGreaterThan(first)
+    // A task the reset broke was tried again on a fresh connection (the same provider, the same
+    // seed), so none failed: before that retry, 1 in 3 runs lost one.
+    const retries = nodes.homeGateway!.logs.filter(l => l.msg === 'relayed connection broke; trying the same provider again on a fresh one').length
+    console.log(`homeNat: ${retries} tasks retried after a relay reset`)
+    expect(refused).toBe(0)
     // A fresh relayed connection serves the next task.
     const after = await eventually(async () => chat('homeGateway', 'symmetric'), x => x.result != null, { timeoutMs: 30_000, intervalMs: 1000, what: 'a task after the reset' })
     expect(after.result.choices[0].message.content.length).toBeGreaterThan(0)
