@@ -78,7 +78,7 @@ export function buildProgram (): Command {
     .option('--listen <multiaddr>', `libp2p listen address, repeatable (default ${defaultNodeOptions.listen.join(',')})`, collect)
     .option('--announce <multiaddr>', 'address to advertise instead of the listen addresses (e.g. the public address behind NAT), repeatable', collect)
     .option('--relay-reserve <when>', `reserve a slot on circuit relays and advertise the relayed address: auto (when listening on a LAN address and announcing none: behind NAT), always or never (default ${defaultNodeOptions.relayReserve})`)
-    .option('--upnp <when>', `map the listen port on the router by UPnP IGD: auto (the rule of --relay-reserve), on or off (default ${defaultNodeOptions.upnp})`)
+    .option('--upnp <when>', `map the listen port on the router by UPnP IGD or NAT-PMP: auto (the rule of --relay-reserve), on or off (default ${defaultNodeOptions.upnp})`)
     .option('--relay-max-reservations <n>', `relay role: reservations held at once (default ${defaultNodeOptions.relayMaxReservations})`)
     .option('--relay-data-limit <KiB>', `relay role: data one relayed connection may carry, both ways (default ${defaultNodeOptions.relayDataLimitKib})`)
     .option('--relay-duration-limit <seconds>', `relay role: how long one relayed connection may stay open (default ${defaultNodeOptions.relayDurationLimit})`)

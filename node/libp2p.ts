@@ -26,6 +26,7 @@ import type { Identity } from '../protocol/identity.ts'
 import { protocolIds, type Network } from '../protocol/network.ts'
 import type { VerifyFn } from '../protocol/signing.ts'
 import { createConnectionGater, type GaterDenial } from './gating/connectionGater.ts'
+import { portMappingClient } from './discovery/portMapping.ts'
 import { libp2pDefaults, reachabilityDefaults } from './options.ts'
 
 export type HostServices = {
@@ -86,7 +87,7 @@ export interface HostInit {
    * their routing tables as a peer every query times out on.
    */
   dhtClient?: boolean
-  /** Map the listen port on the router by UPnP IGD. */
+  /** Map the listen port on the router by UPnP IGD or NAT-PMP. */
   upnp?: boolean
   /** Serve as a circuit relay (the relay role), within these limits. */
   relay?: RelayServerLimits
@@ -139,7 +140,8 @@ export async function createHost (init: HostInit): Promise<Host> {
       // A relayed connection is upgraded to a direct one: by dialing back a public
       // peer, or by a simultaneous open (ARCHITECTURE.md §3 says what Node can punch).
       dcutr: dcutr({ timeout: reachabilityDefaults.holePunchTimeoutMs, retries: reachabilityDefaults.holePunchRetries }),
-      ...(init.upnp === true ? { upnp: uPnPNAT() } : {}),
+      // UPnP IGD, and NAT-PMP on the default gateway (node/discovery/portMapping.ts).
+      ...(init.upnp === true ? { upnp: uPnPNAT({ portMappingClient: portMappingClient(), portMappingDescription: 'infermesh' }) } : {}),
       ...(init.relay != null
         ? {
             relay: circuitRelayServer({

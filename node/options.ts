@@ -34,7 +34,7 @@ export const defaultNodeOptions = {
    * local network and needs no relay), always, never.
    */
   relayReserve: 'auto',
-  /** UPnP IGD port mapping on the router: auto (the same rule as relayReserve), on, off. (NAT-PMP: @libp2p/upnp-nat 4.0.28 has none.) */
+  /** Port mapping on the router, UPnP IGD or NAT-PMP (node/discovery/portMapping.ts): auto (the same rule as relayReserve), on, off. */
   upnp: 'auto',
   /** Relay role: reservations held at once; more are refused (RESERVATION_REFUSED). */
   relayMaxReservations: '64',

@@ -15,6 +15,8 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 
 export interface Home {
+  /** The router's LAN address, the home host's default gateway. */
+  gatewayIp: string
   /** The router's and the home host's namespaces. */
   router: string
   host: string
@@ -56,12 +58,13 @@ export function netnsUnavailable (): string | undefined {
  * pub (11.77.0.1 on its loopback, forwarding between its router links) and one
  * router + host pair per home: host 192.168.N.2 → router 192.168.N.1 | router
  * WAN 11.77.N.2 → pub 11.77.N.1. The routers masquerade what leaves their WAN
- * and drop new connections coming in from it.
+ * and let in from it only replies, and what a port mapping forwards (an empty
+ * prerouting chain for NAT-PMP's DNAT rules: test/helpers/natPmpServer.ts).
  */
 export function createTopology (nats: Array<Home['nat']>): Topology {
   const id = (process.pid % 10000).toString(36)
   const pub = `im${id}pub`
-  const homes: Home[] = nats.map((nat, i) => ({ router: `im${id}r${i + 1}`, host: `im${id}h${i + 1}`, wanIp: `11.77.${i + 1}.2`, lanIp: `192.168.${i + 1}.2`, nat }))
+  const homes: Home[] = nats.map((nat, i) => ({ router: `im${id}r${i + 1}`, host: `im${id}h${i + 1}`, wanIp: `11.77.${i + 1}.2`, lanIp: `192.168.${i + 1}.2`, gatewayIp: `192.168.${i + 1}.1`, nat }))
   const made: string[] = []
   const destroy = (): void => {
     for (const ns of made.reverse()) spawnSync('ip', ['netns', 'del', ns])
@@ -98,6 +101,9 @@ export function createTopology (nats: Array<Home['nat']>): Topology {
       // The home router: masquerade out of the WAN; from the WAN only replies get in.
       run('ip', ['netns', 'exec', home.router, 'nft', '-f', '-'], `
 table ip nat {
+  chain prerouting {
+    type nat hook prerouting priority -100; policy accept;
+  }
   chain postrouting {
     type nat hook postrouting priority 100; policy accept;
     oifname "wan" masquerade${home.nat === 'symmetric' ? ' random' : ''}
@@ -108,6 +114,7 @@ table inet filter {
     type filter hook forward priority 0; policy drop;
     ct state established,related accept
     iifname "lan" oifname "wan" accept
+    ct status dnat accept
   }
 }
 `)

@@ -4,6 +4,7 @@
  * model, and a node that is not running. Each problem comes with what to do.
  */
 import { createServer, type Server } from 'node:http'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runDoctor } from '../../node/doctor.ts'
@@ -125,6 +126,34 @@ describe('infermesh doctor', () => {
     const bad = JSON.parse((await runCli(['doctor', '--json', '--api', deadApi], { env: { INFERMESH_RELAY_RESERVE: 'sometimes', INFERMESH_LOG_FORMAT: 'loud' }, timeoutMs: 60_000 })).stdout) as Report
     expect(check(bad, 'configuration')).toMatchObject({ status: 'fail' })
     expect(check(bad, 'configuration').detail).toMatch(/logFormat|log-format|INFERMESH_LOG_FORMAT/)
+  }, 90_000)
+
+  it('names a data directory it cannot use, an upstream that does not answer, and one that refuses its key', async () => {
+    const notDir = join(dir, 'plain-file')
+    writeFileSync(notDir, 'not a directory')
+    const r = await runCli(['doctor', '--json', '--api', deadApi, '--data', join(notDir, 'data')], { env: { INFERMESH_BACKEND: 'openai', INFERMESH_UPSTREAM: `${deadApi}/v1`, INFERMESH_MODELS: 'llama3.2' }, timeoutMs: 60_000 })
+    const report = JSON.parse(r.stdout) as Report
+    expect(check(report, 'disk')).toMatchObject({ status: 'fail' })
+    expect(check(report, 'disk').detail).toMatch(/ENOTDIR/)
+    expect(check(report, 'disk').fix).toMatch(/--data/)
+    expect(check(report, 'upstream')).toMatchObject({ status: 'fail' })
+    expect(check(report, 'upstream').detail).toMatch(/does not answer/)
+    expect(check(report, 'upstream').fix).toMatch(/start the upstream/)
+    // Not there yet: a warning that says how it comes to be.
+    const fresh = JSON.parse((await runCli(['doctor', '--json', '--api', deadApi, '--data', join(dir, 'never-started')], { timeoutMs: 60_000 })).stdout) as Report
+    expect(check(fresh, 'disk')).toMatchObject({ status: 'warn' })
+    expect(check(fresh, 'disk').fix).toMatch(/infermesh start/)
+    // An upstream that wants a key.
+    const locked = createServer((_req, res) => res.writeHead(401).end())
+    await new Promise<void>(r => locked.listen(0, '127.0.0.1', r))
+    try {
+      const url = `http://127.0.0.1:${(locked.address() as { port: number }).port}/v1`
+      const keyed = JSON.parse((await runCli(['doctor', '--json', '--api', deadApi, '--data', join(dir, 'k')], { env: { INFERMESH_BACKEND: 'openai', INFERMESH_UPSTREAM: url, INFERMESH_MODELS: 'llama3.2' }, timeoutMs: 60_000 })).stdout) as Report
+      expect(check(keyed, 'upstream')).toMatchObject({ status: 'fail' })
+      expect(check(keyed, 'upstream').fix).toMatch(/INFERMESH_UPSTREAM_KEY/)
+    } finally {
+      await new Promise<void>(r => locked.close(() => r()))
+    }
   }, 90_000)
 
   it('prints a readable report too', async () => {

@@ -2,8 +2,9 @@
  * Home operators behind NAT (issue 17), on Linux network namespaces: a "public"
  * network with a seed, a relay, a gateway carrying client traffic and a
  * validator; two homes behind NAT routers, each with a provider, one of them a
- * symmetric NAT (masquerade random); and a third home (cone NAT) with a gateway
- * of its own, so that some tasks must cross between two NATed peers.
+ * symmetric NAT (masquerade random); a third home (cone NAT) with a gateway
+ * of its own, so that some tasks must cross between two NATed peers; and a
+ * fourth whose router offers NAT-PMP (test/helpers/natPmpServer.ts).
  *
  * What it shows: the providers learn they are behind NAT, reserve slots on the
  * relay and advertise /p2p-circuit addresses; the public gateway finds both,
@@ -13,17 +14,19 @@
  * gateway the providers are reachable only through the relay: DCUtR's hole
  * punch is attempted and fails, since a TCP simultaneous open needs the
  * listening port reused for the outgoing dial, which Node's sockets cannot do
- * (README, "Behind NAT"); the relay refuses reservations beyond its limit,
+ * (README, "Behind NAT"); the provider behind the NAT-PMP router maps its port
+ * and is public; the relay refuses reservations beyond its limit,
  * resets a relayed connection past its data limit, and keeps serving its own roles.
  *
  * Needs root (network namespaces) and nftables: .ci/run installs it. Elsewhere
  * the test says why and skips; with CI set it fails instead of skipping.
  */
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { createInterface } from 'node:readline'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTopology, inNamespace, NamespaceAgent, netnsUnavailable, type Topology } from '../helpers/netns.ts'
-import { BIN, eventually, startNodeProcess, tempDir, writeNetworkFile, type NodeProcess } from '../helpers/nodeProcess.ts'
+import { BIN, eventually, REPO_ROOT, startNodeProcess, tempDir, writeNetworkFile, type NodeProcess } from '../helpers/nodeProcess.ts'
 
 const EPOCH_SECONDS = 5
 const RELAY_DATA_LIMIT_KIB = 64
@@ -64,10 +67,17 @@ describe.skipIf(unavailable != null && process.env.CI == null)('home operators b
     return n
   }
   let networkFile = ''
+  let pmpServer: ChildProcess | undefined
+  const pmpLines: Array<Record<string, unknown>> = []
 
   beforeAll(async () => {
     if (unavailable != null) throw new Error(`network namespaces are needed here: ${unavailable}`)
-    topo = createTopology(['cone', 'symmetric', 'cone'])
+    topo = createTopology(['cone', 'symmetric', 'cone', 'cone'])
+    // The fourth home's router offers NAT-PMP.
+    const pmpHome = topo.homes[3]!
+    pmpServer = spawn(inNamespace(pmpHome.router)[0]!, [...inNamespace(pmpHome.router).slice(1), process.execPath, join(REPO_ROOT, 'test', 'helpers', 'natPmpServer.ts'), pmpHome.gatewayIp, pmpHome.wanIp], { stdio: ['ignore', 'pipe', 'inherit'] })
+    createInterface({ input: pmpServer.stdout! }).on('line', line => pmpLines.push(JSON.parse(line) as Record<string, unknown>))
+    await eventually(async () => pmpLines, ls => ls.some(l => l.listening != null), { timeoutMs: 20_000, what: 'the NAT-PMP responder listening' })
     networkFile = writeNetworkFile(dir, { epochSeconds: EPOCH_SECONDS, recordTtlSeconds: 20 })
     const pub = (port: number): string[] => [`/ip4/${topo.publicIp}/tcp/${port}`]
     const home = ['/ip4/0.0.0.0/tcp/4001']
@@ -88,7 +98,10 @@ describe.skipIf(unavailable != null && process.env.CI == null)('home operators b
       await eventually(async () => view(p), v => v.reachability === 'relayed', { timeoutMs: 60_000, what: `${p} relayed` })
         .catch((err: Error) => { throw new Error(`${err.message}\n${logTail(p, 'relay')}`) })
     }
-    await start('homeGateway', topo.homes[2]!.host, ['--role', 'gateway', ...boot], home, debug)
+    await Promise.all([
+      start('homeGateway', topo.homes[2]!.host, ['--role', 'gateway', ...boot], home, debug),
+      start('mapped', topo.homes[3]!.host, ['--role', 'provider', '--models', 'ref-tiny', ...boot], home)
+    ])
     // Client traffic at the public gateway, so that it takes the validator's audits (ARCHITECTURE.md §9).
     traffic = setInterval(() => {
       void agent('gateway').chat(`${nodes.gateway!.api}/v1`, { model: 'ref-tiny', messages: [{ role: 'user', content: 'traffic' }], max_tokens: 8 }).catch(() => {})
@@ -97,6 +110,7 @@ describe.skipIf(unavailable != null && process.env.CI == null)('home operators b
 
   afterAll(async () => {
     clearInterval(traffic)
+    pmpServer?.kill('SIGKILL')
     await Promise.all(Object.values(nodes).map(async n => n.stop()))
     for (const a of Object.values(agents)) a.stop()
     topo?.destroy()
@@ -170,6 +184,19 @@ describe.skipIf(unavailable != null && process.env.CI == null)('home operators b
       { timeoutMs: 20 * EPOCH_SECONDS * 1000, intervalMs: 1000, what: 'both providers audited' })
       .catch((err: Error) => { throw new Error(`${err.message}\n${logTail('validator', 'gateway')}`) })
     expect(audited.length).toBeGreaterThanOrEqual(2)
+  }, 150_000)
+
+  it('maps its port by NAT-PMP where the router offers it: public at the router\'s address, and dialled directly', async () => {
+    const home = topo.homes[3]!
+    const v = await eventually(async () => view('mapped'), x => x.reachability === 'public', { timeoutMs: 90_000, intervalMs: 1000, what: 'the NAT-PMP provider public' })
+      .catch((err: Error) => { throw new Error(`${err.message}\nresponder: ${JSON.stringify(pmpLines)}\n${logTail('mapped')}`) })
+    const mapping = pmpLines.find(l => l.mapped != null)?.mapped as { proto: string, external: number, host: string, internal: number } | undefined
+    expect(mapping).toMatchObject({ proto: 'tcp', host: home.lanIp, internal: 4001 })
+    expect(v.addresses).toContain(`/ip4/${home.wanIp}/tcp/${mapping!.external}/p2p/${nodes.mapped!.peerId}`)
+    // The public gateway serves it like any provider, over a direct connection.
+    const r = await eventually(async () => chat('gateway', 'mapped'), x => x.result != null, { timeoutMs: 60_000, intervalMs: 1000, what: 'a task on the NAT-PMP provider' })
+    expect(r.result.infermesh.provider).toBe(nodes.mapped!.peerId)
+    expect((await connectionsTo('gateway', 'mapped')).every(c => !c.remoteAddr.includes('/p2p-circuit'))).toBe(true)
   }, 150_000)
 
   it('doctor says relayed on a provider behind NAT, and private with what to do on a home node that reserves no relay', async () => {
