@@ -276,6 +276,7 @@ export const reachabilityDefaults = {
   relayCheckIntervalMs: 5 * second,
   /** A node short of reservations looks for relays in the DHT at most this often, each search bounded, and keeps this many candidates. */
   relaySearchIntervalMs: 15 * second,
+  relaySearchIntervalReservedMs: 5 * minute,
   relaySearchTimeoutMs: 10 * second,
   maxRelayCandidates: 16,
   /** A relay that refused a reservation (full, unreachable) is asked again only after this. */

@@ -46,7 +46,7 @@ export class RelayFinder {
   async start (): Promise<void> {
     this.topologyId = await this.c.host.register(RELAY_HOP_PROTOCOL, {
       onConnect: (peer: PeerId) => {
-        this.candidates.add(peer.toString())
+        this.addCandidate(peer.toString())
         void this.top()
       }
     })
@@ -57,6 +57,17 @@ export class RelayFinder {
   stop (): void {
     clearInterval(this.timer)
     if (this.topologyId != null) this.c.host.unregister(this.topologyId)
+  }
+
+  /** Bounded (reachabilityDefaults.maxRelayCandidates): the oldest is forgotten first. */
+  private addCandidate (peer: string): void {
+    if (this.candidates.has(peer)) return
+    this.candidates.add(peer)
+    if (this.candidates.size > reachabilityDefaults.maxRelayCandidates) {
+      const oldest = this.candidates.values().next().value!
+      this.candidates.delete(oldest)
+      this.tried.delete(oldest)
+    }
   }
 
   /** Relays that list a relayed address for us now. */
@@ -77,10 +88,13 @@ export class RelayFinder {
     if (this.busy) return
     this.busy = true
     try {
-      for (const peer of await this.c.host.peerStore.all({ filters: [p => p.protocols.includes(RELAY_HOP_PROTOCOL)] })) this.candidates.add(peer.id.toString())
       const have = new Set(this.reservedOn())
+      if (have.size >= reachabilityDefaults.reservationConcurrency) return
+      for (const peer of await this.c.host.peerStore.all({ filters: [p => p.protocols.includes(RELAY_HOP_PROTOCOL)] })) this.addCandidate(peer.id.toString())
       const now = Date.now()
-      if (have.size < reachabilityDefaults.reservationConcurrency && now - this.lastSearch >= reachabilityDefaults.relaySearchIntervalMs) {
+      // With no reservation, look in the DHT often; with one, now and then for a second.
+      const every = have.size === 0 ? reachabilityDefaults.relaySearchIntervalMs : reachabilityDefaults.relaySearchIntervalReservedMs
+      if (now - this.lastSearch >= every) {
         this.lastSearch = now
         await this.search()
       }
@@ -112,8 +126,7 @@ export class RelayFinder {
       for await (const found of this.c.host.contentRouting.findProviders(relayCid(this.c.network), { signal })) {
         if (found.id.equals(this.c.host.peerId)) continue
         if (found.multiaddrs.length > 0) await this.c.host.peerStore.merge(found.id, { multiaddrs: found.multiaddrs }).catch(() => {})
-        this.candidates.add(found.id.toString())
-        if (this.candidates.size >= reachabilityDefaults.maxRelayCandidates) break
+        this.addCandidate(found.id.toString())
       }
     } catch (err) {
       if (!signal.aborted) this.c.logger.debug({ err: (err as Error).message }, 'relay search in the DHT failed')
