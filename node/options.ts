@@ -475,6 +475,12 @@ export const auditorDefaults = {
   /** Dialling one address of a provider's record (once per provider per epoch) gives up after this. */
   addressProbeTimeoutMs: 5 * second,
   /** A probe through a relay keeps its connection this long: the provider's DCUtR upgrade needs identify first. */
+  /**
+   * A real-model audit judged on fewer free (unforced) tokens than this is inconclusive, not a
+   * pass: at the test models' detection rates a handful of steps rarely tells anything, and a
+   * JSON answer under a grammar can leave none (ARCHITECTURE.md §9).
+   */
+  minEvidenceSteps: 8,
   relayedProbeHoldMs: 5 * second,
   /** Providers whose address probe epoch is remembered. */
   maxAddressProbes: 4096,

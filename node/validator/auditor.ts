@@ -510,6 +510,13 @@ export class Auditor {
     if (this.lastVerdicts.length > auditorDefaults.maxAuditLog) this.lastVerdicts.splice(0, this.lastVerdicts.length - auditorDefaults.maxAuditLog)
     this.c.logger.debug({ taskId: request.value.id, provider: target.peer, model: offer.id, tier: v.tier, method: v.method, steps: v.steps, misses: v.misses, llr: v.llr, evidence: after.s, costMs: Math.round(v.costMs), ...timing }, 'real-model audit judged')
     if (!v.convicts && !isConvicted(after)) {
+      // Too few free steps to tell anything (an answer that stopped at once, a JSON envelope whose
+      // tokens the grammar forced): its little evidence is folded in above, but it is no pass. Counted
+      // as one, it raised the provider's quality and started the clock on "audited" without a test.
+      if (v.steps < auditorDefaults.minEvidenceSteps) {
+        this.record({ epoch, provider: target.peer, gateway, outcome: 'skipped', claim })
+        return 'skipped'
+      }
       this.tally(target.peer, 'passed', epoch)
       this.record({ epoch, provider: target.peer, gateway, outcome: 'passed', claim })
       return 'passed'
