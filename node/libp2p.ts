@@ -140,8 +140,11 @@ export async function createHost (init: HostInit): Promise<Host> {
       // A relayed connection is upgraded to a direct one: by dialing back a public
       // peer, or by a simultaneous open (ARCHITECTURE.md §3 says what Node can punch).
       dcutr: dcutr({ timeout: reachabilityDefaults.holePunchTimeoutMs, retries: reachabilityDefaults.holePunchRetries }),
-      // UPnP IGD, and NAT-PMP on the default gateway (node/discovery/portMapping.ts).
-      ...(init.upnp === true ? { upnp: uPnPNAT({ portMappingClient: portMappingClient(), portMappingDescription: 'infermesh' }) } : {}),
+      // UPnP IGD, and NAT-PMP on the default gateway (node/discovery/portMapping.ts). The mapped
+      // address is taken on the router's word (autoConfirmAddress): AutoNAT v2 checks an address
+      // only when a new peer connects, so on a network whose peers are all connected already a
+      // mapping made later stayed unlisted (a CI run: 90 s). Validators' address checks still dial it.
+      ...(init.upnp === true ? { upnp: uPnPNAT({ portMappingClient: portMappingClient(), portMappingDescription: 'infermesh', autoConfirmAddress: true }) } : {}),
       ...(init.relay != null
         ? {
             relay: circuitRelayServer({
