@@ -14,6 +14,7 @@
  * routing table (a node that has not met its seeds yet, or a network without
  * relays) each walk ends at once and the loop starves the event loop.
  */
+import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
 import { multiaddr } from '@multiformats/multiaddr'
 import { Circuit } from '@multiformats/multiaddr-matcher'
 import type { PeerId } from '@libp2p/interface'
@@ -22,8 +23,6 @@ import type { Network } from '../../protocol/network.ts'
 import type { Host } from '../libp2p.ts'
 import type { Logger } from '../logger.ts'
 import { reachabilityDefaults } from '../options.ts'
-
-export const RELAY_HOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/hop'
 
 interface TransportManagerLike {
   listen: (addrs: ReturnType<typeof multiaddr>[]) => Promise<void>
@@ -44,7 +43,7 @@ export class RelayFinder {
   }
 
   async start (): Promise<void> {
-    this.topologyId = await this.c.host.register(RELAY_HOP_PROTOCOL, {
+    this.topologyId = await this.c.host.register(RELAY_V2_HOP_CODEC, {
       onConnect: (peer: PeerId) => {
         this.addCandidate(peer.toString())
         void this.top()
@@ -90,7 +89,7 @@ export class RelayFinder {
     try {
       const have = new Set(this.reservedOn())
       if (have.size >= reachabilityDefaults.reservationConcurrency) return
-      for (const peer of await this.c.host.peerStore.all({ filters: [p => p.protocols.includes(RELAY_HOP_PROTOCOL)] })) this.addCandidate(peer.id.toString())
+      for (const peer of await this.c.host.peerStore.all({ filters: [p => p.protocols.includes(RELAY_V2_HOP_CODEC)] })) this.addCandidate(peer.id.toString())
       const now = Date.now()
       // With no reservation, look in the DHT often; with one, now and then for a second.
       const every = have.size === 0 ? reachabilityDefaults.relaySearchIntervalMs : reachabilityDefaults.relaySearchIntervalReservedMs
