@@ -136,7 +136,8 @@ describe.skipIf(unavailable != null && process.env.CI == null)('home operators b
     for (const name of ['cone', 'symmetric']) {
       const r = await eventually(async () => chat('gateway', name), x => x.result != null, { timeoutMs: 60_000, intervalMs: 1000, what: `a task on ${name} via the public gateway` })
         .catch((err: Error) => { throw new Error(`${err.message}\n${logTail('gateway', name)}`) })
-      expect(r.result.choices[0].message.content.length).toBeGreaterThan(0)
+      // Who answered, with tokens (a reference model may end at its first token: the text can be empty).
+      expect(r.result.usage.completion_tokens).toBeGreaterThan(0)
       expect(r.result.infermesh?.provider ?? r.result.provider).toBe(nodes[name]!.peerId)
     }
   }, 150_000)
@@ -165,7 +166,8 @@ describe.skipIf(unavailable != null && process.env.CI == null)('home operators b
     for (const name of ['symmetric', 'cone']) {
       const r = await eventually(async () => chat('homeGateway', name), x => x.result != null, { timeoutMs: 60_000, intervalMs: 1000, what: `a task on ${name} via the home gateway` })
         .catch((err: Error) => { throw new Error(`${err.message}\n${logTail('homeGateway', name, 'relay')}`) })
-      expect(r.result.choices[0].message.content.length).toBeGreaterThan(0)
+      expect(r.result.usage.completion_tokens).toBeGreaterThan(0)
+      expect(r.result.infermesh.provider).toBe(nodes[name]!.peerId)
       const conns = await connectionsTo('homeGateway', name)
       expect(conns.length).toBeGreaterThan(0)
       expect(conns.every(c => c.remoteAddr.includes(`/p2p/${nodes.relay!.peerId}/p2p-circuit`))).toBe(true)
@@ -249,9 +251,9 @@ describe.skipIf(unavailable != null && process.env.CI == null)('home operators b
     expect(refused).toBe(0)
     // A fresh relayed connection serves the next task.
     const after = await eventually(async () => chat('homeGateway', 'symmetric'), x => x.result != null, { timeoutMs: 30_000, intervalMs: 1000, what: 'a task after the reset' })
-    expect(after.result.choices[0].message.content.length).toBeGreaterThan(0)
+    expect(after.result.infermesh.provider).toBe(nodes.symmetric!.peerId)
     // The relay's own gateway role still serves.
     const own = await chat('relay', 'cone')
-    expect(own.result?.choices?.[0]?.message?.content?.length ?? 0).toBeGreaterThan(0)
+    expect(own.result?.infermesh?.provider).toBe(nodes.cone!.peerId)
   }, 120_000)
 })
