@@ -234,7 +234,9 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
             return { ...m, contextLength: r?.contextLength ?? m.contextLength, ...(structured.length > 0 ? { parameters: [...BASE_PARAMETERS, ...structured] } : {}), ...(inputs.includes('image') ? { inputs } : {}) }
           })
           log.info({ upstream: backendKind.upstream.origin, contextLengths: Object.fromEntries(offers.map(m => [m.id, m.contextLength])), parameters: Object.fromEntries(offers.map(m => [m.id, m.parameters ?? BASE_PARAMETERS])), reported: reported.size }, 'upstream models')
-          honest = createOpenAIBackend({ upstream: backendKind.upstream, models: offers, apiKey: process.env.INFERMESH_UPSTREAM_KEY, timeoutMs: parsePositiveInt(options.upstreamTimeout, 'upstreamTimeout', 3600) * 1000 })
+          const upstream = createOpenAIBackend({ upstream: backendKind.upstream, models: offers, apiKey: process.env.INFERMESH_UPSTREAM_KEY, timeoutMs: parsePositiveInt(options.upstreamTimeout, 'upstreamTimeout', 3600) * 1000 })
+          stack.push(async () => upstream.close?.())
+          honest = upstream
         } else {
           honest = createReferenceBackend(models, { nondeterministic: backendKind.kind === 'reference-nondeterministic' })
         }
@@ -298,6 +300,7 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
       reputation: peer => reputation.reputationOf(peer) ?? gatewayDefaults.newProviderReputation,
       zeroed: peer => reputation.zeroedNow.has(peer)
     })
+    stack.push(async () => gateway.close())
     const submit = new SubmitService({ host, network, gateway, logger: log.child({ component: 'submit' }) })
     await submit.start()
     stack.push(async () => submit.stop())

@@ -145,6 +145,13 @@ export const providerDefaults = {
   /** Closing a finished stream. */
   closeTimeoutMs: 5 * 1000,
   /**
+   * A task stream kept alive after its receipt (task/2.0.0) is closed when no next
+   * request comes within this. Longer than the gateway's keptAliveIdleMs, so the
+   * gateway, which knows when it will send, normally closes first; shorter than
+   * libp2p's 120 s stream inactivity timeout.
+   */
+  keepAliveIdleMs: 30 * second,
+  /**
    * Each frame written to the requester must be taken within this: a peer that
    * stops reading is cut off instead of holding a slot until its own deadline.
    */
@@ -190,7 +197,17 @@ export const gatewayDefaults = {
   /** Bound on providers with stats or bans kept in memory. */
   maxTrackedProviders: 10_000,
   /** Recent tasks per provider whose latency and throughput the percentile preferences read (preferred_max_latency, preferred_min_throughput). */
-  recentSamples: 50
+  recentSamples: 50,
+  /**
+   * Finished task streams kept open per provider for the next task (task/2.0.0), like
+   * HTTP keep-alive. 64: the concurrency the throughput budget is measured at; half
+   * a provider's providerDefaults.maxInboundTaskStreams.
+   */
+  keptAliveStreamsPerProvider: 64,
+  /** Providers with kept-alive streams; beyond it the one idle longest loses its streams. */
+  keptAlivePeers: 256,
+  /** A kept-alive stream unused this long is closed (the provider's own limit, keepAliveIdleMs, is longer). */
+  keptAliveIdleMs: 10 * second
 }
 
 export const accountsDefaults = {
@@ -384,7 +401,16 @@ export const upstreamDefaults = {
   /** How long the start-up GET /models may take. */
   probeTimeoutMs: 5 * second,
   /** Largest single SSE event accepted from an upstream. */
-  maxEventBytes: 1024 * 1024
+  maxEventBytes: 1024 * 1024,
+  /** Largest embeddings answer accepted from an upstream (a batch of vectors as JSON text). */
+  maxEmbeddingBytes: 64 * 1024 * 1024,
+  /**
+   * Keep-alive connections to the upstream at most (an undici Pool). 128: a
+   * provider's slots + queue with room to spare; tasks beyond it wait for one.
+   */
+  connections: 128,
+  /** An idle upstream connection is kept this long for the next task. */
+  keepAliveMs: 30 * second
 }
 
 export const submitDefaults = {

@@ -118,7 +118,7 @@ export function protocolIds (network: Network): ProtocolIds {
     capacityTopic: `${p}/capacity/1`,
     ledgerTopic: `${p}/ledger/1`,
     status: `${p}/status/1.0.0`,
-    task: `${p}/task/1.0.0`,
+    task: `${p}/task/2.0.0`,
     submit: `${p}/submit/1.0.0`,
     ledgerSync: `${p}/ledger-sync/1.0.0`
   }

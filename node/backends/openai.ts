@@ -10,7 +10,7 @@ import { TASK_LIMITS, TaskError, TaskErrorCode, type ChatMessage, type ChunkFram
 import { envelopeOf, usesTools } from '../../protocol/structured/tools.ts'
 import { upstreamDefaults } from '../options.ts'
 import type { Backend, BackendResult } from './backend.ts'
-import { readBoundedText } from '../util/httpBody.ts'
+import { Pool, type Dispatcher } from 'undici'
 
 export interface OpenAIBackendInit {
   /** Base URL, e.g. http://127.0.0.1:11434/v1 */
@@ -108,20 +108,16 @@ class UpstreamCalls {
   }
 }
 
-/** Server-sent events from a fetch body: yields each `data:` payload. */
-async function * sseData (body: ReadableStream<Uint8Array>, idleMs: number, signal: AbortSignal): AsyncGenerator<string> {
-  const reader = body.getReader()
+/**
+ * Server-sent events from an upstream body: yields each `data:` payload. The
+ * gap between chunks is bounded by the pool's bodyTimeout, not a timer per read.
+ */
+async function * sseData (body: AsyncIterable<Buffer>, idleMs: number, signal: AbortSignal): AsyncGenerator<string> {
   const decoder = new TextDecoder()
   let buf = ''
   try {
-    for (;;) {
-      let timer: NodeJS.Timeout | undefined
-      const idle = new Promise<'idle'>(resolve => { timer = setTimeout(() => resolve('idle'), idleMs) })
-      const r = await Promise.race([reader.read(), idle]).finally(() => clearTimeout(timer))
-      if (r === 'idle') throw new TaskError(TaskErrorCode.DEADLINE_EXCEEDED, `upstream sent nothing for ${idleMs} ms`)
-      if (r.done) break
-      if (signal.aborted) throw new TaskError(TaskErrorCode.DEADLINE_EXCEEDED, 'cancelled')
-      buf += decoder.decode(r.value, { stream: true })
+    for await (const piece of body) {
+      buf += decoder.decode(piece, { stream: true })
       if (buf.length > upstreamDefaults.maxEventBytes) throw new TaskError(TaskErrorCode.INTERNAL, 'upstream event too large')
       let i: number
       while ((i = buf.indexOf('\n\n')) >= 0) {
@@ -132,9 +128,42 @@ async function * sseData (body: ReadableStream<Uint8Array>, idleMs: number, sign
         }
       }
     }
-  } finally {
-    reader.cancel().catch(() => {})
+  } catch (err) {
+    throw bodyError(err, idleMs, signal)
   }
+}
+
+/** Why reading an upstream's body failed, as a task error. */
+function bodyError (err: unknown, idleMs: number, signal: AbortSignal): unknown {
+  if (err instanceof TaskError) return err
+  if ((err as { code?: string }).code === 'UND_ERR_BODY_TIMEOUT') return new TaskError(TaskErrorCode.DEADLINE_EXCEEDED, `upstream sent nothing for ${idleMs} ms`)
+  if (signal.aborted) return new TaskError(TaskErrorCode.DEADLINE_EXCEEDED, 'cancelled')
+  return new TaskError(TaskErrorCode.INTERNAL, `upstream broke off: ${(err as Error).message}`)
+}
+
+/** The body as text, refused beyond `max` bytes (by its content-length or as it streams). */
+async function boundedText (res: Dispatcher.ResponseData, max: number): Promise<string> {
+  const declared = Number(res.headers['content-length'])
+  if (Number.isFinite(declared) && declared > max) {
+    res.body.destroy()
+    throw new TaskError(TaskErrorCode.INTERNAL, `upstream answer of ${declared} bytes, more than ${max}`)
+  }
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const piece of res.body as AsyncIterable<Buffer>) {
+    size += piece.byteLength
+    if (size > max) {
+      res.body.destroy()
+      throw new TaskError(TaskErrorCode.INTERNAL, `upstream answer longer than ${max} bytes`)
+    }
+    chunks.push(piece)
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+function headerOf (res: Dispatcher.ResponseData, name: string): string | undefined {
+  const v = res.headers[name]
+  return Array.isArray(v) ? v[0] : v
 }
 
 /** An upstream's token count as a sane integer: it is billed and signed in a receipt. */
@@ -180,95 +209,116 @@ function reasoningOf (m: { reasoning_content?: unknown, reasoning?: unknown } | 
 
 export function createOpenAIBackend (init: OpenAIBackendInit): Backend {
   const timeoutMs = init.timeoutMs ?? upstreamDefaults.timeoutMs
+  // One keep-alive pool to the upstream, used directly: fetch() would add web streams,
+  // a Request and a Response per task, and a timer per chunk read.
+  const pool = new Pool(init.upstream.origin, {
+    connections: upstreamDefaults.connections,
+    keepAliveTimeout: upstreamDefaults.keepAliveMs,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs
+  })
+  const headers = { 'content-type': 'application/json', accept: 'text/event-stream, application/json', ...(init.apiKey != null ? { authorization: `Bearer ${init.apiKey}` } : {}) }
   return {
     kind: 'openai',
     models: init.models,
+    async close () {
+      await pool.close().catch(() => {})
+    },
     async run (request, signal, emit): Promise<BackendResult> {
       const { path, body } = bodyFor(request)
-      const headerTimeout = AbortSignal.timeout(timeoutMs)
-      let res: Response
+      const url = endpoint(init.upstream, path)
+      let res: Dispatcher.ResponseData
       try {
-        res = await fetch(endpoint(init.upstream, path), {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', accept: 'text/event-stream, application/json', ...(init.apiKey != null ? { authorization: `Bearer ${init.apiKey}` } : {}) },
-          body: JSON.stringify(body),
-          signal: AbortSignal.any([signal, headerTimeout])
-        })
+        res = await pool.request({ path: url.pathname + url.search, method: 'POST', headers, body: JSON.stringify(body), signal })
       } catch (err) {
-        if (headerTimeout.aborted) throw new TaskError(TaskErrorCode.DEADLINE_EXCEEDED, `upstream did not answer within ${timeoutMs} ms`)
+        if ((err as { code?: string }).code === 'UND_ERR_HEADERS_TIMEOUT') throw new TaskError(TaskErrorCode.DEADLINE_EXCEEDED, `upstream did not answer within ${timeoutMs} ms`)
         if (signal.aborted) throw new TaskError(TaskErrorCode.DEADLINE_EXCEEDED, 'cancelled')
         throw new TaskError(TaskErrorCode.INTERNAL, `cannot reach upstream ${init.upstream.origin}: ${String((err as Error & { cause?: Error }).cause?.message ?? (err as Error).message)}`)
       }
-      if (!res.ok) {
-        const text = await res.text().catch(() => '')
-        let detail = text
-        try { detail = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? text } catch {}
-        throw upstreamError(res.status, detail)
+      try {
+        return await answer(request, res, signal, emit, timeoutMs)
+      } finally {
+        // A body read to its end leaves the connection to the pool; anything else closes it.
+        if (!res.body.readableEnded) res.body.destroy()
       }
-      if (request.kind === 'embedding') {
-        const json = await res.json() as { data?: Array<{ index: number, embedding: number[] }>, usage?: { prompt_tokens?: number } }
-        const data = [...(json.data ?? [])].sort((a, b) => a.index - b.index)
-        if (!Array.isArray(json.data) || data.some(d => !Array.isArray(d.embedding))) throw new TaskError(TaskErrorCode.INTERNAL, 'upstream returned no embeddings')
-        return { output: { embeddings: data.map(d => d.embedding) }, usage: { promptTokens: json.usage?.prompt_tokens ?? 0, completionTokens: 0 }, finishReason: 'stop' }
-      }
-      if (res.body == null) throw new TaskError(TaskErrorCode.INTERNAL, 'upstream sent no body')
-      // Some servers ignore `stream` and answer with one JSON body: map it, never pass on an empty answer.
-      if ((res.headers.get('content-type') ?? '').includes('application/json')) {
-        const result = mapPlainAnswer(request, await readBoundedText(res, upstreamDefaults.maxEventBytes, what => new TaskError(TaskErrorCode.INTERNAL, `upstream ${what}`)))
-        if (result.reasoning !== undefined) await emit({ t: 'chunk', text: '', reasoning: result.reasoning })
-        if (result.text.length > 0) await emit({ t: 'chunk', text: result.text })
-        return { output: { text: result.text, ...(result.reasoning !== undefined ? { reasoning: result.reasoning } : {}) }, usage: result.usage, finishReason: result.finishReason }
-      }
-      let text = ''
-      let events = 0
-      let finishReason: 'stop' | 'length' = 'stop'
-      let usage: { promptTokens: number, completionTokens: number } | undefined
-      let chunks = 0
-      // With tools, the answer is one envelope written at the end: content and calls may both come, in any order.
-      const tools = request.kind === 'chat' && usesTools(request.params) ? new UpstreamCalls() : undefined
-      let content = ''
-      let reasoning = ''
-      for await (const data of sseData(res.body, timeoutMs, signal)) {
-        events++
-        if (data === '[DONE]') break
-        let ev: any
-        try { ev = JSON.parse(data) } catch { throw new TaskError(TaskErrorCode.INTERNAL, 'upstream sent an event that is not JSON') }
-        if (ev?.error != null) throw new TaskError(TaskErrorCode.INTERNAL, `upstream failed mid-stream: ${String(ev.error.message ?? 'unknown error').slice(0, 300)}`)
-        const choice = ev?.choices?.[0]
-        const piece: unknown = request.kind === 'chat' ? choice?.delta?.content : choice?.text
-        // Reasoning streams beside the answer, as it comes, whatever the answer's form.
-        const thought = request.kind === 'chat' ? reasoningOf(choice?.delta) : ''
-        if (thought !== '') {
-          reasoning += thought
-          if (reasoning.length > upstreamDefaults.maxEventBytes * 4) throw new TaskError(TaskErrorCode.INTERNAL, 'upstream reasoning too large')
-          await emit({ t: 'chunk', text: '', reasoning: thought })
-        }
-        if (tools !== undefined) {
-          tools.add(choice?.delta?.tool_calls)
-          if (typeof piece === 'string') content += piece
-          if (typeof piece === 'string' && piece.length > 0) chunks++
-        } else if (typeof piece === 'string' && piece.length > 0) {
-          text += piece
-          chunks++
-          const lp = choice?.logprobs?.content?.[0]
-          const frame: ChunkFrame = lp != null && typeof lp.logprob === 'number'
-            ? { t: 'chunk', text: piece, lp: { logprob: lp.logprob, top: (lp.top_logprobs ?? []).slice(0, 20).map((x: { token: string, logprob: number }) => ({ token: String(x.token), logprob: Number(x.logprob) })) } }
-            : { t: 'chunk', text: piece }
-          await emit(frame)
-        }
-        if (choice?.finish_reason === 'length') finishReason = 'length'
-        if (ev?.usage != null) usage = { promptTokens: tokenCount(ev.usage.prompt_tokens), completionTokens: tokenCount(ev.usage.completion_tokens) }
-      }
-      // A body with no server-sent event at all is not an answer (an empty 200 would look like one).
-      if (events === 0) throw new TaskError(TaskErrorCode.INTERNAL, `upstream answered ${res.headers.get('content-type') ?? 'without a content type'} with no server-sent events: not an answer this provider can pass on`)
-      if (tools !== undefined) {
-        text = tools.any ? tools.envelope() : JSON.stringify({ response: content })
-        await emit({ t: 'chunk', text })
-      }
-      // Servers that omit usage are billed by chunks (one per token in practice).
-      return { output: { text, ...(reasoning !== '' ? { reasoning } : {}) }, usage: usage ?? { promptTokens: 0, completionTokens: chunks }, finishReason }
     }
   }
+}
+
+async function answer (request: TaskRequest, res: Dispatcher.ResponseData, signal: AbortSignal, emit: (chunk: ChunkFrame) => Promise<void>, timeoutMs: number): Promise<BackendResult> {
+  if (res.statusCode < 200 || res.statusCode >= 300) {
+    const text = await boundedText(res, upstreamDefaults.maxEventBytes).catch(() => '')
+    let detail = text
+    try { detail = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? text } catch {}
+    throw upstreamError(res.statusCode, detail)
+  }
+  const contentType = headerOf(res, 'content-type') ?? ''
+  if (request.kind === 'embedding') {
+    let json: { data?: Array<{ index: number, embedding: number[] }>, usage?: { prompt_tokens?: number } }
+    try {
+      json = JSON.parse(await boundedText(res, upstreamDefaults.maxEmbeddingBytes))
+    } catch (err) {
+      throw err instanceof TaskError ? err : new TaskError(TaskErrorCode.INTERNAL, 'upstream returned no embeddings')
+    }
+    const data = [...(json.data ?? [])].sort((a, b) => a.index - b.index)
+    if (!Array.isArray(json.data) || data.some(d => !Array.isArray(d.embedding))) throw new TaskError(TaskErrorCode.INTERNAL, 'upstream returned no embeddings')
+    return { output: { embeddings: data.map(d => d.embedding) }, usage: { promptTokens: json.usage?.prompt_tokens ?? 0, completionTokens: 0 }, finishReason: 'stop' }
+  }
+  // Some servers ignore `stream` and answer with one JSON body: map it, never pass on an empty answer.
+  if (contentType.includes('application/json')) {
+    const result = mapPlainAnswer(request, await boundedText(res, upstreamDefaults.maxEventBytes))
+    if (result.reasoning !== undefined) await emit({ t: 'chunk', text: '', reasoning: result.reasoning })
+    if (result.text.length > 0) await emit({ t: 'chunk', text: result.text })
+    return { output: { text: result.text, ...(result.reasoning !== undefined ? { reasoning: result.reasoning } : {}) }, usage: result.usage, finishReason: result.finishReason }
+  }
+  let text = ''
+  let events = 0
+  let finishReason: 'stop' | 'length' = 'stop'
+  let usage: { promptTokens: number, completionTokens: number } | undefined
+  let chunks = 0
+  // With tools, the answer is one envelope written at the end: content and calls may both come, in any order.
+  const tools = request.kind === 'chat' && usesTools(request.params) ? new UpstreamCalls() : undefined
+  let content = ''
+  let reasoning = ''
+  for await (const data of sseData(res.body as AsyncIterable<Buffer>, timeoutMs, signal)) {
+    events++
+    if (data === '[DONE]') break
+    let ev: any
+    try { ev = JSON.parse(data) } catch { throw new TaskError(TaskErrorCode.INTERNAL, 'upstream sent an event that is not JSON') }
+    if (ev?.error != null) throw new TaskError(TaskErrorCode.INTERNAL, `upstream failed mid-stream: ${String(ev.error.message ?? 'unknown error').slice(0, 300)}`)
+    const choice = ev?.choices?.[0]
+    const piece: unknown = request.kind === 'chat' ? choice?.delta?.content : choice?.text
+    // Reasoning streams beside the answer, as it comes, whatever the answer's form.
+    const thought = request.kind === 'chat' ? reasoningOf(choice?.delta) : ''
+    if (thought !== '') {
+      reasoning += thought
+      if (reasoning.length > upstreamDefaults.maxEventBytes * 4) throw new TaskError(TaskErrorCode.INTERNAL, 'upstream reasoning too large')
+      await emit({ t: 'chunk', text: '', reasoning: thought })
+    }
+    if (tools !== undefined) {
+      tools.add(choice?.delta?.tool_calls)
+      if (typeof piece === 'string') content += piece
+      if (typeof piece === 'string' && piece.length > 0) chunks++
+    } else if (typeof piece === 'string' && piece.length > 0) {
+      text += piece
+      chunks++
+      const lp = choice?.logprobs?.content?.[0]
+      const frame: ChunkFrame = lp != null && typeof lp.logprob === 'number'
+        ? { t: 'chunk', text: piece, lp: { logprob: lp.logprob, top: (lp.top_logprobs ?? []).slice(0, 20).map((x: { token: string, logprob: number }) => ({ token: String(x.token), logprob: Number(x.logprob) })) } }
+        : { t: 'chunk', text: piece }
+      await emit(frame)
+    }
+    if (choice?.finish_reason === 'length') finishReason = 'length'
+    if (ev?.usage != null) usage = { promptTokens: tokenCount(ev.usage.prompt_tokens), completionTokens: tokenCount(ev.usage.completion_tokens) }
+  }
+  // A body with no server-sent event at all is not an answer (an empty 200 would look like one).
+  if (events === 0) throw new TaskError(TaskErrorCode.INTERNAL, `upstream answered ${contentType === '' ? 'without a content type' : contentType} with no server-sent events: not an answer this provider can pass on`)
+  if (tools !== undefined) {
+    text = tools.any ? tools.envelope() : JSON.stringify({ response: content })
+    await emit({ t: 'chunk', text })
+  }
+  // Servers that omit usage are billed by chunks (one per token in practice).
+  return { output: { text, ...(reasoning !== '' ? { reasoning } : {}) }, usage: usage ?? { promptTokens: 0, completionTokens: chunks }, finishReason }
 }
 
 /**

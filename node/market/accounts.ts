@@ -2,7 +2,9 @@
  * Per-counterparty balances kept from signed receipts (ARCHITECTURE.md §7): what each
  * requester owes this node as a provider, and what this node owes each
  * provider as a gateway. A receipt and the balance it moves are written in one
- * atomic batch, so a crash never leaves one without the other. Settlement is
+ * atomic batch, so a crash never leaves one without the other; receipts of
+ * concurrent tasks share a batch (group commit), and each task's answer waits
+ * for its own. Settlement is
  * outside the node; the receipts are its evidence.
  */
 import { decode, encode } from 'cborg'
@@ -11,6 +13,7 @@ import { storageFailure, type Db } from '../store/db.ts'
 import type { CodedError } from '../../protocol/errors.ts'
 import { Bucket, key } from '../store/repositories.ts'
 import { accountsDefaults } from '../options.ts'
+import { GroupCommit } from '../util/groupCommit.ts'
 
 export interface Balance {
   peer: string
@@ -34,6 +37,8 @@ export interface StoredReceipt {
 
 export class Accounts {
   private readonly db: Db
+  /** Receipts and balances of concurrent tasks share one LevelDB write. */
+  private readonly writer: GroupCommit
   private readonly self: string
   private readonly balances = new Map<string, Balance>()
   private readonly inFlight = new Set<string>()
@@ -46,6 +51,7 @@ export class Accounts {
 
   constructor (db: Db, self: string) {
     this.db = db
+    this.writer = new GroupCommit(db)
     this.self = self
   }
 
@@ -97,7 +103,7 @@ export class Accounts {
         this.balances.set(peer, next)
         ops.push({ type: 'put', key: key(Bucket.accounts, peer), value: encode(next) })
       }
-      await this.db.batch(ops)
+      await this.writer.write(ops)
       this.recent.add(receiptKey)
       if (this.recent.size > accountsDefaults.recentReceipts) this.recent.delete(this.recent.values().next().value!)
     } finally {

@@ -104,6 +104,11 @@ export class Gateway {
     this.client = new TaskClient(components)
   }
 
+  /** Close the task streams kept alive for the next task. */
+  close (): void {
+    this.client.close()
+  }
+
   /** Candidates for a model, filtered by the client's preferences, best first. */
   async candidates (model: string, prefs: ProviderPrefs, signal?: AbortSignal, fresh = false): Promise<{ ranked: Candidate[], all: CapacityRecord[] }> {
     const { records, stats } = await this.c.lookup.find(model, { signal, fresh })

@@ -1,10 +1,10 @@
 /**
- * The provider side of /infermesh/<net>/task/1.0.0 (ARCHITECTURE.md §7): verify the
+ * The provider side of /infermesh/<net>/task/2.0.0 (ARCHITECTURE.md §7): verify the
  * signed request, admit it (slots, queue, credit), run the backend while
  * streaming chunks, then sign and send the receipt. A closed stream aborts the
  * backend call. Every failure is a typed error frame.
  */
-import { lpStream } from '@libp2p/utils'
+import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import type { Stream, Connection } from '@libp2p/interface'
 import { taskPriceMicros, decodeFrame, encodeFrame, requestHash, signReceipt, taskOutputHash, TaskError, TaskErrorCode, verifyTaskRequest, type Frame, type SignedObject, type TaskRequest } from '../../protocol/task.ts'
 import type { Identity } from '../../protocol/identity.ts'
@@ -14,7 +14,6 @@ import type { Backend } from '../backends/backend.ts'
 import type { Host } from '../libp2p.ts'
 import type { Logger } from '../logger.ts'
 import { providerDefaults, reachabilityDefaults } from '../options.ts'
-import { withTimeout } from '../util/abort.ts'
 import { closeOrReset } from '../util/stream.ts'
 import { Admission } from './admission.ts'
 import { PeerLimiter } from './peerLimiter.ts'
@@ -74,73 +73,85 @@ export class ProviderService {
     await this.c.host.unhandle(protocolIds(this.c.network).task)
   }
 
+  /**
+   * One task stream, kept alive (task/2.0.0): after a receipt the stream waits for
+   * the requester's next request, like HTTP keep-alive, so a busy gateway pays for
+   * a stream once, not per task. Anything else (an error frame, a refusal, a
+   * silent peer, the requester closing) ends the stream.
+   */
   private async handle (stream: Stream, connection: Connection): Promise<void> {
     const maxBytes = this.c.network.definition.limits.maxMessageBytes
-    if (!connection.direct) this.c.metrics?.relayedTasks.inc({ role: 'provider' })
     const lp = lpStream(stream, { maxDataLength: maxBytes })
-    const task = new AbortController()
-    const onClose = (): void => task.abort()
+    const closed = new AbortController()
+    const onClose = (): void => closed.abort()
     stream.addEventListener('close', onClose)
-    const signal = AbortSignal.any([task.signal, this.controller.signal])
+    // One signal per stream, not per task: the stream closing or the node stopping cancels the task in hand.
+    const signal = AbortSignal.any([closed.signal, this.controller.signal])
     // A peer that stops reading is cut off: every frame must be taken within the write deadline.
-    const send = async (frame: Frame): Promise<void> => {
-      try {
-        await lp.write(encodeFrame(frame), { signal: withTimeout(signal, providerDefaults.writeIdleTimeoutMs) })
-      } catch (err) {
-        stream.abort(err as Error)
-        throw err
-      }
-    }
+    const send = async (frame: Frame): Promise<void> => { await writeWithin(stream, lp, encodeFrame(frame), providerDefaults.writeIdleTimeoutMs) }
     const peer = connection.remotePeer.toString()
-    // Before reading anything: a flood costs this peer a token and a refusal, not a decode and a signature check.
-    const admit = this.peerLimits.tryAcquire(peer, this.admission.freeSlots === 0)
+    this.c.metrics?.taskStreams.inc({ role: 'provider' })
     try {
-      if (!admit.ok) {
-        this.c.metrics?.tasks.inc({ role: 'provider', outcome: TaskErrorCode.RATE_LIMITED })
-        await send(errorFrame(new TaskError(TaskErrorCode.RATE_LIMITED, admit.reason), this.c.logger)).catch(() => {})
-        await closeQuietly(stream)
-        return
-      }
-      let signed: SignedObject<TaskRequest> | undefined
-      try {
-        // A peer that opens a stream and says nothing, or half a frame, is cut off (slow-loris).
-        const readSignal = withTimeout(signal, providerDefaults.requestReadTimeoutMs)
-        let first
-        try {
-          first = await lp.read({ signal: readSignal })
-        } catch (err) {
-          if (!readSignal.aborted || signal.aborted) throw err
-          throw new TaskError(TaskErrorCode.DEADLINE_EXCEEDED, `no complete request frame within ${providerDefaults.requestReadTimeoutMs} ms of opening the stream`)
-        }
-        const frame = decodeFrame(first.subarray(), maxBytes)
-        if (frame.t !== 'req') throw new TaskError(TaskErrorCode.INVALID_REQUEST, `expected a request frame, got "${frame.t}"`)
-        signed = verifyTaskRequest(frame.body, frame.sig, this.c.network, this.c.verify)
-      } catch (err) {
-        if (task.signal.aborted) return
-        await send(errorFrame(err, this.c.logger)).catch(() => {})
-        if (err instanceof TaskError && err.code === TaskErrorCode.DEADLINE_EXCEEDED) {
-          // An idle peer gets a reset, not a graceful close it could leave half-open.
-          stream.abort(err)
+      for (let served = 0; ; served++) {
+        // A peer that opens a stream and says nothing, or half a frame, is cut off (slow-loris);
+        // a kept-alive stream left idle is closed gracefully.
+        const wait = served === 0 ? providerDefaults.requestReadTimeoutMs : providerDefaults.keepAliveIdleMs
+        const read = await readWithin(lp, wait, signal)
+        if (read === 'closed') return
+        if (read === 'ended' || (read === 'timeout' && served > 0)) {
+          await closeQuietly(stream)
           return
         }
-        await closeQuietly(stream, admit.release)
-        return
+        if (read === 'timeout') {
+          // An idle peer gets a reset, not a graceful close it could leave half-open.
+          await send(errorFrame(new TaskError(TaskErrorCode.DEADLINE_EXCEEDED, `no complete request frame within ${providerDefaults.requestReadTimeoutMs} ms of opening the stream`), this.c.logger)).catch(() => {})
+          stream.abort(new Error('no request frame in time'))
+          return
+        }
+        if (!connection.direct) this.c.metrics?.relayedTasks.inc({ role: 'provider' })
+        // Before decoding: a flood costs this peer a token and a refusal, not a decode and a signature check.
+        const admit = this.peerLimits.tryAcquire(peer, this.admission.freeSlots === 0)
+        if (!admit.ok) {
+          this.c.metrics?.tasks.inc({ role: 'provider', outcome: TaskErrorCode.RATE_LIMITED })
+          await send(errorFrame(new TaskError(TaskErrorCode.RATE_LIMITED, admit.reason), this.c.logger)).catch(() => {})
+          await closeQuietly(stream)
+          return
+        }
+        let receipted = false
+        try {
+          let signed: SignedObject<TaskRequest>
+          try {
+            const frame = decodeFrame(read.subarray(), maxBytes)
+            if (frame.t !== 'req') throw new TaskError(TaskErrorCode.INVALID_REQUEST, `expected a request frame, got "${frame.t}"`)
+            signed = verifyTaskRequest(frame.body, frame.sig, this.c.network, this.c.verify)
+          } catch (err) {
+            if (signal.aborted) return
+            await send(errorFrame(err, this.c.logger)).catch(() => {})
+            await closeQuietly(stream, admit.release)
+            return
+          }
+          receipted = await this.execute(signed, peer, signal, send)
+        } finally {
+          admit.release()
+        }
+        if (signal.aborted) return
+        // Only a receipt leaves the stream reusable; after an error frame the requester moves on.
+        if (!receipted) {
+          await closeQuietly(stream)
+          return
+        }
       }
-      await this.execute(signed, peer, signal, send)
-      // The task is done once our side is closed: its in-flight place is free even if the requester lingers.
-      await closeQuietly(stream, admit.release)
     } finally {
-      if (admit.ok) admit.release()
       stream.removeEventListener('close', onClose)
     }
   }
 
   /**
    * Run one verified request, sending chunk frames and then a receipt or an
-   * error frame through `send`. Used for streams and, in-process, when a
+   * error frame through `send`; true when the receipt went out. Used for streams and, in-process, when a
    * gateway routes a task to its own node.
    */
-  async execute (signed: SignedObject<TaskRequest>, remotePeer: string, signal: AbortSignal, send: (frame: Frame) => Promise<void>): Promise<void> {
+  async execute (signed: SignedObject<TaskRequest>, remotePeer: string, signal: AbortSignal, send: (frame: Frame) => Promise<void>): Promise<boolean> {
     const request = signed.value
     const t0 = performance.now()
     const done = (outcome: string): void => {
@@ -182,13 +193,15 @@ export class ProviderService {
         await this.c.accounts.recordEarned(receipt)
         await send({ t: 'receipt', body: receipt.body, sig: receipt.sig })
         done('ok')
+        return true
       } finally {
         release()
       }
     } catch (err) {
       done(err instanceof TaskError ? err.code : 'INTERNAL')
-      if (signal.aborted) return
+      if (signal.aborted) return false
       await send(errorFrame(err, this.c.logger, request.id)).catch(() => {})
+      return false
     }
   }
 
@@ -211,6 +224,44 @@ function errorFrame (err: unknown, log: Logger, taskId?: string): Frame {
   if (code === TaskErrorCode.INTERNAL) log.warn({ err, taskId }, 'task failed')
   else log.debug({ code, err: (err as Error).message, taskId }, 'task refused')
   return { t: 'error', code, message: err instanceof TaskError ? err.message.slice(0, 1024) : 'provider internal error' }
+}
+
+/**
+ * Write one frame, resetting the stream if the peer has not taken it within `ms`.
+ * A timer per write, not an AbortSignal.any + AbortSignal.timeout pair: this runs
+ * for every frame of every task.
+ */
+async function writeWithin (stream: Stream, lp: LengthPrefixedStream<Stream>, bytes: Uint8Array, ms: number): Promise<void> {
+  const timer = setTimeout(() => stream.abort(new Error(`the requester took no frame for ${ms} ms`)), ms)
+  try {
+    await lp.write(bytes)
+  } catch (err) {
+    stream.abort(err as Error)
+    throw err
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** The next frame, or why there is none: the stream closed or was cancelled, the requester ended it, or `ms` passed. */
+async function readWithin (lp: LengthPrefixedStream<Stream>, ms: number, signal: AbortSignal): Promise<Awaited<ReturnType<LengthPrefixedStream['read']>> | 'closed' | 'ended' | 'timeout'> {
+  if (signal.aborted) return 'closed'
+  const deadline = new AbortController()
+  const timer = setTimeout(() => deadline.abort(), ms)
+  const onAbort = (): void => deadline.abort()
+  signal.addEventListener('abort', onAbort)
+  try {
+    return await lp.read({ signal: deadline.signal })
+  } catch (err) {
+    if (signal.aborted) return 'closed'
+    if (deadline.signal.aborted) return 'timeout'
+    // The requester closed its side between tasks (an unexpected EOF before any byte of a frame).
+    if ((err as { name?: string }).name === 'UnexpectedEOFError') return 'ended'
+    return 'closed'
+  } finally {
+    clearTimeout(timer)
+    signal.removeEventListener('abort', onAbort)
+  }
 }
 
 /** End the stream; `onClosed` frees the task's place once our side is closed, whatever the requester does next. */

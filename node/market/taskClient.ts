@@ -1,13 +1,16 @@
 /**
- * The requesting side of /infermesh/<net>/task/1.0.0 (ARCHITECTURE.md §7): send
+ * The requesting side of /infermesh/<net>/task/2.0.0 (ARCHITECTURE.md §7): send
  * a signed request to a provider (or this node's own provider, in process)
  * and read its frames back, each decoded within the network's size limit.
- * Cancelling the signal resets the stream, so the provider stops at once.
+ * Cancelling the signal resets the stream, so the provider stops at once. A
+ * stream that ended with a receipt is kept for the provider's next task.
  * What an attempt's failure means for fail-over is gateway.ts's business.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { lpStream } from '@libp2p/utils'
+import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
+import type { Stream } from '@libp2p/interface'
+import { StreamPool } from '../util/streamPool.ts'
 import type { Metrics } from '../metrics.ts'
 import { openStream } from '../util/openStream.ts'
 import type { CapacityRecord } from '../../protocol/capacity.ts'
@@ -42,10 +45,19 @@ function relayBroke (e: AttemptError, relayed: boolean): AttemptError {
   return e
 }
 
+/** A task stream this gateway holds, with its frame reader. */
+interface Held {
+  stream: Stream
+  lp: LengthPrefixedStream<Stream>
+  relayed: boolean
+}
+
 export class TaskClient {
   private readonly c: { host: Host, network: Network, identity: Identity, localProvider?: ProviderService, metrics?: Metrics }
   /** Record seq whose addresses were last given to the peer store, per provider. */
   private readonly mergedSeq = new Map<string, number>()
+  /** Finished task streams, per provider, waiting for the next task (task/2.0.0 keep-alive). */
+  private readonly pool = new StreamPool<Held>({ maxPerPeer: gatewayDefaults.keptAliveStreamsPerProvider, maxPeers: gatewayDefaults.keptAlivePeers, idleMs: gatewayDefaults.keptAliveIdleMs })
 
   constructor (c: { host: Host, network: Network, identity: Identity, localProvider?: ProviderService, metrics?: Metrics }) {
     this.c = c
@@ -60,9 +72,77 @@ export class TaskClient {
 
   async remoteFrames (record: CapacityRecord, request: SignedObject<TaskRequest>, signal: AbortSignal): Promise<AsyncIterable<Frame>> {
     const maxBytes = this.c.network.definition.limits.maxMessageBytes
+    const requestBytes = encodeFrame({ t: 'req', body: request.body, sig: request.sig })
+    let pooled = this.pool.take(record.peer)
+    let held = pooled ?? await this.open(record, signal)
+    try {
+      await held.lp.write(requestBytes, { signal })
+    } catch (err) {
+      held.stream.abort(err as Error)
+      if (pooled == null) throw relayBroke(new AttemptError(ErrorCode.DIAL, `cannot send the request: ${(err as Error).message}`, false), held.relayed)
+      // A kept-alive stream the provider had just closed: the request never reached it.
+      pooled = undefined
+      held = await this.open(record, signal)
+      await held.lp.write(requestBytes, { signal }).catch((err: Error) => {
+        held.stream.abort(err)
+        throw relayBroke(new AttemptError(ErrorCode.DIAL, `cannot send the request: ${err.message}`, false), held.relayed)
+      })
+    }
+    if (held.relayed) this.c.metrics?.relayedTasks.inc({ role: 'gateway' })
+    const pool = this.pool
+    const reopen = async (): Promise<Held> => this.open(record, signal)
+    return {
+      async * [Symbol.asyncIterator] () {
+        let frames = 0
+        let reusable = false
+        try {
+          while (true) {
+            let buf
+            try {
+              buf = await held.lp.read({ signal })
+            } catch (err) {
+              if (signal.aborted) return
+              if (pooled != null && frames === 0) {
+                // The provider closed this kept-alive stream as we sent (its idle timeout): no byte of
+                // the request was read, so it goes again, once, on a fresh stream.
+                held.stream.abort(err as Error)
+                pooled = undefined
+                held = await reopen()
+                try {
+                  await held.lp.write(requestBytes, { signal })
+                } catch (e) {
+                  held.stream.abort(e as Error)
+                  throw relayBroke(new AttemptError(ErrorCode.DIAL, `cannot send the request: ${(e as Error).message}`, false), held.relayed)
+                }
+                continue
+              }
+              throw relayBroke(new AttemptError(TaskErrorCode.INTERNAL, `stream broke: ${(err as Error).message}`, false), held.relayed)
+            }
+            frames++
+            let frame: Frame
+            try {
+              frame = decodeFrame(buf.subarray(), maxBytes)
+            } catch (err) {
+              throw new AttemptError(TaskErrorCode.INVALID_REQUEST, (err as Error).message, false)
+            }
+            if (frame.t === 'receipt') reusable = true
+            yield frame
+            if (frame.t === 'receipt' || frame.t === 'error') return
+          }
+        } finally {
+          // Cancelled: reset the stream so the provider stops the backend at once. Finished with a
+          // receipt: the stream waits for this provider's next task. Anything else: closed.
+          if (signal.aborted) held.stream.abort(new Error('task cancelled by the gateway'))
+          else if (reusable) pool.give(record.peer, held)
+          else held.stream.close().catch(() => held.stream.abort(new Error('close failed')))
+        }
+      }
+    }
+  }
+
+  /** A new task stream to the provider of `record`. */
+  private async open (record: CapacityRecord, signal: AbortSignal): Promise<Held> {
     const peerId = peerIdFromString(record.peer)
-    let stream
-    let relayed = false
     try {
       // The record's addresses were signed by the provider; give them to the dialer.
       if (this.mergedSeq.get(record.peer) !== record.seq) {
@@ -72,46 +152,16 @@ export class TaskClient {
       }
       // negotiateFully: false sends the request with the protocol proposal, saving a round trip.
       const opened = await openStream(this.c.host, peerId, protocolIds(this.c.network).task, { signal: AbortSignal.any([signal, AbortSignal.timeout(gatewayDefaults.dialTimeoutMs)]), negotiateFully: false })
-      stream = opened.stream
-      relayed = opened.relayed
-      if (relayed) this.c.metrics?.relayedTasks.inc({ role: 'gateway' })
+      this.c.metrics?.taskStreams.inc({ role: 'gateway' })
+      return { stream: opened.stream, lp: lpStream(opened.stream, { maxDataLength: this.c.network.definition.limits.maxMessageBytes }), relayed: opened.relayed }
     } catch (err) {
       throw new AttemptError(ErrorCode.DIAL, `cannot reach provider: ${(err as Error).message}`, false)
     }
-    const lp = lpStream(stream, { maxDataLength: maxBytes })
-    try {
-      await lp.write(encodeFrame({ t: 'req', body: request.body, sig: request.sig }), { signal })
-    } catch (err) {
-      stream.abort(err as Error)
-      throw relayBroke(new AttemptError(ErrorCode.DIAL, `cannot send the request: ${(err as Error).message}`, false), relayed)
-    }
-    return {
-      async * [Symbol.asyncIterator] () {
-        try {
-          while (true) {
-            let buf
-            try {
-              buf = await lp.read({ signal })
-            } catch (err) {
-              if (signal.aborted) return
-              throw relayBroke(new AttemptError(TaskErrorCode.INTERNAL, `stream broke: ${(err as Error).message}`, false), relayed)
-            }
-            let frame: Frame
-            try {
-              frame = decodeFrame(buf.subarray(), maxBytes)
-            } catch (err) {
-              throw new AttemptError(TaskErrorCode.INVALID_REQUEST, (err as Error).message, false)
-            }
-            yield frame
-            if (frame.t === 'receipt' || frame.t === 'error') return
-          }
-        } finally {
-          // Cancelled: reset the stream so the provider stops the backend at once.
-          if (signal.aborted) stream.abort(new Error('task cancelled by the gateway'))
-          else stream.close().catch(() => stream.abort(new Error('close failed')))
-        }
-      }
-    }
+  }
+
+  /** Close every kept-alive stream (the node is stopping). */
+  close (): void {
+    this.pool.close()
   }
 }
 

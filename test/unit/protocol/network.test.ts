@@ -209,7 +209,7 @@ describe('protocolIds', () => {
       capacityTopic: '/infermesh/golden-net/capacity/1',
       ledgerTopic: '/infermesh/golden-net/ledger/1',
       status: '/infermesh/golden-net/status/1.0.0',
-      task: '/infermesh/golden-net/task/1.0.0',
+      task: '/infermesh/golden-net/task/2.0.0',
       submit: '/infermesh/golden-net/submit/1.0.0',
       ledgerSync: '/infermesh/golden-net/ledger-sync/1.0.0'
     })
