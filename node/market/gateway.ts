@@ -25,7 +25,7 @@ import type { ProviderService } from './provider.ts'
 import { ProviderBook } from './providerBook.ts'
 import { checkToolAnswer, usesTools } from '../../protocol/structured/tools.ts'
 import { honoursAll, priceOf, quantizationOf, rankCandidates, withinPrice, type Candidate, type ProviderPrefs } from './ranking.ts'
-import { AttemptError, nextWithin, TaskClient } from './taskClient.ts'
+import { AttemptError, FrameDeadline, TaskClient } from './taskClient.ts'
 
 export interface GatewayComponents {
   host: Host
@@ -261,13 +261,14 @@ export class Gateway {
     let reasoning: string | undefined
     let embeddings: number[][] | undefined
     const iterator = frames[Symbol.asyncIterator]()
+    const deadline = new FrameDeadline()
     let succeeded = false
     try {
       while (true) {
         const wait = firstTokenAt == null ? gatewayDefaults.firstFrameTimeoutMs : gatewayDefaults.idleTimeoutMs
-        let next: Awaited<ReturnType<typeof nextWithin<Frame>>>
+        let next: IteratorResult<Frame> | 'timeout'
         try {
-          next = await nextWithin(iterator, wait, attemptAbort)
+          next = await deadline.next(iterator, wait, attemptAbort)
         } catch (err) {
           // The frame reader cannot know whether the client has text already; this loop does.
           // A stream that broke after the first token must not fail over (the client would get two answers spliced).
@@ -319,7 +320,8 @@ export class Gateway {
         }
       }
     } finally {
-      // Only a failed attempt resets the stream; a finished one closes cleanly.
+      deadline.clear()
+      // Only a failed attempt resets the stream; a finished one goes back to the pool.
       if (!succeeded) attemptAbort.abort()
       await iterator.return?.()
     }

@@ -161,8 +161,8 @@ export class ProviderService {
     try {
       this.check(request, remotePeer)
       // What this provider sees of each task (for operators, and for measuring
-      // that audits look like client traffic).
-      this.c.logger.debug({ taskId: request.id, requester: remotePeer, model: request.model, kind: request.kind, promptChars: promptChars(request), messages: 'messages' in request.input ? request.input.messages.length : 0, params: request.params }, 'task admitted')
+      // that audits look like client traffic); built only when someone reads it.
+      if (this.c.logger.isLevelEnabled('debug')) this.c.logger.debug({ taskId: request.id, requester: remotePeer, model: request.model, kind: request.kind, promptChars: promptChars(request), messages: 'messages' in request.input ? request.input.messages.length : 0, params: request.params }, 'task admitted')
       const deadline = AbortSignal.any([signal, AbortSignal.timeout(Math.max(0, request.deadline - this.c.now()))])
       const release = await this.admission.acquire(deadline)
       const startedAt = this.c.now()

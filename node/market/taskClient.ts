@@ -165,15 +165,32 @@ export class TaskClient {
   }
 }
 
-/** The iterator's next value, or 'timeout' (aborting `abort`) when none comes within `ms`. */
-export async function nextWithin<T> (it: AsyncIterator<T>, ms: number, abort: AbortController): Promise<IteratorResult<T> | 'timeout'> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<'timeout'>(resolve => { timer = setTimeout(() => resolve('timeout'), ms) })
-  try {
+/**
+ * The iterator's next value, or 'timeout' (aborting `abort`) when none comes
+ * within the deadline: one timer for the whole read loop, re-armed per frame
+ * (`refresh`), not a timer per frame.
+ */
+export class FrameDeadline {
+  private timer?: NodeJS.Timeout
+  private ms = -1
+  private fire?: () => void
+
+  async next<T> (it: AsyncIterator<T>, ms: number, abort: AbortController): Promise<IteratorResult<T> | 'timeout'> {
+    const timeout = new Promise<'timeout'>(resolve => { this.fire = () => resolve('timeout') })
+    if (this.timer != null && this.ms === ms) {
+      this.timer.refresh()
+    } else {
+      clearTimeout(this.timer)
+      this.ms = ms
+      this.timer = setTimeout(() => this.fire?.(), ms)
+    }
     const r = await Promise.race([it.next(), timeout])
+    this.fire = undefined
     if (r === 'timeout') abort.abort()
     return r
-  } finally {
-    clearTimeout(timer)
+  }
+
+  clear (): void {
+    clearTimeout(this.timer)
   }
 }
