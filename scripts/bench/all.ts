@@ -38,6 +38,8 @@ interface BenchSpec {
 const BENCHES: BenchSpec[] = [
   { name: 'consensus', quick: [], full: [], quickLimitMin: 5, fullLimitMin: 10 },
   { name: 'task-overhead', quick: [], full: [], quickLimitMin: 10, fullLimitMin: 20 },
+  // Why task/2.0.0 keeps streams: the transport alone, three ways.
+  { name: 'task-transport', quick: [], full: [], quickLimitMin: 3, fullLimitMin: 5 },
   { name: 'discovery', quick: [], full: [], quickLimitMin: 15, fullLimitMin: 40 },
   { name: 'ledger', quick: [], full: [], quickLimitMin: 10, fullLimitMin: 30 },
   { name: 'partition', quick: [], full: [], quickLimitMin: 15, fullLimitMin: 40 },
