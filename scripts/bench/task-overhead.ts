@@ -15,8 +15,18 @@
  *     through: POST gateway /v1/chat/completions (non-streaming): gateway →
  *              libp2p task stream → provider → zero (streaming) → signed
  *              receipt back, verified and stored by the gateway.
- * Latency at concurrency 1 interleaves the two paths in ABBA blocks so load
- * drifts fall on both; throughput runs a closed loop per concurrency.
+ * - unless --no-portkey, Portkey's open-source AI gateway (npm
+ *   @portkey-ai/gateway, pinned; lib/portkey.ts) in its own Node process, as
+ *   an operator runs it, in front of the same zero backend, as a single-hop
+ *   comparison for latency at concurrency 1:
+ *     portkey: POST portkey /v1/chat/completions (non-streaming, same body,
+ *              headers x-portkey-provider: openai, x-portkey-custom-host) →
+ *              zero (non-streaming).
+ *   If it cannot be started or answers wrongly, stderr says so and its rows
+ *   are null; the rest of the run goes on.
+ * Latency at concurrency 1 interleaves the paths in ABC CBA blocks so load
+ * drifts fall on all alike; throughput runs a closed loop per concurrency
+ * (infermesh and direct only).
  * Because every part shares one thread, the throughput figures are what one
  * core gives gateway + provider + backend + client together.
  *
@@ -25,11 +35,12 @@
  * per-operation cost of each protocol step of a task (signing, zod, CBOR,
  * level).
  *
- *   node scripts/bench/task-overhead.ts [--quick] [--cpu-prof-dir DIR] [--json]
+ *   node scripts/bench/task-overhead.ts [--quick] [--no-portkey] [--cpu-prof-dir DIR] [--json]
  *
  * stdout: markdown tables (and with --json one JSON line), then the
  * BENCH_SUMMARY line (lib/report.ts): added latency p50 (budget) and p99 at
- * concurrency 1 beside the direct call, and tasks/s per concurrency beside
+ * concurrency 1 beside the direct call, Portkey's added p50 and the ratio of
+ * infermesh's added p50 to Portkey's (budget < 1), and tasks/s per concurrency beside
  * the direct path's (budget at 64). stderr: progress
  * and, with --cpu-prof-dir, where the time of the through path goes at
  * concurrency 64. Exit 1 only when something breaks (a node fails to start,
@@ -47,6 +58,7 @@ import { parseNetworkDefinition } from '../../protocol/network.ts'
 import { chatPrompt, getReferenceChatModel } from '../../protocol/reference/index.ts'
 import { closedLoop, errorCount, HttpClient, interleavedSerial, jsonTarget, type PhaseResult, type Target } from './lib/httpLoad.ts'
 import { measureMicroCosts, type MicroCost } from './lib/microCosts.ts'
+import { startPortkey, type PortkeyGateway } from './lib/portkey.ts'
 import { startProfiler, summarizeInclusive, summarizeProfile, type Category, type CallFrame } from './lib/profile.ts'
 import { emitSummary, parseBenchArgs, positiveInt, positiveNumber, row, tolerateSocketErrors, type SummaryRow } from './lib/report.ts'
 import { fmt, markdownTable, percentile } from './lib/stats.ts'
@@ -70,7 +82,8 @@ const args = parseBenchArgs({
   tokens: { type: 'string', default: '64' },
   'micro-ms': { type: 'string' },
   'no-model': { type: 'boolean', default: false },
-  'no-micro': { type: 'boolean', default: false }
+  'no-micro': { type: 'boolean', default: false },
+  'no-portkey': { type: 'boolean', default: false }
 }, `usage: node scripts/bench/task-overhead.ts [options]
   (--quick: 100 requests, 2 s phases, 3 generations, 100 ms micro-measures)
   --requests N           timed requests per path at concurrency 1 (default 300)
@@ -87,6 +100,7 @@ const args = parseBenchArgs({
   --micro-ms MS          time spent on each per-operation micro-measure (default 300)
   --no-model             skip the reference-model tokens/s
   --no-micro             skip the per-operation costs
+  --no-portkey           skip the Portkey gateway comparison (its rows are null)
 `)
 
 const quick = args.quick
@@ -222,6 +236,21 @@ async function sanityCheck (client: HttpClient, direct: Target, through: Target,
   }
 }
 
+/**
+ * One request through Portkey, checked: 200, the zero backend's "ok", and the
+ * zero backend counted exactly one more non-streaming request. Returns what is
+ * wrong, or undefined.
+ */
+async function portkeyCheck (client: HttpClient, portkey: Target, zero: ZeroBackend): Promise<string | undefined> {
+  const before = zero.counts.json
+  const r = await client.post(portkey)
+  let content: string | undefined
+  try { content = (JSON.parse(r.body.toString()) as { choices?: Array<{ message?: { content?: string } }> }).choices?.[0]?.message?.content } catch {}
+  if (r.status !== 200 || content !== 'ok') return `answered ${r.status}: ${r.body.toString().slice(0, 300)}`
+  if (zero.counts.json !== before + 1) return `answered "ok" but the zero backend counted ${zero.counts.json - before} requests, not 1`
+  return undefined
+}
+
 // ---- profile categories for the through path ----
 
 const has = (cf: CallFrame, s: string): boolean => cf.url.includes(s)
@@ -258,8 +287,9 @@ const categories: Category[] = [
 // ---- run ----
 
 interface Figures {
-  p50: { through: number, direct: number }
-  p99: { through: number, direct: number }
+  /** portkey: null when the Portkey path did not run. */
+  p50: { through: number, direct: number, portkey: number | null }
+  p99: { through: number, direct: number, portkey: number | null }
   throughput: Array<{ concurrency: number, through: PhaseResult, direct: PhaseResult }>
 }
 
@@ -295,33 +325,73 @@ async function main (): Promise<number> {
 
   log('starting the zero backend, the provider and the gateway')
   const bench = await startBench()
+  let portkeyGw: PortkeyGateway | undefined
+  let portkeyNote = args['no-portkey'] ? 'skipped (--no-portkey)' : ''
+  let portkeyVersion = ''
+  const onSignal = (sig: NodeJS.Signals): void => {
+    portkeyGw?.kill()
+    process.stderr.write(`[task-overhead] ${sig}: stopped\n`)
+    process.exit(sig === 'SIGINT' ? 130 : 143)
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  if (!args['no-portkey']) {
+    try {
+      const t0 = performance.now()
+      portkeyGw = await startPortkey(bench.zero.url)
+      portkeyVersion = portkeyGw.version
+      log(`Portkey gateway ${portkeyGw.version} (own process, pid ${portkeyGw.pid}) answers on port ${portkeyGw.port} after ${fmt(performance.now() - t0, 0)} ms, in front of ${bench.zero.url}`)
+    } catch (err) {
+      const msg = (err as { code?: string }).code === 'MODULE_NOT_FOUND' ? '@portkey-ai/gateway is not installed (a devDependency: npm ci)' : (err as Error).message
+      portkeyNote = `could not be started: ${msg.split('\n')[0]!}`
+      log(`Portkey gateway ${portkeyNote}; its rows are null`)
+    }
+  }
   const maxC = Math.max(1, ...concurrencies)
   const client = new HttpClient(maxC)
   const body = { model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 16 }
   const direct = jsonTarget('direct', `${bench.zero.url}/chat/completions`, body)
   const through = jsonTarget('through', `http://127.0.0.1:${bench.gateway.api.address.port}/v1/chat/completions`, body)
+  let portkey = portkeyGw != null ? jsonTarget('portkey', portkeyGw.url, body, portkeyGw.headers) : undefined
   const phases: Array<{ phase: string, r: PhaseResult }> = []
   let figures: Figures
   let profileLines: string[] = []
   const load1 = loadavg()
   try {
     await sanityCheck(client, direct, through, bench.provider.identity.peerId)
-    log(`both paths answer "ok"; warming up (${warmup} serial requests per path, then 1 s at concurrency ${maxC} per path)`)
-    const warm = await interleavedSerial(client, [direct, through], warmup, warmup)
+    if (portkey != null) {
+      const wrong = await portkeyCheck(client, portkey, bench.zero)
+      if (wrong != null) {
+        portkeyNote = `answered wrongly: ${wrong}`
+        log(`Portkey gateway ${portkeyNote}; its rows are null. Its output: ${portkeyGw?.output().slice(-500) ?? ''}`)
+        portkey = undefined
+        await portkeyGw?.stop()
+        portkeyGw = undefined
+      }
+    }
+    const c1Targets = portkey != null ? [direct, through, portkey] : [direct, through]
+    log(`${c1Targets.length === 3 ? 'all three' : 'both'} paths answer "ok"; warming up (${warmup} serial requests per path, then 1 s at concurrency ${maxC} per path)`)
+    const warm = await interleavedSerial(client, c1Targets, warmup, warmup)
     phases.push(...warm.map(r => ({ phase: 'warm-up, c=1', r })))
-    for (const t of [direct, through]) phases.push({ phase: `warm-up, c=${maxC}`, r: await closedLoop(client, t, maxC, 1000) })
+    for (const t of c1Targets) phases.push({ phase: `warm-up, c=${maxC}`, r: await closedLoop(client, t, maxC, 1000) })
 
-    log(`latency at concurrency 1: ${requests} requests per path in blocks of ${block}`)
-    const [d1, t1] = await interleavedSerial(client, [direct, through], requests, block, done => {
+    log(`latency at concurrency 1: ${requests} requests per path (${c1Targets.map(t => t.name).join(', ')}) in blocks of ${block}`)
+    const [d1, t1, p1] = await interleavedSerial(client, c1Targets, requests, block, done => {
       if (done % (block * 4) === 0 || done === requests) log(`  ${done}/${requests}`)
     })
     phases.push({ phase: 'latency, c=1', r: d1! }, { phase: 'latency, c=1', r: t1! })
+    if (p1 != null) phases.push({ phase: 'latency, c=1', r: p1 })
+    const portkeyUsable = p1 != null && p1.ok > 0 && errorCount(p1) === 0
+    if (p1 != null && !portkeyUsable) {
+      portkeyNote = `had errors at concurrency 1: ${errorsText(p1)}`
+      log(`Portkey gateway ${portkeyNote}; its rows are null`)
+    }
     figures = {
-      p50: { through: percentile(t1!.latencies, 50), direct: percentile(d1!.latencies, 50) },
-      p99: { through: percentile(t1!.latencies, 99), direct: percentile(d1!.latencies, 99) },
+      p50: { through: percentile(t1!.latencies, 50), direct: percentile(d1!.latencies, 50), portkey: portkeyUsable ? percentile(p1.latencies, 50) : null },
+      p99: { through: percentile(t1!.latencies, 99), direct: percentile(d1!.latencies, 99), portkey: portkeyUsable ? percentile(p1.latencies, 99) : null },
       throughput: []
     }
-    log(`  p50 through ${fmt(figures.p50.through, 3)} ms, direct ${fmt(figures.p50.direct, 3)} ms`)
+    log(`  p50 through ${fmt(figures.p50.through, 3)} ms, direct ${fmt(figures.p50.direct, 3)} ms${figures.p50.portkey != null ? `, Portkey ${fmt(figures.p50.portkey, 3)} ms` : ''}`)
 
     for (const [i, c] of concurrencies.entries()) {
       // Alternate which path goes first so neither always runs on a warmer machine.
@@ -355,7 +425,10 @@ async function main (): Promise<number> {
   } finally {
     client.close()
     log('stopping')
+    await portkeyGw?.stop()
     await bench.stop()
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
   }
 
   // ---- report ----
@@ -363,27 +436,37 @@ async function main (): Promise<number> {
   const ok = (met: boolean): string => met ? 'ok' : 'over budget'
   const rows: string[][] = []
   const added50 = figures.p50.through - figures.p50.direct
-  rows.push(['latency p50, concurrency 1 (ms)', fmt(figures.p50.through, 3), fmt(figures.p50.direct, 3), fmt(figures.p50.through / figures.p50.direct, 1) + '×', `+${fmt(added50, 3)} ms`, `≤ ${BUDGET_ADDED_P50_MS} ms added`, ok(added50 <= BUDGET_ADDED_P50_MS)])
-  rows.push(['latency p99, concurrency 1 (ms)', fmt(figures.p99.through, 3), fmt(figures.p99.direct, 3), fmt(figures.p99.through / figures.p99.direct, 1) + '×', `+${fmt(figures.p99.through - figures.p99.direct, 3)} ms`, '-', '-'])
+  const pkAdded50 = figures.p50.portkey != null ? figures.p50.portkey - figures.p50.direct : null
+  const pkAdded99 = figures.p99.portkey != null ? figures.p99.portkey - figures.p99.direct : null
+  // infermesh's added p50 over Portkey's; below 1 means infermesh's two hops add less than Portkey's one.
+  const vsPortkey = pkAdded50 != null && pkAdded50 > 0 ? added50 / pkAdded50 : null
+  const vsPortkeyMet = pkAdded50 == null ? null : vsPortkey != null ? vsPortkey < 1 : added50 < pkAdded50
+  const pkCell = (v: number | null, added: number | null): string => v == null || added == null ? 'n/a' : `${fmt(v, 3)} (${added >= 0 ? '+' : ''}${fmt(added, 3)} ms)`
+  rows.push(['latency p50, concurrency 1 (ms)', fmt(figures.p50.through, 3), fmt(figures.p50.direct, 3), pkCell(figures.p50.portkey, pkAdded50), fmt(figures.p50.through / figures.p50.direct, 1) + '×', `+${fmt(added50, 3)} ms`, `≤ ${BUDGET_ADDED_P50_MS} ms added`, ok(added50 <= BUDGET_ADDED_P50_MS)])
+  rows.push(['latency p99, concurrency 1 (ms)', fmt(figures.p99.through, 3), fmt(figures.p99.direct, 3), pkCell(figures.p99.portkey, pkAdded99), fmt(figures.p99.through / figures.p99.direct, 1) + '×', `+${fmt(figures.p99.through - figures.p99.direct, 3)} ms`, '-', '-'])
+  rows.push(['added p50, concurrency 1: infermesh / Portkey', `+${fmt(added50, 3)} ms`, '-', pkAdded50 != null ? `+${fmt(pkAdded50, 3)} ms` : 'n/a', vsPortkey != null ? `${fmt(vsPortkey, 2)}×` : 'n/a', pkAdded50 != null ? `${added50 - pkAdded50 >= 0 ? '+' : ''}${fmt(added50 - pkAdded50, 3)} ms` : 'n/a', '< 1× (below the single-hop gateway)', vsPortkeyMet == null ? 'n/a' : ok(vsPortkeyMet)])
   for (const t of figures.throughput) {
     const tp = tasksPerSecond(t.through)
     const dp = tasksPerSecond(t.direct)
     const budget = t.concurrency === BUDGET_CONCURRENCY
-    rows.push([`throughput, concurrency ${t.concurrency} (tasks/s)`, fmt(tp, 0), fmt(dp, 0), fmt(tp / dp, 2) + '×', `+${fmt(1000 / tp - 1000 / dp, 3)} ms/task`, budget ? `≥ ${BUDGET_TASKS_PER_S.toLocaleString('en-US')} tasks/s` : '-', budget ? ok(tp >= BUDGET_TASKS_PER_S) : '-'])
-    rows.push([`latency p50 / p99, concurrency ${t.concurrency} (ms)`, `${fmt(percentile(t.through.latencies, 50), 2)} / ${fmt(percentile(t.through.latencies, 99), 2)}`, `${fmt(percentile(t.direct.latencies, 50), 2)} / ${fmt(percentile(t.direct.latencies, 99), 2)}`, '-', '-', '-', '-'])
+    rows.push([`throughput, concurrency ${t.concurrency} (tasks/s)`, fmt(tp, 0), fmt(dp, 0), '-', fmt(tp / dp, 2) + '×', `+${fmt(1000 / tp - 1000 / dp, 3)} ms/task`, budget ? `≥ ${BUDGET_TASKS_PER_S.toLocaleString('en-US')} tasks/s` : '-', budget ? ok(tp >= BUDGET_TASKS_PER_S) : '-'])
+    rows.push([`latency p50 / p99, concurrency ${t.concurrency} (ms)`, `${fmt(percentile(t.through.latencies, 50), 2)} / ${fmt(percentile(t.through.latencies, 99), 2)}`, `${fmt(percentile(t.direct.latencies, 50), 2)} / ${fmt(percentile(t.direct.latencies, 99), 2)}`, '-', '-', '-', '-', '-'])
     const cpuT = t.through.cpuMs / Math.max(1, t.through.ok)
     const cpuD = t.direct.cpuMs / Math.max(1, t.direct.ok)
-    rows.push([`process CPU per task, concurrency ${t.concurrency} (ms)`, fmt(cpuT, 3), fmt(cpuD, 3), fmt(cpuT / cpuD, 1) + '×', `+${fmt(cpuT - cpuD, 3)} ms`, '-', '-'])
+    rows.push([`process CPU per task, concurrency ${t.concurrency} (ms)`, fmt(cpuT, 3), fmt(cpuD, 3), '-', fmt(cpuT / cpuD, 1) + '×', `+${fmt(cpuT - cpuD, 3)} ms`, '-', '-'])
   }
   process.stdout.write(`\n## Task overhead (in-process: client, gateway, provider and zero backend on one event loop; ${cpus().length} CPUs; load average at start ${load0.map(l => l.toFixed(2)).join(' ')}, before the HTTP phases ${load1.map(l => l.toFixed(2)).join(' ')}, at end ${load2.map(l => l.toFixed(2)).join(' ')})\n\n`)
-  process.stdout.write(markdownTable(['figure', 'infermesh', 'comparison (direct)', 'ratio', 'added', 'budget', 'ok'], rows) + '\n')
+  process.stdout.write(markdownTable(['figure', 'infermesh', 'comparison (direct)', `Portkey gateway${portkeyVersion !== '' ? ` ${portkeyVersion}` : ''} (one hop, own process)`, 'ratio', 'added', 'budget', 'ok'], rows) + '\n')
+  if (portkeyNote !== '') process.stdout.write(`\nPortkey gateway: ${portkeyNote}\n`)
 
   process.stdout.write('\n### Phases (errors = non-200 answers and transport errors)\n\n')
   process.stdout.write(markdownTable(['phase', 'path', 'requests ok', 'errors', 'seconds', 'tasks/s', 'CPU ms/task', 'event loop busy'], phases.map(({ phase, r }) => [
     phase, r.target, String(r.ok), errorsText(r), fmt(r.elapsedMs / 1000, 2), fmt(tasksPerSecond(r), 0), fmt(r.cpuMs / Math.max(1, r.ok), 3), `${fmt(r.elu * 100, 0)}%`
   ])) + '\n')
+  if (phases.some(p => p.r.target === 'portkey')) process.stdout.write('\n(portkey: CPU and event loop are this process\'s only, the client and the zero backend; the Portkey gateway runs in its own process)\n')
   const zc = bench.zero.counts
-  process.stdout.write(`\nzero backend: ${zc.stream} streaming requests (from the provider) over ${zc.streamConnections} TCP connections; ${zc.json} non-streaming (direct, from the bench client) over ${zc.jsonConnections} connections${zc.other > 0 ? `; ${zc.other} others` : ''}\n`)
+  const viaPortkey = phases.filter(p => p.r.target === 'portkey').reduce((n, p) => n + p.r.ok, 0)
+  process.stdout.write(`\nzero backend: ${zc.stream} streaming requests (from the provider) over ${zc.streamConnections} TCP connections; ${zc.json} non-streaming (direct from the bench client${viaPortkey > 0 ? `, and ${viaPortkey} + 1 check via Portkey` : ''}) over ${zc.jsonConnections} connections${zc.other > 0 ? `; ${zc.other} others` : ''}\n`)
 
   if (modelRows.length > 0) {
     process.stdout.write('\n### Reference models, single-threaded, run directly (tokens = completion tokens; the prompt\'s positions are computed too)\n\n')
@@ -408,6 +491,7 @@ async function main (): Promise<number> {
       loadavg: { start: load0, beforeHttp: load1, end: load2 },
       p50: figures.p50,
       p99: figures.p99,
+      portkey: { version: portkeyVersion, note: portkeyNote, addedP50: pkAdded50, addedP99: pkAdded99, infermeshOverPortkeyAddedP50: vsPortkey },
       throughput: figures.throughput.map(t => ({ concurrency: t.concurrency, through: tasksPerSecond(t.through), direct: tasksPerSecond(t.direct), throughErrors: errorCount(t.through), directErrors: errorCount(t.direct) })),
       models: modelRows,
       micro: micro?.costs
@@ -431,6 +515,25 @@ async function main (): Promise<number> {
       comparisonValue: figures.p99.direct,
       budget: '-',
       met: null
+    }),
+    row({
+      figure: 'Portkey gateway added latency p50, c=1',
+      value: pkAdded50,
+      unit: 'ms',
+      comparison: `direct HTTP call to the zero backend, p50 (ratio = added / direct); Portkey gateway${portkeyVersion !== '' ? ` ${portkeyVersion}` : ''}, one hop, its own process${portkeyNote !== '' ? `; ${portkeyNote}` : ''}`,
+      comparisonValue: figures.p50.direct,
+      budget: '-',
+      met: null
+    }),
+    row({
+      figure: 'infermesh added p50 / Portkey added p50, c=1',
+      value: vsPortkey,
+      unit: 'ratio',
+      comparison: 'Portkey gateway added latency p50 at c=1, ms (infermesh: gateway + libp2p + provider + signed receipt, two hops)',
+      comparisonValue: pkAdded50,
+      ratio: vsPortkey,
+      budget: '< 1 (below the single-hop gateway)',
+      met: vsPortkeyMet
     })
   ]
   for (const t of figures.throughput) {

@@ -14,13 +14,15 @@ export interface Target {
   path: string
   /** JSON request body, encoded once. */
   body: Buffer
+  /** Extra request headers (content-type and content-length are always set). */
+  headers?: Record<string, string>
 }
 
 export interface Reply { status: number, body: Buffer }
 
-export function jsonTarget (name: string, url: string, body: unknown): Target {
+export function jsonTarget (name: string, url: string, body: unknown, headers?: Record<string, string>): Target {
   const u = new URL(url)
-  return { name, host: u.hostname, port: Number(u.port), path: u.pathname, body: Buffer.from(JSON.stringify(body)) }
+  return { name, host: u.hostname, port: Number(u.port), path: u.pathname, body: Buffer.from(JSON.stringify(body)), ...(headers != null ? { headers } : {}) }
 }
 
 export class HttpClient {
@@ -38,7 +40,9 @@ export class HttpClient {
         port: t.port,
         path: t.path,
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'content-length': t.body.length }
+        headers: t.headers == null
+          ? { 'content-type': 'application/json', 'content-length': t.body.length }
+          : { ...t.headers, 'content-type': 'application/json', 'content-length': t.body.length }
       }, res => {
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))
