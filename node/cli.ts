@@ -9,8 +9,6 @@ import { CodedError, ErrorCode, isCodedError } from '../protocol/errors.ts'
 import { ENV_NAMES, parseLogFormat, resolveConfig, type ConfigKey } from './config.ts'
 import { createLogger, prettyLogs } from './logger.ts'
 import { bannerInfo, startBanner } from './banner.ts'
-import { formatChecks, runDoctor } from './doctor.ts'
-import { runDevnet } from './devnet.ts'
 import { startNode } from './node.ts'
 import { auditorDefaults, cliDefaults, defaultNodeOptions, VERSION } from './options.ts'
 import { OPTIONAL_PARAMETERS } from '../protocol/capacity.ts'
@@ -154,6 +152,8 @@ export function buildProgram (): Command {
         if (!Number.isInteger(n) || n < min) throw new CodedError(ErrorCode.CONFIG_INVALID, `--${name.replace(/[A-Z]/g, c => '-' + c.toLowerCase())} must be an integer ≥ ${min}`)
         return n
       }
+      // Imported here: a started node never loads the devnet or the doctor (issue 16, memory).
+      const { runDevnet } = await import('./devnet.ts')
       await runDevnet({
         nodes: int('nodes', 3), validators: int('validators', 1), faulty: int('faulty', 0), epochSeconds: int('epoch', 1),
         dataDir: opts.data!, apiPort: int('apiPort', 0), trafficMs: int('traffic', 0), out: line => process.stdout.write(line + '\n')
@@ -208,6 +208,7 @@ export function buildProgram (): Command {
       if (opts.data != null) flags.dataDir = opts.data
       if (opts.network != null) flags.network = opts.network
       if (opts.config != null) flags.config = opts.config
+      const { formatChecks, runDoctor } = await import('./doctor.ts')
       const checks = await runDoctor({ flags, env: process.env, cwd: process.cwd(), api: opts.api })
       process.stdout.write(opts.json === true ? `${JSON.stringify({ ok: !checks.some(c => c.status === 'fail'), checks }, null, 2)}\n` : formatChecks(checks))
       // A failed check is an exit status scripts can test; warnings are not.

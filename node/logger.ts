@@ -3,8 +3,9 @@
  * for a person at a terminal (pino-pretty). "auto" picks pretty when stdout is
  * a TTY, JSON otherwise, so pipes, files and log collectors always get JSON.
  */
+import { createRequire } from 'node:module'
 import { pino, type Logger } from 'pino'
-import { PinoPretty } from 'pino-pretty'
+import type { PinoPretty as PinoPrettyFn } from 'pino-pretty'
 
 export type { Logger }
 
@@ -20,6 +21,9 @@ export function createLogger (level: string, destination?: NodeJS.WritableStream
   const options = { level, base: { app: 'infermesh' }, timestamp: pino.stdTimeFunctions.isoTime }
   if (destination == null && prettyLogs(format)) {
     // Synchronous, like the JSON destination: a line is out before the process can exit.
+    // Required here, not imported at the top: a node logging JSON (any non-TTY: a service,
+    // a container) never loads pino-pretty and its dependencies (issue 16, memory).
+    const { PinoPretty } = createRequire(import.meta.url)('pino-pretty') as { PinoPretty: typeof PinoPrettyFn }
     return pino(options, PinoPretty({ sync: true, colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,app', singleLine: true }))
   }
   return pino(options, destination ?? pino.destination({ fd: 1, sync: true }))

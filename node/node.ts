@@ -2,6 +2,11 @@
  * Composes the node's services from resolved options, in dependency order, and
  * stops them in reverse: each service owns its loops and its AbortController,
  * and its stop() aborts them and waits for them to end.
+ *
+ * What only some roles or backends use (a backend, the provider's throughput
+ * probe and status protocol, the validator, the model verifiers) is imported
+ * where it is started, so a node loads only its own: in the bundle `npm start`
+ * runs each is a chunk of its own (scripts/build.ts; issue 16, memory).
  */
 import { resolve } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -11,13 +16,10 @@ import { adminRoutes } from './api/adminRoutes.ts'
 import { nodeRoutes } from './api/nodeRoutes.ts'
 import { openaiRoutes } from './api/openaiRoutes.ts'
 import { createFaultyBackend, overclaimedHardware, parseFault } from './backends/faulty.ts'
-import { withMeasuredThroughput } from './backends/throughput.ts'
-import { createOpenAIBackend, upstreamModels } from './backends/openai.ts'
 import { BASE_PARAMETERS } from '../protocol/capacity.ts'
-import { createReferenceBackend } from './backends/reference.ts'
 import type { Backend } from './backends/backend.ts'
-import { createLlamaBackend, impersonated } from './backends/llama/backend.ts'
 import type { LlamaEngine } from './backends/llama/engine.ts'
+import type { Auditor } from './validator/auditor.ts'
 import { scoringRoutes } from './api/scoringRoutes.ts'
 import { Catalog } from './discovery/catalog.ts'
 import { Accounts } from './market/accounts.ts'
@@ -26,10 +28,7 @@ import { SubmitService } from './market/submitService.ts'
 import { LedgerService } from './ledger/ledgerService.ts'
 import { LedgerStore } from './ledger/ledgerStore.ts'
 import { ReputationService } from './ledger/reputation.ts'
-import { Auditor } from './validator/auditor.ts'
-import { LlamaVerifier } from './verify/llamaVerifier.ts'
 import { useNodeAccelerators } from './crypto/runtimeAccelerators.ts'
-import { createUpstreamVerifier } from './verify/upstreamVerifier.ts'
 import type { ModelVerifier } from './verify/verifier.ts'
 import { ledgerRoutes } from './api/ledgerRoutes.ts'
 import { metricsRoute } from './api/metricsRoute.ts'
@@ -42,7 +41,6 @@ import { nativeSign } from './crypto/nativeSign.ts'
 import { nativeVerify } from './crypto/nativeVerify.ts'
 import { Advertiser } from './discovery/advertiser.ts'
 import { detectHardware, parseDeclaredAccelerator } from './discovery/hardware.ts'
-import { serveStatus } from './discovery/statusProtocol.ts'
 import { ProviderLookup } from './discovery/providerLookup.ts'
 import { keepBootstrapped } from './discovery/bootstrapRedial.ts'
 import { createHost, type Host } from './libp2p.ts'
@@ -217,6 +215,7 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
     if (models.length > 0 || llamaSpecs.length > 0) {
       let honest: Backend
       if (backendKind.kind === 'llama') {
+        const { createLlamaBackend } = await import('./backends/llama/backend.ts')
         const llama = await createLlamaBackend(llamaSpecs, { sequences: slots, threads: llamaThreads, logger: log.child({ component: 'llama' }) })
         stack.push(async () => llama.close?.())
         scoringEngines = llama.engines
@@ -224,6 +223,7 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
       } else {
         if (backendKind.kind === 'openai') {
           // Advertise the context the upstream really has, where it says (vLLM, infermesh, llama.cpp server).
+          const { createOpenAIBackend, upstreamModels } = await import('./backends/openai.ts')
           const reported = await upstreamModels(backendKind.upstream, process.env.INFERMESH_UPSTREAM_KEY)
           const declared = parseUpstreamParameters(options.upstreamParameters)
           const declaredInputs = options.upstreamInputs.length > 0 ? parseUpstreamInputs(options.upstreamInputs) : undefined
@@ -238,6 +238,7 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
           stack.push(async () => upstream.close?.())
           honest = upstream
         } else {
+          const { createReferenceBackend } = await import('./backends/reference.ts')
           honest = createReferenceBackend(models, { nondeterministic: backendKind.kind === 'reference-nondeterministic' })
         }
       }
@@ -247,8 +248,9 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
       // (an overclaiming fault measures the unthrottled one and claims hardware it lacks).
       const overclaims = fault?.kind === 'overclaim'
       const measuredOn = overclaims ? honest : backend
+      const { withMeasuredThroughput } = await import('./backends/throughput.ts')
       advertisedModels = await withMeasuredThroughput(honest.models, measuredOn, network, identity)
-      if (fault?.kind === 'impersonate') advertisedModels = await impersonated(advertisedModels, fault.path, ctx.cwd)
+      if (fault?.kind === 'impersonate') advertisedModels = await (await import('./backends/llama/backend.ts')).impersonated(advertisedModels, fault.path, ctx.cwd)
       const advertisedHardware = overclaims ? overclaimedHardware(hardware) : hardware
       log.info({ throughput: Object.fromEntries(advertisedModels.map(m => [m.id, m.tokensPerSecondMilli / 1000])) }, 'decode throughput measured (tokens/s, advertised)')
       provider = new ProviderService({ host, network, identity, verify: nativeVerify, backend, accounts, logger: log.child({ component: 'provider' }), now, metrics }, {
@@ -263,7 +265,7 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
       })
       advertiser.start()
       stack.push(async () => advertiser!.stop())
-      await serveStatus(host, network, advertiser)
+      await (await import('./discovery/statusProtocol.ts')).serveStatus(host, network, advertiser)
     }
     const lookup = new ProviderLookup({ host, network, identity, verify: nativeVerify, now, logger: log.child({ component: 'lookup' }), advertiser, metrics, onRecord: record => catalog.add(record), known: peer => catalog.recordOf(peer), gossiped: model => catalog.providersOf(model) })
 
@@ -308,12 +310,15 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
     let auditor: Auditor | undefined
     let modelVerifier: ModelVerifier | undefined
     if (verifier?.kind === 'llama') {
+      const { LlamaVerifier } = await import('./verify/llamaVerifier.ts')
       modelVerifier = await LlamaVerifier.load(verifier.models, { threads: llamaThreads, logger: log.child({ component: 'verifier' }) })
     } else if (verifier?.kind === 'upstream') {
+      const { createUpstreamVerifier } = await import('./verify/upstreamVerifier.ts')
       modelVerifier = createUpstreamVerifier({ url: verifier.url, dialect: verifier.dialect, models: verifier.models, apiKey: process.env.INFERMESH_VERIFY_UPSTREAM_KEY })
     }
     if (modelVerifier != null) stack.push(async () => modelVerifier!.close())
     if (roles.includes('validator')) {
+      const { Auditor } = await import('./validator/auditor.ts')
       auditor = new Auditor({ host, network, identity, verify: nativeVerify, ledger, catalog, lookup, auditsPerEpoch, verifier: modelVerifier, recordBytesOf: peer => catalog.bytesOf(peer), isZeroed: peer => reputation.zeroedNow.has(peer), logger: log.child({ component: 'validator' }), now, metrics })
       auditor.start()
       stack.push(async () => auditor!.stop())

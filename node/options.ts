@@ -612,3 +612,58 @@ export const bootstrapDefaults = {
   /** One dial of a bootstrap address. */
   dialTimeoutMs: 10 * second
 }
+
+/**
+ * Memory (issue 16): an idle node of any role at most 100 MB RSS, at most
+ * 250 MB under load, flat over a long run. Where the megabytes went and what
+ * each setting saves is in BENCHMARKS.md ("Memory"); the soak
+ * (scripts/bench/soak.ts) checks them on the processes `npm start` runs.
+ */
+export const memoryDefaults = {
+  /**
+   * V8 flags for a long-running node. They only work on the command line (V8
+   * sizes its heap when it starts: v8.setFlagsFromString after that changes
+   * nothing, measured), so `npm start` passes them (package.json) and
+   * test/unit/node/memory.test.ts checks it passes exactly these.
+   * - --max-semi-space-size=1 (MB): V8 sizes the young generation to the
+   *   machine (here 32 MB semi-spaces: 64 MB of new space committed, of which
+   *   a node touched ~25 MB); 1 MB semi-spaces cost more scavenges (each a few
+   *   hundred µs on this workload) and saved 22 MB of RSS at start and more
+   *   under load, where each worker request's garbage otherwise fills the
+   *   whole new space before a scavenge.
+   * - --max-old-space-size=192 (MB): V8 grows the old generation lazily toward
+   *   a limit of a quarter of the machine's memory, collecting less the more
+   *   room it has; with a limit it collects sooner. An idle node holds ~25 MB,
+   *   a loaded one ~60 MB; 192 leaves three times that before V8 works hard,
+   *   and keeps a leak from taking the machine (the node dies with a heap
+   *   out-of-memory error instead, which a supervisor restarts).
+   */
+  v8Flags: ['--max-semi-space-size=1', '--max-old-space-size=192'] as readonly string[],
+  /**
+   * LevelDB's block cache, bytes (classic-level's default: 8 MiB). The node
+   * reads its database at start (ledger, accounts, blocklist) and then keeps
+   * what it needs in memory; its reads after that are rare, so a small cache
+   * loses nothing measurable.
+   */
+  levelCacheBytes: 1024 * 1024,
+  /**
+   * LevelDB's memtable, bytes (default 4 MiB; LevelDB holds up to two, the
+   * one being written and the one being flushed). Writes are ledger entries
+   * and balances, a few hundred bytes each; 1 MiB is thousands of them before
+   * a flush to a level-0 file.
+   */
+  levelWriteBufferBytes: 1024 * 1024,
+  /** Open table files LevelDB keeps (default 1000, each with its index block in memory); a node's database has a handful. */
+  levelMaxOpenFiles: 64,
+  /**
+   * glibc malloc arenas (MALLOC_ARENA_MAX; glibc's default is 8 per core): each
+   * thread that allocates (V8's GC and compiler workers, libuv's pool) gets an
+   * arena of its own, and freed memory stays in it. This was the gateway's
+   * growth outside the V8 heap: +14 MB of native memory after a minute of
+   * load; with 2 arenas the gateway, providers and validator each held
+   * 10-12 MB less under load (soak, same machine). `infermesh start` sets it
+   * on Linux by re-executing itself once, before loading anything
+   * (node/bin.ts), unless the environment already sets it.
+   */
+  mallocArenaMax: 2
+}

@@ -1,6 +1,7 @@
 /**
  * GET /: the node's dashboard (ARCHITECTURE.md §10), plain HTML, CSS and vanilla JS
- * from node/api/dashboard/, read once at startup. The page polls the node's
+ * from node/api/dashboard/, read on its first request and kept (a node nobody
+ * opens the page of never holds it; issue 16, memory). The page polls the node's
  * own JSON API (same origin); nothing is loaded from elsewhere.
  */
 import { readFileSync } from 'node:fs'
@@ -22,13 +23,14 @@ const ASSETS: Asset[] = [
 
 export function dashboardRoutes (): Route[] {
   return ASSETS.map(asset => {
-    const body = readFileSync(join(DASHBOARD_DIR, asset.file))
+    let body: Buffer | undefined
     return {
       method: 'GET' as const,
       path: asset.path,
       // The page itself holds no data: with a token set it loads, then asks for the token to call the API.
       public: true,
       handler: async ({ res }) => {
+        body ??= readFileSync(join(DASHBOARD_DIR, asset.file))
         res.writeHead(200, {
           'content-type': asset.type,
           'content-length': body.length,

@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { Level } from 'level'
 import { CodedError, ErrorCode } from '../../protocol/errors.ts'
+import { memoryDefaults } from '../options.ts'
 
 export type Db = Level<string, Uint8Array>
 
@@ -53,7 +54,15 @@ export async function openDb (dataDir: string, opts: { onFailure?: (err: CodedEr
   } catch (err) {
     throw new CodedError(ErrorCode.DATA_DIR_UNUSABLE, `cannot create ${path}: ${(err as Error).message}; check the data directory's permissions and free space`)
   }
-  const db: Db = new Level<string, Uint8Array>(path, { keyEncoding: 'utf8', valueEncoding: 'view' })
+  // LevelDB's caches bounded (memoryDefaults: why each size): its defaults (8 MiB block
+  // cache, 4 MiB memtable, 1000 open tables) are sized for a database that is read hot.
+  const db: Db = new Level<string, Uint8Array>(path, {
+    keyEncoding: 'utf8',
+    valueEncoding: 'view',
+    cacheSize: memoryDefaults.levelCacheBytes,
+    writeBufferSize: memoryDefaults.levelWriteBufferBytes,
+    maxOpenFiles: memoryDefaults.levelMaxOpenFiles
+  })
   try {
     await db.open()
   } catch (err) {
