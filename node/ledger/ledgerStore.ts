@@ -18,6 +18,27 @@ const EMPTY_ROOT = epochEntriesRoot([])
 
 const pad = (epoch: number): string => epoch.toString().padStart(12, '0')
 
+/** Puts that go to disk in one batch, and the promise they all wait on. */
+interface Group {
+  entries: StoredEntry[]
+  ops: Array<{ type: 'put', key: string, value: Uint8Array }>
+  done: Promise<void>
+  resolve: () => void
+  reject: (err: unknown) => void
+}
+
+function newGroup (): Group {
+  let resolve!: () => void
+  let reject!: (err: unknown) => void
+  const done = new Promise<void>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  // Every put awaits `done`; this keeps a failed batch with no put left waiting from being an unhandled rejection.
+  done.catch(() => {})
+  return { entries: [], ops: [], done, resolve, reject }
+}
+
 export class LedgerStore {
   private readonly db: Db
   /** epoch → id → bytes */
@@ -75,18 +96,33 @@ export class LedgerStore {
    * gossip validator runs once per message, many at a time in a burst) go
    * to disk together in the next batch, one write instead of one each; each
    * caller still resolves only after its own entries are written.
+   *
+   * A put joins the group being collected: its batch operations are made
+   * here, and every put of the group waits on the group's one promise (no
+   * promise, closure or record of its own until the write is done).
    */
   async put (entries: StoredEntry[]): Promise<StoredEntry[]> {
-    const fresh = entries.filter(e => !this.epochOfId.has(e.id))
+    let fresh = entries
+    for (const e of entries) {
+      if (this.epochOfId.has(e.id)) {
+        fresh = entries.filter(x => !this.epochOfId.has(x.id))
+        break
+      }
+    }
     if (fresh.length === 0) return []
-    await new Promise<void>((resolve, reject) => {
-      this.waiting.push({ entries: fresh, resolve, reject })
-      if (!this.flushing) void this.flush()
-    })
+    const group = this.collecting ?? (this.collecting = newGroup())
+    for (const e of fresh) {
+      group.entries.push(e)
+      // One key per entry: the id → epoch index is rebuilt in memory by load().
+      group.ops.push({ type: 'put', key: key(Bucket.ledgerByEpoch, `${pad(e.epoch)}/${e.id}`), value: e.bytes })
+    }
+    if (!this.flushing) void this.flush()
+    await group.done
     return fresh
   }
 
-  private readonly waiting: Array<{ entries: StoredEntry[], resolve: () => void, reject: (err: unknown) => void }> = []
+  /** The puts waiting for the next batch; undefined when none wait. */
+  private collecting: Group | undefined
   private flushing = false
 
   private async flush (): Promise<void> {
@@ -94,18 +130,17 @@ export class LedgerStore {
     // The loop's last check and clearing the flag run in one synchronous step,
     // so a put that comes after it always finds no flush running and starts one.
     try {
-      while (this.waiting.length > 0) {
-        const group = this.waiting.splice(0, this.waiting.length)
-        const all = group.flatMap(g => g.entries)
+      while (this.collecting != null) {
+        const group = this.collecting
+        this.collecting = undefined
         try {
-          // One key per entry: the id → epoch index is rebuilt in memory by load().
-          await this.db.batch(all.map(e => ({ type: 'put' as const, key: key(Bucket.ledgerByEpoch, `${pad(e.epoch)}/${e.id}`), value: e.bytes })))
+          await this.db.batch(group.ops)
         } catch (err) {
-          for (const g of group) g.reject(err)
+          group.reject(err)
           continue
         }
-        for (const e of all) this.index(e)
-        for (const g of group) g.resolve()
+        for (const e of group.entries) this.index(e)
+        group.resolve()
       }
     } finally {
       this.flushing = false

@@ -69,6 +69,69 @@ describe('LedgerStore group commit', () => {
     await db.close()
   })
 
+  it('a put resolves only after the batch holding its entries is written; puts made meanwhile share the next batch, and its failure rejects them all', async () => {
+    const dir = tempDir()
+    const db = await openDb(dir)
+    const realBatch = db.batch.bind(db)
+    // Batches wait for the test to let them go, so the order of events is the test's.
+    const held: Array<{ keys: string[], go: (fail?: boolean) => Promise<void> }> = []
+    const written = new Set<string>()
+    db.batch = (async (ops: Array<{ key: string }>) => {
+      await new Promise<void>((resolve, reject) => {
+        held.push({
+          keys: ops.map(o => o.key),
+          go: async (fail = false) => {
+            if (fail) reject(new Error('disk full'))
+            else {
+              await realBatch(ops as never)
+              for (const o of ops) written.add(o.key)
+              resolve()
+            }
+          }
+        })
+      })
+    }) as unknown as typeof db.batch
+    const store = new LedgerStore(db)
+    const settled = new Map<string, 'ok' | 'failed'>()
+    const track = (e: { id: string }, p: Promise<unknown>): Promise<void> => p.then(() => { settled.set(e.id, 'ok') }, () => { settled.set(e.id, 'failed') })
+    const keyOf = (e: { id: string, epoch: number }): string => `03/${e.epoch.toString().padStart(12, '0')}/${e.id}`
+    const first = entry(7)
+    const waits = [track(first, store.put([first]))]
+    const later = [entry(7), entry(8), entry(7)]
+    for (const e of later) waits.push(track(e, store.put([e])))
+    const last = entry(9)
+    await new Promise(resolve => setImmediate(resolve))
+    // The first put is being written alone; the others wait for the next batch, together.
+    expect(held.map(h => h.keys.length)).toEqual([1])
+    expect(settled.size).toBe(0)
+    expect(store.has(first.id)).toBe(false)
+    await held[0]!.go()
+    await new Promise(resolve => setImmediate(resolve))
+    // Resolved only now that its batch is written, and indexed with it.
+    expect(written.has(keyOf(first))).toBe(true)
+    expect(settled.get(first.id)).toBe('ok')
+    expect(store.has(first.id)).toBe(true)
+    expect(held.map(h => h.keys.length)).toEqual([1, 3])
+    expect(held[1]!.keys).toEqual(later.map(keyOf))
+    expect(later.some(e => settled.has(e.id))).toBe(false)
+    // A put made while the second batch is written goes into a third.
+    waits.push(track(last, store.put([last])))
+    await held[1]!.go(true)
+    await new Promise(resolve => setImmediate(resolve))
+    for (const e of later) {
+      expect(settled.get(e.id)).toBe('failed')
+      expect(store.has(e.id)).toBe(false)
+    }
+    expect(held.map(h => h.keys.length)).toEqual([1, 3, 1])
+    expect(settled.has(last.id)).toBe(false)
+    await held[2]!.go()
+    await Promise.all(waits)
+    expect(settled.get(last.id)).toBe('ok')
+    expect(written.has(keyOf(last))).toBe(true)
+    expect(store.count()).toBe(2)
+    await db.close()
+  })
+
   it('a failed batch rejects its callers and indexes nothing; the next put still goes through', async () => {
     const dir = tempDir()
     const db = await openDb(dir)

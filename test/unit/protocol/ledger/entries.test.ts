@@ -5,14 +5,14 @@ import { describe, expect, it } from 'vitest'
 import { bytesEqual, concatBytes, fromHex, toHex, utf8 } from '../../../../protocol/bytes.ts'
 import { decodeCanonical, encodeCanonical } from '../../../../protocol/codec.ts'
 import { CodedError, ErrorCode } from '../../../../protocol/errors.ts'
-import { identityFromSeed } from '../../../../protocol/identity.ts'
+import { identityFromSeed, publicKeyFromPeerId } from '../../../../protocol/identity.ts'
 import {
   commitmentOfReveal, commitOpenedBy, decodeEntry, decodeEntryUnverified, entryIdOf, epochOf, epochStartMs, epochWindowProblem, LEDGER_ENTRY_VERSION, MAX_WEIGHTS, packWeights,
-  parseDecodedBody, parseEntryBody, readBodyFast, signCommitAndReveal, signEntry, sortWeights, unpackWeights, type EntryBody, type LedgerEntry, type Weights
+  parseDecodedBody, parseEntryBody, readBodyFast, signCommitAndReveal, signEntry, sortWeights, unpackWeights, verifyEntrySignature, type EntryBody, type LedgerEntry, type Weights
 } from '../../../../protocol/ledger/entries.ts'
 import { packedWeightsProblem, WEIGHT_RECORD_BYTES } from '../../../../protocol/ledger/packedWeights.ts'
 import { parseNetworkDefinition } from '../../../../protocol/network.ts'
-import { nobleVerify, signDomain, SigningDomain } from '../../../../protocol/signing.ts'
+import { nobleVerify, signDomain, signingMessage, SigningDomain, verifyDomain, type VerifyFn } from '../../../../protocol/signing.ts'
 import { requestHash, signReceipt, signTaskRequest, taskOutputHash } from '../../../../protocol/task.ts'
 import { cborValue, expectCode, flipBit, nativeVerify } from '../helpers.ts'
 
@@ -175,6 +175,70 @@ describe('ledger entries: signing and decoding', () => {
     nodeBuf.fill(0)
     expect(entryIdOf(dr.bytes)).toBe(r.id)
     expect(dr.body).toEqual(r.body)
+    // A view into the middle of a larger buffer (a gossip message inside its RPC frame), Node Buffer or not.
+    for (const frame of [new Uint8Array(r.bytes.length + 100), Buffer.alloc(r.bytes.length + 100)]) {
+      frame.fill(0xee)
+      frame.set(r.bytes, 37)
+      const view = frame.subarray(37, 37 + r.bytes.length)
+      const dv = decodeEntry(view, NET, nativeVerify)
+      frame.fill(0)
+      expect(dv.bytes.constructor).toBe(Uint8Array)
+      expect(dv.bytes.byteLength).toBe(dv.bytes.buffer.byteLength)
+      expect(toHex(dv.bytes)).toBe(toHex(r.bytes))
+      expect(dv.body).toEqual(r.body)
+      expect(toHex(dv.sig)).toBe(toHex(r.sig))
+    }
+  })
+
+  it('verifyEntrySignature (the message in a reused buffer) agrees with verifyDomain, whatever came before', () => {
+    // And a reveal of 400 weights (about 14 kB), packed by hand: sorted distinct keys.
+    const packed = new Uint8Array(400 * WEIGHT_RECORD_BYTES)
+    for (let i = 0; i < 400; i++) {
+      packed[i * WEIGHT_RECORD_BYTES] = i >> 8
+      packed[i * WEIGHT_RECORD_BYTES + 1] = i & 0xff
+      packed[i * WEIGHT_RECORD_BYTES + 33] = 1
+    }
+    const big = revealBody()
+    const entries = [...KINDS.map(kind => signEntry(author, NET, bodies[kind]())), signEntry(author, NET, { ...big, payload: { weights: packed, salt: SALT } } as EntryBody)]
+    const parts = entries.map(e => {
+      const env = decodeCanonical(e.bytes, Number.MAX_SAFE_INTEGER) as { body: Uint8Array, sig: Uint8Array }
+      return { e, body: env.body, key: publicKeyFromPeerId(e.body.author) }
+    })
+    const seen: string[] = []
+    // A verifier that looks at what it is given: the exact message, only during the call.
+    const spy: VerifyFn = (pk, message, sig) => {
+      seen.push(toHex(message))
+      return nativeVerify(pk, message, sig)
+    }
+    // Largest first, then smaller: what a longer message left in the buffer must never count.
+    const order = [...parts].sort((a, b) => b.body.length - a.body.length)
+    for (let round = 0; round < 2; round++) {
+      for (const { e, body, key } of [...order, ...order.reverse()]) {
+        for (const net of [NET, OTHER]) {
+          const bad = flipBit(e.sig, 5)
+          for (const sig of [e.sig, bad, e.sig.subarray(0, 63), new Uint8Array(0)]) {
+            seen.length = 0
+            const want = verifyDomain(nativeVerify, key, sig, SigningDomain.LEDGER_ENTRY, net.id, body)
+            expect(verifyEntrySignature(spy, key, sig, net.id, body)).toBe(want)
+            if (sig.length === 64) expect(seen).toEqual([toHex(signingMessage(SigningDomain.LEDGER_ENTRY, net.id, body))])
+            else expect(seen).toEqual([])
+          }
+        }
+      }
+    }
+    // A verifier that verifies another entry inside its own call gets a message of its own for each.
+    const [a, b] = [parts[0]!, parts[parts.length - 1]!]
+    const nested: VerifyFn = (pk, message, sig) => {
+      const inner = verifyEntrySignature(nativeVerify, b.key, b.e.sig, NET.id, b.body)
+      return inner && nativeVerify(pk, message, sig)
+    }
+    expect(verifyEntrySignature(nested, a.key, a.e.sig, NET.id, a.body)).toBe(true)
+    expect(verifyEntrySignature(nativeVerify, a.key, a.e.sig, NET.id, a.body)).toBe(true)
+    // A body larger than the reused buffer is kept to still verifies (a message of its own).
+    const huge = new Uint8Array(300 * 1024).fill(7)
+    const sig = signDomain(author.seed, SigningDomain.LEDGER_ENTRY, NET.id, huge)
+    expect(verifyEntrySignature(nativeVerify, publicKeyFromPeerId(author.peerId), sig, NET.id, huge)).toBe(true)
+    expect(verifyEntrySignature(nativeVerify, publicKeyFromPeerId(author.peerId), flipBit(sig, 0), NET.id, huge)).toBe(false)
   })
 
   it('refuses to sign for another author, another network, or a malformed body', () => {
