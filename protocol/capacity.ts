@@ -322,6 +322,33 @@ export function selectCapacityRecord (records: Uint8Array[], opts: VerifyCapacit
   return Math.max(best, 0)
 }
 
+/**
+ * Whether a verified record may still be used at `now`: it must outlive
+ * `marginMs` more (a record used for routing should not lapse while in use).
+ * Expired records are never used.
+ */
+export function recordUsable (record: Pick<CapacityRecord, 'expiresAt'>, now: number, marginMs = 0): boolean {
+  return record.expiresAt - marginMs > now
+}
+
+/**
+ * Which already-verified records (heard by capacity gossip, or fetched by an
+ * earlier lookup) answer "who serves `model`" without a DHT walk: those that
+ * are usable at `now` with `marginMs` to spare and list the model; one per
+ * peer (the highest seq, ties: the later expiry); sorted by PeerId; at most
+ * `max`. Signatures are checked where the records came in, not here: this
+ * only picks among records that were verified.
+ */
+export function answerableRecords (records: Iterable<CapacityRecord>, model: string, opts: { now: number, marginMs: number, max: number }): CapacityRecord[] {
+  const byPeer = new Map<string, CapacityRecord>()
+  for (const r of records) {
+    if (!recordUsable(r, opts.now, opts.marginMs) || !r.models.some(m => m.id === model)) continue
+    const prev = byPeer.get(r.peer)
+    if (prev == null || r.seq > prev.seq || (r.seq === prev.seq && r.expiresAt > prev.expiresAt)) byPeer.set(r.peer, r)
+  }
+  return [...byPeer.values()].sort((a, b) => a.peer.localeCompare(b.peer)).slice(0, Math.max(0, opts.max))
+}
+
 function parseBody (input: unknown): CapacityRecord {
   const result = capacityBodySchema.safeParse(input)
   if (!result.success) {

@@ -31,7 +31,13 @@ export interface AdvertiserInit {
   freeSlots: () => number
   /** Whether bootstrap peers are configured; a lone node publishes at once. */
   expectPeers?: boolean
-  /** Called after each publish, e.g. to gossip the record. */
+  /**
+   * Called with each new record as soon as it is signed, beside its DHT publish
+   * (not after it), e.g. to gossip it: gateways answer lookups from gossiped
+   * records, and the DHT put and provides take seconds (tens on a loaded
+   * machine), by which time the previous record may have expired at gateways
+   * that hold it. A failed DHT publish no longer holds the gossip back either.
+   */
   onPublished?: (signed: SignedCapacityRecord) => Promise<void>
 }
 
@@ -77,6 +83,12 @@ export class Advertiser {
 
     while (!signal.aborted) {
       const reached = this.routingTableSize()
+      // The next record is due one interval after this one is signed, not after its DHT
+      // publish ends: a publish that took tens of seconds (a loaded machine, a slow peer)
+      // used to push the next record past this one's expiry, and gateways that answer from
+      // gossiped records lost the provider meanwhile. Still one publish per interval at most
+      // (each is bounded by the interval).
+      const due = Date.now() + interval
       try {
         await this.publish(ttlMs, withTimeout(signal, interval))
       } catch (err) {
@@ -84,7 +96,7 @@ export class Advertiser {
       }
       // Published to nobody: publish again as soon as a peer appears. New addresses (a relay
       // reservation, an address AutoNAT confirmed, one lost) are published at once too.
-      const until = Date.now() + interval
+      const until = due
       const published = this.latest?.record.addrs.join(' ') ?? this.addrsKey()
       while (!signal.aborted && Date.now() < until) {
         if (reached === 0 && this.routingTableSize() > 0) break
@@ -129,9 +141,15 @@ export class Advertiser {
     const signed = signCapacityRecord(this.c.identity, this.c.network, this.buildRecord(seq, ttlMs))
     this.latest = signed
     const started = Date.now()
-    await this.c.host.contentRouting.put(capacityKey(this.c.identity.peerId), signed.bytes, { signal })
-    await Promise.all(this.init.models.map(async m => this.c.host.contentRouting.provide(modelCid(this.c.network, m.id), { signal })))
-    await this.init.onPublished?.(signed)
+    const gossiped = (async () => this.init.onPublished?.(signed))().catch((err: Error) => {
+      this.c.logger.debug({ err: err.message }, 'capacity record not announced')
+    })
+    try {
+      await this.c.host.contentRouting.put(capacityKey(this.c.identity.peerId), signed.bytes, { signal })
+      await Promise.all(this.init.models.map(async m => this.c.host.contentRouting.provide(modelCid(this.c.network, m.id), { signal })))
+    } finally {
+      await gossiped
+    }
     this.c.logger.info({ seq, expiresAt: new Date(signed.record.expiresAt).toISOString(), models: this.init.models.map(m => m.id), bytes: signed.bytes.length, routingPeers: this.routingTableSize(), ms: Date.now() - started }, 'capacity record published')
   }
 }

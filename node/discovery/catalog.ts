@@ -1,10 +1,12 @@
 /**
  * The network's model catalog. Providers also gossip their signed capacity
  * records on /infermesh/<net>/capacity/1, so every node knows which models the
- * network serves (GET /v1/models) without walking the DHT. The DHT is the
- * main source for "who serves X"; provider lookups add the providers gossip
- * has vouched for (signed, verified records), so a walk that comes back short
- * on a forming network does not hide them.
+ * network serves (GET /v1/models) without walking the DHT. Provider lookups
+ * answer "who serves X" from the records held here (every one verified before
+ * it is added: signature, network, expiry) at once, and the DHT walk completes
+ * the list in the background (providerLookup.ts); a node that holds none yet
+ * (just started: providers gossip each record as they sign it, every half
+ * TTL) waits for the walk, and gets the providers gossip vouched for added to it.
  */
 import { TopicValidatorResult, type Message } from '@libp2p/gossipsub'
 import { offerInputs, offerParameters, offerTier, sameModel, SUPPORTED_PARAMETERS, verifyCapacityRecord, type CapacityRecord, type ModelIdentity, type VerificationTier } from '../../protocol/capacity.ts'

@@ -8,9 +8,20 @@
  * - the provider list is cached per model and refreshed in the background;
  * - each record is asked of its provider first (status protocol), then from
  *   the DHT, stopping at the first copy that verifies;
- * - verified records are cached until shortly before they expire.
+ * - verified records are cached until shortly before they expire;
+ * - a lookup that already holds verified, unexpired records of providers of
+ *   the model (heard by capacity gossip, or kept from an earlier lookup)
+ *   answers from them at once, and the DHT walk runs in the background to
+ *   complete the list for the next caller. Only a lookup that knows nothing
+ *   (a gateway just started, before any gossip) or asks for a fresh walk
+ *   waits for the walk. That wait is what a cold lookup cost (1.8 s at p95 at
+ *   50 nodes, BENCHMARKS.md): kad-dht's findProviders runs until it has asked
+ *   the closest peers, long after the last provider was seen (at 50 nodes,
+ *   all seen by p50 74 ms, the walk ended at p50 578 ms and p95 2.4 s), and a
+ *   record fetch per provider (a new connection each; a DHT GET where the
+ *   provider does not answer the status protocol).
  */
-import { capacityKey, modelCid, verifyCapacityRecord, type CapacityRecord } from '../../protocol/capacity.ts'
+import { answerableRecords, capacityKey, modelCid, recordUsable, verifyCapacityRecord, type CapacityRecord } from '../../protocol/capacity.ts'
 import { isCodedError } from '../../protocol/errors.ts'
 import type { Identity } from '../../protocol/identity.ts'
 import type { Network } from '../../protocol/network.ts'
@@ -61,8 +72,14 @@ export interface LookupStats {
   providersFound: number
   recordsVerified: number
   recordsRejected: number
-  /** Whether the provider list came from the cache. */
+  /** Whether the provider list came from the cache (or from records already held: no walk was waited on). */
   cachedList: boolean
+  /**
+   * The answer came from verified records already held (capacity gossip, an
+   * earlier lookup) without waiting on the DHT walk; the walk, if one was
+   * due, runs in the background and completes the list for later lookups.
+   */
+  answeredFromKnown?: boolean
 }
 
 interface ListEntry { peers: string[], at: number, refreshing?: Promise<string[]> }
@@ -75,15 +92,32 @@ export class ProviderLookup {
   private readonly misses = new Map<string, number>()
   /** Record fetches in flight, shared by concurrent callers. */
   private readonly fetching = new Map<string, Promise<CapacityRecord | undefined>>()
+  /** Model → when a background walk (after an answer from known records) last started; bounded by maxCachedModels. */
+  private readonly completing = new Map<string, number>()
+  /** Background work in flight (at most one walk per model, with the record fetches it started). */
+  private readonly pending = new Set<Promise<void>>()
 
   constructor (components: ProviderLookupComponents) {
     this.c = components
   }
 
-  /** Verified capacity records of the providers of `model`, sorted by PeerId. */
+  /**
+   * Verified capacity records of the providers of `model`, sorted by PeerId.
+   * Answered at once from records already held when there are any (see the
+   * header); otherwise, or with `fresh`, after the DHT walk.
+   */
   async find (model: string, opts: LookupOptions = {}): Promise<{ records: CapacityRecord[], stats: LookupStats }> {
-    const signal = withTimeout(opts.signal, opts.timeoutMs ?? lookupDefaults.timeoutMs)
     const started = performance.now()
+    const max = opts.maxProviders ?? lookupDefaults.maxProviders
+    if (opts.fresh !== true) {
+      const { known, missing } = this.knownRecords(model, max)
+      if (known.length > 0) {
+        this.complete(model, max, missing)
+        this.c.metrics?.lookupDuration.observe({ cached: 'true' }, (performance.now() - started) / 1000)
+        return { records: known, stats: { providersFound: known.length, recordsVerified: known.length, recordsRejected: 0, cachedList: true, answeredFromKnown: true } }
+      }
+    }
+    const signal = withTimeout(opts.signal, opts.timeoutMs ?? lookupDefaults.timeoutMs)
     // Each record fetch starts as soon as the walk yields its provider, so a
     // slow walk (a loaded machine, a dead peer in the path) still leaves the
     // fetches the time they need instead of the deadline's remainder.
@@ -99,7 +133,6 @@ export class ProviderLookup {
     }
     // Providers gossip already named are fetched from the start too, not after the walk: a walk
     // that runs to the deadline (a network still forming) would leave them no time at all.
-    const max = opts.maxProviders ?? lookupDefaults.maxProviders
     const gossiped = (this.c.gossiped?.(model) ?? []).slice(0, max)
     for (const p of gossiped) void fetchRecord(p)
     const walked = await this.providerList(model, signal, opts, fetchRecord)
@@ -121,6 +154,72 @@ export class ProviderLookup {
     records.sort((a, b) => a.peer.localeCompare(b.peer))
     this.c.metrics?.lookupDuration.observe({ cached: String(cached) }, (performance.now() - started) / 1000)
     return { records, stats }
+  }
+
+  /**
+   * Records already held, verified and good for cacheMarginMs more, of the
+   * providers of `model` this node knows of: those capacity gossip vouched for
+   * and those of the cached provider list; `missing`, those of them whose
+   * record is not held (or about to expire). No I/O.
+   */
+  private knownRecords (model: string, max: number): { known: CapacityRecord[], missing: string[] } {
+    const peers = new Set((this.c.gossiped?.(model) ?? []).slice(0, max))
+    for (const p of this.lists.get(model)?.peers ?? []) peers.add(p)
+    const held: CapacityRecord[] = []
+    const missing: string[] = []
+    for (const p of peers) {
+      const r = this.held(p)
+      if (r != null) held.push(r)
+      else missing.push(p)
+    }
+    return { known: answerableRecords(held, model, { now: this.c.now(), marginMs: lookupDefaults.cacheMarginMs, max }), missing }
+  }
+
+  /** A verified record of `peer` this lookup holds or gossip delivered, still good for cacheMarginMs; no fetch. */
+  private held (peer: string): CapacityRecord | undefined {
+    const cached = this.cache.get(peer)
+    if (cached != null && recordUsable(cached, this.c.now(), lookupDefaults.cacheMarginMs)) return cached
+    return this.fromGossip(peer)
+  }
+
+  /**
+   * After an answer from known records: complete the list in the background.
+   * The records of known providers that were missing are fetched; unless the
+   * provider list is still fresh, one walk per model (not again within
+   * providerListTtlMs, even if it came back empty) fetches the record of each
+   * provider it finds. Bounded: at most one fetch per provider in flight (of
+   * maxProviders gossiped plus the cached list), one walk per model,
+   * maxCachedModels models, lookupDefaults' timeouts; record() holds back
+   * recent misses.
+   */
+  private complete (model: string, max: number, missing: string[]): void {
+    // One tracked fetch per provider: record() shares a fetch in flight, so callers that come meanwhile add none.
+    for (const p of missing) if (!this.fetching.has(p)) this.track(this.record(p).then(() => {}, () => {}))
+    const entry = this.lists.get(model)
+    const now = Date.now()
+    if (entry != null && now - entry.at < lookupDefaults.providerListTtlMs) return
+    const last = this.completing.get(model)
+    if (entry?.refreshing != null || (last != null && now - last < lookupDefaults.providerListTtlMs)) return
+    this.completing.delete(model)
+    if (this.completing.size >= lookupDefaults.maxCachedModels) this.completing.delete(this.completing.keys().next().value!)
+    this.completing.set(model, now)
+    const fetches: Array<Promise<unknown>> = []
+    this.track((async () => {
+      await this.walk(model, AbortSignal.timeout(lookupDefaults.timeoutMs), max, peer => { fetches.push(this.record(peer).catch(() => undefined)) })
+      await Promise.all(fetches)
+    })().catch(err => {
+      this.c.logger.debug({ err: (err as Error).message, model }, 'background provider walk failed')
+    }))
+  }
+
+  private track (work: Promise<void>): void {
+    this.pending.add(work)
+    void work.finally(() => this.pending.delete(work))
+  }
+
+  /** Resolves once the background work started so far (walks completing a list, their record fetches) has ended. */
+  async settled (): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending])
   }
 
   private async providerList (model: string, signal: AbortSignal, opts: LookupOptions, onPeer: (peer: string) => unknown): Promise<{ peers: string[], cached: boolean }> {
@@ -171,7 +270,7 @@ export class ProviderLookup {
    */
   async record (peerId: string, signal?: AbortSignal): Promise<CapacityRecord | undefined> {
     const cached = this.cache.get(peerId)
-    if (cached != null && cached.expiresAt - lookupDefaults.cacheMarginMs > this.c.now()) return cached
+    if (cached != null && recordUsable(cached, this.c.now(), lookupDefaults.cacheMarginMs)) return cached
     this.cache.delete(peerId)
     // Our own, or one gossip already verified: nothing to fetch, wait for or share.
     if (peerId === this.c.identity.peerId) {
@@ -206,7 +305,7 @@ export class ProviderLookup {
   /** A record gossip verified (the catalog), while it is good for a while yet. */
   private fromGossip (peerId: string): CapacityRecord | undefined {
     const known = this.c.known?.(peerId)
-    return known != null && known.peer === peerId && known.expiresAt - lookupDefaults.cacheMarginMs > this.c.now() ? known : undefined
+    return known != null && known.peer === peerId && recordUsable(known, this.c.now(), lookupDefaults.cacheMarginMs) ? known : undefined
   }
 
   /** `bytes` as `peerId`'s verified capacity record, or undefined (logged) if it is not one. */

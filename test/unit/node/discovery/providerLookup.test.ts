@@ -88,8 +88,8 @@ describe('ProviderLookup', () => {
     expect(gets).toEqual([providers[1]!.peerId])
   })
 
-  it('adds the providers gossip vouched for when the walk comes back short, and only those that serve the model', async () => {
-    // The walk finds nothing before its deadline (a network still forming).
+  it('answers at once from the providers gossip vouched for when the walk is slow, and fetches in the background the records of gossip-named providers it lacks', async () => {
+    // The walk finds nothing before its deadline (a network still forming, a slow 50-node walk).
     const { host, gets } = scriptedHost(async function * (signal) {
       await abortable(signal)
     })
@@ -98,13 +98,38 @@ describe('ProviderLookup', () => {
     const lookup = new ProviderLookup({
       host, network, identity: generateIdentity(), verify: nativeVerify, now: Date.now, logger: createLogger('silent'),
       known: peer => known.get(peer),
-      // The second provider is named too (say, an index that is out of date); its record is fetched and checked.
+      // The second provider is named too (say, its gossiped record is about to expire); its record is fetched and checked.
+      gossiped: model => model === 'ref-tiny' ? [providers[0]!.peerId, providers[1]!.peerId] : []
+    })
+    const t0 = performance.now()
+    // Waiting on the walk would take its whole 3 s deadline.
+    const first = await lookup.find('ref-tiny', { timeoutMs: 3000 })
+    expect(performance.now() - t0).toBeLessThan(1000)
+    expect(first.records.map(r => r.peer)).toEqual([providers[0]!.peerId])
+    expect(first.stats).toMatchObject({ providersFound: 1, answeredFromKnown: true, cachedList: true })
+    let records = first.records
+    for (let i = 0; i < 200 && records.length < 2; i++) {
+      await new Promise(r => setTimeout(r, 10))
+      records = (await lookup.find('ref-tiny', { timeoutMs: 300 })).records
+    }
+    expect(records.map(r => r.peer).sort()).toEqual(providers.map(p => p.peerId).sort())
+    expect(gets).toEqual([providers[1]!.peerId])
+    expect((await lookup.find('ref-small', { timeoutMs: 300 })).records).toEqual([])
+  })
+
+  it('with no record held yet, waits for the walk and adds the providers gossip named to what it finds, only those that serve the model', async () => {
+    const { host, gets } = scriptedHost(async function * (signal) {
+      await abortable(signal)
+    })
+    const lookup = new ProviderLookup({
+      host, network, identity: generateIdentity(), verify: nativeVerify, now: Date.now, logger: createLogger('silent'),
       gossiped: model => model === 'ref-tiny' ? [providers[0]!.peerId, providers[1]!.peerId] : []
     })
     const { records, stats } = await lookup.find('ref-tiny', { timeoutMs: 300 })
     expect(records.map(r => r.peer).sort()).toEqual(providers.map(p => p.peerId).sort())
     expect(stats.providersFound).toBe(2)
-    expect(gets).toEqual([providers[1]!.peerId])
+    expect(stats.answeredFromKnown).toBeUndefined()
+    expect(gets.sort()).toEqual(providers.map(p => p.peerId).sort())
     expect((await lookup.find('ref-small', { timeoutMs: 300 })).records).toEqual([])
   })
 
