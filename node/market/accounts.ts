@@ -42,7 +42,8 @@ export class Accounts {
   private readonly self: string
   private readonly balances = new Map<string, Balance>()
   private readonly inFlight = new Set<string>()
-  private readonly recent = new Set<string>()
+  /** Receipt keys recorded, each until its request's deadline (no later task can carry that id), oldest first. */
+  private readonly recent = new Map<string, number>()
 
   /** Set once a write failed: the node can no longer record receipts (see node/store/db.ts). */
   storageFailure (): CodedError | undefined {
@@ -74,23 +75,23 @@ export class Accounts {
     return this.balances.get(peer) ?? { peer, earnedMicros: 0, owedMicros: 0, tasksServed: 0, tasksBought: 0 }
   }
 
-  /** Provider side: the requester owes us what the receipt charges. */
-  async recordEarned (receipt: SignedObject<Receipt>): Promise<void> {
-    await this.record(receipt, receipt.value.requester, b => ({ ...b, earnedMicros: b.earnedMicros + receipt.value.priceMicros, tasksServed: b.tasksServed + 1 }))
+  /** Provider side: the requester owes us what the receipt charges. `deadline`: the request's. */
+  async recordEarned (receipt: SignedObject<Receipt>, deadline: number): Promise<void> {
+    await this.record(receipt, receipt.value.requester, b => ({ ...b, earnedMicros: b.earnedMicros + receipt.value.priceMicros, tasksServed: b.tasksServed + 1 }), deadline)
   }
 
   /** Gateway side: we owe the provider what the verified receipt charges. Idempotent per task. */
-  async recordSpent (receipt: SignedObject<Receipt>, request: { body: Uint8Array, sig: Uint8Array }): Promise<void> {
-    await this.record(receipt, receipt.value.provider, b => ({ ...b, owedMicros: b.owedMicros + receipt.value.priceMicros, tasksBought: b.tasksBought + 1 }), request)
+  async recordSpent (receipt: SignedObject<Receipt>, request: { body: Uint8Array, sig: Uint8Array, value: { deadline: number } }): Promise<void> {
+    await this.record(receipt, receipt.value.provider, b => ({ ...b, owedMicros: b.owedMicros + receipt.value.priceMicros, tasksBought: b.tasksBought + 1 }), request.value.deadline, request)
   }
 
-  private async record (receipt: SignedObject<Receipt>, peer: string, update: (b: Balance) => Balance, request?: { body: Uint8Array, sig: Uint8Array }): Promise<void> {
+  private async record (receipt: SignedObject<Receipt>, peer: string, update: (b: Balance) => Balance, deadline: number, request?: { body: Uint8Array, sig: Uint8Array }): Promise<void> {
     // When this node is both ends (a task it routed to itself) nothing is owed.
     const selfDealing = receipt.value.requester === receipt.value.provider
     const side = peer === receipt.value.provider ? 'spent' : 'earned'
     const receiptKey = key(Bucket.receipts, `${receipt.value.taskId}/${side}`)
-    // Task ids are random and a request dies at its deadline, so a bounded set of
-    // recent keys catches every replay without a disk read on the hot path.
+    // Task ids are random and a request dies at its deadline, so the keys of requests
+    // not yet past their deadline catch every replay without a disk read on the hot path.
     if (this.inFlight.has(receiptKey) || this.recent.has(receiptKey)) return // already counted
     this.inFlight.add(receiptKey)
     try {
@@ -104,10 +105,25 @@ export class Accounts {
         ops.push({ type: 'put', key: key(Bucket.accounts, peer), value: encode(next) })
       }
       await this.writer.write(ops)
-      this.recent.add(receiptKey)
-      if (this.recent.size > accountsDefaults.recentReceipts) this.recent.delete(this.recent.values().next().value!)
+      this.remember(receiptKey, deadline)
     } finally {
       this.inFlight.delete(receiptKey)
+    }
+  }
+
+  /**
+   * Keep `receiptKey` until the request's deadline: past it no provider runs that
+   * request, so no second receipt for it can come. Forgetting the expired ones
+   * (oldest first) keeps this set the size of the tasks of the last deadline,
+   * not of the last recentReceipts tasks: a node at 200 tasks/s grew about
+   * 1 MB/min here until the count bound (BENCHMARKS.md, soak).
+   */
+  private remember (receiptKey: string, deadline: number): void {
+    this.recent.set(receiptKey, deadline)
+    const now = Date.now()
+    for (const [k, until] of this.recent) {
+      if (until > now && this.recent.size <= accountsDefaults.recentReceipts) break
+      this.recent.delete(k)
     }
   }
 

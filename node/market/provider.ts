@@ -190,7 +190,7 @@ export class ProviderService {
           finishedAt: this.c.now()
         })
         // Record what we are owed before the receipt leaves: it is our evidence.
-        await this.c.accounts.recordEarned(receipt)
+        await this.c.accounts.recordEarned(receipt, request.deadline)
         await send({ t: 'receipt', body: receipt.body, sig: receipt.sig })
         done('ok')
         return true

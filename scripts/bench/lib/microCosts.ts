@@ -156,7 +156,7 @@ export async function measureMicroCosts (network: Network, budgetMs: number, pro
     const accounts = new Accounts(db, provider.peerId)
     const receipts = Array.from({ length: 1100 }, () => signReceipt(provider, network, sampleReceipt(signTaskRequest(gateway, network, sampleRequest(gateway, provider, network)), provider, network)))
     let next = 0
-    const us = await timeAsync(async () => { await accounts.recordEarned(receipts[next++ % receipts.length]!) }, 1000)
+    const us = await timeAsync(async () => { await accounts.recordEarned(receipts[next++ % receipts.length]!, Date.now() + 120_000) }, 1000)
     costs.push({ op: 'Accounts.recordEarned (level get + batch), serial', us, perTask: 2, note: 'earned + spent (wall time; part is libuv threadpool)' })
     progress('micro: level')
   } finally {
