@@ -23,3 +23,13 @@ export function asciiReader (): AsciiReader {
 export function useAsciiReader (reader: AsciiReader | undefined): void {
   current = reader ?? portableAsciiReader
 }
+
+/**
+ * Code-unit order, for sorting ids (PeerIds, hex ids, model ids): deterministic on
+ * every runtime, and for ASCII also byte order. Never localeCompare: its order
+ * depends on the locale, and its first call loads ICU's collation data (3 MB of
+ * RSS in an idle node: BENCHMARKS.md, memory).
+ */
+export function compareCodeUnits (a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}

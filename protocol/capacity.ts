@@ -16,6 +16,7 @@ import { CodedError, ErrorCode } from './errors.ts'
 import { isPeerId, publicKeyFromPeerId, type Identity } from './identity.ts'
 import type { Network } from './network.ts'
 import { SigningDomain, signDomain, verifyDomain, type VerifyFn } from './signing.ts'
+import { compareCodeUnits } from './ascii.ts'
 
 export const CAPACITY_RECORD_VERSION = 1
 /** DHT key namespace; kad-dht picks validators and selectors by it. */
@@ -346,7 +347,7 @@ export function answerableRecords (records: Iterable<CapacityRecord>, model: str
     const prev = byPeer.get(r.peer)
     if (prev == null || r.seq > prev.seq || (r.seq === prev.seq && r.expiresAt > prev.expiresAt)) byPeer.set(r.peer, r)
   }
-  return [...byPeer.values()].sort((a, b) => a.peer.localeCompare(b.peer)).slice(0, Math.max(0, opts.max))
+  return [...byPeer.values()].sort((a, b) => compareCodeUnits(a.peer, b.peer)).slice(0, Math.max(0, opts.max))
 }
 
 function parseBody (input: unknown): CapacityRecord {

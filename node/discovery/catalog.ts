@@ -17,6 +17,7 @@ import type { VerifyFn } from '../../protocol/signing.ts'
 import type { Host } from '../libp2p.ts'
 import type { Logger } from '../logger.ts'
 import { catalogDefaults } from '../options.ts'
+import { compareCodeUnits } from '../../protocol/ascii.ts'
 
 export interface CatalogModel {
   id: string
@@ -137,7 +138,7 @@ export class Catalog {
   /** Unexpired capacity records, by PeerId. */
   records (): CapacityRecord[] {
     this.prune()
-    return [...this.byPeer.values()].sort((a, b) => a.peer.localeCompare(b.peer))
+    return [...this.byPeer.values()].sort((a, b) => compareCodeUnits(a.peer, b.peer))
   }
 
   /** Every model with at least one unexpired provider record. */
@@ -167,7 +168,7 @@ export class Catalog {
       const any = new Set(c.parametersByProvider.flat())
       c.supportedParameters = [...SUPPORTED_PARAMETERS.filter(p => any.has(p)), ...[...any].filter(p => !SUPPORTED_PARAMETERS.includes(p)).sort()]
     }
-    return [...byModel.values()].sort((a, b) => a.id.localeCompare(b.id))
+    return [...byModel.values()].sort((a, b) => compareCodeUnits(a.id, b.id))
   }
 
   /** Largest context length any provider of `model` advertises, if known. */

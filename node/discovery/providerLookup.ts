@@ -33,6 +33,7 @@ import { lookupDefaults } from '../options.ts'
 import { untilAborted, withTimeout } from '../util/abort.ts'
 import type { Advertiser } from './advertiser.ts'
 import { fetchStatus } from './statusProtocol.ts'
+import { compareCodeUnits } from '../../protocol/ascii.ts'
 
 export interface ProviderLookupComponents {
   host: Host
@@ -151,7 +152,7 @@ export class ProviderLookup {
       // A provider record says "serves X"; the signed capacity record must agree.
       if (r.models.some(m => m.id === model)) records.push(r)
     }
-    records.sort((a, b) => a.peer.localeCompare(b.peer))
+    records.sort((a, b) => compareCodeUnits(a.peer, b.peer))
     this.c.metrics?.lookupDuration.observe({ cached: String(cached) }, (performance.now() - started) / 1000)
     return { records, stats }
   }

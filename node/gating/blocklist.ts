@@ -6,6 +6,7 @@
  * handshake, so lookups stay in memory.
  */
 import type { BlockedPeer, BlocklistRepository } from '../store/repositories.ts'
+import { compareCodeUnits } from '../../protocol/ascii.ts'
 
 export class Blocklist {
   private readonly repo: BlocklistRepository
@@ -27,7 +28,7 @@ export class Blocklist {
   }
 
   operatorBlocked (): BlockedPeer[] {
-    return [...this.operator.values()].sort((a, b) => a.blockedAt - b.blockedAt || a.peerId.localeCompare(b.peerId))
+    return [...this.operator.values()].sort((a, b) => a.blockedAt - b.blockedAt || compareCodeUnits(a.peerId, b.peerId))
   }
 
   /** Block a peer; resolves once on disk. Returns false when it was already blocked. */

@@ -25,6 +25,7 @@ import { sleep } from '../util/abort.ts'
 import { closeOrReset } from '../util/stream.ts'
 import type { LedgerStore } from './ledgerStore.ts'
 import { decodeSyncRequest, decodeSyncResponse, encodeSync, SYNC_LIMITS, type SyncRequest, type SyncResponse } from '../../protocol/ledger/sync.ts'
+import { compareCodeUnits } from '../../protocol/ascii.ts'
 
 export interface LedgerServiceComponents {
   host: Host
@@ -186,7 +187,7 @@ export class LedgerService {
       const k = `${entry.body.author}/${entry.body.epoch}`
       const list = this.commits.get(k) ?? []
       list.push(entry)
-      list.sort((a, b) => a.body.issuedAt - b.body.issuedAt || a.id.localeCompare(b.id))
+      list.sort((a, b) => a.body.issuedAt - b.body.issuedAt || compareCodeUnits(a.id, b.id))
       this.commits.set(k, list)
     }
   }

@@ -11,6 +11,7 @@
 import { epochEntriesRoot } from '../../protocol/ledger/merkle.ts'
 import type { Db } from '../store/db.ts'
 import { Bucket, key } from '../store/repositories.ts'
+import { compareCodeUnits } from '../../protocol/ascii.ts'
 
 export interface StoredEntry { id: string, epoch: number, bytes: Uint8Array }
 
@@ -161,7 +162,7 @@ export class LedgerStore {
   }
 
   entries (epoch: number): StoredEntry[] {
-    return [...(this.byEpoch.get(epoch)?.entries() ?? [])].map(([id, bytes]) => ({ id, epoch, bytes })).sort((a, b) => a.id.localeCompare(b.id))
+    return [...(this.byEpoch.get(epoch)?.entries() ?? [])].map(([id, bytes]) => ({ id, epoch, bytes })).sort((a, b) => compareCodeUnits(a.id, b.id))
   }
 
   get (id: string): StoredEntry | undefined {

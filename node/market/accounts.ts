@@ -14,6 +14,7 @@ import type { CodedError } from '../../protocol/errors.ts'
 import { Bucket, key } from '../store/repositories.ts'
 import { accountsDefaults } from '../options.ts'
 import { GroupCommit } from '../util/groupCommit.ts'
+import { compareCodeUnits } from '../../protocol/ascii.ts'
 
 export interface Balance {
   peer: string
@@ -64,7 +65,7 @@ export class Accounts {
   }
 
   list (): Balance[] {
-    return [...this.balances.values()].sort((a, b) => a.peer.localeCompare(b.peer))
+    return [...this.balances.values()].sort((a, b) => compareCodeUnits(a.peer, b.peer))
   }
 
   owedBy (requester: string): number {

@@ -45,6 +45,7 @@ import type { Metrics } from '../metrics.ts'
 import { submitVia } from '../market/submitService.ts'
 import { auditorDefaults, defaultNodeOptions, realAuditDefaults } from '../options.ts'
 import { sleep } from '../util/abort.ts'
+import { compareCodeUnits } from '../../protocol/ascii.ts'
 
 export interface AuditorComponents {
   host: Host
@@ -228,7 +229,7 @@ export class Auditor {
     for (const r of this.found.values()) if (!byPeer.has(r.peer) && r.expiresAt > now && serves(r)) byPeer.set(r.peer, r)
     byPeer.delete(this.c.identity.peerId)
     if (this.c.isZeroed != null) for (const peer of [...byPeer.keys()]) if (this.c.isZeroed(peer)) byPeer.delete(peer)
-    return [...byPeer.values()].sort((a, b) => a.peer.localeCompare(b.peer))
+    return [...byPeer.values()].sort((a, b) => compareCodeUnits(a.peer, b.peer))
   }
 
   /** Audits this epoch: a few per known provider, capped. */

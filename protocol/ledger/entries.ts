@@ -28,6 +28,7 @@ import type { Network } from '../network.ts'
 import { NETWORK_ID_BYTES, SigningDomain, signDomain, signingMessage, verifyDomain, type VerifyFn } from '../signing.ts'
 import { TASK_LIMITS } from '../task.ts'
 import { MAX_WEIGHTS, packedWeightsProblem, packWeights, U16_MAX, type Weight, type Weights } from './packedWeights.ts'
+import { compareCodeUnits } from '../ascii.ts'
 
 export { MAX_WEIGHTS, packWeights, U16_MAX, unpackWeights, type Weight, type Weights } from './packedWeights.ts'
 
@@ -138,9 +139,7 @@ export function epochStartMs (epoch: number, network: Network): number {
 }
 
 /** Code-unit order; PeerIds are ASCII, so this is also byte order. Never localeCompare. */
-export function comparePeerIds (a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0
-}
+export const comparePeerIds = compareCodeUnits
 
 /** A copy of `weights` in provider order, the order packWeights writes (duplicates are still refused there). */
 export function sortWeights (weights: readonly Weight[]): Weights {

@@ -4,6 +4,7 @@ import { answerableRecords, recordUsable, type CapacityRecord } from '../../../p
 import { generateIdentity } from '../../../protocol/identity.ts'
 import { parseNetworkDefinition } from '../../../protocol/network.ts'
 import { capacityRecordBody } from '../../helpers/capacityRecords.ts'
+import { compareCodeUnits } from '../../../protocol/ascii.ts'
 
 const network = parseNetworkDefinition({ name: 'answerable-unit' })
 const now = 1_700_000_000_000
@@ -29,7 +30,7 @@ describe('answerableRecords', () => {
     const closeToExpiry = rec({ expiresAt: now + 500 })
     const otherModel = rec({ models: [{ ...rec().models[0]!, id: 'ref-small' }] })
     const out = answerableRecords([expired, ...good, closeToExpiry, otherModel], 'ref-tiny', opts)
-    expect(out.map(r => r.peer)).toEqual(good.map(r => r.peer).sort((a, b) => a.localeCompare(b)))
+    expect(out.map(r => r.peer)).toEqual(good.map(r => r.peer).sort((a, b) => compareCodeUnits(a, b)))
     expect(answerableRecords([expired, closeToExpiry], 'ref-tiny', opts)).toEqual([])
   })
 
