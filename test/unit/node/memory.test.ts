@@ -3,7 +3,7 @@
  * and the bundle loads a role's modules only when the role needs them.
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { memoryDefaults, VERSION } from '../../../node/options.ts'
@@ -33,6 +33,8 @@ describe('npm start', () => {
 
 describe('the bundle', () => {
   // Beside the real build, so the packages left out of the bundle (classic-level) resolve from node_modules.
+  // node_modules/.cache does not exist on a fresh clone before the first build.
+  mkdirSync(join(REPO_ROOT, 'node_modules', '.cache'), { recursive: true })
   const out = mkdtempSync(join(REPO_ROOT, 'node_modules', '.cache', 'infermesh-test-'))
   afterAll(() => rmSync(out, { recursive: true, force: true }))
 
