@@ -13,6 +13,7 @@ import { startNode } from './node.ts'
 import { auditorDefaults, cliDefaults, defaultNodeOptions, VERSION } from './options.ts'
 import { OPTIONAL_PARAMETERS } from '../protocol/capacity.ts'
 import { loadOrCreateIdentity } from './store/identityFile.ts'
+import { execForMemory } from './memoryExec.ts'
 
 export const EXIT_RUNTIME = 1
 export const EXIT_USAGE = 2
@@ -105,6 +106,8 @@ export function buildProgram (): Command {
     .action(async (opts: Record<string, unknown>) => {
       const cwd = process.cwd()
       const { options } = resolveConfig(startFlags(opts), process.env, cwd)
+      // V8's heap sizing and malloc's arenas for this kind of node (node/memoryExec.ts); may not return.
+      execForMemory(options)
       const format = parseLogFormat(options.logFormat)
       const logger = createLogger(options.logLevel, undefined, format)
       installProcessGuards(logger)

@@ -629,12 +629,13 @@ export const memoryDefaults = {
    * sizes its heap when it starts: v8.setFlagsFromString after that changes
    * nothing, measured), so `npm start` passes them (package.json) and
    * test/unit/node/memory.test.ts checks it passes exactly these.
-   * - --max-semi-space-size=1 (MB): V8 sizes the young generation to the
+   * - --max-semi-space-size=8 (MB): V8 sizes the young generation to the
    *   machine (here 32 MB semi-spaces: 64 MB of new space committed, of which
-   *   a node touched ~25 MB); 1 MB semi-spaces cost more scavenges (each a few
-   *   hundred µs on this workload) and saved 22 MB of RSS at start and more
-   *   under load, where each worker request's garbage otherwise fills the
-   *   whole new space before a scavenge.
+   *   a node touched ~25 MB). 1 MB semi-spaces saved 22 MB of RSS but halved
+   *   the task path's throughput (task-overhead, c=64: 279 against 574
+   *   tasks/s; the soak 171 against ~220) and starved the real-model test's
+   *   validators of audits; 8 MB keeps the throughput (533) for ~6 MB more
+   *   RSS at start than 1 MB (BENCHMARKS.md, memory).
    * - --max-old-space-size=192 (MB): V8 grows the old generation lazily toward
    *   a limit of a quarter of the machine's memory, collecting less the more
    *   room it has; with a limit it collects sooner. An idle node holds ~25 MB,
@@ -642,7 +643,8 @@ export const memoryDefaults = {
    *   and keeps a leak from taking the machine (the node dies with a heap
    *   out-of-memory error instead, which a supervisor restarts).
    */
-  v8Flags: ['--max-semi-space-size=1', '--max-old-space-size=192'] as readonly string[],
+  v8Flags: ['--max-semi-space-size=8', '--max-old-space-size=192'] as readonly string[],
+  // Not for a node that runs llama.cpp: node/memoryExec.ts says why.
   /**
    * LevelDB's block cache, bytes (classic-level's default: 8 MiB). The node
    * reads its database at start (ledger, accounts, blocklist) and then keeps

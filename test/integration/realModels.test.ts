@@ -112,6 +112,7 @@ describe('validators hold real models to account, whatever engine serves them', 
 
   it('convicts every cheat within its bound, never fails an honest provider, and zeroes provable fraud on every node', async () => {
     const gateway = nodes.gateway!
+    const testStarted = Date.now()
     // Client traffic, as on a live network: natural requests to the three models, about 2 a second.
     const random = workloadRandom(0x11a3a)
     let trafficTimer: NodeJS.Timeout | undefined
@@ -251,6 +252,7 @@ describe('validators hold real models to account, whatever engine serves them', 
     const corruptFirst = firstAudit('corrupt30')!
     const corruptZero = Math.min(...['v1', 'v2'].map(v => zeroWeightAt.get(`${v}/${id('corrupt30')}`) ?? Infinity))
     expect(corruptZero - corruptFirst, `epochs from the first audit of corrupt30 to a validator's weight 0: ${JSON.stringify(row('corrupt30'))}`).toBeLessThanOrEqual(5)
+    console.log(`realModels: the run's checks start ${((Date.now() - testStarted) / 1000).toFixed(0)} s into the test`)
     // The provable ones: evidence (exact tier) confirmed by the other validator, a fraud proof
     // (the reference model), and every node that is not a cheater zeroes both.
     const evidence = (await getJson<{ evidence: EvidenceView[] }>(`${gateway.api}/v1/ledger/evidence`)).body.evidence
