@@ -12,6 +12,7 @@ import { epochEntriesRoot } from '../../protocol/ledger/merkle.ts'
 import type { Db } from '../store/db.ts'
 import { Bucket, key } from '../store/repositories.ts'
 import { compareCodeUnits } from '../../protocol/ascii.ts'
+import { GroupCommit } from '../util/groupCommit.ts'
 
 export interface StoredEntry { id: string, epoch: number, bytes: Uint8Array }
 
@@ -20,28 +21,10 @@ const EMPTY_ROOT = epochEntriesRoot([])
 const pad = (epoch: number): string => epoch.toString().padStart(12, '0')
 
 /** Puts that go to disk in one batch, and the promise they all wait on. */
-interface Group {
-  entries: StoredEntry[]
-  ops: Array<{ type: 'put', key: string, value: Uint8Array }>
-  done: Promise<void>
-  resolve: () => void
-  reject: (err: unknown) => void
-}
-
-function newGroup (): Group {
-  let resolve!: () => void
-  let reject!: (err: unknown) => void
-  const done = new Promise<void>((res, rej) => {
-    resolve = res
-    reject = rej
-  })
-  // Every put awaits `done`; this keeps a failed batch with no put left waiting from being an unhandled rejection.
-  done.catch(() => {})
-  return { entries: [], ops: [], done, resolve, reject }
-}
-
 export class LedgerStore {
   private readonly db: Db
+  /** Entries of concurrent puts (a gossip burst) share one LevelDB write. */
+  private readonly writer: GroupCommit
   /** epoch → id → bytes */
   private readonly byEpoch = new Map<number, Map<string, Uint8Array>>()
   private readonly epochOfId = new Map<string, number>()
@@ -50,6 +33,7 @@ export class LedgerStore {
 
   constructor (db: Db) {
     this.db = db
+    this.writer = new GroupCommit(db)
   }
 
   /** Load every stored entry into the index (entries are small; epochs are pruned by the caller). */
@@ -97,10 +81,6 @@ export class LedgerStore {
    * gossip validator runs once per message, many at a time in a burst) go
    * to disk together in the next batch, one write instead of one each; each
    * caller still resolves only after its own entries are written.
-   *
-   * A put joins the group being collected: its batch operations are made
-   * here, and every put of the group waits on the group's one promise (no
-   * promise, closure or record of its own until the write is done).
    */
   async put (entries: StoredEntry[]): Promise<StoredEntry[]> {
     let fresh = entries
@@ -111,41 +91,10 @@ export class LedgerStore {
       }
     }
     if (fresh.length === 0) return []
-    const group = this.collecting ?? (this.collecting = newGroup())
-    for (const e of fresh) {
-      group.entries.push(e)
-      // One key per entry: the id → epoch index is rebuilt in memory by load().
-      group.ops.push({ type: 'put', key: key(Bucket.ledgerByEpoch, `${pad(e.epoch)}/${e.id}`), value: e.bytes })
-    }
-    if (!this.flushing) void this.flush()
-    await group.done
+    // One key per entry: the id → epoch index is rebuilt in memory by load().
+    await this.writer.write(fresh.map(e => ({ type: 'put' as const, key: key(Bucket.ledgerByEpoch, `${pad(e.epoch)}/${e.id}`), value: e.bytes })))
+    for (const e of fresh) this.index(e)
     return fresh
-  }
-
-  /** The puts waiting for the next batch; undefined when none wait. */
-  private collecting: Group | undefined
-  private flushing = false
-
-  private async flush (): Promise<void> {
-    this.flushing = true
-    // The loop's last check and clearing the flag run in one synchronous step,
-    // so a put that comes after it always finds no flush running and starts one.
-    try {
-      while (this.collecting != null) {
-        const group = this.collecting
-        this.collecting = undefined
-        try {
-          await this.db.batch(group.ops)
-        } catch (err) {
-          group.reject(err)
-          continue
-        }
-        for (const e of group.entries) this.index(e)
-        group.resolve()
-      }
-    } finally {
-      this.flushing = false
-    }
   }
 
   epochs (): number[] {

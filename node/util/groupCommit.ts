@@ -4,25 +4,49 @@
  * of one each, and each caller resolves only once its own operations are
  * written. Operations keep their order, so the last put of a key wins, as it
  * would have one batch at a time.
+ *
+ * A write joins the group being collected and waits on the group's one
+ * promise: no promise or record per caller (the ledger's gossip bursts and
+ * every task's receipt come through here).
  */
 import type { Db } from '../store/db.ts'
 
 export type PutOrDel = { type: 'put', key: string, value: Uint8Array } | { type: 'del', key: string }
 
+interface Group {
+  ops: PutOrDel[]
+  done: Promise<void>
+  resolve: () => void
+  reject: (err: unknown) => void
+}
+
+function newGroup (): Group {
+  let resolve!: () => void
+  let reject!: (err: unknown) => void
+  const done = new Promise<void>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  // Every write awaits `done`; this keeps a failed batch with no writer left waiting from being an unhandled rejection.
+  done.catch(() => {})
+  return { ops: [], done, resolve, reject }
+}
+
 export class GroupCommit {
   private readonly db: Db
-  private waiting: Array<{ ops: PutOrDel[], resolve: () => void, reject: (err: unknown) => void }> = []
+  /** The writes waiting for the next batch; undefined when none wait. */
+  private collecting: Group | undefined
   private flushing = false
 
   constructor (db: Db) {
     this.db = db
   }
 
-  async write (ops: PutOrDel[]): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.waiting.push({ ops, resolve, reject })
-      if (!this.flushing) void this.flush()
-    })
+  async write (ops: readonly PutOrDel[]): Promise<void> {
+    const group = this.collecting ?? (this.collecting = newGroup())
+    for (const op of ops) group.ops.push(op)
+    if (!this.flushing) void this.flush()
+    await group.done
   }
 
   private async flush (): Promise<void> {
@@ -30,16 +54,16 @@ export class GroupCommit {
     // The loop's last check and clearing the flag run in one synchronous step,
     // so a write that comes after it always finds no flush running and starts one.
     try {
-      while (this.waiting.length > 0) {
-        const group = this.waiting
-        this.waiting = []
+      while (this.collecting != null) {
+        const group = this.collecting
+        this.collecting = undefined
         try {
-          await this.db.batch(group.length === 1 ? group[0]!.ops : group.flatMap(g => g.ops))
+          await this.db.batch(group.ops)
         } catch (err) {
-          for (const g of group) g.reject(err)
+          group.reject(err)
           continue
         }
-        for (const g of group) g.resolve()
+        group.resolve()
       }
     } finally {
       this.flushing = false
