@@ -153,10 +153,15 @@ class SseWriter {
   }
 }
 
-function clientSignal (ctx: RequestContext): AbortSignal {
+/** A controller aborted when the client goes away before its answer is written. */
+function clientController (ctx: RequestContext): AbortController {
   const controller = new AbortController()
   ctx.res.on('close', () => { if (!ctx.res.writableFinished) controller.abort() })
-  return controller.signal
+  return controller
+}
+
+function clientSignal (ctx: RequestContext): AbortSignal {
+  return clientController(ctx).signal
 }
 
 type TextTask = { kind: 'chat', object: 'chat.completion' } | { kind: 'completion', object: 'text_completion' }
@@ -181,10 +186,10 @@ async function textTask (deps: OpenAIRouteDeps, ctx: RequestContext, task: TextT
 }): Promise<unknown> {
   for (const m of body.models) checkMaxTokens(deps.catalog, m, body.maxTokens)
   const created = Math.floor(Date.now() / 1000)
-  const client = clientSignal(ctx)
-  // One choice failing ends the others: an answer with a choice missing is no answer.
-  const all = new AbortController()
-  const signal = AbortSignal.any([client, all.signal])
+  // The client going away, or one choice failing, ends every choice: an answer with a
+  // choice missing is no answer. One controller for both, not a composite signal per request.
+  const all = clientController(ctx)
+  const signal = all.signal
   const n = body.n ?? 1
   // n choices need n seeds fixed here; one choice leaves it to the gateway as before.
   const seed = n > 1 ? body.seed ?? randomInt(0, 0xffff_ffff) : body.seed

@@ -235,11 +235,21 @@ export function createOpenAIBackend (init: OpenAIBackendInit): Backend {
         if (signal.aborted) throw new TaskError(TaskErrorCode.DEADLINE_EXCEEDED, 'cancelled')
         throw new TaskError(TaskErrorCode.INTERNAL, `cannot reach upstream ${init.upstream.origin}: ${String((err as Error & { cause?: Error }).cause?.message ?? (err as Error).message)}`)
       }
+      let answered = false
       try {
-        return await answer(request, res, signal, emit, timeoutMs)
+        const result = await answer(request, res, signal, emit, timeoutMs)
+        answered = true
+        return result
       } finally {
-        // A body read to its end leaves the connection to the pool; anything else closes it.
-        if (!res.body.readableEnded) res.body.destroy()
+        // A body read to its end leaves the connection to the pool. An answer complete at
+        // [DONE] has the body's last bytes still to come (a server ends it right after):
+        // those are read and dropped, where destroying it would close the connection and
+        // build an AbortError per task. A failed or cancelled answer closes it, so the
+        // upstream stops generating.
+        if (!res.body.readableEnded) {
+          if (answered) res.body.dump({ limit: upstreamDefaults.maxEventBytes }).catch(() => {})
+          else res.body.destroy()
+        }
       }
     }
   }
@@ -280,7 +290,8 @@ async function answer (request: TaskRequest, res: Dispatcher.ResponseData, signa
   const tools = request.kind === 'chat' && usesTools(request.params) ? new UpstreamCalls() : undefined
   let content = ''
   let reasoning = ''
-  for await (const data of sseData(res.body as AsyncIterable<Buffer>, timeoutMs, signal)) {
+  // Leaving this loop at [DONE] must not destroy the body (run() decides what becomes of it).
+  for await (const data of sseData(res.body.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>, timeoutMs, signal)) {
     events++
     if (data === '[DONE]') break
     let ev: any

@@ -246,12 +246,22 @@ export class Gateway {
       deadline: now + gatewayDefaults.taskDeadlineMs
     })
     const started = Date.now()
-    const signal = opts.signal ?? new AbortController().signal
+    // The attempt's own controller, aborted with the caller's signal: a listener removed when
+    // the attempt ends, not a composite signal per attempt.
     const attemptAbort = new AbortController()
-    const attemptSignal = AbortSignal.any([signal, attemptAbort.signal])
-    const frames = peer === this.c.identity.peerId && this.c.localProvider != null
-      ? this.client.localFrames(request, attemptSignal)
-      : await this.client.remoteFrames(candidate.record, request, attemptSignal)
+    const attemptSignal = attemptAbort.signal
+    const onCallerAbort = (): void => { attemptAbort.abort(opts.signal?.reason) }
+    if (opts.signal?.aborted === true) attemptAbort.abort(opts.signal.reason)
+    opts.signal?.addEventListener('abort', onCallerAbort)
+    let frames: AsyncIterable<Frame>
+    try {
+      frames = peer === this.c.identity.peerId && this.c.localProvider != null
+        ? this.client.localFrames(request, attemptSignal)
+        : await this.client.remoteFrames(candidate.record, request, attemptSignal)
+    } catch (err) {
+      opts.signal?.removeEventListener('abort', onCallerAbort)
+      throw err
+    }
 
     let firstTokenAt: number | undefined
     let text = ''
@@ -321,6 +331,7 @@ export class Gateway {
       }
     } finally {
       deadline.clear()
+      opts.signal?.removeEventListener('abort', onCallerAbort)
       // Only a failed attempt resets the stream; a finished one goes back to the pool.
       if (!succeeded) attemptAbort.abort()
       await iterator.return?.()

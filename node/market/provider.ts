@@ -4,7 +4,6 @@
  * streaming chunks, then sign and send the receipt. A closed stream aborts the
  * backend call. Every failure is a typed error frame.
  */
-import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import type { Stream, Connection } from '@libp2p/interface'
 import { taskPriceMicros, decodeFrame, encodeFrame, requestHash, signReceipt, taskOutputHash, TaskError, TaskErrorCode, verifyTaskRequest, type Frame, type SignedObject, type TaskRequest } from '../../protocol/task.ts'
 import type { Identity } from '../../protocol/identity.ts'
@@ -14,12 +13,14 @@ import type { Backend } from '../backends/backend.ts'
 import type { Host } from '../libp2p.ts'
 import type { Logger } from '../logger.ts'
 import { providerDefaults, reachabilityDefaults } from '../options.ts'
+import { FrameOutbox, FrameReader, FrameTimeoutError } from '../util/frames.ts'
 import { closeOrReset } from '../util/stream.ts'
 import { Admission } from './admission.ts'
 import { PeerLimiter } from './peerLimiter.ts'
 import type { Metrics } from '../metrics.ts'
 import type { Accounts } from './accounts.ts'
 import { admitTask } from '../../protocol/taskAdmission.ts'
+import { ErrorCode } from '../../protocol/errors.ts'
 
 export interface ProviderComponents {
   host: Host
@@ -81,14 +82,17 @@ export class ProviderService {
    */
   private async handle (stream: Stream, connection: Connection): Promise<void> {
     const maxBytes = this.c.network.definition.limits.maxMessageBytes
-    const lp = lpStream(stream, { maxDataLength: maxBytes })
+    const reader = new FrameReader(stream, maxBytes)
     const closed = new AbortController()
     const onClose = (): void => closed.abort()
     stream.addEventListener('close', onClose)
     // One signal per stream, not per task: the stream closing or the node stopping cancels the task in hand.
     const signal = AbortSignal.any([closed.signal, this.controller.signal])
     // A peer that stops reading is cut off: every frame must be taken within the write deadline.
-    const send = async (frame: Frame): Promise<void> => { await writeWithin(stream, lp, encodeFrame(frame), providerDefaults.writeIdleTimeoutMs) }
+    // Chunks go out at the end of the event loop's turn, with whatever else that turn sent (the
+    // receipt, when the backend finished as it streamed); the last frame of a task is waited for.
+    const outbox = new FrameOutbox(stream, providerDefaults.writeIdleTimeoutMs)
+    const send = async (frame: Frame): Promise<void> => { await outbox.send(encodeFrame(frame), frame.t !== 'chunk') }
     const peer = connection.remotePeer.toString()
     this.c.metrics?.taskStreams.inc({ role: 'provider' })
     try {
@@ -96,7 +100,7 @@ export class ProviderService {
         // A peer that opens a stream and says nothing, or half a frame, is cut off (slow-loris);
         // a kept-alive stream left idle is closed gracefully.
         const wait = served === 0 ? providerDefaults.requestReadTimeoutMs : providerDefaults.keepAliveIdleMs
-        const read = await readWithin(lp, wait, signal)
+        const read = await readWithin(reader, wait, signal)
         if (read === 'closed') return
         if (read === 'ended' || (read === 'timeout' && served > 0)) {
           await closeQuietly(stream)
@@ -121,7 +125,7 @@ export class ProviderService {
         try {
           let signed: SignedObject<TaskRequest>
           try {
-            const frame = decodeFrame(read.subarray(), maxBytes)
+            const frame = decodeFrame(read, maxBytes)
             if (frame.t !== 'req') throw new TaskError(TaskErrorCode.INVALID_REQUEST, `expected a request frame, got "${frame.t}"`)
             signed = verifyTaskRequest(frame.body, frame.sig, this.c.network, this.c.verify)
           } catch (err) {
@@ -163,10 +167,17 @@ export class ProviderService {
       // What this provider sees of each task (for operators, and for measuring
       // that audits look like client traffic); built only when someone reads it.
       if (this.c.logger.isLevelEnabled('debug')) this.c.logger.debug({ taskId: request.id, requester: remotePeer, model: request.model, kind: request.kind, promptChars: promptChars(request), messages: 'messages' in request.input ? request.input.messages.length : 0, params: request.params }, 'task admitted')
-      const deadline = AbortSignal.any([signal, AbortSignal.timeout(Math.max(0, request.deadline - this.c.now()))])
-      const release = await this.admission.acquire(deadline)
-      const startedAt = this.c.now()
+      // One controller per task, its timer cleared when the task ends: AbortSignal.any with
+      // AbortSignal.timeout leaves a live timer and a composite signal behind every task.
+      const expiry = new AbortController()
+      const deadline = expiry.signal
+      const onCancel = (): void => { expiry.abort(signal.reason) }
+      signal.addEventListener('abort', onCancel)
+      const timer = setTimeout(() => { expiry.abort(new TaskError(TaskErrorCode.DEADLINE_EXCEEDED, 'the task ran past its deadline')) }, Math.max(0, request.deadline - this.c.now()))
+      let release: (() => void) | undefined
       try {
+        release = await this.admission.acquire(deadline)
+        const startedAt = this.c.now()
         const result = await this.c.backend.run(request, deadline, async chunk => send(chunk))
           .catch((err: unknown) => {
             if (deadline.aborted && !signal.aborted) throw new TaskError(TaskErrorCode.DEADLINE_EXCEEDED, 'the task ran past its deadline')
@@ -189,13 +200,27 @@ export class ProviderService {
           startedAt,
           finishedAt: this.c.now()
         })
-        // Record what we are owed before the receipt leaves: it is our evidence.
-        await this.c.accounts.recordEarned(receipt, request.deadline)
-        await send({ t: 'receipt', body: receipt.body, sig: receipt.sig })
+        // What we are owed is written while the receipt goes out, not before it: the two
+        // overlap, and this stream takes its next task only once both are done. A write that
+        // fails here loses this one task's record (the receipt is already sent); the
+        // storage failure then refuses every later task (admitTask).
+        const recorded = this.c.accounts.recordEarned(receipt, request.deadline).then(() => undefined, (err: unknown) => err)
+        await send({ t: 'receipt', body: receipt.body, sig: receipt.sig }).catch(async (err: unknown) => {
+          await recorded
+          throw err
+        })
+        const failed = await recorded
+        if (failed !== undefined) {
+          this.c.logger.warn({ err: failed, taskId: request.id }, 'the receipt went out, but recording what it earned failed')
+          done(ErrorCode.STORAGE_FAILED)
+          return false
+        }
         done('ok')
         return true
       } finally {
-        release()
+        clearTimeout(timer)
+        signal.removeEventListener('abort', onCancel)
+        release?.()
       }
     } catch (err) {
       done(err instanceof TaskError ? err.code : 'INTERNAL')
@@ -226,41 +251,17 @@ function errorFrame (err: unknown, log: Logger, taskId?: string): Frame {
   return { t: 'error', code, message: err instanceof TaskError ? err.message.slice(0, 1024) : 'provider internal error' }
 }
 
-/**
- * Write one frame, resetting the stream if the peer has not taken it within `ms`.
- * A timer per write, not an AbortSignal.any + AbortSignal.timeout pair: this runs
- * for every frame of every task.
- */
-async function writeWithin (stream: Stream, lp: LengthPrefixedStream<Stream>, bytes: Uint8Array, ms: number): Promise<void> {
-  const timer = setTimeout(() => stream.abort(new Error(`the requester took no frame for ${ms} ms`)), ms)
-  try {
-    await lp.write(bytes)
-  } catch (err) {
-    stream.abort(err as Error)
-    throw err
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
 /** The next frame, or why there is none: the stream closed or was cancelled, the requester ended it, or `ms` passed. */
-async function readWithin (lp: LengthPrefixedStream<Stream>, ms: number, signal: AbortSignal): Promise<Awaited<ReturnType<LengthPrefixedStream['read']>> | 'closed' | 'ended' | 'timeout'> {
+async function readWithin (reader: FrameReader, ms: number, signal: AbortSignal): Promise<Uint8Array | 'closed' | 'ended' | 'timeout'> {
   if (signal.aborted) return 'closed'
-  const deadline = new AbortController()
-  const timer = setTimeout(() => deadline.abort(), ms)
-  const onAbort = (): void => deadline.abort()
-  signal.addEventListener('abort', onAbort)
   try {
-    return await lp.read({ signal: deadline.signal })
+    return await reader.read(signal, ms)
   } catch (err) {
     if (signal.aborted) return 'closed'
-    if (deadline.signal.aborted) return 'timeout'
+    if (err instanceof FrameTimeoutError) return 'timeout'
     // The requester closed its side between tasks (an unexpected EOF before any byte of a frame).
     if ((err as { name?: string }).name === 'UnexpectedEOFError') return 'ended'
     return 'closed'
-  } finally {
-    clearTimeout(timer)
-    signal.removeEventListener('abort', onAbort)
   }
 }
 

@@ -8,8 +8,8 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import type { Stream } from '@libp2p/interface'
+import { FrameReader, writeFrames } from '../util/frames.ts'
 import { StreamPool } from '../util/streamPool.ts'
 import type { Metrics } from '../metrics.ts'
 import { openStream } from '../util/openStream.ts'
@@ -48,7 +48,7 @@ function relayBroke (e: AttemptError, relayed: boolean): AttemptError {
 /** A task stream this gateway holds, with its frame reader. */
 interface Held {
   stream: Stream
-  lp: LengthPrefixedStream<Stream>
+  reader: FrameReader
   relayed: boolean
 }
 
@@ -76,14 +76,14 @@ export class TaskClient {
     let pooled = this.pool.take(record.peer)
     let held = pooled ?? await this.open(record, signal)
     try {
-      await held.lp.write(requestBytes, { signal })
+      await writeFrames(held.stream, [requestBytes], signal)
     } catch (err) {
       held.stream.abort(err as Error)
       if (pooled == null) throw relayBroke(new AttemptError(ErrorCode.DIAL, `cannot send the request: ${(err as Error).message}`, false), held.relayed)
       // A kept-alive stream the provider had just closed: the request never reached it.
       pooled = undefined
       held = await this.open(record, signal)
-      await held.lp.write(requestBytes, { signal }).catch((err: Error) => {
+      await writeFrames(held.stream, [requestBytes], signal).catch((err: Error) => {
         held.stream.abort(err)
         throw relayBroke(new AttemptError(ErrorCode.DIAL, `cannot send the request: ${err.message}`, false), held.relayed)
       })
@@ -99,7 +99,7 @@ export class TaskClient {
           while (true) {
             let buf
             try {
-              buf = await held.lp.read({ signal })
+              buf = await held.reader.read(signal)
             } catch (err) {
               if (signal.aborted) return
               if (pooled != null && frames === 0) {
@@ -109,7 +109,7 @@ export class TaskClient {
                 pooled = undefined
                 held = await reopen()
                 try {
-                  await held.lp.write(requestBytes, { signal })
+                  await writeFrames(held.stream, [requestBytes], signal)
                 } catch (e) {
                   held.stream.abort(e as Error)
                   throw relayBroke(new AttemptError(ErrorCode.DIAL, `cannot send the request: ${(e as Error).message}`, false), held.relayed)
@@ -121,7 +121,7 @@ export class TaskClient {
             frames++
             let frame: Frame
             try {
-              frame = decodeFrame(buf.subarray(), maxBytes)
+              frame = decodeFrame(buf, maxBytes)
             } catch (err) {
               throw new AttemptError(TaskErrorCode.INVALID_REQUEST, (err as Error).message, false)
             }
@@ -153,7 +153,7 @@ export class TaskClient {
       // negotiateFully: false sends the request with the protocol proposal, saving a round trip.
       const opened = await openStream(this.c.host, peerId, protocolIds(this.c.network).task, { signal: AbortSignal.any([signal, AbortSignal.timeout(gatewayDefaults.dialTimeoutMs)]), negotiateFully: false })
       this.c.metrics?.taskStreams.inc({ role: 'gateway' })
-      return { stream: opened.stream, lp: lpStream(opened.stream, { maxDataLength: this.c.network.definition.limits.maxMessageBytes }), relayed: opened.relayed }
+      return { stream: opened.stream, reader: new FrameReader(opened.stream, this.c.network.definition.limits.maxMessageBytes), relayed: opened.relayed }
     } catch (err) {
       throw new AttemptError(ErrorCode.DIAL, `cannot reach provider: ${(err as Error).message}`, false)
     }

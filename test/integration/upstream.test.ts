@@ -157,6 +157,24 @@ describe('--backend openai', () => {
     }
   })
 
+  it('keeps one connection to the upstream across tasks: a stream read to [DONE] leaves it to the next task', async () => {
+    const connections = (): Promise<number> => new Promise(resolve => plainUpstream.getConnections((_err, n) => resolve(n)))
+    let opened = 0
+    const count = (): void => { opened++ }
+    plainUpstream.on('connection', count)
+    try {
+      for (let i = 0; i < 8; i++) {
+        const r = await client(plain).chat.completions.create({ model: 'thinking-stream-model', messages: [{ role: 'user', content: `again ${i}` }], max_tokens: 16 })
+        expect(r.choices[0]!.message.content).toBe('Thought through.')
+      }
+    } finally {
+      plainUpstream.off('connection', count)
+    }
+    // The pool may open its first connection here; a body destroyed at [DONE] would cost one per task.
+    expect(opened).toBeLessThanOrEqual(1)
+    expect(await connections()).toBeGreaterThanOrEqual(1)
+  })
+
   it('passes an upstream\'s tool calls on as they are, and counts the bad ones against the provider', async () => {
     const tools = [{ type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } }]
     const ask = async (content: string): Promise<OpenAI.ChatCompletion> => await client(plain).chat.completions.create({ model: 'tool-model', messages: [{ role: 'user', content }], tools, max_tokens: 16 })
