@@ -59,7 +59,171 @@ function checkStructure (bytes: Uint8Array, maxDepth: number): void {
 }
 
 export function encodeCanonical (value: unknown): Uint8Array {
+  const fast = encodeCanonicalFast(value)
+  return fast !== GIVE_UP ? fast : encode(value, rfc8949EncodeOptions)
+}
+
+/** cborg's canonical encoding alone, for the agreement tests. */
+export function encodeCanonicalByCborg (value: unknown): Uint8Array {
   return encode(value, rfc8949EncodeOptions)
+}
+
+/** The fast encoder alone, for the agreement tests: the bytes, or undefined where it gives up. */
+export function tryEncodeCanonicalFast (value: unknown): Uint8Array | undefined {
+  const v = encodeCanonicalFast(value)
+  return v === GIVE_UP ? undefined : v
+}
+
+// ---- fast encoder -------------------------------------------------------------
+
+/**
+ * What records are made of, written straight into one reused buffer: safe
+ * integers, well-formed text, Uint8Arrays, arrays, plain objects with ASCII
+ * keys, booleans and null. cborg builds a token list per value and sorts each
+ * map's entries by encoding their keys (a task takes ~7 encodes; cborg was most
+ * of the CBOR time in the task path's profile). Anything else (floats, -0,
+ * undefined, Maps, non-ASCII keys, lone surrogates, other objects, deeper than
+ * ENCODE_MAX_DEPTH): GIVE_UP, and cborg encodes it. The agreement tests
+ * (codec.test.ts) compare both on random values.
+ */
+const ENCODE_MAX_DEPTH = 64
+let out = new Uint8Array(4096)
+let end = 0
+const utf8 = new TextEncoder()
+
+function encodeCanonicalFast (value: unknown): Uint8Array | GiveUp {
+  end = 0
+  if (!encodeItem(value, 0)) return GIVE_UP
+  return out.slice(0, end)
+}
+
+function room (n: number): void {
+  if (end + n <= out.length) return
+  let size = out.length * 2
+  while (size < end + n) size *= 2
+  const bigger = new Uint8Array(size)
+  bigger.set(out.subarray(0, end))
+  out = bigger
+}
+
+/** A head: major type and its argument, a safe non-negative integer, in shortest form. */
+function writeHead (major: number, n: number): void {
+  room(9)
+  const m = major << 5
+  if (n < 24) {
+    out[end++] = m | n
+  } else if (n < 0x100) {
+    out[end++] = m | 24
+    out[end++] = n
+  } else if (n < 0x10000) {
+    out[end++] = m | 25
+    out[end++] = n >> 8
+    out[end++] = n & 0xff
+  } else if (n < 0x100000000) {
+    out[end++] = m | 26
+    out[end++] = n >>> 24
+    out[end++] = (n >>> 16) & 0xff
+    out[end++] = (n >>> 8) & 0xff
+    out[end++] = n & 0xff
+  } else {
+    const hi = Math.floor(n / 0x100000000)
+    const lo = n >>> 0
+    out[end++] = m | 27
+    out[end++] = hi >>> 24
+    out[end++] = (hi >>> 16) & 0xff
+    out[end++] = (hi >>> 8) & 0xff
+    out[end++] = hi & 0xff
+    out[end++] = lo >>> 24
+    out[end++] = (lo >>> 16) & 0xff
+    out[end++] = (lo >>> 8) & 0xff
+    out[end++] = lo & 0xff
+  }
+}
+
+/** Text as UTF-8; false for a lone surrogate (TextEncoder and cborg would not agree on it). */
+function writeText (s: string): boolean {
+  const n = s.length
+  let ascii = true
+  for (let i = 0; i < n; i++) {
+    if (s.charCodeAt(i) > 0x7f) {
+      ascii = false
+      break
+    }
+  }
+  if (ascii) {
+    writeHead(3, n)
+    room(n)
+    for (let i = 0; i < n; i++) out[end++] = s.charCodeAt(i)
+    return true
+  }
+  if (!s.isWellFormed()) return false
+  const bytes = utf8.encode(s)
+  writeHead(3, bytes.length)
+  room(bytes.length)
+  out.set(bytes, end)
+  end += bytes.length
+  return true
+}
+
+/** RFC 8949 §4.2.1 order of ASCII keys: by encoded bytes, which is by length, then by bytes. */
+function compareKeys (a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0)
+}
+
+function isAsciiKey (k: string): boolean {
+  for (let i = 0; i < k.length; i++) if (k.charCodeAt(i) > 0x7f) return false
+  return true
+}
+
+function encodeItem (v: unknown, depth: number): boolean {
+  switch (typeof v) {
+    case 'number':
+      if (!Number.isSafeInteger(v) || Object.is(v, -0)) return false
+      if (v >= 0) writeHead(0, v)
+      else writeHead(1, -1 - v)
+      return true
+    case 'string':
+      return writeText(v)
+    case 'boolean':
+      room(1)
+      out[end++] = v ? 0xf5 : 0xf4
+      return true
+    case 'object': {
+      if (v === null) {
+        room(1)
+        out[end++] = 0xf6
+        return true
+      }
+      if (depth >= ENCODE_MAX_DEPTH) return false
+      if (v instanceof Uint8Array) {
+        writeHead(2, v.length)
+        room(v.length)
+        out.set(v, end)
+        end += v.length
+        return true
+      }
+      if (Array.isArray(v)) {
+        writeHead(4, v.length)
+        for (let i = 0; i < v.length; i++) if (!encodeItem(v[i], depth + 1)) return false
+        return true
+      }
+      const proto = Object.getPrototypeOf(v)
+      if (proto !== Object.prototype && proto !== null) return false
+      const keys = Object.keys(v)
+      for (const k of keys) if (!isAsciiKey(k)) return false
+      keys.sort(compareKeys)
+      writeHead(5, keys.length)
+      for (const k of keys) {
+        const item = (v as Record<string, unknown>)[k]
+        if (item === undefined) return false
+        writeText(k)
+        if (!encodeItem(item, depth + 1)) return false
+      }
+      return true
+    }
+    default:
+      return false
+  }
 }
 
 /**

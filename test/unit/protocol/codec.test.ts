@@ -2,7 +2,7 @@ import { decode as cborgDecode } from 'cborg'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { fromHex, toHex } from '../../../protocol/bytes.ts'
-import { MAX_DEPTH, decodeCanonical, decodeCanonicalByReencode, encodeCanonical, tryDecodeCanonicalFast } from '../../../protocol/codec.ts'
+import { MAX_DEPTH, decodeCanonical, decodeCanonicalByReencode, encodeCanonical, encodeCanonicalByCborg, tryDecodeCanonicalFast, tryEncodeCanonicalFast } from '../../../protocol/codec.ts'
 import { CodedError, ErrorCode } from '../../../protocol/errors.ts'
 import { CODEC_VALUE } from '../../fixtures/golden-inputs.ts'
 import { cborValue, expectCode, golden } from './helpers.ts'
@@ -330,5 +330,60 @@ describe('codec: the fast canonical check agrees with the re-encode check', () =
     for (const depth of [MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 1]) {
       agree(new Uint8Array(depth + 1).fill(0x81).map((x, i) => i === depth ? 0 : x))
     }
+  })
+})
+
+describe('codec: the fast encoder writes the bytes cborg writes', () => {
+  const asciiText = fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map(c => String.fromCharCode(c)), maxLength: 30 })
+  const { recordValue } = fc.letrec(tie => ({
+    recordValue: fc.oneof(
+      { depthSize: 'small', maxDepth: 5, withCrossShrink: true },
+      fc.constant(null),
+      fc.boolean(),
+      fc.maxSafeInteger(),
+      fc.constantFrom(0, 23, 24, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, -1, -24, -25, -256, -257, -65537, -(2 ** 32) - 1),
+      asciiText,
+      fc.string({ unit: 'grapheme', maxLength: 8 }),
+      fc.uint8Array({ maxLength: 300 }),
+      fc.array(tie('recordValue'), { maxLength: 5 }),
+      fc.dictionary(asciiText.filter(k => k !== '__proto__'), tie('recordValue'), { maxKeys: 8 })
+    )
+  }))
+
+  it('on record-shaped values, which it never gives up on', () => {
+    fc.assert(fc.property(recordValue, v => {
+      const fast = tryEncodeCanonicalFast(v)
+      expect(fast).toBeDefined()
+      expect(toHex(fast!)).toBe(toHex(encodeCanonicalByCborg(v)))
+    }), { numRuns: 2000 })
+  })
+
+  it('on any value: the same bytes, or it gives up and cborg encodes it', () => {
+    let fast = 0
+    fc.assert(fc.property(cborValue, v => {
+      const mine = tryEncodeCanonicalFast(v)
+      if (mine !== undefined) {
+        fast++
+        expect(toHex(mine)).toBe(toHex(encodeCanonicalByCborg(v)))
+      }
+      expect(toHex(encodeCanonical(v))).toBe(toHex(encodeCanonicalByCborg(v)))
+    }), { numRuns: 2000 })
+    expect(fast).toBeGreaterThan(200)
+  })
+
+  it('gives up on what cborg alone decides: floats, -0, undefined, Maps, lone surrogates, non-ASCII keys, other objects', () => {
+    for (const v of [1.5, -0, undefined, { a: undefined }, new Map([['a', 1]]), '\ud800', { é: 1 }, new Date(0), 2 ** 53, [new Uint16Array(2)]]) {
+      expect(tryEncodeCanonicalFast(v), String(v)).toBeUndefined()
+    }
+    expect(toHex(encodeCanonical(1.5))).toBe('f93e00')
+  })
+
+  it('grows its buffer for large values and does not hand out its own buffer', () => {
+    const big = { data: new Uint8Array(100_000).fill(7), list: Array.from({ length: 5000 }, (_, i) => i) }
+    const a = encodeCanonical(big)
+    expect(toHex(a)).toBe(toHex(encodeCanonicalByCborg(big)))
+    const b = encodeCanonical({ x: 1 })
+    expect(toHex(a)).toBe(toHex(encodeCanonicalByCborg(big)))
+    expect(toHex(b)).toBe(toHex(encodeCanonicalByCborg({ x: 1 })))
   })
 })
