@@ -11,7 +11,7 @@
 import { sha256 } from '@noble/hashes/sha2.js'
 import { z } from 'zod'
 import { bytesEqual, toHex } from './bytes.ts'
-import { decodeCanonical, decodeStrict, encodeCanonical } from './codec.ts'
+import { decodeCanonical, decodeStrict, encodeCanonical, tryDecodeCanonicalFast } from './codec.ts'
 import { CodedError, ErrorCode } from './errors.ts'
 import { modelIdSchema } from './capacity.ts'
 import { compileSchema, SCHEMA_LIMITS } from './structured/jsonSchema.ts'
@@ -346,7 +346,10 @@ export function decodeFrame (bytes: Uint8Array, maxBytes: number): Frame {
   let raw: unknown
   try {
     // Frames are not signed; the signed bodies inside are decoded canonically on verify.
-    raw = decodeStrict(bytes, maxBytes)
+    // Frames are written canonically, so the canonical fast path takes nearly all of them;
+    // whatever it leaves (floats in logprobs, non-ASCII text) the strict decoder takes.
+    const fast = bytes.length <= maxBytes ? tryDecodeCanonicalFast(bytes) : undefined
+    raw = fast !== undefined ? fast.value : decodeStrict(bytes, maxBytes)
   } catch (err) {
     throw new TaskError(TaskErrorCode.INVALID_REQUEST, `bad frame: ${(err as Error).message}`)
   }

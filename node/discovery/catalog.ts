@@ -173,6 +173,12 @@ export class Catalog {
 
   /** Largest context length any provider of `model` advertises, if known. */
   contextLength (model: string): number | undefined {
-    return this.models().find(m => m.id === model)?.contextLength
+    // Asked on every chat request: a scan of the records, not the whole model list built and sorted.
+    this.prune()
+    let longest: number | undefined
+    for (const r of this.byPeer.values()) {
+      for (const m of r.models) if (m.id === model) longest = Math.max(longest ?? 0, m.contextLength)
+    }
+    return longest
   }
 }

@@ -7,7 +7,8 @@
  * for its own. Settlement is
  * outside the node; the receipts are its evidence.
  */
-import { decode, encode } from 'cborg'
+import { decode } from 'cborg'
+import { encodeCanonical } from '../../protocol/codec.ts'
 import { receiptId, type Receipt, type SignedObject } from '../../protocol/task.ts'
 import { storageFailure, type Db } from '../store/db.ts'
 import type { CodedError } from '../../protocol/errors.ts'
@@ -96,14 +97,16 @@ export class Accounts {
     if (this.inFlight.has(receiptKey) || this.recent.has(receiptKey)) return // already counted
     this.inFlight.add(receiptKey)
     try {
-      const stored: StoredReceipt = { body: receipt.body, sig: receipt.sig, requestBody: request?.body, requestSig: request?.sig, receivedAt: Date.now() }
-      const ops: Array<{ type: 'put', key: string, value: Uint8Array }> = [{ type: 'put', key: receiptKey, value: encode(stripUndefined(stored)) }]
+      const stored: StoredReceipt = request != null
+        ? { body: receipt.body, sig: receipt.sig, requestBody: request.body, requestSig: request.sig, receivedAt: Date.now() }
+        : { body: receipt.body, sig: receipt.sig, receivedAt: Date.now() }
+      const ops: Array<{ type: 'put', key: string, value: Uint8Array }> = [{ type: 'put', key: receiptKey, value: encodeCanonical(stored) }]
       if (!selfDealing || peer !== this.self) {
         // Update memory before the write, so concurrent receipts never read a
         // stale balance; batches are applied in order, so the last one wins.
         const next = update(this.balance(peer))
         this.balances.set(peer, next)
-        ops.push({ type: 'put', key: key(Bucket.accounts, peer), value: encode(next) })
+        ops.push({ type: 'put', key: key(Bucket.accounts, peer), value: encodeCanonical(next) })
       }
       await this.writer.write(ops)
       this.remember(receiptKey, deadline)
@@ -140,8 +143,4 @@ export class Accounts {
   static idOf (receipt: SignedObject<Receipt>): string {
     return receiptId(receipt)
   }
-}
-
-function stripUndefined<T extends object> (o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T
 }
