@@ -13,7 +13,7 @@ import { startNode } from './node.ts'
 import { auditorDefaults, cliDefaults, defaultNodeOptions, VERSION } from './options.ts'
 import { OPTIONAL_PARAMETERS } from '../protocol/capacity.ts'
 import { loadOrCreateIdentity } from './store/identityFile.ts'
-import { execForMemory } from './memoryExec.ts'
+import { execForMemory, reduceHeapWhenIdle, runsLlama } from './memoryExec.ts'
 
 export const EXIT_RUNTIME = 1
 export const EXIT_USAGE = 2
@@ -111,7 +111,12 @@ export function buildProgram (): Command {
       const format = parseLogFormat(options.logFormat)
       const logger = createLogger(options.logLevel, undefined, format)
       installProcessGuards(logger)
-      const node = await startNode(options, { cwd, logger })
+      // V8's spare heap back to the system once started (before the node says it is up) and
+      // whenever idle (node/memoryExec.ts); not beside llama.cpp, whose per-token sampling in
+      // JavaScript a collection would pause.
+      let stopHeapReducer: (() => void) | undefined
+      const beforeReady = runsLlama(options) || process.env.INFERMESH_IDLE_GC === '0' ? undefined : () => { stopHeapReducer = reduceHeapWhenIdle() }
+      const node = await startNode(options, { cwd, logger, beforeReady })
       if (prettyLogs(format)) process.stdout.write(startBanner(bannerInfo(node, options.apiToken != null)))
       let stopping = false
       const shutdown = (signal: string): void => {
@@ -121,6 +126,7 @@ export function buildProgram (): Command {
         }
         stopping = true
         logger.info({ signal }, 'shutting down')
+        stopHeapReducer?.()
         node.stop().then(() => {
           logger.info('stopped')
           process.exit(0)

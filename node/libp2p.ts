@@ -18,7 +18,6 @@ import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
-import { uPnPNAT } from '@libp2p/upnp-nat'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import type { Registry } from 'prom-client'
 import { CAPACITY_KEY_NAMESPACE, selectCapacityRecord, verifyCapacityRecord } from '../protocol/capacity.ts'
@@ -26,7 +25,6 @@ import type { Identity } from '../protocol/identity.ts'
 import { protocolIds, type Network } from '../protocol/network.ts'
 import type { VerifyFn } from '../protocol/signing.ts'
 import { createConnectionGater, type GaterDenial } from './gating/connectionGater.ts'
-import { portMappingClient } from './discovery/portMapping.ts'
 import { libp2pDefaults, reachabilityDefaults } from './options.ts'
 
 export type HostServices = {
@@ -106,6 +104,14 @@ export async function createHost (init: HostInit): Promise<Host> {
     }
   }
 
+  // Loaded only with --upnp: @achingbrain/nat-port-mapper brings node:https and node:tls
+  // (2.9 MB of RSS in a bare node) and an XML parser, which a node without UPnP never uses.
+  let upnp: ReturnType<typeof import('@libp2p/upnp-nat').uPnPNAT> | undefined
+  if (init.upnp === true) {
+    const [{ uPnPNAT }, { portMappingClient }] = await Promise.all([import('@libp2p/upnp-nat'), import('./discovery/portMapping.ts')])
+    upnp = uPnPNAT({ portMappingClient: portMappingClient(), portMappingDescription: 'infermesh', autoConfirmAddress: true })
+  }
+
   return createLibp2p({
     privateKey,
     ...(init.metricsRegistry != null ? { metrics: prometheusMetrics({ registry: init.metricsRegistry, collectDefaultMetrics: false, preserveExistingMetrics: true }) } : {}),
@@ -144,7 +150,7 @@ export async function createHost (init: HostInit): Promise<Host> {
       // address is taken on the router's word (autoConfirmAddress): AutoNAT v2 checks an address
       // only when a new peer connects, so on a network whose peers are all connected already a
       // mapping made later stayed unlisted (a CI run: 90 s). Validators' address checks still dial it.
-      ...(init.upnp === true ? { upnp: uPnPNAT({ portMappingClient: portMappingClient(), portMappingDescription: 'infermesh', autoConfirmAddress: true }) } : {}),
+      ...(upnp != null ? { upnp } : {}),
       ...(init.relay != null
         ? {
             relay: circuitRelayServer({

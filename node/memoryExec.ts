@@ -15,7 +15,15 @@
  *
  * Not under an IPC channel (the devnet's nodes: the channel would not survive
  * the exec); INFERMESH_MEMORY_EXEC=0 turns it off.
+ *
+ * The other half is at run time (reduceHeapWhenIdle, below): what V8 keeps
+ * committed while the node idles goes back to the system, once the node has
+ * started and whenever it idles again (`infermesh start`, not beside llama.cpp;
+ * INFERMESH_IDLE_GC=0 turns it off).
  */
+import { performance } from 'node:perf_hooks'
+import { getHeapStatistics, setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { memoryDefaults, type NodeOptions } from './options.ts'
 
 /** Whether this node runs llama.cpp in process. */
@@ -45,4 +53,64 @@ export function execForMemory (options: Pick<NodeOptions, 'backend' | 'roles' | 
   const plan = memoryExecPlan(options, process.execArgv, process.env)
   if (plan == null) return
   process.execve(process.execPath, [process.execPath, ...plan.execArgv, ...process.argv.slice(1)], plan.env)
+}
+
+type Gc = (options: { type: 'major', execution: 'sync', flavor: 'last-resort' }) => void
+let gcFn: Gc | undefined
+
+/**
+ * A memory-reducing full collection: the "last-resort" one V8 runs before an
+ * out-of-memory error, which compacts the old generation and shrinks the young
+ * one's two semi-spaces to their minimum (a plain gc() leaves them committed).
+ * There is no API for it without --expose-gc: the flag is set for the one call
+ * that takes gc from a fresh context (so no global `gc` appears in the node's
+ * own), then unset. Returns the pause, ms.
+ */
+export function reduceHeap (): number {
+  if (gcFn == null) {
+    setFlagsFromString('--expose-gc')
+    gcFn = runInNewContext('gc') as Gc
+    setFlagsFromString('--no-expose-gc')
+  }
+  const t0 = performance.now()
+  gcFn({ type: 'major', execution: 'sync', flavor: 'last-resort' })
+  return performance.now() - t0
+}
+
+/**
+ * Gives V8's spare heap back whenever the node idles (issue 16, idle RSS): once
+ * at once (what starting left behind), then after any `windowMs` whose event
+ * loop utilisation was below `maxIdleElu` while the heap held `minSlackBytes`
+ * more than it uses, at most every `minIntervalMs`. Why: V8 grows the young
+ * generation to its cap (16 MB, all resident, with --max-semi-space-size=8)
+ * from the background work of an idle node alone (gossipsub heartbeats, DHT
+ * refresh, metrics: a gateway reached the cap 20 s after start with no task),
+ * and its own memory reducer only runs after an old-generation collection,
+ * which an idle node rarely needs. A loaded node never idles a window, so the
+ * steady state and its throughput are V8's own. Measured on the soak's nodes
+ * (scripts/bench/soak.ts's start, 2 cores, side by side, mean of 2 runs): just
+ * after start gateway/provider/validator/relay 112/113/104/105 MB without it,
+ * 96/95/92/88 with it (and node:http without its facade); 25 s later, still
+ * idle, 117/115/113/109 without, 95/95/91/96 with. The collection itself took
+ * 120-400 ms on that busy machine (a 20 MB heap; "last-resort" marks twice or
+ * more).
+ * Returns a stop function; the timer does not hold the process open.
+ */
+export function reduceHeapWhenIdle (opts: { windowMs: number, maxIdleElu: number, minSlackBytes: number, minIntervalMs: number } = memoryDefaults.idleHeapReduce): () => void {
+  reduceHeap()
+  let last = performance.now()
+  let prev = performance.eventLoopUtilization()
+  const timer = setInterval(() => {
+    const now = performance.eventLoopUtilization()
+    const elu = performance.eventLoopUtilization(now, prev).utilization
+    prev = now
+    if (elu >= opts.maxIdleElu || performance.now() - last < opts.minIntervalMs) return
+    const heap = getHeapStatistics()
+    if (heap.total_heap_size - heap.used_heap_size < opts.minSlackBytes) return
+    reduceHeap()
+    last = performance.now()
+    prev = performance.eventLoopUtilization() // the collection's own pause is not the next window's load
+  }, opts.windowMs)
+  timer.unref()
+  return () => clearInterval(timer)
 }

@@ -81,7 +81,12 @@ function validateBootstrap (addrs: string[]): string[] {
   return addrs
 }
 
-export async function startNode (options: NodeOptions, ctx: { cwd: string, logger: Logger, network?: Network }): Promise<InfermeshNode> {
+/**
+ * ctx.beforeReady: called once everything has started, just before the "API
+ * listening" line that tells operators, tests and benches the node is up
+ * (`infermesh start` gives V8's spare heap back there: node/memoryExec.ts).
+ */
+export async function startNode (options: NodeOptions, ctx: { cwd: string, logger: Logger, network?: Network, beforeReady?: () => void }): Promise<InfermeshNode> {
   const log = ctx.logger
   useNodeAccelerators()
   // Check everything the operator gave before touching the data directory.
@@ -327,6 +332,7 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
     const context: NodeContext = { identity, network, host, roles, models: advertisedModels, lookup, version: VERSION, startedAt: Date.now(), reachability: () => reachability.current(), connectionKinds: () => reachability.countConnections() }
     const api = await startApiServer(apiAddress, [...nodeRoutes(context, gateway.book), ...openaiRoutes({ node: context, gateway, catalog, accounts, scoringEngines }), ...scoringRoutes(scoringEngines ?? new Map()), ...ledgerRoutes({ node: context, ledger, reputation, auditor, verifier: modelVerifier }), metricsRoute({ metrics, host, provider, ledgerStore, connectionKinds: context.connectionKinds }), ...adminRoutes({ node: context, blocklist, now, logger: log.child({ component: 'admin' }) }), ...dashboardRoutes()], { token: options.apiToken, logger: log.child({ component: 'api' }) })
     stack.push(async () => api.close())
+    ctx.beforeReady?.()
     log.info({ api: `http://${api.address.host.includes(':') ? `[${api.address.host}]` : api.address.host}:${api.address.port}` }, 'API listening')
 
     return { ...context, api, db, gateway, accounts, catalog, provider, ledger, reputation, auditor, blocklist, stop: stopAll }

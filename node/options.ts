@@ -642,6 +642,12 @@ export const memoryDefaults = {
    *   a loaded one ~60 MB; 192 leaves three times that before V8 works hard,
    *   and keeps a leak from taking the machine (the node dies with a heap
    *   out-of-memory error instead, which a supervisor restarts).
+   * Tried for idle RSS at start and not taken: --v8-pool-size=1 with
+   * UV_THREADPOOL_SIZE=2 (11 threads → 6; their stacks are a few pages each:
+   * no change beyond the noise), --lazy-new-space-shrinking (none),
+   * --no-maglev --no-turbofan (4.5 MB fewer of the binary's pages, at the
+   * optimizing compilers' price). What V8 keeps committed at idle is given
+   * back by idleHeapReduce below instead.
    */
   v8Flags: ['--max-semi-space-size=8', '--max-old-space-size=192'] as readonly string[],
   // Not for a node that runs llama.cpp: node/memoryExec.ts says why.
@@ -669,7 +675,22 @@ export const memoryDefaults = {
    * load; with 2 arenas the gateway, providers and validator each held
    * 10-12 MB less under load (soak, same machine). `infermesh start` sets it
    * on Linux by re-executing itself once, before loading anything
-   * (node/bin.ts), unless the environment already sets it.
+   * (node/bin.ts), unless the environment already sets it. Tried at start,
+   * side by side, no change beyond the noise (±3 MB): MALLOC_ARENA_MAX=1, and
+   * MALLOC_TRIM_THRESHOLD_ / MALLOC_MMAP_THRESHOLD_ fixed at 128 kB.
    */
-  mallocArenaMax: 2
+  mallocArenaMax: 2,
+  /**
+   * When an idle node gives V8's spare heap back (node/memoryExec.ts,
+   * reduceHeapWhenIdle; INFERMESH_IDLE_GC=0 turns it off): after a window of
+   * `windowMs` with event loop utilisation below `maxIdleElu` (an idle node
+   * shows 0.01-0.15 on a busy 2-core machine, a loaded one ~1), when the heap
+   * commits `minSlackBytes` more than it uses, at most every `minIntervalMs`.
+   * A provider's young generation regrew from 1 to 4 MB semi-spaces within a
+   * second of its start (its first advertisement, DHT and gossip joins), so
+   * the interval is short; what bounds the cost is the slack: a collection
+   * only after the heap regrew by 4 MB, which an idle node does every few tens
+   * of seconds at most (a validator and a relay not at all in 25 s).
+   */
+  idleHeapReduce: { windowMs: 1000, maxIdleElu: 0.2, minSlackBytes: 4 * 1024 * 1024, minIntervalMs: 2000 }
 }

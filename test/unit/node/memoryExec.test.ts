@@ -1,6 +1,7 @@
 /** Which process settings each kind of node runs with (node/memoryExec.ts). */
 import { describe, expect, it } from 'vitest'
-import { memoryExecPlan, runsLlama } from '../../../node/memoryExec.ts'
+import { getHeapSpaceStatistics } from 'node:v8'
+import { memoryExecPlan, reduceHeap, reduceHeapWhenIdle, runsLlama } from '../../../node/memoryExec.ts'
 import { defaultNodeOptions, memoryDefaults } from '../../../node/options.ts'
 
 const gateway = { ...defaultNodeOptions, roles: ['gateway'] }
@@ -31,5 +32,27 @@ describe('memoryExecPlan', () => {
     const plan = memoryExecPlan(llamaValidator, [...memoryDefaults.v8Flags, '--enable-source-maps'], {})
     expect(plan?.execArgv).toEqual(['--enable-source-maps'])
     expect(memoryExecPlan(llamaValidator, plan!.execArgv, plan!.env)).toBeUndefined()
+  })
+})
+
+describe('reduceHeap', () => {
+  const newSpace = (): number => getHeapSpaceStatistics().find(s => s.space_name === 'new_space')!.physical_space_size
+
+  it('gives the young generation back to its minimum, without leaving a global gc behind', () => {
+    // Grow the young generation as starting a node does: many survivors.
+    let keep: object[] = []
+    for (let i = 0; i < 300_000; i++) keep.push({ i, s: `x${i}` })
+    keep = []
+    const pauseMs = reduceHeap()
+    expect(pauseMs).toBeGreaterThanOrEqual(0)
+    expect(newSpace()).toBeLessThanOrEqual(2 ** 20)
+    expect((globalThis as { gc?: unknown }).gc).toBeUndefined()
+    expect(keep).toEqual([])
+  })
+
+  it('reduceHeapWhenIdle collects once at once, and its timer does not hold the process', () => {
+    const stop = reduceHeapWhenIdle({ windowMs: 60_000, maxIdleElu: 0.2, minSlackBytes: 1, minIntervalMs: 0 })
+    expect(newSpace()).toBeLessThanOrEqual(2 ** 20)
+    stop()
   })
 })
