@@ -683,14 +683,19 @@ export const memoryDefaults = {
   /**
    * When an idle node gives V8's spare heap back (node/memoryExec.ts,
    * reduceHeapWhenIdle; INFERMESH_IDLE_GC=0 turns it off): after a window of
-   * `windowMs` with event loop utilisation below `maxIdleElu` (an idle node
-   * shows 0.01-0.15 on a busy 2-core machine, a loaded one ~1), when the heap
+   * `windowMs` with event loop utilisation below `maxIdleElu` and less than
+   * `maxAllocBytes` allocated, when the heap
    * commits `minSlackBytes` more than it uses, at most every `minIntervalMs`.
    * A provider's young generation regrew from 1 to 4 MB semi-spaces within a
    * second of its start (its first advertisement, DHT and gossip joins), so
    * the interval is short; what bounds the cost is the slack: a collection
    * only after the heap regrew by 4 MB, which an idle node does every few tens
    * of seconds at most (a validator and a relay not at all in 25 s).
+   * Measured per second in a soak at machine load 10: idle nodes 0.01-0.06 of
+   * utilisation, allocating 0.1-0.7 MB/s before any task and 1.2-2.2 MB/s
+   * after (the network's background: ledger sync, peer store merges, status
+   * and DHT); under load 0.4-0.97, allocating 4-8 MB/s with a scavenge in most
+   * windows.
    */
-  idleHeapReduce: { windowMs: 1000, maxIdleElu: 0.2, minSlackBytes: 4 * 1024 * 1024, minIntervalMs: 2000 }
+  idleHeapReduce: { windowMs: 1000, maxIdleElu: 0.1, maxAllocBytes: 3 * 1024 * 1024, minSlackBytes: 4 * 1024 * 1024, minIntervalMs: 2000 }
 }

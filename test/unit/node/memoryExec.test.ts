@@ -51,7 +51,7 @@ describe('reduceHeap', () => {
   })
 
   it('reduceHeapWhenIdle collects once at once, and its timer does not hold the process', () => {
-    const stop = reduceHeapWhenIdle({ windowMs: 60_000, maxIdleElu: 0.2, minSlackBytes: 1, minIntervalMs: 0 })
+    const stop = reduceHeapWhenIdle({ windowMs: 60_000, maxIdleElu: 0.2, maxAllocBytes: 1, minSlackBytes: 1, minIntervalMs: 0 })
     expect(newSpace()).toBeLessThanOrEqual(2 ** 20)
     stop()
   })
