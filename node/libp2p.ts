@@ -4,7 +4,8 @@
  * circuit relay v2 (transport; server on a relay), DCUtR, AutoNAT v2 and UPnP.
  * Every limit is set here with the reason beside it in node/options.ts.
  */
-import { noise } from '@chainsafe/libp2p-noise'
+import { coalescedNoise } from './util/coalescedNoise.ts'
+import { sendWindowUpdatesAtHalf } from './util/yamuxWindowUpdates.ts'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { autoNATv2 } from '@libp2p/autonat-v2'
 import { bootstrap } from '@libp2p/bootstrap'
@@ -93,6 +94,7 @@ export interface HostInit {
 
 export async function createHost (init: HostInit): Promise<Host> {
   const { network } = init
+  sendWindowUpdatesAtHalf()
   const privateKey = await generateKeyPairFromSeed('Ed25519', init.identity.seed)
 
   const validateCapacity = (key: Uint8Array, value: Uint8Array): void => {
@@ -129,7 +131,7 @@ export async function createHost (init: HostInit): Promise<Host> {
       reservationConcurrency: reachabilityDefaults.reservationConcurrency,
       reservationCompletionTimeout: reachabilityDefaults.reservationCompletionTimeoutMs
     })],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [coalescedNoise()],
     streamMuxers: [yamux()],
     peerDiscovery: init.bootstrap.length > 0 ? [bootstrap({ list: init.bootstrap })] : [],
     connectionManager: {

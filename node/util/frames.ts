@@ -258,23 +258,28 @@ export class FrameReader {
 const RESOLVED = Promise.resolve()
 
 /**
- * One side's outgoing frames on one stream, written in rounds: the frames sent
- * in one turn of the event loop (a backend that finishes as it streams sends
- * its last chunk and the receipt together) go out as one write, at the end of
- * that turn (setImmediate). A frame that need not be waited for resolves at
- * once, unless the last write still waits for the peer to take it
- * (back-pressure); one that must be (`flush`) resolves when its round is
- * written. A write the peer does not take within `writeTimeoutMs` aborts the
- * stream.
+ * One side's outgoing frames on one stream, each written as soon as the next
+ * one is known, so that the last chunk of an answer and its receipt go out as
+ * one write (one yamux frame, one Noise message, one socket write), not two.
+ * The newest chunk (`flush` false) is held until the next frame comes or the
+ * event loop's turn ends (setImmediate), whichever is first: a backend that
+ * streams without yielding (the reference models) still has each chunk sent
+ * when it produces the next, and one that yields (an upstream, llama) at the
+ * end of the turn. A frame sent with `flush` goes out at once with the held
+ * one, and its promise settles when the stream took both.
+ *
+ * Back-pressure: a held chunk's promise is the previous write's, which settles
+ * only once the stream took it (after a drain, when its buffer was full), so a
+ * backend never runs more than one frame ahead of the peer. A write the peer
+ * does not take within `writeTimeoutMs` aborts the stream.
  */
 export class FrameOutbox {
   private readonly stream: Stream
   private readonly writeTimeoutMs: number
-  private queued: Uint8Array[] = []
-  /** The round that takes frames sent now; undefined once it has started writing. */
-  private round?: Promise<void>
-  /** The last round's write, settled once the stream took it. */
-  private written: Promise<void> = RESOLVED
+  private held?: Uint8Array
+  private flushAtTurnEnd?: NodeJS.Immediate
+  /** The last write, settled once the stream took it. */
+  private last: Promise<void> = RESOLVED
 
   constructor (stream: Stream, writeTimeoutMs: number) {
     this.stream = stream
@@ -282,23 +287,28 @@ export class FrameOutbox {
   }
 
   send (frame: Uint8Array, flush: boolean): Promise<void> {
-    this.queued.push(frame)
-    if (this.round == null) {
-      this.round = this.nextRound()
-      this.round.catch(() => {}) // observed through send's callers; never an unhandled rejection
+    const held = this.held
+    this.held = undefined
+    if (flush) {
+      if (this.flushAtTurnEnd != null) clearImmediate(this.flushAtTurnEnd)
+      this.flushAtTurnEnd = undefined
+      return this.write(held !== undefined ? [held, frame] : [frame])
     }
-    return flush ? this.round : this.written
+    this.held = frame
+    this.flushAtTurnEnd ??= setImmediate(() => {
+      this.flushAtTurnEnd = undefined
+      const h = this.held
+      this.held = undefined
+      if (h !== undefined) this.write([h]).catch(() => {})
+    })
+    return held !== undefined ? this.write([held]) : this.last
   }
 
-  private async nextRound (): Promise<void> {
-    await new Promise<void>(resolve => setImmediate(resolve))
-    await this.written // back-pressure: the previous round first
-    this.round = undefined
-    const frames = this.queued
-    this.queued = []
-    this.written = this.writeWithin(frames)
-    this.written.catch(() => {})
-    await this.written
+  private write (frames: Uint8Array[]): Promise<void> {
+    const written = this.last.then(async () => { await this.writeWithin(frames) })
+    written.catch(() => {}) // observed through send's callers; never an unhandled rejection
+    this.last = written
+    return written
   }
 
   private async writeWithin (frames: Uint8Array[]): Promise<void> {

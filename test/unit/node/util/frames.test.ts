@@ -107,24 +107,33 @@ describe('frames', () => {
     expect(b.status).toBe('aborted')
   })
 
-  it('sends the frames of one turn of the event loop as one write, and waits only for a flushed one', async () => {
+  it('sends the last chunk and the receipt as one write, and every chunk once the next one comes', async () => {
     const [a, b] = await streamPair()
     const sends = countSends(a)
     const outbox = new FrameOutbox(a, 5_000)
     const reader = new FrameReader(b, 1000)
-    // Chunks resolve at once (nothing waits to drain); the receipt resolves once written.
+    // The first chunk waits for the next frame; the second sends the first.
     await outbox.send(bytesOf(10, 1), false)
-    await outbox.send(bytesOf(20, 2), false)
     expect(sends.sends).toBe(0)
-    await outbox.send(bytesOf(30, 3), true)
+    await outbox.send(bytesOf(20, 2), false)
     expect(sends.sends).toBe(1)
-    expect(await reader.read()).toEqual(bytesOf(10, 1))
-    expect(await reader.read()).toEqual(bytesOf(20, 2))
-    expect(await reader.read()).toEqual(bytesOf(30, 3))
-    // A later turn is a later write.
-    await outbox.send(bytesOf(40, 4), true)
+    // The receipt goes out with the chunk held, and resolves once written.
+    await outbox.send(bytesOf(30, 3), true)
     expect(sends.sends).toBe(2)
+    for (const [n, seed] of [[10, 1], [20, 2], [30, 3]]) expect(await reader.read()).toEqual(bytesOf(n!, seed!))
+    // A chunk alone goes out when the turn of the event loop ends.
+    void outbox.send(bytesOf(40, 4), false)
     expect(await reader.read()).toEqual(bytesOf(40, 4))
+    expect(sends.sends).toBe(3)
+  })
+
+  it('streams the chunks of a backend that never yields to the event loop, one frame behind', async () => {
+    const [a] = await streamPair()
+    const sends = countSends(a)
+    const outbox = new FrameOutbox(a, 5_000)
+    // Only microtasks between the sends: no turn of the event loop ends.
+    for (let i = 0; i < 5; i++) await outbox.send(bytesOf(10, i), false)
+    expect(sends.sends).toBe(4)
   })
 
   it('rejects a flushed send on a stream that can no longer be written, without an unhandled rejection', async () => {
