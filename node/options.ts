@@ -500,6 +500,8 @@ export const auditorDefaults = {
   evidenceCheckMs: 1 * second,
   /** Pieces of evidence re-checked at once (each one prefill on the validator's engine, ahead of its audits). */
   maxConcurrentRechecks: 4,
+  /** A re-check that fails without a verdict (the engine busy or erring) is tried again next round, this many times in all. */
+  maxRecheckTries: 5,
   /** Latency at which the weight halves. */
   latencyScaleMs: 10 * second,
   /** Dialling one address of a provider's record (once per provider per epoch) gives up after this. */

@@ -36,6 +36,8 @@ export class EvidenceConfirmer {
   private loop?: Promise<void>
   /** Evidence entries already looked at (re-checked, or not to be). */
   private readonly examined = new Set<string>()
+  /** Re-checks that threw (an engine busy or failing, not a verdict), by entry: tried again next round, up to a limit. */
+  private readonly failures = new Map<string, number>()
 
   constructor (components: EvidenceConfirmerComponents) {
     this.c = components
@@ -74,6 +76,14 @@ export class EvidenceConfirmer {
     const confirmed = await Promise.all(todo.slice(0, auditorDefaults.maxConcurrentRechecks).map(async e => {
       const r = await recheckEvidence(e, this.c.network, this.c.verify, this.c.verifier, signal).catch((err: Error) => ({ status: 'failed' as const, reason: err.message }))
       this.c.logger.info({ evidence: e.id, status: r.status, reason: r.reason }, 'evidence re-checked')
+      if (r.status === 'failed' && !signal.aborted) {
+        // No verdict: the evidence is still unchecked. Looked at again next round, a few times at most.
+        const tries = (this.failures.get(e.id) ?? 0) + 1
+        this.failures.set(e.id, tries)
+        if (tries < auditorDefaults.maxRecheckTries) this.examined.delete(e.id)
+        return 0
+      }
+      this.failures.delete(e.id)
       if (r.status !== 'confirmed') return 0
       const now = this.c.now()
       await this.c.ledger.publish(signEntry(this.c.identity, this.c.network, {
@@ -85,6 +95,7 @@ export class EvidenceConfirmer {
     // What did not fit this round is looked at next round.
     for (const e of todo.slice(auditorDefaults.maxConcurrentRechecks)) this.examined.delete(e.id)
     if (this.examined.size > auditorDefaults.maxAuditLog) this.examined.clear()
+    if (this.failures.size > auditorDefaults.maxAuditLog) this.failures.clear()
     return confirmed.filter(x => x === 1).length
   }
 }

@@ -20,6 +20,11 @@ import { computeReference } from '../../../../protocol/referenceTask.ts'
 import { nobleVerify, signDomain, SigningDomain } from '../../../../protocol/signing.ts'
 import { requestHash, signReceipt, signTaskRequest, TASK_LIMITS, taskOutputHash, type Receipt, type TaskOutput, type TaskRequest } from '../../../../protocol/task.ts'
 import { nativeSign } from '../../../../node/crypto/nativeSign.ts'
+import type { LedgerService } from '../../../../node/ledger/ledgerService.ts'
+import { createLogger } from '../../../../node/logger.ts'
+import { auditorDefaults } from '../../../../node/options.ts'
+import { EvidenceConfirmer } from '../../../../node/validator/evidenceConfirmer.ts'
+import type { ModelVerifier, RealModelVerdict } from '../../../../node/verify/verifier.ts'
 import { capacityRecordBody } from '../../../helpers/capacityRecords.ts'
 import { cborValue, flipBit, nativeVerify } from '../helpers.ts'
 
@@ -442,5 +447,53 @@ describe('fraud proofs that carry the provider\'s text', () => {
   it('a carried text that is not the one the receipt signs proves nothing', () => {
     const e = fraud(carry('zzzzzzzzzzzzzzzz', 'zzzzzzzzzzzzzzzy'))
     expectVerdict(validateGossipEntry(e.bytes, ctx(T0, [], noRecompute)), 'REJECT', 'FRAUD_NOT_PROVEN', /does not hash/)
+  })
+})
+
+// The second validator's side (node/validator/evidenceConfirmer.ts), on real signed evidence:
+// only the ledger (a recorder) and the verifier (a script of verdicts) are stand-ins.
+describe('the evidence confirmer', () => {
+  const convicts: RealModelVerdict = { tier: 'seeded', method: 'seeded', steps: 5, misses: 3, llr: Infinity, convicts: true, reason: '3 of 5 tokens beyond tolerance', costMs: 1 }
+  function confirmer (judge: ModelVerifier['judge']): { c: EvidenceConfirmer, published: LedgerEntry[], judged: () => number } {
+    const held = [evidenceEntry()]
+    const published: LedgerEntry[] = []
+    let judged = 0
+    const ledger = { entries: () => held, publish: async (e: LedgerEntry) => { published.push(e) } } as unknown as LedgerService
+    const verifier: ModelVerifier = { holds: () => true, judge: async (...a) => { judged++; return await judge(...a) }, close: async () => {} }
+    const c = new EvidenceConfirmer({ network: NET, identity: bob, verify: nobleVerify, ledger, verifier, logger: createLogger('silent'), now: () => T0 + 5_000 })
+    return { c, published, judged: () => judged }
+  }
+
+  it('confirms evidence it reproduces once, with a confirm entry peers accept', async () => {
+    const { c, published, judged } = confirmer(async () => convicts)
+    const signal = new AbortController().signal
+    expect(await c.confirmNew(signal)).toBe(1)
+    expect(await c.confirmNew(signal)).toBe(0)
+    expect(judged()).toBe(1)
+    expect(published.map(e => e.body.kind)).toEqual(['confirm'])
+    expectVerdict(validateGossipEntry(published[0]!.bytes, ctx(T0 + 5_000, [evidenceEntry()])), 'ACCEPT', 'OK')
+  })
+
+  it('a re-check that fails without a verdict (the engine erring) is tried again next round, up to maxRecheckTries', async () => {
+    let failures = 2
+    const flaky = confirmer(async () => { if (failures-- > 0) throw new Error('engine busy'); return convicts })
+    const signal = new AbortController().signal
+    expect(await flaky.c.confirmNew(signal)).toBe(0)
+    expect(await flaky.c.confirmNew(signal)).toBe(0)
+    expect(await flaky.c.confirmNew(signal)).toBe(1)
+    expect(flaky.published).toHaveLength(1)
+
+    const broken = confirmer(async () => { throw new Error('engine gone') })
+    for (let i = 0; i < auditorDefaults.maxRecheckTries + 3; i++) expect(await broken.c.confirmNew(signal)).toBe(0)
+    expect(broken.judged()).toBe(auditorDefaults.maxRecheckTries)
+    expect(broken.published).toEqual([])
+  })
+
+  it('a verdict that does not convict is final: no confirmation, no second try', async () => {
+    const { c, published, judged } = confirmer(async () => ({ ...convicts, misses: 0, llr: 0, convicts: false, reason: 'none beyond tolerance' }))
+    const signal = new AbortController().signal
+    for (let i = 0; i < 3; i++) expect(await c.confirmNew(signal)).toBe(0)
+    expect(judged()).toBe(1)
+    expect(published).toEqual([])
   })
 })
