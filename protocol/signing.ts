@@ -77,6 +77,11 @@ export const nobleVerify: VerifyFn = (publicKey, message, signature) => {
 /** Makes a raw Ed25519 signature. Pluggable so node/ can sign natively (~15× faster). */
 export type SignFn = (seed: Uint8Array, message: Uint8Array) => Uint8Array
 
+/** A VerifyFn that may answer later: node/ runs it off the event loop when the node is busy (node/crypto/offload.ts). */
+export type AsyncVerifyFn = (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean | Promise<boolean>
+/** A SignFn that may answer later, as AsyncVerifyFn. */
+export type AsyncSignFn = (seed: Uint8Array, message: Uint8Array) => Uint8Array | Promise<Uint8Array>
+
 export const nobleSign: SignFn = (seed, message) => ed25519.sign(message, seed)
 
 export function signDomain (seed: Uint8Array, domain: SigningDomain, networkId: Uint8Array, bytes: Uint8Array, sign: SignFn = nobleSign): Uint8Array {

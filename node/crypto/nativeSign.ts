@@ -10,11 +10,21 @@ import type { SignFn } from '../../protocol/signing.ts'
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
 const keys = new WeakMap<Uint8Array, KeyObject>()
 
-export const nativeSign: SignFn = (seed, message) => {
+function keyOf (seed: Uint8Array): KeyObject {
   let key = keys.get(seed)
   if (key == null) {
     key = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' })
     keys.set(seed, key)
   }
-  return new Uint8Array(sign(null, message, key))
+  return key
+}
+
+export const nativeSign: SignFn = (seed, message) => new Uint8Array(sign(null, message, keyOf(seed)))
+
+/** nativeSign as a job on libuv's thread pool: the same bytes, off the event loop. */
+export async function nativeSignInPool (seed: Uint8Array, message: Uint8Array): Promise<Uint8Array> {
+  const key = keyOf(seed)
+  return await new Promise((resolve, reject) => {
+    sign(null, message, key, (err, sig) => { if (err != null) reject(err); else resolve(new Uint8Array(sig.buffer, sig.byteOffset, sig.length)) })
+  })
 }

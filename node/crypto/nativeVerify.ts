@@ -22,6 +22,24 @@ function keyObject (publicKey: Uint8Array): KeyObject {
   return k
 }
 
+/** nativeVerify as a job on libuv's thread pool: the same answer, off the event loop. */
+export async function nativeVerifyInPool (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
+  if (publicKey.length !== 32 || signature.length !== 64) return false
+  let key: KeyObject
+  try {
+    key = keyObject(publicKey)
+  } catch {
+    return false
+  }
+  return await new Promise(resolve => {
+    try {
+      verify(null, message, key, signature, (err, ok) => { resolve(err == null && ok) })
+    } catch {
+      resolve(false)
+    }
+  })
+}
+
 export const nativeVerify: VerifyFn = (publicKey, message, signature) => {
   if (publicKey.length !== 32 || signature.length !== 64) return false
   try {

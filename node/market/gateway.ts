@@ -12,7 +12,7 @@ import type { Identity } from '../../protocol/identity.ts'
 import type { Network } from '../../protocol/network.ts'
 import type { VerifyFn } from '../../protocol/signing.ts'
 import {
-  checkReceiptMatches, TASK_LIMITS, signTaskRequest, TaskErrorCode, verifyReceipt,
+  checkReceiptMatches, TASK_LIMITS, signTaskRequest, signTaskRequestAsync, TaskErrorCode, verifyReceiptAsync,
   type ChunkFrame, type Frame, type Receipt, type SignedObject, type TaskInput, type TaskKind, type TaskOutput, type TaskParams, type TaskRequest
 } from '../../protocol/task.ts'
 import type { ProviderLookup } from '../discovery/providerLookup.ts'
@@ -20,6 +20,7 @@ import type { Host } from '../libp2p.ts'
 import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
 import { gatewayDefaults, submitDefaults } from '../options.ts'
+import type { CryptoOffload } from '../crypto/offload.ts'
 import type { Accounts } from './accounts.ts'
 import type { ProviderService } from './provider.ts'
 import { ProviderBook } from './providerBook.ts'
@@ -32,6 +33,8 @@ export interface GatewayComponents {
   network: Network
   identity: Identity
   verify: VerifyFn
+  /** Signs and verifies off the event loop while the node is busy; without it, in line with identity.sign and verify. */
+  crypto?: CryptoOffload
   lookup: ProviderLookup
   accounts: Accounts
   logger: Logger
@@ -224,13 +227,22 @@ export class Gateway {
   }
 
   private async attempt (candidate: Candidate, task: SubmitInput & { params: TaskParams }, opts: SubmitOptions): Promise<SubmitResult> {
+    const ended = this.c.crypto?.taskStarted()
+    try {
+      return await this.attemptOnce(candidate, task, opts)
+    } finally {
+      ended?.()
+    }
+  }
+
+  private async attemptOnce (candidate: Candidate, task: SubmitInput & { params: TaskParams }, opts: SubmitOptions): Promise<SubmitResult> {
     const peer = candidate.record.peer
     const now = this.c.now()
     const maxPrice = {
       inMicros: task.prefs.maxPrice?.inMicros ?? candidate.priceInMicros,
       outMicros: task.prefs.maxPrice?.outMicros ?? candidate.priceOutMicros
     }
-    const request = signTaskRequest(this.c.identity, this.c.network, {
+    const unsigned: TaskRequest = {
       v: 1,
       network: this.c.network.id,
       id: randomBytes(16).toString('hex'),
@@ -244,7 +256,10 @@ export class Gateway {
       maxPrice,
       issuedAt: now,
       deadline: now + gatewayDefaults.taskDeadlineMs
-    })
+    }
+    const request = this.c.crypto == null
+      ? signTaskRequest(this.c.identity, this.c.network, unsigned)
+      : await signTaskRequestAsync(this.c.identity, this.c.network, unsigned, this.c.crypto.sign)
     const started = Date.now()
     // The attempt's own controller, aborted with the caller's signal: a listener removed when
     // the attempt ends, not a composite signal per attempt.
@@ -310,7 +325,7 @@ export class Gateway {
           const output: TaskOutput = task.kind === 'embedding' ? { embeddings: embeddings ?? [] } : { text, ...(tokens === undefined ? {} : { tokens }), ...(reasoning === undefined ? {} : { reasoning }) }
           let receipt: SignedObject<Receipt>
           try {
-            receipt = verifyReceipt(frame.body, frame.sig, this.c.network, this.c.verify)
+            receipt = await verifyReceiptAsync(frame.body, frame.sig, this.c.network, this.c.crypto?.verify ?? this.c.verify)
             checkReceiptMatches(receipt.value, request, output)
           } catch (err) {
             throw new AttemptError(ErrorCode.BAD_RECEIPT, (err as Error).message, true)

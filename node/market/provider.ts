@@ -5,7 +5,7 @@
  * backend call. Every failure is a typed error frame.
  */
 import type { Stream, Connection } from '@libp2p/interface'
-import { taskPriceMicros, decodeFrame, encodeFrame, requestHash, signReceipt, taskOutputHash, TaskError, TaskErrorCode, verifyTaskRequest, type Frame, type SignedObject, type TaskRequest } from '../../protocol/task.ts'
+import { taskPriceMicros, decodeFrame, encodeFrame, requestHash, signReceipt, signReceiptAsync, taskOutputHash, TaskError, TaskErrorCode, verifyTaskRequestAsync, type Frame, type Receipt, type SignedObject, type TaskRequest } from '../../protocol/task.ts'
 import type { Identity } from '../../protocol/identity.ts'
 import { protocolIds, type Network } from '../../protocol/network.ts'
 import type { VerifyFn } from '../../protocol/signing.ts'
@@ -18,6 +18,7 @@ import { closeOrReset } from '../util/stream.ts'
 import { Admission } from './admission.ts'
 import { PeerLimiter } from './peerLimiter.ts'
 import type { Metrics } from '../metrics.ts'
+import type { CryptoOffload } from '../crypto/offload.ts'
 import type { Accounts } from './accounts.ts'
 import { admitTask } from '../../protocol/taskAdmission.ts'
 import { ErrorCode } from '../../protocol/errors.ts'
@@ -27,6 +28,8 @@ export interface ProviderComponents {
   network: Network
   identity: Identity
   verify: VerifyFn
+  /** Signs and verifies off the event loop while the node is busy; without it, in line with identity.sign and verify. */
+  crypto?: CryptoOffload
   backend: Backend
   accounts: Accounts
   logger: Logger
@@ -122,12 +125,13 @@ export class ProviderService {
           return
         }
         let receipted = false
+        const ended = this.c.crypto?.taskStarted()
         try {
           let signed: SignedObject<TaskRequest>
           try {
             const frame = decodeFrame(read, maxBytes)
             if (frame.t !== 'req') throw new TaskError(TaskErrorCode.INVALID_REQUEST, `expected a request frame, got "${frame.t}"`)
-            signed = verifyTaskRequest(frame.body, frame.sig, this.c.network, this.c.verify)
+            signed = await verifyTaskRequestAsync(frame.body, frame.sig, this.c.network, this.c.crypto?.verify ?? this.c.verify)
           } catch (err) {
             if (signal.aborted) return
             await send(errorFrame(err, this.c.logger)).catch(() => {})
@@ -136,6 +140,7 @@ export class ProviderService {
           }
           receipted = await this.execute(signed, peer, signal, send, admit.release)
         } finally {
+          ended?.()
           admit.release()
         }
         if (signal.aborted) return
@@ -185,7 +190,7 @@ export class ProviderService {
           })
         if ('embeddings' in result.output) await send({ t: 'emb', vectors: result.output.embeddings })
         const offer = this.c.backend.models.find(m => m.id === request.model)!
-        const receipt = signReceipt(this.c.identity, this.c.network, {
+        const unsigned: Receipt = {
           v: 1,
           network: this.c.network.id,
           taskId: request.id,
@@ -199,7 +204,10 @@ export class ProviderService {
           priceMicros: taskPriceMicros(result.usage, offer.priceInMicros, offer.priceOutMicros),
           startedAt,
           finishedAt: this.c.now()
-        })
+        }
+        const receipt = this.c.crypto == null
+          ? signReceipt(this.c.identity, this.c.network, unsigned)
+          : await signReceiptAsync(this.c.identity, this.c.network, unsigned, this.c.crypto.sign)
         // What we are owed is written while the receipt goes out, not before it: the two
         // overlap, and this stream takes its next task only once both are done. A write that
         // fails here loses this one task's record (the receipt is already sent); the
