@@ -178,6 +178,8 @@ export class ProviderService {
       const deadline = expiry.signal
       const onCancel = (): void => { expiry.abort(signal.reason) }
       signal.addEventListener('abort', onCancel)
+      // The stream may have closed while the request's signature was checked on the thread pool.
+      if (signal.aborted) onCancel()
       const timer = setTimeout(() => { expiry.abort(new TaskError(TaskErrorCode.DEADLINE_EXCEEDED, 'the task ran past its deadline')) }, Math.max(0, request.deadline - this.c.now()))
       let release: (() => void) | undefined
       try {

@@ -146,6 +146,20 @@ describe('task input validation', () => {
     })
     const signed = (r: TaskRequest): Uint8Array => { const s = signTaskRequest(attackerId, network, r); return encodeFrame({ t: 'req', body: s.body, sig: s.sig }) }
 
+    it('a request whose stream closed before it ran (its signature was on the thread pool meanwhile) is not run', async () => {
+      const frames: Frame[] = []
+      const send = async (f: Frame): Promise<void> => { frames.push(f) }
+      const gone = new AbortController()
+      gone.abort(new Error('the stream closed'))
+      const s = signTaskRequest(attackerId, network, request())
+      expect(await node.provider!.execute(s, attackerId.peerId, gone.signal, send)).toBe(false)
+      expect(frames).toEqual([])
+      // Control: the same request on a live stream runs, and ends with a receipt.
+      const live = signTaskRequest(attackerId, network, request())
+      expect(await node.provider!.execute(live, attackerId.peerId, new AbortController().signal, send)).toBe(true)
+      expect(frames.at(-1)?.t).toBe('receipt')
+    })
+
     it('a correct request from a stranger is served with a receipt (control)', async () => {
       const peer = peerIdFromString(node.identity.peerId)
       await attacker.peerStore.merge(peer, { multiaddrs: node.host.getMultiaddrs().map(a => multiaddr(a.toString())) })
