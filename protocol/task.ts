@@ -17,7 +17,7 @@ import { modelIdSchema } from './capacity.ts'
 import { compileSchema, SCHEMA_LIMITS } from './structured/jsonSchema.ts'
 import { ED25519_SIGNATURE_BYTES, isPeerId, publicKeyFromPeerId, type Identity } from './identity.ts'
 import type { Network } from './network.ts'
-import { nobleSign, SigningDomain, signingMessage, type AsyncSignFn, type AsyncVerifyFn, type VerifyFn } from './signing.ts'
+import { nobleSign, SigningDomain, signingMessage, type AsyncSignFn, type AsyncVerifyFn, type SignFn, type VerifyFn } from './signing.ts'
 
 /** Typed error frames. Gateways map them to HTTP statuses in one place. */
 /** The codes a task error frame may carry: a subset of ErrorCode. */
@@ -269,9 +269,12 @@ function receiptToSign (identity: Identity, network: Network, receipt: Receipt):
   return { value, body, message: signingMessage(SigningDomain.TASK_RECEIPT, network.id, body) }
 }
 
+/** The identity's own signer (node/ plugs in a native one), or the portable one. */
+export const signerOf = (identity: Identity): SignFn => identity.sign ?? nobleSign
+
 export function signTaskRequest (identity: Identity, network: Network, request: TaskRequest): SignedObject<TaskRequest> {
   const { value, body, message } = requestToSign(identity, network, request)
-  return { value, body, sig: (identity.sign ?? nobleSign)(identity.seed, message) }
+  return { value, body, sig: signerOf(identity)(identity.seed, message) }
 }
 
 /** signTaskRequest with a signer that may answer later (off the event loop). */
@@ -282,7 +285,7 @@ export async function signTaskRequestAsync (identity: Identity, network: Network
 
 export function signReceipt (identity: Identity, network: Network, receipt: Receipt): SignedObject<Receipt> {
   const { value, body, message } = receiptToSign(identity, network, receipt)
-  return { value, body, sig: (identity.sign ?? nobleSign)(identity.seed, message) }
+  return { value, body, sig: signerOf(identity)(identity.seed, message) }
 }
 
 /** signReceipt with a signer that may answer later (off the event loop). */

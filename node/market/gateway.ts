@@ -12,7 +12,7 @@ import type { Identity } from '../../protocol/identity.ts'
 import type { Network } from '../../protocol/network.ts'
 import type { VerifyFn } from '../../protocol/signing.ts'
 import {
-  checkReceiptMatches, TASK_LIMITS, signTaskRequest, signTaskRequestAsync, TaskErrorCode, verifyReceiptAsync,
+  checkReceiptMatches, TASK_LIMITS, signerOf, signTaskRequestAsync, TaskErrorCode, verifyReceiptAsync,
   type ChunkFrame, type Frame, type Receipt, type SignedObject, type TaskInput, type TaskKind, type TaskOutput, type TaskParams, type TaskRequest
 } from '../../protocol/task.ts'
 import type { ProviderLookup } from '../discovery/providerLookup.ts'
@@ -257,9 +257,7 @@ export class Gateway {
       issuedAt: now,
       deadline: now + gatewayDefaults.taskDeadlineMs
     }
-    const request = this.c.crypto == null
-      ? signTaskRequest(this.c.identity, this.c.network, unsigned)
-      : await signTaskRequestAsync(this.c.identity, this.c.network, unsigned, this.c.crypto.sign)
+    const request = await signTaskRequestAsync(this.c.identity, this.c.network, unsigned, this.c.crypto?.sign ?? signerOf(this.c.identity))
     const started = Date.now()
     // The attempt's own controller, aborted with the caller's signal: a listener removed when
     // the attempt ends, not a composite signal per attempt.

@@ -5,7 +5,7 @@
  * backend call. Every failure is a typed error frame.
  */
 import type { Stream, Connection } from '@libp2p/interface'
-import { taskPriceMicros, decodeFrame, encodeFrame, requestHash, signReceipt, signReceiptAsync, taskOutputHash, TaskError, TaskErrorCode, verifyTaskRequestAsync, type Frame, type Receipt, type SignedObject, type TaskRequest } from '../../protocol/task.ts'
+import { taskPriceMicros, decodeFrame, encodeFrame, requestHash, signerOf, signReceiptAsync, taskOutputHash, TaskError, TaskErrorCode, verifyTaskRequestAsync, type Frame, type Receipt, type SignedObject, type TaskRequest } from '../../protocol/task.ts'
 import type { Identity } from '../../protocol/identity.ts'
 import { protocolIds, type Network } from '../../protocol/network.ts'
 import type { VerifyFn } from '../../protocol/signing.ts'
@@ -207,9 +207,7 @@ export class ProviderService {
           startedAt,
           finishedAt: this.c.now()
         }
-        const receipt = this.c.crypto == null
-          ? signReceipt(this.c.identity, this.c.network, unsigned)
-          : await signReceiptAsync(this.c.identity, this.c.network, unsigned, this.c.crypto.sign)
+        const receipt = await signReceiptAsync(this.c.identity, this.c.network, unsigned, this.c.crypto?.sign ?? signerOf(this.c.identity))
         // What we are owed is written while the receipt goes out, not before it: the two
         // overlap, and this stream takes its next task only once both are done. A write that
         // fails here loses this one task's record (the receipt is already sent); the
