@@ -15,6 +15,7 @@ import type { Accounts } from '../market/accounts.ts'
 import { GatewayError, type Gateway, type SubmitInput, type SubmitOptions, type SubmitResult } from '../market/gateway.ts'
 import { normalQuantization, type Cutoffs, type ProviderPrefs } from '../market/ranking.ts'
 import { nativeVerify } from '../crypto/nativeVerify.ts'
+import { nativeSha256 } from '../crypto/nativeHash.ts'
 import type { NodeContext } from '../nodeContext.ts'
 import { apiDefaults, openaiDefaults } from '../options.ts'
 import { errorBody, httpStatusOf, invalidRequest } from './httpErrors.ts'
@@ -83,7 +84,7 @@ export function modelList (body: { model?: string, models?: string[] }): string[
 export function receiptView (r: SignedObject<Receipt>): Record<string, unknown> {
   const v = r.value
   return {
-    id: receiptId(r),
+    id: receiptId(r, nativeSha256),
     taskId: v.taskId,
     provider: v.provider,
     requester: v.requester,

@@ -16,6 +16,7 @@ import { Bucket, key } from '../store/repositories.ts'
 import { accountsDefaults } from '../options.ts'
 import { GroupCommit } from '../util/groupCommit.ts'
 import { compareCodeUnits } from '../../protocol/ascii.ts'
+import { nativeSha256 } from '../crypto/nativeHash.ts'
 
 export interface Balance {
   peer: string
@@ -141,6 +142,6 @@ export class Accounts {
   }
 
   static idOf (receipt: SignedObject<Receipt>): string {
-    return receiptId(receipt)
+    return receiptId(receipt, nativeSha256)
   }
 }

@@ -21,6 +21,7 @@ import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
 import { gatewayDefaults, submitDefaults } from '../options.ts'
 import type { CryptoOffload } from '../crypto/offload.ts'
+import { nativeSha256 } from '../crypto/nativeHash.ts'
 import type { Accounts } from './accounts.ts'
 import type { ProviderService } from './provider.ts'
 import { ProviderBook } from './providerBook.ts'
@@ -324,7 +325,7 @@ export class Gateway {
           let receipt: SignedObject<Receipt>
           try {
             receipt = await verifyReceiptAsync(frame.body, frame.sig, this.c.network, this.c.crypto?.verify ?? this.c.verify)
-            checkReceiptMatches(receipt.value, request, output)
+            checkReceiptMatches(receipt.value, request, output, nativeSha256)
           } catch (err) {
             throw new AttemptError(ErrorCode.BAD_RECEIPT, (err as Error).message, true)
           }

@@ -13,12 +13,13 @@ import type { Backend } from '../backends/backend.ts'
 import type { Host } from '../libp2p.ts'
 import type { Logger } from '../logger.ts'
 import { providerDefaults, reachabilityDefaults } from '../options.ts'
-import { FrameOutbox, FrameReader, FrameTimeoutError } from '../util/frames.ts'
+import { FrameOutbox, FrameReader, FrameTimeoutError, UnexpectedEOFError } from '../util/frames.ts'
 import { closeOrReset } from '../util/stream.ts'
 import { Admission } from './admission.ts'
 import { PeerLimiter } from './peerLimiter.ts'
 import type { Metrics } from '../metrics.ts'
 import type { CryptoOffload } from '../crypto/offload.ts'
+import { nativeSha256 } from '../crypto/nativeHash.ts'
 import type { Accounts } from './accounts.ts'
 import { admitTask } from '../../protocol/taskAdmission.ts'
 import { ErrorCode } from '../../protocol/errors.ts'
@@ -196,11 +197,11 @@ export class ProviderService {
           v: 1,
           network: this.c.network.id,
           taskId: request.id,
-          requestHash: requestHash(signed.body),
+          requestHash: requestHash(signed.body, nativeSha256),
           requester: request.requester,
           provider: this.c.identity.peerId,
           model: request.model,
-          outputHash: taskOutputHash(result.output),
+          outputHash: taskOutputHash(result.output, nativeSha256),
           finishReason: result.finishReason,
           usage: result.usage,
           priceMicros: taskPriceMicros(result.usage, offer.priceInMicros, offer.priceOutMicros),
@@ -274,7 +275,7 @@ async function readWithin (reader: FrameReader, ms: number, signal: AbortSignal)
     if (signal.aborted) return 'closed'
     if (err instanceof FrameTimeoutError) return 'timeout'
     // The requester closed its side between tasks (an unexpected EOF before any byte of a frame).
-    if ((err as { name?: string }).name === 'UnexpectedEOFError') return 'ended'
+    if (err instanceof UnexpectedEOFError) return 'ended'
     return 'closed'
   }
 }

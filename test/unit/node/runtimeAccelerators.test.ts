@@ -1,11 +1,13 @@
 import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
 import { bufferAsciiReader } from '../../../node/crypto/asciiReader.ts'
-import { nativeEntryId } from '../../../node/crypto/nativeHash.ts'
+import { nativeEntryId, nativeSha256 } from '../../../node/crypto/nativeHash.ts'
 import { useNodeAccelerators } from '../../../node/crypto/runtimeAccelerators.ts'
 import { asciiReader, portableAsciiReader, useAsciiReader } from '../../../protocol/ascii.ts'
 import { decodeCanonical, encodeCanonical } from '../../../protocol/codec.ts'
 import { entryIdOf } from '../../../protocol/ledger/entries.ts'
+import { sha256 } from '@noble/hashes/sha2.js'
+import { taskOutputHash } from '../../../protocol/task.ts'
 
 // What node/ plugs into protocol/ must give exactly what the portable code gives.
 describe('Node accelerators agree with the portable code', () => {
@@ -35,5 +37,22 @@ describe('Node accelerators agree with the portable code', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 30_000 }), bytes => {
       expect(nativeEntryId(bytes)).toBe(entryIdOf(bytes))
     }), { numRuns: 50 })
+  })
+
+  it('native sha256 gives the bytes noble gives, as a plain Uint8Array, from Buffers and views too', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 4096 }), fc.nat(16), (bytes, cut) => {
+      const view = bytes.subarray(Math.min(cut, bytes.length))
+      const digest = nativeSha256(view)
+      expect(digest.constructor).toBe(Uint8Array)
+      expect(digest).toEqual(sha256(view))
+      expect(nativeSha256(Buffer.from(view))).toEqual(sha256(view))
+    }), { numRuns: 200 })
+  })
+
+  it('the task hashes are the same with the native sha256', () => {
+    fc.assert(fc.property(fc.string({ maxLength: 300 }), fc.option(fc.array(fc.nat(0xffff_ffff), { maxLength: 20 }), { nil: undefined }), (text, tokens) => {
+      const output = tokens === undefined ? { text } : { text, tokens }
+      expect(taskOutputHash(output, nativeSha256)).toEqual(taskOutputHash(output))
+    }), { numRuns: 200 })
   })
 })
