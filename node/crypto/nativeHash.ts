@@ -1,7 +1,7 @@
 /**
  * sha256 through Node's native crypto (OpenSSL): about 4× @noble/hashes on a
  * 20 kB reveal, 3× on a task's few hundred bytes. protocol/ stays portable and
- * takes it as an EntryIdFn or a Sha256Fn; test/unit/node/nativeHash.test.ts
+ * takes it as an EntryIdFn or a Sha256Fn; test/unit/node/runtimeAccelerators.test.ts
  * checks both give the same bytes.
  */
 import { hash } from 'node:crypto'
