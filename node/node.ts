@@ -39,7 +39,6 @@ import { startApiServer, type ApiServer } from './api/server.ts'
 import { loadNetwork, parseApiAddress, parseBackend, parseLlamaModelSpecs, parseModelSpecs, parsePositiveInt, parseRoles, parseUpstreamInputs, parseUpstreamParameters, parseVerifier } from './config.ts'
 import { nativeSign } from './crypto/nativeSign.ts'
 import { nativeVerify } from './crypto/nativeVerify.ts'
-import { CryptoOffload } from './crypto/offload.ts'
 import { Advertiser } from './discovery/advertiser.ts'
 import { detectHardware, parseDeclaredAccelerator } from './discovery/hardware.ts'
 import { ProviderLookup } from './discovery/providerLookup.ts'
@@ -120,8 +119,6 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
   const loaded = loadOrCreateIdentity(dataDir)
   const { path: keyPath, created } = loaded
   const identity = { ...loaded.identity, sign: nativeSign }
-  // Counts this node's tasks as gateway and provider; with several in flight, their signatures go to the thread pool.
-  const taskCrypto = new CryptoOffload()
   if (created) log.info({ peerId: identity.peerId, keyPath }, 'created a new node identity')
   if (identityFileTooOpen(keyPath)) log.warn({ keyPath }, 'identity key is readable by other users; run chmod 600 on it')
 
@@ -261,7 +258,7 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
       if (fault?.kind === 'impersonate') advertisedModels = await (await import('./backends/llama/backend.ts')).impersonated(advertisedModels, fault.path, ctx.cwd)
       const advertisedHardware = overclaims ? overclaimedHardware(hardware) : hardware
       log.info({ throughput: Object.fromEntries(advertisedModels.map(m => [m.id, m.tokensPerSecondMilli / 1000])) }, 'decode throughput measured (tokens/s, advertised)')
-      provider = new ProviderService({ host, network, identity, verify: nativeVerify, crypto: taskCrypto, backend, accounts, logger: log.child({ component: 'provider' }), now, metrics }, {
+      provider = new ProviderService({ host, network, identity, verify: nativeVerify, backend, accounts, logger: log.child({ component: 'provider' }), now, metrics }, {
         slots, maxQueue: providerDefaults.maxQueue, creditLimitMicros
       })
       await provider.start()
@@ -306,7 +303,7 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
     }
 
     const gateway = new Gateway({
-      host, network, identity, verify: nativeVerify, crypto: taskCrypto, lookup, accounts, logger: log.child({ component: 'gateway' }), now, localProvider: provider, metrics,
+      host, network, identity, verify: nativeVerify, lookup, accounts, logger: log.child({ component: 'gateway' }), now, localProvider: provider, metrics,
       reputation: peer => reputation.reputationOf(peer) ?? gatewayDefaults.newProviderReputation,
       zeroed: peer => reputation.zeroedNow.has(peer)
     })

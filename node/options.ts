@@ -353,17 +353,6 @@ export const libp2pDefaults = {
   invalidMessageDeliveriesDecay: 0.99
 }
 
-export const cryptoDefaults = {
-  /** Public keys kept ready for native Ed25519 verification (one per recent signer). */
-  keyCacheLimit: 4096,
-  /**
-   * With this many tasks in flight on a node, its task path signs and verifies on libuv's thread
-   * pool instead of the event loop (node/crypto/offload.ts). 2: a second task is there to use the
-   * event loop while the first one's signature is checked; with one, the hop would only add latency.
-   */
-  offloadAtTasks: 2
-}
-
 export const cliDefaults = {
   /** `infermesh submit` waits this long for the whole answer. */
   submitTimeoutMs: 3 * minute,

@@ -50,10 +50,10 @@ function scalarLE (bytes: Uint8Array): bigint {
 
 /**
  * Portable pure-JS verification (@noble/curves) with the same acceptance rule
- * as OpenSSL, which node/ uses on hot paths: RFC 8032 strict encodings, no
+ * as libsodium and OpenSSL (node/ verifies with libsodium): RFC 8032 strict encodings, no
  * small-order R or A, and the cofactorless equation [S]B − [k]A = R checked by
  * encoding. Noble alone checks the cofactored equation and accepts a few
- * signatures OpenSSL rejects (ed25519-speccheck cases 2, 4, 5); two verifiers
+ * signatures libsodium rejects (ed25519-speccheck cases 2, 4, 5); two verifiers
  * that disagree would let a signer split the network.
  */
 export const nobleVerify: VerifyFn = (publicKey, message, signature) => {
@@ -76,11 +76,6 @@ export const nobleVerify: VerifyFn = (publicKey, message, signature) => {
 
 /** Makes a raw Ed25519 signature. Pluggable so node/ can sign natively (~15× faster). */
 export type SignFn = (seed: Uint8Array, message: Uint8Array) => Uint8Array
-
-/** A VerifyFn that may answer later: node/ runs it off the event loop when the node is busy (node/crypto/offload.ts). */
-export type AsyncVerifyFn = (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean | Promise<boolean>
-/** A SignFn that may answer later, as AsyncVerifyFn. */
-export type AsyncSignFn = (seed: Uint8Array, message: Uint8Array) => Uint8Array | Promise<Uint8Array>
 
 export const nobleSign: SignFn = (seed, message) => ed25519.sign(message, seed)
 

@@ -15,9 +15,9 @@ import { decodeCanonical, decodeStrict, encodeCanonical, tryDecodeCanonicalFast 
 import { CodedError, ErrorCode } from './errors.ts'
 import { modelIdSchema } from './capacity.ts'
 import { compileSchema, SCHEMA_LIMITS } from './structured/jsonSchema.ts'
-import { ED25519_SIGNATURE_BYTES, isPeerId, publicKeyFromPeerId, type Identity } from './identity.ts'
+import { isPeerId, publicKeyFromPeerId, type Identity } from './identity.ts'
 import type { Network } from './network.ts'
-import { nobleSign, SigningDomain, signingMessage, type AsyncSignFn, type AsyncVerifyFn, type SignFn, type VerifyFn } from './signing.ts'
+import { SigningDomain, signDomain, verifyDomain, type VerifyFn } from './signing.ts'
 
 /** Typed error frames. Gateways map them to HTTP statuses in one place. */
 /** The codes a task error frame may carry: a subset of ErrorCode. */
@@ -261,68 +261,29 @@ function parseWith<T> (schema: z.ZodType<T>, input: unknown, what: string): T {
   return r.data
 }
 
-/** A task request checked and encoded, with the message its signature covers. */
-function requestToSign (identity: Identity, network: Network, request: TaskRequest): { value: TaskRequest, body: Uint8Array, message: Uint8Array } {
+export function signTaskRequest (identity: Identity, network: Network, request: TaskRequest): SignedObject<TaskRequest> {
   const value = parseWith(taskRequestSchema, request, 'task request')
   if (value.requester !== identity.peerId) throw new TaskError(TaskErrorCode.INVALID_REQUEST, 'requester must be the signing identity')
   const body = encodeCanonical(value)
-  return { value, body, message: signingMessage(SigningDomain.TASK_REQUEST, network.id, body) }
-}
-
-function receiptToSign (identity: Identity, network: Network, receipt: Receipt): { value: Receipt, body: Uint8Array, message: Uint8Array } {
-  const value = parseWith(receiptSchema, receipt, 'receipt')
-  if (value.provider !== identity.peerId) throw new TaskError(TaskErrorCode.INTERNAL, 'receipt provider must be the signing identity')
-  const body = encodeCanonical(value)
-  return { value, body, message: signingMessage(SigningDomain.TASK_RECEIPT, network.id, body) }
-}
-
-/** The identity's own signer (node/ plugs in a native one), or the portable one. */
-export const signerOf = (identity: Identity): SignFn => identity.sign ?? nobleSign
-
-export function signTaskRequest (identity: Identity, network: Network, request: TaskRequest): SignedObject<TaskRequest> {
-  const { value, body, message } = requestToSign(identity, network, request)
-  return { value, body, sig: signerOf(identity)(identity.seed, message) }
-}
-
-/** signTaskRequest with a signer that may answer later (off the event loop). */
-export async function signTaskRequestAsync (identity: Identity, network: Network, request: TaskRequest, sign: AsyncSignFn): Promise<SignedObject<TaskRequest>> {
-  const { value, body, message } = requestToSign(identity, network, request)
-  return { value, body, sig: await sign(identity.seed, message) }
+  return { value, body, sig: signDomain(identity.seed, SigningDomain.TASK_REQUEST, network.id, body, identity.sign) }
 }
 
 export function signReceipt (identity: Identity, network: Network, receipt: Receipt): SignedObject<Receipt> {
-  const { value, body, message } = receiptToSign(identity, network, receipt)
-  return { value, body, sig: signerOf(identity)(identity.seed, message) }
+  const value = parseWith(receiptSchema, receipt, 'receipt')
+  if (value.provider !== identity.peerId) throw new TaskError(TaskErrorCode.INTERNAL, 'receipt provider must be the signing identity')
+  const body = encodeCanonical(value)
+  return { value, body, sig: signDomain(identity.seed, SigningDomain.TASK_RECEIPT, network.id, body, identity.sign) }
 }
 
-/** signReceipt with a signer that may answer later (off the event loop). */
-export async function signReceiptAsync (identity: Identity, network: Network, receipt: Receipt, sign: AsyncSignFn): Promise<SignedObject<Receipt>> {
-  const { value, body, message } = receiptToSign(identity, network, receipt)
-  return { value, body, sig: await sign(identity.seed, message) }
-}
-
-/** A signed object decoded and checked for everything but its signature, and what that signature must verify against. */
-interface Opened<T> { signed: SignedObject<T>, publicKey: Uint8Array, message: Uint8Array, what: string }
-
-function openSigned<T extends { network: Uint8Array }> (schema: z.ZodType<T>, domain: SigningDomain, signer: (v: T) => string, what: string,
-  body: Uint8Array, sig: Uint8Array, network: Network): Opened<T> {
+function verifySigned<T extends { network: Uint8Array }> (schema: z.ZodType<T>, domain: SigningDomain, signer: (v: T) => string, what: string,
+  body: Uint8Array, sig: Uint8Array, network: Network, verify: VerifyFn): SignedObject<T> {
   const value = parseWith(schema, decodeOrInvalid(body, network), what)
   if (!bytesEqual(value.network, network.id)) throw new TaskError(TaskErrorCode.INVALID_REQUEST, `${what} is for another network`)
-  return { signed: { value, body, sig }, publicKey: publicKeyFromPeerId(signer(value)), message: signingMessage(domain, network.id, body), what }
+  if (!verifyDomain(verify, publicKeyFromPeerId(signer(value)), sig, domain, network.id, body)) {
+    throw new TaskError(TaskErrorCode.INVALID_REQUEST, `${what} signature does not verify`)
+  }
+  return { value, body, sig }
 }
-
-function verified<T> (o: Opened<T>, ok: boolean): SignedObject<T> {
-  if (!ok) throw new TaskError(TaskErrorCode.INVALID_REQUEST, `${o.what} signature does not verify`)
-  return o.signed
-}
-
-/** An empty or short signature is a rejection, never a skipped check (bittensor #3392). */
-const wellFormed = (sig: Uint8Array): boolean => sig instanceof Uint8Array && sig.length === ED25519_SIGNATURE_BYTES
-
-const openRequest = (body: Uint8Array, sig: Uint8Array, network: Network): Opened<TaskRequest> =>
-  openSigned(taskRequestSchema, SigningDomain.TASK_REQUEST, v => v.requester, 'task request', body, sig, network)
-const openReceipt = (body: Uint8Array, sig: Uint8Array, network: Network): Opened<Receipt> =>
-  openSigned(receiptSchema, SigningDomain.TASK_RECEIPT, v => v.provider, 'receipt', body, sig, network)
 
 function decodeOrInvalid (bytes: Uint8Array, network: Network): unknown {
   try {
@@ -333,25 +294,11 @@ function decodeOrInvalid (bytes: Uint8Array, network: Network): unknown {
 }
 
 export function verifyTaskRequest (body: Uint8Array, sig: Uint8Array, network: Network, verify: VerifyFn): SignedObject<TaskRequest> {
-  const o = openRequest(body, sig, network)
-  return verified(o, wellFormed(sig) && verify(o.publicKey, o.message, sig))
-}
-
-/** verifyTaskRequest with a verifier that may answer later (off the event loop): the same checks, the same errors. */
-export async function verifyTaskRequestAsync (body: Uint8Array, sig: Uint8Array, network: Network, verify: AsyncVerifyFn): Promise<SignedObject<TaskRequest>> {
-  const o = openRequest(body, sig, network)
-  return verified(o, wellFormed(sig) && await verify(o.publicKey, o.message, sig))
+  return verifySigned(taskRequestSchema, SigningDomain.TASK_REQUEST, v => v.requester, 'task request', body, sig, network, verify)
 }
 
 export function verifyReceipt (body: Uint8Array, sig: Uint8Array, network: Network, verify: VerifyFn): SignedObject<Receipt> {
-  const o = openReceipt(body, sig, network)
-  return verified(o, wellFormed(sig) && verify(o.publicKey, o.message, sig))
-}
-
-/** verifyReceipt with a verifier that may answer later, as verifyTaskRequestAsync. */
-export async function verifyReceiptAsync (body: Uint8Array, sig: Uint8Array, network: Network, verify: AsyncVerifyFn): Promise<SignedObject<Receipt>> {
-  const o = openReceipt(body, sig, network)
-  return verified(o, wellFormed(sig) && await verify(o.publicKey, o.message, sig))
+  return verifySigned(receiptSchema, SigningDomain.TASK_RECEIPT, v => v.provider, 'receipt', body, sig, network, verify)
 }
 
 export function requestHash (signedBody: Uint8Array, hash: Sha256Fn = sha256): Uint8Array {

@@ -33,10 +33,11 @@ const MANIFEST = join(BUILD_DIR, 'manifest.json')
 /**
  * Left to Node's resolver: node: builtins, and packages that find their own
  * files on disk (classic-level's native addon through node-gyp-build and
- * __dirname; node-llama-cpp's binaries, loaded only by --backend llama).
+ * __dirname; sodium-native's, through require-addon and __filename;
+ * node-llama-cpp's binaries, loaded only by --backend llama).
  */
 const EXTERNAL = [/^node:(?!http$)/, // node:http: httpWithoutFacade below
-  /^classic-level(\/|$)/, /^node-llama-cpp(\/|$)/, /^@node-llama-cpp\//]
+  /^classic-level(\/|$)/, /^sodium-native(\/|$)/, /^node-llama-cpp(\/|$)/, /^@node-llama-cpp\//]
 
 interface Manifest { builtAt: number, inputs: string[] }
 

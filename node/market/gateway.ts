@@ -12,7 +12,7 @@ import type { Identity } from '../../protocol/identity.ts'
 import type { Network } from '../../protocol/network.ts'
 import type { VerifyFn } from '../../protocol/signing.ts'
 import {
-  checkReceiptMatches, TASK_LIMITS, signerOf, signTaskRequestAsync, TaskErrorCode, verifyReceiptAsync,
+  checkReceiptMatches, TASK_LIMITS, signTaskRequest, TaskErrorCode, verifyReceipt,
   type ChunkFrame, type Frame, type Receipt, type SignedObject, type TaskInput, type TaskKind, type TaskOutput, type TaskParams, type TaskRequest
 } from '../../protocol/task.ts'
 import type { ProviderLookup } from '../discovery/providerLookup.ts'
@@ -20,7 +20,6 @@ import type { Host } from '../libp2p.ts'
 import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
 import { gatewayDefaults, submitDefaults } from '../options.ts'
-import type { CryptoOffload } from '../crypto/offload.ts'
 import { nativeSha256 } from '../crypto/nativeHash.ts'
 import type { Accounts } from './accounts.ts'
 import type { ProviderService } from './provider.ts'
@@ -34,8 +33,6 @@ export interface GatewayComponents {
   network: Network
   identity: Identity
   verify: VerifyFn
-  /** Signs and verifies off the event loop while the node is busy; without it, in line with identity.sign and verify. */
-  crypto?: CryptoOffload
   lookup: ProviderLookup
   accounts: Accounts
   logger: Logger
@@ -228,15 +225,6 @@ export class Gateway {
   }
 
   private async attempt (candidate: Candidate, task: SubmitInput & { params: TaskParams }, opts: SubmitOptions): Promise<SubmitResult> {
-    const ended = this.c.crypto?.taskStarted()
-    try {
-      return await this.attemptOnce(candidate, task, opts)
-    } finally {
-      ended?.()
-    }
-  }
-
-  private async attemptOnce (candidate: Candidate, task: SubmitInput & { params: TaskParams }, opts: SubmitOptions): Promise<SubmitResult> {
     const peer = candidate.record.peer
     const now = this.c.now()
     const maxPrice = {
@@ -258,7 +246,7 @@ export class Gateway {
       issuedAt: now,
       deadline: now + gatewayDefaults.taskDeadlineMs
     }
-    const request = await signTaskRequestAsync(this.c.identity, this.c.network, unsigned, this.c.crypto?.sign ?? signerOf(this.c.identity))
+    const request = signTaskRequest(this.c.identity, this.c.network, unsigned)
     const started = Date.now()
     // The attempt's own controller, aborted with the caller's signal: a listener removed when
     // the attempt ends, not a composite signal per attempt.
@@ -324,7 +312,7 @@ export class Gateway {
           const output: TaskOutput = task.kind === 'embedding' ? { embeddings: embeddings ?? [] } : { text, ...(tokens === undefined ? {} : { tokens }), ...(reasoning === undefined ? {} : { reasoning }) }
           let receipt: SignedObject<Receipt>
           try {
-            receipt = await verifyReceiptAsync(frame.body, frame.sig, this.c.network, this.c.crypto?.verify ?? this.c.verify)
+            receipt = verifyReceipt(frame.body, frame.sig, this.c.network, this.c.verify)
             checkReceiptMatches(receipt.value, request, output, nativeSha256)
           } catch (err) {
             throw new AttemptError(ErrorCode.BAD_RECEIPT, (err as Error).message, true)

@@ -5,7 +5,7 @@
  * backend call. Every failure is a typed error frame.
  */
 import type { Stream, Connection } from '@libp2p/interface'
-import { taskPriceMicros, decodeFrame, encodeFrame, requestHash, signerOf, signReceiptAsync, taskOutputHash, TaskError, TaskErrorCode, verifyTaskRequestAsync, type Frame, type Receipt, type SignedObject, type TaskRequest } from '../../protocol/task.ts'
+import { taskPriceMicros, decodeFrame, encodeFrame, requestHash, signReceipt, taskOutputHash, TaskError, TaskErrorCode, verifyTaskRequest, type Frame, type Receipt, type SignedObject, type TaskRequest } from '../../protocol/task.ts'
 import type { Identity } from '../../protocol/identity.ts'
 import { protocolIds, type Network } from '../../protocol/network.ts'
 import type { VerifyFn } from '../../protocol/signing.ts'
@@ -18,7 +18,6 @@ import { closeOrReset } from '../util/stream.ts'
 import { Admission } from './admission.ts'
 import { PeerLimiter } from './peerLimiter.ts'
 import type { Metrics } from '../metrics.ts'
-import type { CryptoOffload } from '../crypto/offload.ts'
 import { nativeSha256 } from '../crypto/nativeHash.ts'
 import type { Accounts } from './accounts.ts'
 import { admitTask } from '../../protocol/taskAdmission.ts'
@@ -29,8 +28,6 @@ export interface ProviderComponents {
   network: Network
   identity: Identity
   verify: VerifyFn
-  /** Signs and verifies off the event loop while the node is busy; without it, in line with identity.sign and verify. */
-  crypto?: CryptoOffload
   backend: Backend
   accounts: Accounts
   logger: Logger
@@ -126,13 +123,12 @@ export class ProviderService {
           return
         }
         let receipted = false
-        const ended = this.c.crypto?.taskStarted()
         try {
           let signed: SignedObject<TaskRequest>
           try {
             const frame = decodeFrame(read, maxBytes)
             if (frame.t !== 'req') throw new TaskError(TaskErrorCode.INVALID_REQUEST, `expected a request frame, got "${frame.t}"`)
-            signed = await verifyTaskRequestAsync(frame.body, frame.sig, this.c.network, this.c.crypto?.verify ?? this.c.verify)
+            signed = verifyTaskRequest(frame.body, frame.sig, this.c.network, this.c.verify)
           } catch (err) {
             if (signal.aborted) return
             await send(errorFrame(err, this.c.logger)).catch(() => {})
@@ -141,7 +137,6 @@ export class ProviderService {
           }
           receipted = await this.execute(signed, peer, signal, send, admit.release)
         } finally {
-          ended?.()
           admit.release()
         }
         if (signal.aborted) return
@@ -179,7 +174,7 @@ export class ProviderService {
       const deadline = expiry.signal
       const onCancel = (): void => { expiry.abort(signal.reason) }
       signal.addEventListener('abort', onCancel)
-      // The stream may have closed while the request's signature was checked on the thread pool.
+      // The stream may have closed before the task got here: a listener added now would never fire.
       if (signal.aborted) onCancel()
       const timer = setTimeout(() => { expiry.abort(new TaskError(TaskErrorCode.DEADLINE_EXCEEDED, 'the task ran past its deadline')) }, Math.max(0, request.deadline - this.c.now()))
       let release: (() => void) | undefined
@@ -208,7 +203,7 @@ export class ProviderService {
           startedAt,
           finishedAt: this.c.now()
         }
-        const receipt = await signReceiptAsync(this.c.identity, this.c.network, unsigned, this.c.crypto?.sign ?? signerOf(this.c.identity))
+        const receipt = signReceipt(this.c.identity, this.c.network, unsigned)
         // What we are owed is written while the receipt goes out, not before it: the two
         // overlap, and this stream takes its next task only once both are done. A write that
         // fails here loses this one task's record (the receipt is already sent); the

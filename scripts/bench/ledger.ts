@@ -8,11 +8,11 @@
  * 512 weights: --weights), made with the real signEntry, are pushed through
  * the node's own paths, and each rate is set beside a comparison measured in
  * the same repetition: the bare native Ed25519 rate over the same entries'
- * signing messages (nativeVerify: node:crypto, OpenSSL), and for burst
+ * signing messages (nativeVerify: libsodium, as the node verifies), and for burst
  * ingestion that plus db.batch of the same keys and bytes into a fresh
  * database opened as the node opens its own:
  *   native verify           nativeVerify(publicKey, signingMessage, sig): the comparison
- *   node:crypto, keys ready crypto.verify with KeyObjects made beforehand (what nativeVerify's key cache costs)
+ *   OpenSSL verify          crypto.verify (node:crypto) with KeyObjects made beforehand, for comparison
  *   decode, no signature    decodeEntryUnverified: size, canonical CBOR, schema, network, and the portable
  *                           (@noble/hashes) entry id, since no id is passed (the non-signature work)
  *   decodeEntry             decodeEntry(bytes, network, nativeVerify, nativeEntryId(bytes)), as a node decodes
@@ -442,7 +442,7 @@ function figures (network: Network, now: number): Figure[] {
   }
   const all: Figure[] = [
     { name: 'native verify (nativeVerify over the signing messages)', budget: false, quick: true, run: inMemory(set => i => { verifyOne(set, i) }) },
-    { name: 'node:crypto verify, KeyObjects made beforehand', budget: false, run: inMemory(set => i => { const p = set.items[i]!; cryptoVerify(null, p.message, p.key, p.entry.sig) }) },
+    { name: 'OpenSSL verify (node:crypto, KeyObjects made beforehand), for comparison', budget: false, run: inMemory(set => i => { const p = set.items[i]!; cryptoVerify(null, p.message, p.key, p.entry.sig) }) },
     { name: 'decode, no signature (decodeEntryUnverified)', budget: false, quick: true, run: inMemory(set => i => { decodeEntryUnverified(set.bytes[i]!, network) }) },
     { name: 'decodeEntry, native', budget: true, quick: true, run: inMemory(set => i => { const b = set.bytes[i]!; decodeEntry(b, network, nativeVerify, nativeEntryId(b)) }) },
     { name: 'validateGossipEntry, native', budget: true, quick: true, summary: 'validate', run: inMemory(validateWith(nativeVerify, 'native')) },
@@ -505,7 +505,7 @@ function stepCosts (network: Network, set: KindSet): Array<[string, number]> {
 
 const has = (cf: CallFrame, s: string): boolean => cf.url.includes(s)
 const profileCategories: Category[] = [
-  { name: 'Ed25519 verify, native (nativeVerify → node:crypto)', match: cf => cf.functionName === 'nativeVerify' || (cf.url === 'node:internal/crypto/sig') },
+  { name: 'Ed25519 verify, native (nativeVerify → libsodium)', match: cf => cf.functionName === 'nativeVerify' || has(cf, 'sodium-native') },
   { name: 'PeerIds (isPeerId / publicKeyFromPeerId: cache, base58 via multiformats)', match: cf => has(cf, 'multiformats/dist') || has(cf, 'protocol/identity.ts') },
   { name: 'zod parsing', match: cf => has(cf, 'node_modules/zod') },
   { name: 'sha256 (entry id, commitment: node:crypto, or @noble/hashes)', match: cf => has(cf, '@noble/hashes') || cf.url === 'node:internal/crypto/hash' },
@@ -558,7 +558,7 @@ scratchDir = mkdtempSync(join(tmpdir(), 'infermesh-bench-ledger-'))
 const figs = figures(network, now)
 const rows = new Map<string, Row>()
 try {
-  // Warm-up: every figure once on every kind (JIT, nativeVerify's key cache), and a correctness pass.
+  // Warm-up: every figure once on every kind (JIT), and a correctness pass.
   for (const set of kinds) {
     for (const f of figs) await f.run(set)
     const ctx = context(network, now, set, nativeVerify)

@@ -257,8 +257,9 @@ const has = (cf: CallFrame, s: string): boolean => cf.url.includes(s)
 const fn = (cf: CallFrame, name: string, file: string): boolean => cf.functionName === name && cf.url.includes(file)
 /** Each profile sample goes to the specific category nearest its leaf (see summarizeInclusive). */
 const categories: Category[] = [
-  { name: 'Ed25519 sign, noble (protocol/signing.ts signDomain)', match: cf => has(cf, '@noble/curves') || fn(cf, 'signDomain', 'protocol/signing.ts') },
-  { name: 'Ed25519 verify, native (nativeVerify)', match: cf => fn(cf, 'nativeVerify', 'nativeVerify.ts') },
+  { name: 'Ed25519 sign, libsodium (nativeSign)', match: cf => fn(cf, 'nativeSign', 'nativeSign.ts') || fn(cf, 'exports.crypto_sign_detached', 'sodium-native') },
+  { name: 'Ed25519 verify, libsodium (nativeVerify)', match: cf => fn(cf, 'nativeVerify', 'nativeVerify.ts') || fn(cf, 'exports.crypto_sign_verify_detached', 'sodium-native') },
+  { name: 'Ed25519, noble (protocol/signing.ts; not on the task path)', match: cf => has(cf, '@noble/curves') || fn(cf, 'signDomain', 'protocol/signing.ts') },
   { name: 'sha256 / sha512 (@noble/hashes)', match: cf => has(cf, '@noble/hashes') },
   { name: 'base58 PeerId decode (isPeerId, publicKeyFromPeerId, peerIdFromString)', match: cf => has(cf, 'multiformats/dist') || fn(cf, 'publicKeyFromPeerId', 'protocol/identity.ts') || has(cf, '@libp2p/peer-id') },
   { name: 'zod parsing', match: cf => has(cf, 'node_modules/zod') },

@@ -2,16 +2,18 @@
  * Per-operation costs of the work a task does besides moving bytes: the
  * protocol steps of one task run back to back with no network (gateway signs,
  * provider decodes and verifies, provider signs the receipt, gateway verifies
- * it), each step alone, and the receipt writes to level. Beside them, Ed25519
- * signing through Node's native crypto (OpenSSL), the drop-in the benchmark
- * suggests for protocol/signing.ts signDomain; it is checked to give the same
+ * it), each step alone, and the receipt writes to level. The node signs and
+ * verifies through libsodium (node/crypto/nativeSign.ts, nativeVerify.ts);
+ * beside those, for comparison, OpenSSL's Ed25519 (node:crypto) and noble's
+ * (the portable default). The native signature is checked to give noble's
  * bytes (Ed25519 signatures are deterministic).
  */
-import { createPrivateKey, randomBytes, sign as cryptoSign, type KeyObject } from 'node:crypto'
+import { createPrivateKey, createPublicKey, randomBytes, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
+import { nativeSign } from '../../../node/crypto/nativeSign.ts'
 import { nativeVerify } from '../../../node/crypto/nativeVerify.ts'
 import { Accounts } from '../../../node/market/accounts.ts'
 import { openDb } from '../../../node/store/db.ts'
@@ -25,11 +27,16 @@ import {
   taskRequestSchema, verifyReceipt, verifyTaskRequest, type Receipt, type SignedObject, type TaskRequest
 } from '../../../protocol/task.ts'
 
-// DER PKCS#8 header for an Ed25519 private key (RFC 8410 §7): the 32-byte seed follows.
+// DER headers for Ed25519 keys (RFC 8410): PKCS#8 before the 32-byte seed, SPKI before the public key.
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
+const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
 
-export function nativeSigningKey (seed: Uint8Array): KeyObject {
-  return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' })
+/** OpenSSL's keys for the comparison rows. */
+function openSslKeys (id: Identity): { privateKey: KeyObject, publicKey: KeyObject } {
+  return {
+    privateKey: createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, id.seed]), format: 'der', type: 'pkcs8' }),
+    publicKey: createPublicKey({ key: Buffer.concat([SPKI_PREFIX, id.publicKey]), format: 'der', type: 'spki' })
+  }
 }
 
 export interface MicroCost {
@@ -100,8 +107,9 @@ function sampleReceipt (signed: SignedObject<TaskRequest>, provider: Identity, n
 }
 
 export async function measureMicroCosts (network: Network, budgetMs: number, progress: (line: string) => void): Promise<{ costs: MicroCost[], nativeSignMatches: boolean }> {
-  const gateway = generateIdentity()
-  const provider = generateIdentity()
+  // Signing as a node signs (identity.sign: libsodium).
+  const gateway: Identity = { ...generateIdentity(), sign: nativeSign }
+  const provider: Identity = { ...generateIdentity(), sign: nativeSign }
   const maxBytes = network.definition.limits.maxMessageBytes
   const request = signTaskRequest(gateway, network, sampleRequest(gateway, provider, network))
   const receipt = signReceipt(provider, network, sampleReceipt(request, provider, network))
@@ -109,8 +117,8 @@ export async function measureMicroCosts (network: Network, budgetMs: number, pro
   const chunkFrame = encodeFrame({ t: 'chunk', text: 'ok' })
   const receiptFrame = encodeFrame({ t: 'receipt', body: receipt.body, sig: receipt.sig })
   const message = signingMessage(SigningDomain.TASK_RECEIPT, network.id, receipt.body)
-  const key = nativeSigningKey(provider.seed)
-  const nativeSignMatches = bytesEqual(new Uint8Array(cryptoSign(null, message, key)), signDomain(provider.seed, SigningDomain.TASK_RECEIPT, network.id, receipt.body))
+  const openSsl = openSslKeys(provider)
+  const nativeSignMatches = bytesEqual(nativeSign(provider.seed, message), signDomain(provider.seed, SigningDomain.TASK_RECEIPT, network.id, receipt.body))
 
   // One task's protocol work, in the order the two nodes do it (no I/O).
   const pipeline = (): void => {
@@ -130,9 +138,11 @@ export async function measureMicroCosts (network: Network, budgetMs: number, pro
     progress(`micro: ${op}`)
   }
   add('protocol work of one task (all steps below, no I/O)', 1, 'gateway + provider', pipeline)
-  add('Ed25519 sign, noble (signDomain)', 2, 'request + receipt', () => { signDomain(provider.seed, SigningDomain.TASK_RECEIPT, network.id, receipt.body) })
-  add('Ed25519 sign, node:crypto (same bytes)', 0, 'suggested replacement', () => { cryptoSign(null, message, key) })
-  add('Ed25519 verify, node:crypto (nativeVerify)', 2, 'request + receipt', () => { nativeVerify(provider.publicKey, message, receipt.sig) })
+  add('Ed25519 sign, libsodium (nativeSign)', 2, 'request + receipt', () => { nativeSign(provider.seed, message) })
+  add('Ed25519 sign, node:crypto (OpenSSL, same bytes)', 0, 'for comparison', () => { cryptoSign(null, message, openSsl.privateKey) })
+  add('Ed25519 sign, noble (the portable default)', 0, 'not on the task path', () => { signDomain(provider.seed, SigningDomain.TASK_RECEIPT, network.id, receipt.body) })
+  add('Ed25519 verify, libsodium (nativeVerify)', 2, 'request + receipt', () => { nativeVerify(provider.publicKey, message, receipt.sig) })
+  add('Ed25519 verify, node:crypto (OpenSSL)', 0, 'for comparison', () => { cryptoVerify(null, message, openSsl.publicKey, receipt.sig) })
   add('Ed25519 verify, noble (nobleVerify)', 0, 'not on the task path', () => { nobleVerify(provider.publicKey, message, receipt.sig) })
   const reqValue = request.value
   add('zod taskRequestSchema.safeParse', 2, 'sign + verify', () => { taskRequestSchema.safeParse(reqValue) })

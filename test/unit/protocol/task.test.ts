@@ -4,10 +4,10 @@ import { toHex } from '../../../protocol/bytes.ts'
 import { encodeCanonical } from '../../../protocol/codec.ts'
 import { identityFromSeed } from '../../../protocol/identity.ts'
 import { parseNetworkDefinition } from '../../../protocol/network.ts'
-import { nobleSign, nobleVerify } from '../../../protocol/signing.ts'
+import { nobleVerify } from '../../../protocol/signing.ts'
 import {
-  checkReceiptMatches, decodeFrame, encodeFrame, requestHash, signReceipt, signReceiptAsync, signTaskRequest, signTaskRequestAsync, taskOutputHash, taskPriceMicros,
-  TaskError, verifyReceipt, verifyReceiptAsync, verifyTaskRequest, verifyTaskRequestAsync, type Frame, type Receipt, type TaskRequest
+  checkReceiptMatches, decodeFrame, encodeFrame, requestHash, signReceipt, signTaskRequest, taskOutputHash, taskPriceMicros,
+  TaskError, verifyReceipt, verifyTaskRequest, type Frame, type Receipt, type TaskRequest
 } from '../../../protocol/task.ts'
 
 const gateway = identityFromSeed(new Uint8Array(32).fill(7))
@@ -48,29 +48,6 @@ describe('task requests and receipts', () => {
     // signed by someone who is not the named requester
     const forgedBody = encodeCanonical(request({ requester: provider.peerId }))
     expect(() => verifyTaskRequest(forgedBody, s.sig, NET, nobleVerify)).toThrow(/signature/)
-  })
-
-  it('the async forms (a signer or verifier that answers later) give the same bytes, values and errors', async () => {
-    const later = async <T>(v: T): Promise<T> => await new Promise(resolve => setImmediate(() => resolve(v)))
-    const signLater = async (seed: Uint8Array, m: Uint8Array): Promise<Uint8Array> => await later(nobleSign(seed, m))
-    const verifyLater = async (k: Uint8Array, m: Uint8Array, sig: Uint8Array): Promise<boolean> => await later(nobleVerify(k, m, sig))
-    const s = signTaskRequest(gateway, NET, request())
-    const a = await signTaskRequestAsync(gateway, NET, request(), signLater)
-    expect(toHex(a.sig)).toBe(toHex(s.sig))
-    expect(toHex(a.body)).toBe(toHex(s.body))
-    expect((await verifyTaskRequestAsync(a.body, a.sig, NET, verifyLater)).value).toEqual(request())
-    const flipped = s.sig.slice()
-    flipped[3]! ^= 1
-    await expect(verifyTaskRequestAsync(s.body, flipped, NET, verifyLater)).rejects.toThrow(/signature does not verify/)
-    await expect(verifyTaskRequestAsync(s.body, new Uint8Array(0), NET, verifyLater)).rejects.toThrow(/signature/)
-    await expect(verifyTaskRequestAsync(s.body, s.sig, OTHER, verifyLater)).rejects.toThrow(TaskError)
-    await expect(signTaskRequestAsync(gateway, NET, request({ id: 'short' }), signLater)).rejects.toThrow(TaskError)
-    const r = signReceipt(provider, NET, receiptFor(s, 'hello'))
-    const ra = await signReceiptAsync(provider, NET, receiptFor(s, 'hello'), signLater)
-    expect(toHex(ra.sig)).toBe(toHex(r.sig))
-    expect((await verifyReceiptAsync(ra.body, ra.sig, NET, verifyLater)).value).toEqual(verifyReceipt(r.body, r.sig, NET, nobleVerify).value)
-    await expect(verifyReceiptAsync(ra.body, flipped, NET, verifyLater)).rejects.toThrow(/signature does not verify/)
-    await expect(signReceiptAsync(gateway, NET, receiptFor(s, 'hello'), signLater)).rejects.toThrow(/provider/)
   })
 
   it('refuses to sign requests outside the protocol limits', () => {
