@@ -37,6 +37,7 @@ import { createMetrics } from './metrics.ts'
 import { ProviderService } from './market/provider.ts'
 import { startApiServer, type ApiServer } from './api/server.ts'
 import { loadNetwork, parseApiAddress, parseBackend, parseLlamaModelSpecs, parseModelSpecs, parsePositiveInt, parseRoles, parseUpstreamInputs, parseUpstreamParameters, parseVerifier } from './config.ts'
+import { sodiumLoadError } from './crypto/libsodium.ts'
 import { nativeSign } from './crypto/nativeSign.ts'
 import { nativeVerify } from './crypto/nativeVerify.ts'
 import { Advertiser } from './discovery/advertiser.ts'
@@ -120,6 +121,7 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
   const { path: keyPath, created } = loaded
   const identity = { ...loaded.identity, sign: nativeSign }
   if (created) log.info({ peerId: identity.peerId, keyPath }, 'created a new node identity')
+  if (sodiumLoadError != null) log.warn({ err: sodiumLoadError }, 'libsodium (sodium-native) did not load on this platform; signing and verifying through OpenSSL instead, at about half the speed')
   if (identityFileTooOpen(keyPath)) log.warn({ keyPath }, 'identity key is readable by other users; run chmod 600 on it')
 
   const stack: Array<() => Promise<void>> = []

@@ -353,6 +353,11 @@ export const libp2pDefaults = {
   invalidMessageDeliveriesDecay: 0.99
 }
 
+export const cryptoDefaults = {
+  /** Public keys kept ready for OpenSSL's Ed25519 verification, where libsodium did not load (node/crypto/nativeVerify.ts). */
+  keyCacheLimit: 4096
+}
+
 export const cliDefaults = {
   /** `infermesh submit` waits this long for the whole answer. */
   submitTimeoutMs: 3 * minute,

@@ -1,11 +1,13 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { nativeVerify } from '../../../node/crypto/nativeVerify.ts'
+import { openSslVerify, sodiumVerify } from '../../../node/crypto/nativeVerify.ts'
 import { identityFromSeed } from '../../../protocol/identity.ts'
-import { nobleVerify, signDomain, signingMessage, SigningDomain } from '../../../protocol/signing.ts'
+import { nobleVerify, signDomain, signingMessage, SigningDomain, type VerifyFn } from '../../../protocol/signing.ts'
+
+const verifiers: Array<[string, VerifyFn]> = [['OpenSSL', openSslVerify], ...(sodiumVerify == null ? [] : [['libsodium', sodiumVerify] as [string, VerifyFn]])]
 
 describe('native and noble Ed25519 verification agree', () => {
-  it('on valid, tampered and malformed signatures', () => {
+  it.each(verifiers)('%s, on valid, tampered and malformed signatures', (_name, nativeVerify) => {
     fc.assert(fc.property(
       fc.uint8Array({ minLength: 32, maxLength: 32 }),
       fc.uint8Array({ minLength: 32, maxLength: 32 }),

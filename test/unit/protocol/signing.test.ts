@@ -6,6 +6,7 @@ import {
   NETWORK_ID_BYTES, SigningDomain, nobleVerify, signDomain, signingMessage, verifyDomain, type VerifyFn
 } from '../../../protocol/signing.ts'
 import { RFC8032_TEST1, SEED_A, SEED_B, SIGNING_PAYLOAD } from '../../fixtures/golden-inputs.ts'
+import { sodiumVerify } from '../../../node/crypto/nativeVerify.ts'
 import { flipBit, golden, nativeVerify } from './helpers.ts'
 
 const D = SigningDomain.CAPACITY_RECORD
@@ -138,7 +139,9 @@ describe('signing: malformed signatures are rejections, never skipped checks', (
 describe('signing: noble and native Ed25519 accept and reject the same vectors', () => {
   function agree (pk: Uint8Array, msg: Uint8Array, sig: Uint8Array): boolean {
     const noble = nobleVerify(pk, msg, sig)
+    // OpenSSL (the helper), and libsodium, which node/ verifies with where its addon loads.
     expect(nativeVerify(pk, msg, sig), `noble says ${noble} for pk=${toHex(pk)} msg=${toHex(msg)} sig=${toHex(sig)}`).toBe(noble)
+    if (sodiumVerify != null) expect(sodiumVerify(pk, msg, sig), `libsodium, where noble says ${noble}`).toBe(noble)
     return noble
   }
 
