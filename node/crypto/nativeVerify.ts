@@ -18,7 +18,14 @@ const sodium = lib
 /** libsodium's verify: it takes the raw 32-byte key, so nothing is parsed or kept per signer. */
 export const sodiumVerify: VerifyFn | undefined = sodium == null
   ? undefined
-  : (publicKey, message, signature) => publicKey.length === 32 && signature.length === 64 && sodium.crypto_sign_verify_detached(signature, message, publicKey)
+  : (publicKey, message, signature) => {
+      if (publicKey.length !== 32 || signature.length !== 64) return false
+      try {
+        return sodium.crypto_sign_verify_detached(signature, message, publicKey)
+      } catch {
+        return false // not byte arrays (sodium-native asserts): a rejection, as with OpenSSL
+      }
+    }
 
 // DER SubjectPublicKeyInfo header for an Ed25519 key (RFC 8410 §4).
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')

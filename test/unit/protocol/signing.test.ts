@@ -17,7 +17,7 @@ const OTHER_NET = new Uint8Array(32).fill(0x42)
 const A = identityFromSeed(SEED_A)
 const B = identityFromSeed(SEED_B)
 
-const verifiers: Array<[string, VerifyFn]> = [['noble', nobleVerify], ['native', nativeVerify]]
+const verifiers: Array<[string, VerifyFn]> = [['noble', nobleVerify], ['OpenSSL', nativeVerify], ...(sodiumVerify == null ? [] : [['libsodium', sodiumVerify] as [string, VerifyFn]])]
 
 describe('signing: golden vectors', () => {
   it('the signed message is domain ‖ 0x00 ‖ network id ‖ bytes, as pinned', () => {
