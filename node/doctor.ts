@@ -11,6 +11,7 @@ import { resolve } from 'node:path'
 import { isLoopbackHost, parseApiAddress, parseBackend, parseLogFormat, parseRoles, resolveConfig, type ConfigKey } from './config.ts'
 import { explainVerdict, resolveMode, type Verdict } from './discovery/reachability.ts'
 import { doctorDefaults } from './options.ts'
+import { sodiumLoadError } from './crypto/libsodium.ts'
 
 export type CheckStatus = 'ok' | 'warn' | 'fail'
 
@@ -50,6 +51,10 @@ export async function runDoctor (o: DoctorOptions): Promise<Check[]> {
     add('configuration', 'fail', (err as Error).message, 'fix the setting named; "infermesh config" prints what each one resolves to')
     return checks
   }
+
+  // Signatures: libsodium's addon, or OpenSSL at about half the speed where it does not load.
+  if (sodiumLoadError == null) add('signatures', 'ok', 'Ed25519 through libsodium (sodium-native)')
+  else add('signatures', 'warn', `libsodium did not load (${sodiumLoadError}); the node signs and verifies through OpenSSL, at about half the speed`, 'run on a glibc system (Debian, Ubuntu, Fedora), for which sodium-native ships its addon, and reinstall with "npm ci"')
 
   // The data directory: there, writable, with room for the ledger and receipts.
   const dataDir = resolve(o.cwd, options.dataDir)

@@ -55,6 +55,7 @@ describe('infermesh doctor', () => {
     expect(check(report, 'node').detail).toContain(node.peerId)
     expect(check(report, 'disk')).toMatchObject({ status: 'ok' })
     expect(check(report, 'api token')).toMatchObject({ status: 'ok' })
+    expect(check(report, 'signatures')).toMatchObject({ status: 'ok', detail: expect.stringMatching(/libsodium/) })
     expect(check(report, 'peers')).toMatchObject({ status: 'warn' })
     expect(check(report, 'peers').fix).toMatch(/bootstrap/)
     expect(check(report, 'reachability')).toMatchObject({ status: 'warn' })
