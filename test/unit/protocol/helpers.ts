@@ -1,10 +1,8 @@
 /** Shared helpers for the protocol unit tests. */
 import { readFileSync } from 'node:fs'
-import { createPublicKey, verify as nodeCryptoVerify } from 'node:crypto'
 import fc from 'fast-check'
 import { expect } from 'vitest'
 import { CodedError, type ErrorCode, type ErrorMeta } from '../../../protocol/errors.ts'
-import type { VerifyFn } from '../../../protocol/signing.ts'
 
 export interface Golden {
   codec: { valueHex: string }
@@ -35,21 +33,12 @@ export function expectCode (fn: () => unknown, code: ErrorCode, meta?: ErrorMeta
   return err
 }
 
-/** RFC 8410 SubjectPublicKeyInfo prefix for a raw 32-byte Ed25519 key. */
-const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
-
 /**
- * Node's native (OpenSSL) Ed25519 verification, as node/ would use on hot
- * paths (ARCHITECTURE.md §4). Any failure to import the key is a rejection.
+ * The node's own Ed25519 verification (libsodium where its addon loads) and its
+ * OpenSSL fallback (node/crypto/nativeVerify.ts), for protocol tests that check
+ * what node/ runs on hot paths (ARCHITECTURE.md §4).
  */
-export const nativeVerify: VerifyFn = (publicKey, message, signature) => {
-  try {
-    const key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' })
-    return nodeCryptoVerify(null, message, key, signature)
-  } catch {
-    return false
-  }
-}
+export { nativeVerify, openSslVerify } from '../../../node/crypto/nativeVerify.ts'
 
 /** Returns a copy of b with one bit flipped. */
 export function flipBit (b: Uint8Array, bit: number): Uint8Array {
