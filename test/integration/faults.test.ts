@@ -17,6 +17,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { chatPrompt, getReferenceChatModel } from '../../protocol/reference/index.ts'
 import { eventually, getJson, runCli, startNodeProcess, tempDir, writeNetworkFile, type NodeProcess } from '../helpers/nodeProcess.ts'
 
 interface InfermeshField { taskId: string, provider: string, receipt: { id: string, body: string, signature: string } }
@@ -67,8 +68,14 @@ describe('faults on real nodes', () => {
       completed.push(r.body.infermesh)
     }
 
-    // A long stream pinned to p1; p1 dies after the first token.
-    const stream = await client.chat.completions.create({ model: 'ref-small', messages: [{ role: 'user', content: 'a long answer please' }], max_tokens: 900, stream: true, provider: { only: [p1.peerId] } } as unknown as OpenAI.ChatCompletionCreateParamsStreaming)
+    // A long stream pinned to p1; p1 dies after the first token. The answer
+    // must outlast the kill: with no seed, ref-small often writes its end token
+    // within 20 tokens and the stream completes before SIGKILL lands. This
+    // prompt and seed give 679 tokens (~0.8 s on this box), checked here.
+    const longAsk = { messages: [{ role: 'user' as const, content: 'a long answer please' }], temperature: 1, seed: 63, max_tokens: 900 }
+    const expected = getReferenceChatModel('ref-small')!.generate(chatPrompt(longAsk.messages), { temperature: 1, topP: 1, seed: 63, maxTokens: 900, stop: [] })
+    expect(expected.text.length, 'the seed must give a long answer; pick another if the reference weights changed').toBeGreaterThan(500)
+    const stream = await client.chat.completions.create({ model: 'ref-small', ...longAsk, stream: true, provider: { only: [p1.peerId] } } as unknown as OpenAI.ChatCompletionCreateParamsStreaming)
     let text = ''
     let error: Error | undefined
     let killed = false
@@ -83,9 +90,10 @@ describe('faults on real nodes', () => {
     } catch (err) {
       error = err as Error
     }
-    expect(killed).toBe(true)
+    expect(killed, `the stream ended before its first token: ${error?.message ?? 'no error'}`).toBe(true)
     expect(error, 'the stream must end in an error event, not a silent truncation').toBeDefined()
     expect(error!.message).toMatch(/provider .* failed after the first token/)
+    expect(expected.text.startsWith(text), 'what came before the kill is the start of the seeded answer').toBe(true)
 
     // The gateway still believes p1 is there: a task that prefers p1 fails over before its first token and completes on p2.
     const failover = await chat(gateway.api, { model: 'ref-small', messages: [{ role: 'user', content: 'after the kill' }], max_tokens: 8, provider: { order: [p1.peerId, p2.peerId] } })
