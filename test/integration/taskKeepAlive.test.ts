@@ -83,7 +83,8 @@ describe('task streams kept alive', () => {
   it('a client that hangs up mid-stream: its stream is not reused, and the next task gets a working one', async () => {
     // (That the cancel reaches the upstream over this transport: test/integration/providerLimits.test.ts.)
     const abort = new AbortController()
-    const res = await chat('a long answer, cancelled', { model: 'ref-small', max_tokens: 400, stream: true }, abort.signal)
+    // Seeded for a 679-token answer (test/integration/faults.test.ts checks it), so the hang-up lands mid-answer.
+    const res = await chat('a long answer please', { model: 'ref-small', max_tokens: 900, temperature: 1, seed: 63, stream: true }, abort.signal)
     expect(res.status).toBe(200)
     await res.body!.getReader().read()
     abort.abort()
