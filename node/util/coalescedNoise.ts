@@ -11,6 +11,14 @@
  *
  * Lists above JOIN_LIMIT bytes pass as they are: there the copy costs more
  * than the writes it saves (and Noise cuts messages at 64 KiB anyway).
+ *
+ * And on the read side, Noise's length prefix read without a new RangeError
+ * per received chunk: @libp2p/utils' LengthPrefixedDecoder learns that the
+ * bytes it holds end before the next prefix only from a RangeError, and
+ * Noise's decoder builds one (with its stack trace) every time, once for
+ * each chunk the socket delivers. That was 47 µs of CPU per task at c=1
+ * (a CPU profile of scripts/bench/task-overhead.ts); thrown as one
+ * preallocated error, it is a jump.
  */
 import { noise } from '@chainsafe/libp2p-noise'
 import type { ConnectionEncrypter, MessageStream } from '@libp2p/interface'
@@ -27,6 +35,21 @@ export function joinedForWrite (data: Uint8Array | Uint8ArrayList): Uint8Array |
   return new Uint8ArrayList(data.subarray())
 }
 
+const SHORT_PREFIX = new RangeError('Could not decode int16BE')
+
+/** Noise's 2-byte big-endian length prefix; throws SHORT_PREFIX, always the same object, while fewer than 2 bytes are in. */
+export function noiseLength (data: Uint8Array | Pick<Uint8ArrayList, 'byteLength' | 'getUint16'>): number {
+  if (data.byteLength < 2) throw SHORT_PREFIX
+  return data instanceof Uint8Array ? (data[0]! << 8) | data[1]! : data.getUint16(0)
+}
+
+/** Give a secured connection's length-prefix decoder noiseLength; anything not shaped like Noise's is left as it is. */
+export function useCheapLengthPrefix<T extends { connection: unknown }> (secured: T): T {
+  const decoder = (secured.connection as { decoder?: { lengthDecoder?: unknown } }).decoder
+  if (decoder != null && typeof decoder.lengthDecoder === 'function') decoder.lengthDecoder = noiseLength
+  return secured
+}
+
 /** Make `connection` hand its transport one buffer per message. */
 function joinWrites (connection: MessageStream): MessageStream {
   const conn = connection as MessageStream & { sendData?: (data: Uint8ArrayList) => unknown }
@@ -39,15 +62,15 @@ function joinWrites (connection: MessageStream): MessageStream {
   return connection
 }
 
-/** noise(), each message of it written as one buffer. */
+/** noise(), each message of it written as one buffer, and its length prefixes read without an error per chunk. */
 export function coalescedNoise (init?: Parameters<typeof noise>[0]): NoiseFactory {
   const factory = noise(init)
   return components => {
     const encrypter: ConnectionEncrypter<any> = factory(components)
     const inbound = encrypter.secureInbound.bind(encrypter)
     const outbound = encrypter.secureOutbound.bind(encrypter)
-    encrypter.secureInbound = async (connection, options) => await inbound(joinWrites(connection), options)
-    encrypter.secureOutbound = async (connection, options) => await outbound(joinWrites(connection), options)
+    encrypter.secureInbound = async (connection, options) => useCheapLengthPrefix(await inbound(joinWrites(connection), options))
+    encrypter.secureOutbound = async (connection, options) => useCheapLengthPrefix(await outbound(joinWrites(connection), options))
     return encrypter
   }
 }
