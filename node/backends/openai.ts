@@ -10,6 +10,7 @@ import { TASK_LIMITS, TaskError, TaskErrorCode, type ChatMessage, type ChunkFram
 import { envelopeOf, usesTools } from '../../protocol/structured/tools.ts'
 import { upstreamDefaults } from '../options.ts'
 import type { Backend, BackendResult } from './backend.ts'
+import { SseData } from './sseData.ts'
 import { Pool, type Dispatcher } from 'undici'
 
 export interface OpenAIBackendInit {
@@ -105,31 +106,6 @@ class UpstreamCalls {
   /** The envelope text (protocol/structured/tools.ts) of the calls. */
   envelope (): string {
     return envelopeOf(this.calls.filter(c => c != null))
-  }
-}
-
-/**
- * Server-sent events from an upstream body: yields each `data:` payload. The
- * gap between chunks is bounded by the pool's bodyTimeout, not a timer per read.
- */
-async function * sseData (body: AsyncIterable<Buffer>, idleMs: number, signal: AbortSignal): AsyncGenerator<string> {
-  const decoder = new TextDecoder()
-  let buf = ''
-  try {
-    for await (const piece of body) {
-      buf += decoder.decode(piece, { stream: true })
-      if (buf.length > upstreamDefaults.maxEventBytes) throw new TaskError(TaskErrorCode.INTERNAL, 'upstream event too large')
-      let i: number
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const event = buf.slice(0, i)
-        buf = buf.slice(i + 2)
-        for (const line of event.split('\n')) {
-          if (line.startsWith('data:')) yield line.slice(5).trim()
-        }
-      }
-    }
-  } catch (err) {
-    throw bodyError(err, idleMs, signal)
   }
 }
 
@@ -291,36 +267,46 @@ async function answer (request: TaskRequest, res: Dispatcher.ResponseData, signa
   let content = ''
   let reasoning = ''
   // Leaving this loop at [DONE] must not destroy the body (run() decides what becomes of it).
-  for await (const data of sseData(res.body.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>, timeoutMs, signal)) {
-    events++
-    if (data === '[DONE]') break
-    let ev: any
-    try { ev = JSON.parse(data) } catch { throw new TaskError(TaskErrorCode.INTERNAL, 'upstream sent an event that is not JSON') }
-    if (ev?.error != null) throw new TaskError(TaskErrorCode.INTERNAL, `upstream failed mid-stream: ${String(ev.error.message ?? 'unknown error').slice(0, 300)}`)
-    const choice = ev?.choices?.[0]
-    const piece: unknown = request.kind === 'chat' ? choice?.delta?.content : choice?.text
-    // Reasoning streams beside the answer, as it comes, whatever the answer's form.
-    const thought = request.kind === 'chat' ? reasoningOf(choice?.delta) : ''
-    if (thought !== '') {
-      reasoning += thought
-      if (reasoning.length > upstreamDefaults.maxEventBytes * 4) throw new TaskError(TaskErrorCode.INTERNAL, 'upstream reasoning too large')
-      await emit({ t: 'chunk', text: '', reasoning: thought })
+  // The gap between chunks is bounded by the pool's bodyTimeout, not a timer per read.
+  const sse = new SseData(res.body, {
+    maxEventBytes: upstreamDefaults.maxEventBytes,
+    mapError: err => bodyError(err, timeoutMs, signal),
+    tooLarge: () => new TaskError(TaskErrorCode.INTERNAL, 'upstream event too large')
+  })
+  try {
+    for (let data = await sse.next(); data !== undefined; data = await sse.next()) {
+      events++
+      if (data === '[DONE]') break
+      let ev: any
+      try { ev = JSON.parse(data) } catch { throw new TaskError(TaskErrorCode.INTERNAL, 'upstream sent an event that is not JSON') }
+      if (ev?.error != null) throw new TaskError(TaskErrorCode.INTERNAL, `upstream failed mid-stream: ${String(ev.error.message ?? 'unknown error').slice(0, 300)}`)
+      const choice = ev?.choices?.[0]
+      const piece: unknown = request.kind === 'chat' ? choice?.delta?.content : choice?.text
+      // Reasoning streams beside the answer, as it comes, whatever the answer's form.
+      const thought = request.kind === 'chat' ? reasoningOf(choice?.delta) : ''
+      if (thought !== '') {
+        reasoning += thought
+        if (reasoning.length > upstreamDefaults.maxEventBytes * 4) throw new TaskError(TaskErrorCode.INTERNAL, 'upstream reasoning too large')
+        await emit({ t: 'chunk', text: '', reasoning: thought })
+      }
+      if (tools !== undefined) {
+        tools.add(choice?.delta?.tool_calls)
+        if (typeof piece === 'string') content += piece
+        if (typeof piece === 'string' && piece.length > 0) chunks++
+      } else if (typeof piece === 'string' && piece.length > 0) {
+        text += piece
+        chunks++
+        const lp = choice?.logprobs?.content?.[0]
+        const frame: ChunkFrame = lp != null && typeof lp.logprob === 'number'
+          ? { t: 'chunk', text: piece, lp: { logprob: lp.logprob, top: (lp.top_logprobs ?? []).slice(0, 20).map((x: { token: string, logprob: number }) => ({ token: String(x.token), logprob: Number(x.logprob) })) } }
+          : { t: 'chunk', text: piece }
+        await emit(frame)
+      }
+      if (choice?.finish_reason === 'length') finishReason = 'length'
+      if (ev?.usage != null) usage = { promptTokens: tokenCount(ev.usage.prompt_tokens), completionTokens: tokenCount(ev.usage.completion_tokens) }
     }
-    if (tools !== undefined) {
-      tools.add(choice?.delta?.tool_calls)
-      if (typeof piece === 'string') content += piece
-      if (typeof piece === 'string' && piece.length > 0) chunks++
-    } else if (typeof piece === 'string' && piece.length > 0) {
-      text += piece
-      chunks++
-      const lp = choice?.logprobs?.content?.[0]
-      const frame: ChunkFrame = lp != null && typeof lp.logprob === 'number'
-        ? { t: 'chunk', text: piece, lp: { logprob: lp.logprob, top: (lp.top_logprobs ?? []).slice(0, 20).map((x: { token: string, logprob: number }) => ({ token: String(x.token), logprob: Number(x.logprob) })) } }
-        : { t: 'chunk', text: piece }
-      await emit(frame)
-    }
-    if (choice?.finish_reason === 'length') finishReason = 'length'
-    if (ev?.usage != null) usage = { promptTokens: tokenCount(ev.usage.prompt_tokens), completionTokens: tokenCount(ev.usage.completion_tokens) }
+  } finally {
+    sse.stop()
   }
   // A body with no server-sent event at all is not an answer (an empty 200 would look like one).
   if (events === 0) throw new TaskError(TaskErrorCode.INTERNAL, `upstream answered ${contentType === '' ? 'without a content type' : contentType} with no server-sent events: not an answer this provider can pass on`)
