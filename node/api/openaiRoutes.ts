@@ -26,6 +26,7 @@ import { scorePromptLogprobs, wantsPromptLogprobs } from './scoringRoutes.ts'
 import { penaltyParams, structuredParams, taskMessages, toolAnswer, ToolDeltas } from './chatStructured.ts'
 import { usesTools, type StructuredParams } from '../../protocol/structured/tools.ts'
 import type { LogitAdjustment } from '../../protocol/sampling/adjust.ts'
+import { stage } from '../util/taskStages.ts'
 
 export interface OpenAIRouteDeps {
   node: NodeContext
@@ -185,6 +186,7 @@ async function textTask (deps: OpenAIRouteDeps, ctx: RequestContext, task: TextT
   /** Choices (OpenAI's n): each its own task, choice i with seed + i. */
   n?: number
 }): Promise<unknown> {
+  stage('api:parsed')
   for (const m of body.models) checkMaxTokens(deps.catalog, m, body.maxTokens)
   const created = Math.floor(Date.now() / 1000)
   // The client going away, or one choice failing, ends every choice: an answer with a

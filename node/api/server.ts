@@ -10,6 +10,7 @@ import type { Logger } from '../logger.ts'
 import { apiDefaults } from '../options.ts'
 import { GatewayError } from '../market/gateway.ts'
 import { errorBody, httpStatusOf, invalidRequest } from './httpErrors.ts'
+import { stage } from '../util/taskStages.ts'
 
 export interface RequestContext {
   req: IncomingMessage
@@ -132,6 +133,7 @@ export async function readJsonBody (req: IncomingMessage, maxBytes: number): Pro
 export function sendJson (res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body)
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' })
+  stage('api:response')
   res.end(text)
 }
 
@@ -149,6 +151,7 @@ export async function startApiServer (address: ApiAddress, routes: Route[], opts
     connectionsCheckingInterval: apiDefaults.connectionsCheckingIntervalMs,
     maxHeaderSize: apiDefaults.maxHeaderBytes
   }, (req, res) => {
+    stage('api:request')
     void handle(req, res)
   })
 

@@ -12,6 +12,7 @@ import { upstreamDefaults } from '../options.ts'
 import type { Backend, BackendResult } from './backend.ts'
 import { SseData } from './sseData.ts'
 import { Pool, type Dispatcher } from 'undici'
+import { stage } from '../util/taskStages.ts'
 
 export interface OpenAIBackendInit {
   /** Base URL, e.g. http://127.0.0.1:11434/v1 */
@@ -206,6 +207,7 @@ export function createOpenAIBackend (init: OpenAIBackendInit): Backend {
       let res: Dispatcher.ResponseData
       try {
         res = await pool.request({ path: url.pathname + url.search, method: 'POST', headers, body: JSON.stringify(body), signal })
+        stage('backend:headers')
       } catch (err) {
         if ((err as { code?: string }).code === 'UND_ERR_HEADERS_TIMEOUT') throw new TaskError(TaskErrorCode.DEADLINE_EXCEEDED, `upstream did not answer within ${timeoutMs} ms`)
         if (signal.aborted) throw new TaskError(TaskErrorCode.DEADLINE_EXCEEDED, 'cancelled')

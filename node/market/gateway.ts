@@ -27,6 +27,7 @@ import { ProviderBook } from './providerBook.ts'
 import { checkToolAnswer, usesTools } from '../../protocol/structured/tools.ts'
 import { honoursAll, priceOf, quantizationOf, rankCandidates, withinPrice, type Candidate, type ProviderPrefs } from './ranking.ts'
 import { AttemptError, FrameDeadline, TaskClient } from './taskClient.ts'
+import { stage } from '../util/taskStages.ts'
 
 export interface GatewayComponents {
   host: Host
@@ -247,6 +248,7 @@ export class Gateway {
       deadline: now + gatewayDefaults.taskDeadlineMs
     }
     const request = signTaskRequest(this.c.identity, this.c.network, unsigned)
+    stage('gateway:signed')
     const started = Date.now()
     // The attempt's own controller, aborted with the caller's signal: a listener removed when
     // the attempt ends, not a composite signal per attempt.
@@ -264,6 +266,7 @@ export class Gateway {
       opts.signal?.removeEventListener('abort', onCallerAbort)
       throw err
     }
+    stage('gateway:sent')
 
     let firstTokenAt: number | undefined
     let text = ''
@@ -309,15 +312,18 @@ export class Gateway {
         } else if (frame.t === 'error') {
           throw new AttemptError(frame.code, frame.message, firstTokenAt != null)
         } else if (frame.t === 'receipt') {
+          stage('gateway:receipt')
           const output: TaskOutput = task.kind === 'embedding' ? { embeddings: embeddings ?? [] } : { text, ...(tokens === undefined ? {} : { tokens }), ...(reasoning === undefined ? {} : { reasoning }) }
           let receipt: SignedObject<Receipt>
           try {
             receipt = verifyReceipt(frame.body, frame.sig, this.c.network, this.c.verify)
             checkReceiptMatches(receipt.value, request, output, nativeSha256)
+            stage('gateway:verified')
           } catch (err) {
             throw new AttemptError(ErrorCode.BAD_RECEIPT, (err as Error).message, true)
           }
           await this.c.accounts.recordSpent(receipt, request)
+          stage('gateway:stored')
           this.book.recordSuccess(peer, (firstTokenAt ?? Date.now()) - started, receipt.value.usage.completionTokens, Date.now() - (firstTokenAt ?? started))
           // Tool calls that name no tool or break its schema count against the provider (an answer cut off by max_tokens does not).
           if (usesTools(request.value.params) && receipt.value.finishReason === 'stop') {

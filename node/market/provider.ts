@@ -22,6 +22,7 @@ import { nativeSha256 } from '../crypto/nativeHash.ts'
 import type { Accounts } from './accounts.ts'
 import { admitTask } from '../../protocol/taskAdmission.ts'
 import { ErrorCode } from '../../protocol/errors.ts'
+import { stage } from '../util/taskStages.ts'
 
 export interface ProviderComponents {
   host: Host
@@ -122,6 +123,7 @@ export class ProviderService {
           await closeQuietly(stream)
           return
         }
+        stage('provider:read')
         let receipted = false
         try {
           let signed: SignedObject<TaskRequest>
@@ -129,6 +131,7 @@ export class ProviderService {
             const frame = decodeFrame(read, maxBytes)
             if (frame.t !== 'req') throw new TaskError(TaskErrorCode.INVALID_REQUEST, `expected a request frame, got "${frame.t}"`)
             signed = verifyTaskRequest(frame.body, frame.sig, this.c.network, this.c.verify)
+            stage('provider:verified')
           } catch (err) {
             if (signal.aborted) return
             await send(errorFrame(err, this.c.logger)).catch(() => {})
@@ -186,6 +189,7 @@ export class ProviderService {
             if (deadline.aborted && !signal.aborted) throw new TaskError(TaskErrorCode.DEADLINE_EXCEEDED, 'the task ran past its deadline')
             throw err
           })
+        stage('backend:done')
         if ('embeddings' in result.output) await send({ t: 'emb', vectors: result.output.embeddings })
         const offer = this.c.backend.models.find(m => m.id === request.model)!
         const unsigned: Receipt = {
@@ -204,6 +208,7 @@ export class ProviderService {
           finishedAt: this.c.now()
         }
         const receipt = signReceipt(this.c.identity, this.c.network, unsigned)
+        stage('provider:signed')
         // What we are owed is written while the receipt goes out, not before it: the two
         // overlap, and this stream takes its next task only once both are done. A write that
         // fails here loses this one task's record (the receipt is already sent); the
@@ -213,6 +218,7 @@ export class ProviderService {
           await recorded
           throw err
         })
+        stage('provider:sent')
         // The task is done once its receipt is out: its slot and the requester's in-flight
         // place go back now, not after the write. Held until the write (a soak, 64 clients
         // on two providers of 32 slots), the requester's next task found them taken:

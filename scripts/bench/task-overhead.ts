@@ -35,7 +35,7 @@
  * per-operation cost of each protocol step of a task (signing, zod, CBOR,
  * level).
  *
- *   node scripts/bench/task-overhead.ts [--quick] [--no-portkey] [--cpu-prof-dir DIR] [--json]
+ *   node scripts/bench/task-overhead.ts [--quick] [--no-portkey] [--cpu-prof-dir DIR] [--stages N] [--json]
  *
  * stdout: markdown tables (and with --json one JSON line), then the
  * BENCH_SUMMARY line (lib/report.ts): added latency p50 (budget) and p99 at
@@ -56,7 +56,8 @@ import { defaultNodeOptions } from '../../node/options.ts'
 import { sleep } from '../../node/util/abort.ts'
 import { parseNetworkDefinition } from '../../protocol/network.ts'
 import { chatPrompt, getReferenceChatModel } from '../../protocol/reference/index.ts'
-import { closedLoop, errorCount, HttpClient, interleavedSerial, jsonTarget, type PhaseResult, type Target } from './lib/httpLoad.ts'
+import { closedLoop, errorCount, HttpClient, interleavedSerial, jsonTarget, newPhase, serial, type PhaseResult, type Target } from './lib/httpLoad.ts'
+import { recordStages, stageTable, type StageTable } from './lib/taskStages.ts'
 import { measureMicroCosts, type MicroCost } from './lib/microCosts.ts'
 import { startPortkey, type PortkeyGateway } from './lib/portkey.ts'
 import { startProfiler, summarizeInclusive, summarizeProfile, type Category, type CallFrame } from './lib/profile.ts'
@@ -83,7 +84,8 @@ const args = parseBenchArgs({
   'micro-ms': { type: 'string' },
   'no-model': { type: 'boolean', default: false },
   'no-micro': { type: 'boolean', default: false },
-  'no-portkey': { type: 'boolean', default: false }
+  'no-portkey': { type: 'boolean', default: false },
+  stages: { type: 'string', default: '0' }
 }, `usage: node scripts/bench/task-overhead.ts [options]
   (--quick: 100 requests, 2 s phases, 3 generations, 100 ms micro-measures)
   --requests N           timed requests per path at concurrency 1 (default 300)
@@ -101,6 +103,8 @@ const args = parseBenchArgs({
   --no-model             skip the reference-model tokens/s
   --no-micro             skip the per-operation costs
   --no-portkey           skip the Portkey gateway comparison (its rows are null)
+  --stages N             afterwards, N serial tasks through the path with the node's task-stage
+                         channel on: the median time between consecutive stages (default 0: off)
 `)
 
 const quick = args.quick
@@ -114,6 +118,7 @@ const profileMs = positiveNumber('profile-seconds', args['profile-seconds'] ?? S
 const generations = positiveInt('generations', args.generations ?? (quick ? '3' : '10'))
 const maxTokens = positiveInt('tokens', args.tokens)
 const microMs = positiveInt('micro-ms', args['micro-ms'] ?? (quick ? '100' : '300'))
+const stageTasks = args.stages === '0' ? 0 : positiveInt('stages', args.stages)
 
 const log = (line: string): void => { process.stderr.write(`[task-overhead] ${line}\n`) }
 
@@ -357,6 +362,7 @@ async function main (): Promise<number> {
   const phases: Array<{ phase: string, r: PhaseResult }> = []
   let figures: Figures
   let profileLines: string[] = []
+  let stages: StageTable | undefined
   const load1 = loadavg()
   try {
     await sanityCheck(client, direct, through, bench.provider.identity.peerId)
@@ -406,6 +412,15 @@ async function main (): Promise<number> {
         log(`  ${fmt(tasksPerSecond(r), 0)} tasks/s, ${errorCount(r)} errors, event loop busy ${fmt(r.elu * 100, 0)}%`)
       }
       figures.throughput.push({ concurrency: c, through: out.through!, direct: out.direct! })
+    }
+
+    if (stageTasks > 0) {
+      log(`stages: ${stageTasks} serial tasks through the path, the task-stage channel on`)
+      const stop = recordStages()
+      const r = newPhase('through')
+      await serial(client, through, stageTasks, r)
+      stages = stageTable(stop())
+      phases.push({ phase: 'stages, c=1', r })
     }
 
     if (args['cpu-prof-dir'] != null) {
@@ -468,6 +483,13 @@ async function main (): Promise<number> {
   const zc = bench.zero.counts
   const viaPortkey = phases.filter(p => p.r.target === 'portkey').reduce((n, p) => n + p.r.ok, 0)
   process.stdout.write(`\nzero backend: ${zc.stream} streaming requests (from the provider) over ${zc.streamConnections} TCP connections; ${zc.json} non-streaming (direct from the bench client${viaPortkey > 0 ? `, and ${viaPortkey} + 1 check via Portkey` : ''}) over ${zc.jsonConnections} connections${zc.other > 0 ? `; ${zc.other} others` : ''}\n`)
+  if (stages != null) {
+    process.stdout.write(`\n### Where a task's time goes at c=1, stage by stage (the node's task-stage channel; medians of ${stages.tasks} serial tasks${stages.shapes > 1 ? `, the most common of ${stages.shapes} stage orders` : ''})\n\n`)
+    process.stdout.write(markdownTable(['from', 'to', 'µs (median)', 'share of the sum'], stages.steps.map(st => [st.from, st.to, fmt(st.medianUs, 0), `${fmt(st.medianUs / stages!.steps.reduce((a, b) => a + b.medianUs, 0) * 100, 0)} %`])) + '\n')
+    process.stdout.write(`\nsum of the medians ${fmt(stages.steps.reduce((a, b) => a + b.medianUs, 0), 0)} µs; median from the API's request event to its response ${fmt(stages.totalUs, 0)} µs (what the HTTP client adds on either side is not in it)\n`)
+  } else if (stageTasks > 0) {
+    process.stdout.write('\nstages: no task published its stages\n')
+  }
 
   if (modelRows.length > 0) {
     process.stdout.write('\n### Reference models, single-threaded, run directly (tokens = completion tokens; the prompt\'s positions are computed too)\n\n')

@@ -16,6 +16,8 @@ import { nobleVerify } from '../../protocol/signing.ts'
 import { verifyReceipt } from '../../protocol/task.ts'
 import type { Network } from '../../protocol/network.ts'
 import { eventually, getJson, tempDir, writeNetworkFile } from '../helpers/nodeProcess.ts'
+import { TASK_STAGES } from '../../node/util/taskStages.ts'
+import { recordStages, stageTable } from '../../scripts/bench/lib/taskStages.ts'
 
 describe('task streams kept alive', () => {
   const dir = tempDir()
@@ -118,5 +120,20 @@ describe('task streams kept alive', () => {
       providerDefaults.keepAliveIdleMs = providerIdle
       gatewayDefaults.keptAliveIdleMs = gatewayIdle
     }
+  })
+  it('publishes each stage of a task on the task-stage channel, in order, only while someone listens', async () => {
+    const stop = recordStages()
+    for (let i = 0; i < 3; i++) expect((await chat(`traced ${i}`)).status).toBe(200)
+    const seen = stop()
+    // The reference backend has no upstream, so no upstream headers; every other stage, in the order listed.
+    const expected = TASK_STAGES.filter(s => s !== 'backend:headers')
+    expect(seen.map(m => m.stage)).toEqual([...expected, ...expected, ...expected])
+    for (let i = 1; i < seen.length; i++) expect(seen[i]!.at).toBeGreaterThanOrEqual(seen[i - 1]!.at)
+    const table = stageTable(seen)!
+    expect(table.tasks).toBe(3)
+    expect(table.steps.map(st => st.to)).toEqual(expected.slice(1))
+    // Unsubscribed: nothing more is recorded.
+    expect((await chat('untraced')).status).toBe(200)
+    expect(seen.length).toBe(3 * expected.length)
   })
 })
