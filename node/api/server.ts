@@ -91,7 +91,8 @@ export async function readJsonBody (req: IncomingMessage, maxBytes: number): Pro
     throw new CodedError(ErrorCode.PAYLOAD_TOO_LARGE, `request body is ${declared} bytes; the limit is ${maxBytes}`)
   }
   const text = await new Promise<string>((resolve, reject) => {
-    const chunks: Buffer[] = []
+    // Buffers from node:http; plain Uint8Arrays from other streams (the fuzz harness): read both as bytes.
+    const chunks: Uint8Array[] = []
     let size = 0
     const settle = (err?: Error): void => {
       req.off('data', onData)
@@ -99,9 +100,9 @@ export async function readJsonBody (req: IncomingMessage, maxBytes: number): Pro
       req.off('error', settle)
       req.off('close', onClose)
       if (err != null) reject(err)
-      else resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'))
+      else resolve(chunks.length === 1 ? Buffer.from(chunks[0]!.buffer, chunks[0]!.byteOffset, chunks[0]!.byteLength).toString('utf8') : Buffer.concat(chunks).toString('utf8'))
     }
-    const onData = (chunk: Buffer): void => {
+    const onData = (chunk: Uint8Array): void => {
       size += chunk.length
       if (size > maxBytes) {
         settle(new CodedError(ErrorCode.PAYLOAD_TOO_LARGE, `request body is over the ${maxBytes}-byte limit`))

@@ -4,6 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import { connect, type AddressInfo } from 'node:net'
+import { Readable } from 'node:stream'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readJsonBody } from '../../../../node/api/server.ts'
@@ -95,5 +96,12 @@ describe('readJsonBody', () => {
   it('says 400 for an empty body and for one that is not JSON', async () => {
     expect(await send(post('content-length: 0\r\n'), [])).toEqual({ code: ErrorCode.INVALID_REQUEST })
     expect(await send(post('content-length: 5\r\n'), ['{"a":'])).toEqual({ code: ErrorCode.INVALID_REQUEST })
+  })
+  it('reads plain Uint8Arrays as bytes, not as their toString, from a stream that is not node:http\'s', async () => {
+    const bytes = new TextEncoder().encode(JSON.stringify({ a: 'é', b: [1, 2] }))
+    for (const pieces of [[bytes], [bytes.subarray(0, 5), bytes.subarray(5)]]) {
+      const req = Object.assign(Readable.from(pieces), { headers: {} }) as unknown as IncomingMessage
+      expect(await readJsonBody(req, LIMIT)).toEqual({ a: 'é', b: [1, 2] })
+    }
   })
 })
