@@ -22,8 +22,11 @@ import { eventually, getJson, runCli, startNodeProcess, tempDir, writeNetworkFil
 
 interface InfermeshField { taskId: string, provider: string, receipt: { id: string, body: string, signature: string } }
 
+// A connection per request: a kept-alive one idle for the server's 5 s while a kill is awaited on a
+// loaded machine can be closed by the server just as the next request goes out on it (CI saw
+// "other side closed"), which would fail this test on HTTP keep-alive, not on the fault it injects.
 const chat = (api: string, body: Record<string, unknown>): Promise<{ status: number, body: any }> =>
-  getJson(`${api}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  getJson(`${api}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', connection: 'close' }, body: JSON.stringify(body) })
 
 async function tasksBought (api: string): Promise<number> {
   const { body } = await getJson(`${api}/v1/accounts`)
