@@ -18,6 +18,8 @@ import { compileSchema, SCHEMA_LIMITS } from './structured/jsonSchema.ts'
 import { isPeerId, publicKeyFromPeerId, type Identity } from './identity.ts'
 import type { Network } from './network.ts'
 import { SigningDomain, signDomain, verifyDomain, type VerifyFn } from './signing.ts'
+import { TASK_KINDS, TASK_LIMITS } from './taskLimits.ts'
+import { checkedReceipt, checkedTaskRequest } from './taskFastCheck.ts'
 
 /** Typed error frames. Gateways map them to HTTP statuses in one place. */
 /** The codes a task error frame may carry: a subset of ErrorCode. */
@@ -42,31 +44,7 @@ export class TaskError extends CodedError {
   }
 }
 
-export const TASK_KINDS = ['chat', 'completion', 'embedding'] as const
-export type TaskKind = typeof TASK_KINDS[number]
-
-/** Hard protocol bounds; a network's limits may only be tighter. */
-export const TASK_LIMITS = {
-  maxTokens: 4096,
-  maxStop: 4,
-  maxStopLength: 64,
-  maxTopLogprobs: 20,
-  maxMessages: 256,
-  maxEmbeddingInputs: 64,
-  /** Tools one request may offer (OpenAI: 128). */
-  maxTools: 64,
-  maxToolDescription: 1024,
-  /** Calls in one assistant message of the history. */
-  maxToolCalls: 16,
-  /** Bytes of one call's arguments in the history. */
-  maxToolArguments: 16 * 1024,
-  /** Tokens one logit_bias may name (OpenAI: 300). */
-  maxLogitBias: 300,
-  /** Images in one request, and bytes of each and of all: a task request must fit one message (1 MiB by default). */
-  maxImages: 4,
-  maxImageBytes: 512 * 1024,
-  maxImageBytesTotal: 640 * 1024
-} as const
+export { TASK_KINDS, TASK_LIMITS, type TaskKind } from './taskLimits.ts'
 
 const bytes32 = z.custom<Uint8Array>(v => v instanceof Uint8Array && v.length === 32, { message: 'must be 32 bytes' })
 const peerId = z.string().refine(isPeerId, { message: 'must be an Ed25519 PeerId' })
@@ -252,7 +230,10 @@ export function taskPriceMicros (usage: Usage, priceInMicros: number, priceOutMi
   return Math.ceil((usage.promptTokens * priceInMicros + usage.completionTokens * priceOutMicros) / 1e6)
 }
 
-function parseWith<T> (schema: z.ZodType<T>, input: unknown, what: string): T {
+/** `fast`: a hand-written check of the common shape (taskFastCheck.ts); where it is not sure, the schema decides. */
+function parseWith<T> (schema: z.ZodType<T>, input: unknown, what: string, fast?: (x: unknown) => T | undefined): T {
+  const checked = fast?.(input)
+  if (checked !== undefined) return checked
   const r = schema.safeParse(input)
   if (!r.success) {
     const issue = r.error.issues[0]!
@@ -262,22 +243,22 @@ function parseWith<T> (schema: z.ZodType<T>, input: unknown, what: string): T {
 }
 
 export function signTaskRequest (identity: Identity, network: Network, request: TaskRequest): SignedObject<TaskRequest> {
-  const value = parseWith(taskRequestSchema, request, 'task request')
+  const value = parseWith(taskRequestSchema, request, 'task request', checkedTaskRequest)
   if (value.requester !== identity.peerId) throw new TaskError(TaskErrorCode.INVALID_REQUEST, 'requester must be the signing identity')
   const body = encodeCanonical(value)
   return { value, body, sig: signDomain(identity.seed, SigningDomain.TASK_REQUEST, network.id, body, identity.sign) }
 }
 
 export function signReceipt (identity: Identity, network: Network, receipt: Receipt): SignedObject<Receipt> {
-  const value = parseWith(receiptSchema, receipt, 'receipt')
+  const value = parseWith(receiptSchema, receipt, 'receipt', checkedReceipt)
   if (value.provider !== identity.peerId) throw new TaskError(TaskErrorCode.INTERNAL, 'receipt provider must be the signing identity')
   const body = encodeCanonical(value)
   return { value, body, sig: signDomain(identity.seed, SigningDomain.TASK_RECEIPT, network.id, body, identity.sign) }
 }
 
-function verifySigned<T extends { network: Uint8Array }> (schema: z.ZodType<T>, domain: SigningDomain, signer: (v: T) => string, what: string,
+function verifySigned<T extends { network: Uint8Array }> (schema: z.ZodType<T>, fast: (x: unknown) => T | undefined, domain: SigningDomain, signer: (v: T) => string, what: string,
   body: Uint8Array, sig: Uint8Array, network: Network, verify: VerifyFn): SignedObject<T> {
-  const value = parseWith(schema, decodeOrInvalid(body, network), what)
+  const value = parseWith(schema, decodeOrInvalid(body, network), what, fast)
   if (!bytesEqual(value.network, network.id)) throw new TaskError(TaskErrorCode.INVALID_REQUEST, `${what} is for another network`)
   if (!verifyDomain(verify, publicKeyFromPeerId(signer(value)), sig, domain, network.id, body)) {
     throw new TaskError(TaskErrorCode.INVALID_REQUEST, `${what} signature does not verify`)
@@ -294,11 +275,11 @@ function decodeOrInvalid (bytes: Uint8Array, network: Network): unknown {
 }
 
 export function verifyTaskRequest (body: Uint8Array, sig: Uint8Array, network: Network, verify: VerifyFn): SignedObject<TaskRequest> {
-  return verifySigned(taskRequestSchema, SigningDomain.TASK_REQUEST, v => v.requester, 'task request', body, sig, network, verify)
+  return verifySigned(taskRequestSchema, checkedTaskRequest, SigningDomain.TASK_REQUEST, v => v.requester, 'task request', body, sig, network, verify)
 }
 
 export function verifyReceipt (body: Uint8Array, sig: Uint8Array, network: Network, verify: VerifyFn): SignedObject<Receipt> {
-  return verifySigned(receiptSchema, SigningDomain.TASK_RECEIPT, v => v.provider, 'receipt', body, sig, network, verify)
+  return verifySigned(receiptSchema, checkedReceipt, SigningDomain.TASK_RECEIPT, v => v.provider, 'receipt', body, sig, network, verify)
 }
 
 export function requestHash (signedBody: Uint8Array, hash: Sha256Fn = sha256): Uint8Array {
