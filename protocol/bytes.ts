@@ -37,6 +37,17 @@ export function toHex (b: Uint8Array): string {
   return s
 }
 
+/** Whether `hex` is toHex(b), without building the string: a reveal is checked against each commit its author holds. */
+export function isHexOf (b: Uint8Array, hex: string): boolean {
+  if (hex.length !== 2 * b.length) return false
+  for (let i = 0; i < b.length; i++) {
+    if (hex.charCodeAt(2 * i) !== HEX_CODE[b[i]! >> 4] || hex.charCodeAt(2 * i + 1) !== HEX_CODE[b[i]! & 15]) return false
+  }
+  return true
+}
+
+const HEX_CODE = Uint8Array.from('0123456789abcdef', c => c.charCodeAt(0))
+
 export function fromHex (hex: string): Uint8Array {
   if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) throw new RangeError('invalid hex string')
   const out = new Uint8Array(hex.length / 2)

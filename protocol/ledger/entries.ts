@@ -20,7 +20,7 @@
 import { sha256 } from '@noble/hashes/sha2.js'
 import { z } from 'zod'
 import { asciiReader } from '../ascii.ts'
-import { bytesEqual, fromHex, toHex } from '../bytes.ts'
+import { bytesEqual, fromHex, isHexOf, toHex } from '../bytes.ts'
 import { decodeCanonical, encodeCanonical, headArgBytes, shortestArg } from '../codec.ts'
 import { CodedError, ErrorCode } from '../errors.ts'
 import { ED25519_SIGNATURE_BYTES, isPeerId, publicKeyFromPeerId, type Identity } from '../identity.ts'
@@ -163,7 +163,7 @@ export function commitmentOfReveal (reveal: Pick<LedgerEntry, 'id'>): Uint8Array
 
 /** Does `commit` commit to the reveal with id `revealId`? */
 export function commitOpenedBy (commit: LedgerEntry, revealId: string): boolean {
-  return commit.body.kind === 'commit' && toHex(commit.body.payload.commitment) === revealId
+  return commit.body.kind === 'commit' && isHexOf(commit.body.payload.commitment, revealId)
 }
 
 export interface CommitAndReveal { commit: LedgerEntry, reveal: LedgerEntry }
