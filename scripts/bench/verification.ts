@@ -16,7 +16,8 @@
  * ≤ 1,024 characters). A provider answers with LlamaEngine.generate (the
  * llama backend's path); the validator teacher-forces the claimed tokens with
  * LlamaEngine.forcedLogits and judges them with judgeSeeded/auditLlr exactly
- * as node/verify/llamaVerifier.ts does (checked against LlamaVerifier.judge on
+ * as node/verify/llamaVerifier.ts does, the exact tier's decode replay of an
+ * audit whose prefill misses included (checked against LlamaVerifier.judge on
  * a sample; a disagreement exits 1), and the re-scored tier through
  * LlamaVerifier.judge itself.
  *
@@ -209,13 +210,15 @@ function sourceRow (s: HonestSource): string[] {
   const withLogits = d.filter(x => x.logitsDiffer >= 0)
   const exp = expectedRate(d, TIER_TOL[s.tier])
   const pf = d.map(x => x.pAuditFail).filter(x => !Number.isNaN(x))
+  /** The exact tier's teacher forcing alone, before the decode replay confirms its misses. */
+  const alone = (f: (x: SeededDetail) => number): string => s.tier === 'exact' ? ` (prefill alone ${d.reduce((n, x) => n + f(x), 0)})` : ''
   return [
     s.name, s.tier, String(d.length), String(tokens),
     String(d.reduce((n, x) => n + x.logprobDiffer, 0)),
     withLogits.length === 0 ? '-' : `${withLogits.reduce((n, x) => n + x.logitsDiffer, 0)}${withLogits.length < d.length ? ` (of ${withLogits.reduce((n, x) => n + x.steps, 0)})` : ''}`,
     sci(Math.max(0, ...d.map(x => x.maxLogprobDelta)), 2),
-    String(d.reduce((n, x) => n + x.differing, 0)),
-    `${misses}${s.tier === 'seeded' ? ` (> ${TOL})` : ' (> 0)'}`, String(failing), llrText(Math.max(...d.map(x => x.llr))),
+    `${d.reduce((n, x) => n + x.differing, 0)}${alone(x => x.prefill.differing)}`,
+    `${misses}${s.tier === 'seeded' ? ` (> ${TOL})` : ` (> 0)${alone(x => x.prefill.misses)}`}`, `${failing}${alone(x => x.prefill.convicts ? 1 : 0)}`, llrText(Math.max(...d.map(x => x.llr))),
     `${sci(tokens === 0 ? Number.NaN : misses / tokens, 2)} (${sci(cp.hi, 2)})`,
     withLogits.length === 0 ? '-' : sci(exp.rate, 2),
     s.tier === 'exact' ? '0: any miss convicts' : `${sci(P0)} (${cp.hi > 0 ? `${fmt(P0 / cp.hi, 0)}×` : '∞'})`,
@@ -234,20 +237,14 @@ async function falsePositives (tinyFiles: Record<FileKind, string>, bigFiles: Re
     return s
   }
   let crossChecked = 0
-  /** Exact-tier audits whose prefill misses LlamaVerifier.judge's decode replay cleared. */
-  let prefillMissesCleared = 0
-  /** Every 10th audit judged at batch 512 also goes through LlamaVerifier.judge: it must give the same verdict. */
+  /**
+   * Every 10th audit judged at batch 512 also goes through LlamaVerifier.judge: it must give the
+   * same verdict (the exact tier's included: the detail confirms prefill misses by a decode replay too).
+   */
   const crossCheck = async (v: LlamaVerifier, identity: ModelIdentity, request: TaskRequest, served: Served, d: SeededDetail): Promise<void> => {
     const r = await verifierJudge(v, identity, request, served)
     crossChecked++
     const same = r.misses === d.misses && r.steps === d.steps && r.convicts === d.convicts && (r.llr === d.llr || Math.abs(r.llr - d.llr) < 1e-12)
-    // The exact tier: the detailed judgement is the prefill alone, and the verifier replays each
-    // step the prefill misses the way the provider decoded (llamaVerifier.ts); fewer misses there
-    // is that confirmation at work (the prefill-only rows measure how often it is needed), never more.
-    if (!same && d.exact && r.steps === d.steps && r.misses < d.misses) {
-      prefillMissesCleared++
-      return
-    }
     if (!same) {
       failures++
       progress(`MISMATCH: LlamaVerifier.judge says ${r.misses}/${r.steps} misses, llr ${r.llr} (${r.reason}); the detailed judgement ${d.misses}/${d.steps}, llr ${d.llr}`)
@@ -390,7 +387,9 @@ async function falsePositives (tinyFiles: Record<FileKind, string>, bigFiles: Re
   await prefillVsDecode('big ', bigFiles, 'Q8_0', Math.ceil(honestN / 12), bigVerifier, seed * 1000 + 44)
   await twoAtOnce('big ', bigFiles, 'F16', Math.ceil(honestN / 24), seed * 1000 + 45)
   await twoAtOnce('big ', bigFiles, 'Q8_0', Math.ceil(honestN / 24), seed * 1000 + 46)
-  progress(`cross-checked ${crossChecked} detailed verdicts against LlamaVerifier.judge (${prefillMissesCleared} exact-tier prefill misses cleared by its decode replay)`)
+  /** Exact-tier audits whose prefill misses the decode replay cleared. */
+  const prefillMissesCleared = sources.filter(s => s.tier === 'exact').flatMap(s => s.details).filter(d => d.prefill.misses > d.misses).length
+  progress(`cross-checked ${crossChecked} detailed verdicts against LlamaVerifier.judge (${prefillMissesCleared} exact-tier audits' prefill misses cleared by the decode replay)`)
   json.crossChecked = crossChecked
   json.prefillMissesCleared = prefillMissesCleared
   return { sources, batch }
@@ -606,7 +605,7 @@ async function main (): Promise<void> {
   const honestFailing = sources.reduce((n, s) => n + (s.rescored?.filter(v => v.convicts).length ?? s.details.filter(d => d.convicts).length), 0)
   out(`\n## Real-model verification: ${quick ? 'quick' : 'full'} run, ${cpus().length} CPUs, load ${loadStart} at start\n`)
   out(`### 1. False positives: ${honestAudits} honest audits\n`)
-  out(`Provider: LlamaEngine.generate (decode, one token a step, batch 512); validator: LlamaEngine.forcedLogits (one prefill of prompt + answer) and judgeSeeded with tolerance ${TOL} (exact tier: 0), auditLlr with p0 = ${P0}, p1 = ${P1} (exact: p0 = 0). An audit fails alone when llr ≥ ln(1/α) = ${fmt(THRESHOLD, 2)}. "logprob ≠": steps whose claimed-token logprob on the validator's logits is not bit-identical to the provider's (generate's own). "logits ≠": steps whose whole logit vector differs from the provider's (recomputed by a replica decode on the same engine, checked to give the provider's logprobs bit for bit). "steps differing": the replay picks another token with the request's own draw (distance > 0). "expected miss rate": Σ over steps of the exact probability over the draw u that the step misses, from the two logit vectors: the rate that the one draw each step got only samples. "P(audit fails)": from those per-step probabilities, the chance over the draws that the audit crosses the threshold. CP: two-sided exact Clopper-Pearson.\n`)
+  out(`Provider: LlamaEngine.generate (decode, one token a step, batch 512); validator: LlamaEngine.forcedLogits (one prefill of prompt + answer) and judgeSeeded with tolerance ${TOL} (exact tier: 0, and each audit whose prefill misses is judged again on a decode replay, as LlamaVerifier.judge does; "(prefill alone N)": before that), auditLlr with p0 = ${P0}, p1 = ${P1} (exact: p0 = 0). An audit fails alone when llr ≥ ln(1/α) = ${fmt(THRESHOLD, 2)}. "logprob ≠": steps whose claimed-token logprob on the validator's logits is not bit-identical to the provider's (generate's own). "logits ≠": steps whose whole logit vector differs from the provider's (recomputed by a replica decode on the same engine, checked to give the provider's logprobs bit for bit). "steps differing": the replay picks another token with the request's own draw (distance > 0). "expected miss rate": Σ over steps of the exact probability over the draw u that the step misses, from the two logit vectors: the rate that the one draw each step got only samples. "P(audit fails)": from those per-step probabilities, the chance over the draws that the audit crosses the threshold (exact tier: that the decode replay, which every conviction needs, misses a step, from its own logits against the provider's). CP: two-sided exact Clopper-Pearson.\n`)
   out(markdownTable(FP_HEADER, [...sources.map(sourceRow), sourceRow(seededPool), sourceRow(exactPool)]))
   out(`\nValidator batch 64 against 512 (same answers): ${batch.map(b => `${b.type} ${b.differ} of ${b.steps} steps' logits differ bitwise`).join('; ')}.`)
   const replicaSteps = (f: (s: HonestSource) => boolean): { steps: number, mismatch: number } => {
@@ -630,15 +629,25 @@ async function main (): Promise<void> {
   const exactLogitsDiffer = exactPool.details.reduce((n, d) => n + Math.max(0, d.logitsDiffer), 0)
   const exactPf = exactPool.details.map(d => d.pAuditFail).filter(x => !Number.isNaN(x))
   const exactPfMean = mean(exactPf)
+  // The exact tier's teacher forcing alone, before the decode replay confirms its misses (llamaVerifier.ts):
+  // how often that confirmation is needed, not a verdict the node gives.
+  const exactPrefillDiffering = exactPool.details.reduce((n, d) => n + d.prefill.differing, 0)
+  const exactPrefillFailing = exactPool.details.filter(d => d.prefill.convicts).length
+  const exactPrefillPf = mean(exactPool.details.map(d => d.prefill.pAuditFail).filter(x => !Number.isNaN(x)))
+  const exactDecoded = exactPool.details.filter(d => d.decodedDiffer >= 0)
+  const exactDecodedDiffer = exactDecoded.reduce((n, d) => n + d.decodedDiffer, 0)
+  const exactDecodedSteps = exactDecoded.reduce((n, d) => n + d.steps, 0)
   out(`Seeded tier: ${seededMisses} misses in ${seededTokens} honest steps; the per-step rate's 95 % upper bound ${sci(seededCp.hi)} is ${seededCp.hi < P0 ? `below p0 = ${P0} by ${fmt(P0 / seededCp.hi, 0)}×: the sequential test's false-fail bound (≤ α = ${DEFAULT_FALSE_FAIL_PER_AUDIT} per audit, Ville's inequality) holds for these engines` : `ABOVE p0 = ${P0}: the data supports p0 ≥ ${sci(seededCp.hi * 3)} (3× the bound) at tolerance ${TOL}, or a larger tolerance (sweep below)`}; the expected rate over the draws, from the provider's and validator's logits, is ${sci(seededExp.rate)} per step (${seededExp.tokens} steps). ` +
-    `Exact tier: ${exactDiffering} differing steps in ${exactTokens}, but ${exactLogitsDiffer} steps whose logits are not bit-identical to the provider's${exactLogitsDiffer > 0 ? ` (prefill against decode: the quantized matmuls hide the F32 parts' last-bit differences except when an activation sits on an int8 rounding boundary)` : ''}; expected misses ${sci(exactExp.rate)} per step, so an honest exact-tier audit fails with probability ${sci(exactPfMean)} on average over these audits (α = ${DEFAULT_FALSE_FAIL_PER_AUDIT}${exactPfMean > DEFAULT_FALSE_FAIL_PER_AUDIT ? ': ABOVE the per-audit budget, since p0 = 0 turns any one miss into a conviction' : ''}). ` +
+    `Exact tier: teacher forcing alone finds ${exactPrefillDiffering} differing steps in ${exactTokens} and would convict ${exactPrefillFailing} of ${exactPool.details.length} audits (${exactLogitsDiffer} steps whose prefill logits are not bit-identical to the provider's${exactLogitsDiffer > 0 ? `: prefill against decode, the quantized matmuls hide the F32 parts' last-bit differences except when an activation sits on an int8 rounding boundary` : ''}; expected misses ${sci(exactExp.rate)} per step, per-audit fail probability ${sci(exactPrefillPf)}); ` +
+    `the verdict confirms each prefill miss by a decode replay (LlamaVerifier.judge), which leaves ${exactDiffering} differing steps; its decode replay's logits differ from the provider's on ${exactDecodedDiffer} of ${exactDecodedSteps} steps, so an honest exact-tier audit fails with probability ${sci(exactPfMean)} on average over these audits (α = ${DEFAULT_FALSE_FAIL_PER_AUDIT}${exactPfMean > DEFAULT_FALSE_FAIL_PER_AUDIT ? ': ABOVE the per-audit budget, since p0 = 0 turns any one miss into a conviction' : ''}). ` +
     `Honest audits failing alone: ${honestFailing} of ${honestAudits}. Largest CUSUM statistic reached over any honest source's audits in order: ${llrText(honestMaxCusum)} (threshold ${fmt(THRESHOLD, 2)}).\n`)
-  summary.push(row({ figure: `exact tier (Q8_0/Q4_0): honest per-audit false-fail probability over the draws (mean over ${exactPf.length} audits, from the provider's and validator's logits; ${exactLogitsDiffer} of ${exactTokens} steps' logits not bit-identical)`, value: exactPfMean * 1e5, unit: 'per 100,000 audits', comparison: 'α (DEFAULT_FALSE_FAIL_PER_AUDIT)', comparisonValue: DEFAULT_FALSE_FAIL_PER_AUDIT * 1e5, budget: '≤ α', met: exactPfMean <= DEFAULT_FALSE_FAIL_PER_AUDIT }))
+  summary.push(row({ figure: `exact tier (Q8_0/Q4_0): honest per-audit false-fail probability over the draws (mean over ${exactPf.length} audits, from the provider's logits and the validator's decode replay, which confirms every prefill miss; ${exactDecodedDiffer} of ${exactDecodedSteps} decode-replayed steps' logits not bit-identical)`, value: exactPfMean * 1e5, unit: 'per 100,000 audits', comparison: 'α (DEFAULT_FALSE_FAIL_PER_AUDIT)', comparisonValue: DEFAULT_FALSE_FAIL_PER_AUDIT * 1e5, budget: '≤ α', met: exactPfMean <= DEFAULT_FALSE_FAIL_PER_AUDIT }))
   summary.push(row({ figure: `seeded tier: honest expected per-step miss rate over the draws beyond tolerance ${TOL} (${seededExp.tokens} steps)`, value: seededExp.rate * 1e6, unit: 'per million steps', comparison: 'p0', comparisonValue: P0 * 1e6, budget: '< p0', met: seededExp.rate < P0 }))
-  json.honest = sources.map(s => ({ name: s.name, tier: s.rescored != null ? 'rescored' : s.tier, audits: s.rescored?.length ?? s.details.length, tokens: s.rescored != null ? s.rescored.reduce((n, v) => n + v.steps, 0) : s.details.reduce((n, d) => n + d.steps, 0), differing: s.details.reduce((n, d) => n + d.differing, 0), logprobDiffer: s.details.reduce((n, d) => n + d.logprobDiffer, 0), misses: s.rescored != null ? s.rescored.reduce((n, v) => n + v.misses, 0) : s.details.reduce((n, d) => n + d.misses, 0), failing: s.rescored?.filter(v => v.convicts).length ?? s.details.filter(d => d.convicts).length }))
+  json.honest = sources.map(s => ({ name: s.name, tier: s.rescored != null ? 'rescored' : s.tier, audits: s.rescored?.length ?? s.details.length, tokens: s.rescored != null ? s.rescored.reduce((n, v) => n + v.steps, 0) : s.details.reduce((n, d) => n + d.steps, 0), differing: s.details.reduce((n, d) => n + d.differing, 0), prefillDiffering: s.details.reduce((n, d) => n + d.prefill.differing, 0), prefillFailing: s.details.filter(d => d.prefill.convicts).length, logprobDiffer: s.details.reduce((n, d) => n + d.logprobDiffer, 0), misses: s.rescored != null ? s.rescored.reduce((n, v) => n + v.misses, 0) : s.details.reduce((n, d) => n + d.misses, 0), failing: s.rescored?.filter(v => v.convicts).length ?? s.details.filter(d => d.convicts).length }))
   summary.push(row({ figure: `honest per-step miss rate beyond tolerance ${TOL}, seeded tier, 95 % Clopper-Pearson upper bound (${seededMisses} misses in ${seededTokens} steps, ${seededPool.details.length} audits)`, value: seededCp.hi * 1e6, unit: 'per million steps', comparison: 'p0 the sequential test assumes (verifierDefaults.seededMissModel.p0)', comparisonValue: P0 * 1e6, budget: '< p0: per-audit false-fail ≤ 1e-5 by design', met: seededCp.hi < P0 }))
   summary.push(row({ figure: `honest audits failing the per-audit test alone (llr ≥ ln 1e5), all tiers, ${honestAudits} audits`, value: honestFailing, unit: 'audits', comparison: 'expected at α = 1e-5 per audit', comparisonValue: honestAudits * DEFAULT_FALSE_FAIL_PER_AUDIT, budget: '0 observed', met: honestFailing === 0 }))
-  summary.push(row({ figure: `exact tier (Q8_0/Q4_0): honest steps that replay differently, of ${exactTokens}`, value: exactDiffering, unit: 'steps', comparison: '-', budget: '0 (bit-exact)', met: exactDiffering === 0 }))
+  summary.push(row({ figure: `exact tier (Q8_0/Q4_0): honest steps that replay differently after the decode replay confirms the prefill's misses, of ${exactTokens}`, value: exactDiffering, unit: 'steps', comparison: 'teacher forcing (one prefill) alone: differing steps', comparisonValue: exactPrefillDiffering, budget: '0 (bit-exact)', met: exactDiffering === 0 }))
+  summary.push(row({ figure: `exact tier (Q8_0/Q4_0), teacher forcing alone, before the decode replay confirms (not a verdict the node gives): honest audits it would convict, of ${exactPool.details.length}`, value: exactPrefillFailing, unit: 'audits', comparison: 'its per-audit false-fail probability (mean, per 100,000)', comparisonValue: exactPrefillPf * 1e5, budget: '-', met: null }))
 
   // 2. Detection power.
   const tinyProviders = {
@@ -661,7 +670,7 @@ async function main (): Promise<void> {
   out(`\nTolerance sweep (honest runs of both tiers and the seeded-tier cheats re-judged at other tolerances from their recorded distances; T > 0 and T = 0 steps together; the distances are in the sampler's CDF share at T > 0, relative logit gap at T = 0): per-step miss rate of honest sources (pooled, with the 95 % upper bound) and of each cheat (pooled over its max_tokens cells). The node uses ${TOL}.\n`)
   const exactTiny = sources.filter(s => s.tier === 'exact' && s.rescored == null && !s.name.startsWith('big')).flatMap(s => s.details)
   const exactBig = sources.filter(s => s.tier === 'exact' && s.rescored == null && s.name.startsWith('big')).flatMap(s => s.details)
-  out(markdownTable(['tolerance', 'honest F16/F32 misses / steps', 'honest F16/F32 CP 95 % upper', 'honest F16/F32 expected rate (Σ P_u / tokens)', 'honest tiny Q8_0/Q4_0: misses / steps, expected rate', 'honest big Q8_0: misses / steps, expected rate', ...seededCheats.map(c => c.name)], tolerances.map(tol => {
+  out(markdownTable(['tolerance', 'honest F16/F32 misses / steps', 'honest F16/F32 CP 95 % upper', 'honest F16/F32 expected rate (Σ P_u / tokens)', 'honest tiny Q8_0/Q4_0, prefill alone: misses / steps, expected rate', 'honest big Q8_0, prefill alone: misses / steps, expected rate', ...seededCheats.map(c => c.name)], tolerances.map(tol => {
     const h = missesAt(seededPool.details, tol)
     const k = SWEEP_TOLERANCES.indexOf(tol)
     const et = missesAt(exactTiny, tol)

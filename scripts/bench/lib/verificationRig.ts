@@ -99,10 +99,16 @@ export async function serve (engine: LlamaEngine, request: TaskRequest, mode: Se
 export interface SeededDetail {
   exact: boolean
   steps: number
-  /** Steps whose claimed token is not what the validator's replay picks (distance > 0). */
+  /** Steps whose claimed token is not what the validator's replay picks (distance > 0); exact tier: after the decode replay, as the verdict counts them. */
   differing: number
-  /** Steps beyond the tolerance. */
+  /** Steps beyond the tolerance; exact tier: after the decode replay, as the verdict counts them. */
   misses: number
+  /**
+   * The exact tier's teacher forcing alone (one prefill), before LlamaVerifier.judge confirms its
+   * misses by a decode replay: what a validator without that confirmation would count (seeded:
+   * the same as differing, misses, convicts).
+   */
+  prefill: { differing: number, misses: number, convicts: boolean, pAuditFail: number }
   maxDistance: number
   /** The distance of every differing step, for re-judging at other tolerances. */
   distances: number[]
@@ -114,7 +120,8 @@ export interface SeededDetail {
   logprobDiffer: number
   maxLogprobDelta: number
   temperature: number
-  ms: { tokenize: number, forced: number, judge: number }
+  /** confirm: the exact tier's decode replay of an audit whose prefill missed (0 when none ran). */
+  ms: { tokenize: number, forced: number, judge: number, confirm: number }
   /**
    * With the provider's own logits (a replica decode, see BareEngine.decodeLogits):
    * steps whose whole logit vector differs bitwise from the validator's; -1 without.
@@ -124,8 +131,15 @@ export interface SeededDetail {
   replicaMismatch: number
   /** Σ over steps of P_u(miss) at each of SWEEP_TOLERANCES: the expected misses of this audit over the draw u (empty without provider logits). */
   expectedMisses: number[]
-  /** P_u(this audit fails the per-audit test) at the tier's tolerance, from the per-step miss probabilities; NaN without provider logits. */
+  /**
+   * P_u(this audit fails the per-audit test) at the tier's tolerance, from the per-step miss
+   * probabilities; NaN without provider logits. Exact tier: P_u(the decode replay misses a step),
+   * from the validator's decode replay against the provider's logits: a bound on the verdict's,
+   * which also needs the prefill to miss.
+   */
   pAuditFail: number
+  /** Exact tier, with provider logits: steps whose decode-replay logits (the validator engine's decodedLogits) differ bitwise from the provider's; -1 otherwise. */
+  decodedDiffer: number
   /** The validator's logits, when asked for (keepLogits). */
   logits?: Array<ArrayLike<number>>
 }
@@ -206,8 +220,10 @@ export function missesToFail (steps: number, exact: boolean): number {
 
 /**
  * A validator's seeded (exact: tolerance 0, p0 = 0) judgement of a claim,
- * exactly as LlamaVerifier.judge makes it, plus each step's distance and
- * logprob (a second pass of checkClaim, not timed).
+ * exactly as LlamaVerifier.judge makes it (exact tier: the prefill's misses
+ * confirmed by a decode replay; the prefill alone is in `prefill`), plus each
+ * step's distance and logprob on the prefill's logits (a second pass of
+ * checkClaim, not timed).
  */
 export async function judgeDetailed (engine: LlamaEngine, request: TaskRequest, served: Pick<Served, 'tokens' | 'text' | 'finishReason' | 'logprobs'>, exact: boolean,
   opts: { providerLogits?: ReadonlyArray<ArrayLike<number>>, keepLogits?: boolean } = {}): Promise<SeededDetail> {
@@ -218,23 +234,31 @@ export async function judgeDetailed (engine: LlamaEngine, request: TaskRequest, 
   const eos = engine.info.eos
   const tokens = served.tokens
   const base: SeededDetail = {
-    exact, steps: tokens.length, differing: 0, misses: 0, maxDistance: 0, distances: [], llr: Infinity, convicts: true, logprobDiffer: 0, maxLogprobDelta: 0, temperature: p.temperature,
-    ms: { tokenize: t1 - t0, forced: 0, judge: 0 }, logitsDiffer: -1, replicaMismatch: 0, expectedMisses: [], pAuditFail: Number.NaN
+    exact, steps: tokens.length, differing: 0, misses: 0, prefill: { differing: 0, misses: 0, convicts: true, pAuditFail: Number.NaN }, maxDistance: 0, distances: [], llr: Infinity, convicts: true,
+    logprobDiffer: 0, maxLogprobDelta: 0, temperature: p.temperature, ms: { tokenize: t1 - t0, forced: 0, judge: 0, confirm: 0 }, logitsDiffer: -1, replicaMismatch: 0, expectedMisses: [], pAuditFail: Number.NaN, decodedDiffer: -1
   }
   const replayed = completionText(t => engine.detokenize(t), tokens, eos, p.stop)
   if (replayed.text !== served.text) return { ...base, misses: tokens.length, invalid: 'the text is not what the claimed tokens detokenize to' }
   const claimed = tokens.slice(0, Math.min(tokens.length, p.maxTokens + 1))
   const logits = await engine.forcedLogits(prompt, claimed)
   const t2 = performance.now()
-  if (logits.length !== tokens.length) return { ...base, misses: tokens.length, invalid: `${tokens.length} tokens claimed for max_tokens ${p.maxTokens}` }
+  if (logits.length !== tokens.length) return { ...base, ms: { ...base.ms, forced: t2 - t1 }, misses: tokens.length, invalid: `${tokens.length} tokens claimed for max_tokens ${p.maxTokens}` }
   const claim = { params: { temperature: p.temperature, topP: p.topP, seed: p.seed, maxTokens: p.maxTokens }, tokens, eos, finishReason: served.finishReason, stoppedAtString: replayed.stoppedAt >= 0 }
   const tolerance = exact ? 0 : verifierDefaults.seededTolerance
-  const r = judgeSeeded(logits, claim, { tolerance })
+  const prefill = judgeSeeded(logits, claim, { tolerance })
   const t3 = performance.now()
-  const ms = { tokenize: t1 - t0, forced: t2 - t1, judge: t3 - t2 }
-  if (r.invalid !== undefined) return { ...base, ms, steps: r.steps, misses: r.steps, invalid: r.invalid }
+  if (prefill.invalid !== undefined) return { ...base, ms: { ...base.ms, forced: t2 - t1, judge: t3 - t2 }, steps: prefill.steps, misses: prefill.steps, invalid: prefill.invalid }
+  // The exact tier as LlamaVerifier.judge runs it: the prefill's misses count only if a decode replay
+  // (one token per evaluation, as the provider computed) misses too. With the provider's logits the
+  // decode replay runs on every audit, to measure it against them.
+  let r = prefill
+  let decoded: Float32Array[] | undefined
+  if (exact && (prefill.misses > 0 || opts.providerLogits != null)) decoded = await engine.decodedLogits(prompt, claimed)
+  if (decoded != null && prefill.misses > 0) r = judgeSeeded(decoded, claim, { tolerance: 0 })
+  const ms = { tokenize: t1 - t0, forced: t2 - t1, judge: t3 - t2, confirm: performance.now() - t3 }
   const model = exact ? { p0: 0, p1: verifierDefaults.seededMissModel.p1 } : verifierDefaults.seededMissModel
   const llr = auditLlr(r.steps, r.misses, model)
+  const prefillConvicts = auditConvicts(auditLlr(prefill.steps, prefill.misses, model))
   const distances: number[] = []
   let logprobDiffer = 0
   let maxLogprobDelta = 0
@@ -249,7 +273,10 @@ export async function judgeDetailed (engine: LlamaEngine, request: TaskRequest, 
       if (d > maxLogprobDelta) maxLogprobDelta = d
     }
   }
-  const detail: SeededDetail = { ...base, steps: r.steps, differing: r.differing, misses: r.misses, maxDistance: r.maxDistance, distances, llr, convicts: auditConvicts(llr), logprobDiffer, maxLogprobDelta, ms }
+  const detail: SeededDetail = {
+    ...base, steps: r.steps, differing: r.differing, misses: r.misses, prefill: { differing: prefill.differing, misses: prefill.misses, convicts: prefillConvicts, pAuditFail: Number.NaN },
+    maxDistance: r.maxDistance, distances, llr, convicts: auditConvicts(llr), logprobDiffer, maxLogprobDelta, ms
+  }
   if (opts.providerLogits != null) {
     const pl = opts.providerLogits
     const tierTol = SWEEP_TOLERANCES.indexOf(tolerance)
@@ -273,7 +300,25 @@ export async function judgeDetailed (engine: LlamaEngine, request: TaskRequest, 
     detail.logitsDiffer = differ
     detail.replicaMismatch = mismatch
     detail.expectedMisses = expected
-    detail.pAuditFail = tailAtLeast(tierProbs, missesToFail(r.steps, exact))
+    detail.prefill.pAuditFail = tailAtLeast(tierProbs, missesToFail(r.steps, exact))
+    detail.pAuditFail = detail.prefill.pAuditFail
+    if (decoded != null) {
+      // The verdict convicts only where the decode replay misses: its miss probabilities against the provider's logits.
+      const decodeProbs: number[] = []
+      let decodedDiffer = 0
+      for (let t = 0; t < tokens.length; t++) {
+        const a = pl[t]!
+        const b = decoded[t]!
+        let same = a.length === b.length
+        for (let i = 0; same && i < a.length; i++) if (a[i] !== b[i]) same = false
+        if (same) continue
+        decodedDiffer++
+        const q = missProbabilities(a, b, p, [0])[0]!
+        if (q > 0) decodeProbs.push(q)
+      }
+      detail.decodedDiffer = decodedDiffer
+      detail.pAuditFail = tailAtLeast(decodeProbs, 1)
+    }
   }
   if (opts.keepLogits === true) detail.logits = logits
   return detail
