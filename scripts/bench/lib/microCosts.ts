@@ -26,6 +26,7 @@ import {
   checkReceiptMatches, decodeFrame, encodeFrame, receiptSchema, requestHash, signReceipt, signTaskRequest, taskOutputHash,
   taskRequestSchema, verifyReceipt, verifyTaskRequest, type Receipt, type SignedObject, type TaskRequest
 } from '../../../protocol/task.ts'
+import { checkedReceipt, checkedTaskRequest } from '../../../protocol/taskFastCheck.ts'
 
 // DER headers for Ed25519 keys (RFC 8410): PKCS#8 before the 32-byte seed, SPKI before the public key.
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
@@ -145,19 +146,21 @@ export async function measureMicroCosts (network: Network, budgetMs: number, pro
   add('Ed25519 verify, node:crypto (OpenSSL)', 0, 'for comparison', () => { cryptoVerify(null, message, openSsl.publicKey, receipt.sig) })
   add('Ed25519 verify, noble (nobleVerify)', 0, 'not on the task path', () => { nobleVerify(provider.publicKey, message, receipt.sig) })
   const reqValue = request.value
-  add('zod taskRequestSchema.safeParse', 2, 'sign + verify', () => { taskRequestSchema.safeParse(reqValue) })
+  add('zod taskRequestSchema.safeParse', 0, 'the fallback where the check below is not sure', () => { taskRequestSchema.safeParse(reqValue) })
   const rcValue = receipt.value
-  add('zod receiptSchema.safeParse', 2, 'sign + verify', () => { receiptSchema.safeParse(rcValue) })
-  add('isPeerId (base58 decode; zod refine)', 8, 'requester + provider in each of 4 parses', () => { isPeerId(gateway.peerId) })
+  add('zod receiptSchema.safeParse', 0, 'the fallback where the check below is not sure', () => { receiptSchema.safeParse(rcValue) })
+  add('checkedTaskRequest (the hand-written check before zod)', 2, 'sign + verify', () => { checkedTaskRequest(reqValue) })
+  add('checkedReceipt (the hand-written check before zod)', 2, 'sign + verify', () => { checkedReceipt(rcValue) })
+  add('isPeerId (cached base58 check)', 8, 'requester + provider in each of 4 checks', () => { isPeerId(gateway.peerId) })
   add('encodeCanonical(request)', 1, 'signTaskRequest (the re-encode in decodeCanonical is counted there)', () => { encodeCanonical(reqValue) })
   add('decodeCanonical(request body)', 1, 'verifyTaskRequest: structure walk + decode + re-encode check', () => { decodeCanonical(request.body, maxBytes) })
-  add('decodeFrame(req)', 1, 'cbor decode + re-encode + zod', () => { decodeFrame(reqFrame, maxBytes) })
+  add('decodeFrame(req)', 1, 'cbor decode + frame schema', () => { decodeFrame(reqFrame, maxBytes) })
   add('decodeFrame(chunk)', 1, '', () => { decodeFrame(chunkFrame, maxBytes) })
   add('decodeFrame(receipt)', 1, '', () => { decodeFrame(receiptFrame, maxBytes) })
-  add('signTaskRequest (zod + cbor + noble sign)', 1, 'gateway', () => { signTaskRequest(gateway, network, reqValue) })
-  add('verifyTaskRequest (cbor + zod + native verify)', 1, 'provider', () => { verifyTaskRequest(request.body, request.sig, network, nativeVerify) })
-  add('signReceipt (zod + cbor + noble sign)', 1, 'provider', () => { signReceipt(provider, network, rcValue) })
-  add('verifyReceipt (cbor + zod + native verify)', 1, 'gateway', () => { verifyReceipt(receipt.body, receipt.sig, network, nativeVerify) })
+  add('signTaskRequest (check + cbor + sign)', 1, 'gateway', () => { signTaskRequest(gateway, network, reqValue) })
+  add('verifyTaskRequest (cbor + check + native verify)', 1, 'provider', () => { verifyTaskRequest(request.body, request.sig, network, nativeVerify) })
+  add('signReceipt (check + cbor + sign)', 1, 'provider', () => { signReceipt(provider, network, rcValue) })
+  add('verifyReceipt (cbor + check + native verify)', 1, 'gateway', () => { verifyReceipt(receipt.body, receipt.sig, network, nativeVerify) })
 
   // Receipt bookkeeping: one get and one batch of two puts per side.
   const dir = mkdtempSync(join(tmpdir(), 'infermesh-bench-micro-'))
