@@ -39,7 +39,7 @@ export function checkedTaskRequest (x: unknown): TaskRequest | undefined {
   if (!hasExactly(x, REQUEST_KEYS)) return undefined
   const ok = x.v === 1 && isBytes32(x.network) && isTaskId(x.id) && isPeer(x.requester) && isPeer(x.provider) &&
     isModelId(x.model) && (TASK_KINDS as readonly unknown[]).includes(x.kind) && isInput(x.input) && isParams(x.params) &&
-    isPrice(x.maxPrice) && isUint(x.issuedAt, Number.MAX_SAFE_INTEGER) && isUint(x.deadline, Number.MAX_SAFE_INTEGER)
+    isPrice(x.maxPrice) && isIntIn(x.issuedAt, 0, Number.MAX_SAFE_INTEGER) && isIntIn(x.deadline, 0, Number.MAX_SAFE_INTEGER)
   return ok ? x as unknown as TaskRequest : undefined
 }
 
@@ -48,8 +48,8 @@ export function checkedReceipt (x: unknown): Receipt | undefined {
   if (!hasExactly(x, RECEIPT_KEYS)) return undefined
   const ok = x.v === 1 && isBytes32(x.network) && isTaskId(x.taskId) && isBytes32(x.requestHash) && isPeer(x.requester) &&
     isPeer(x.provider) && isModelId(x.model) && isBytes32(x.outputHash) && (x.finishReason === 'stop' || x.finishReason === 'length') &&
-    isUsage(x.usage) && isUint(x.priceMicros, Number.MAX_SAFE_INTEGER) && isUint(x.startedAt, Number.MAX_SAFE_INTEGER) &&
-    isUint(x.finishedAt, Number.MAX_SAFE_INTEGER)
+    isUsage(x.usage) && isIntIn(x.priceMicros, 0, Number.MAX_SAFE_INTEGER) && isIntIn(x.startedAt, 0, Number.MAX_SAFE_INTEGER) &&
+    isIntIn(x.finishedAt, 0, Number.MAX_SAFE_INTEGER)
   return ok ? x as unknown as Receipt : undefined
 }
 
@@ -66,10 +66,6 @@ function isPlain (x: unknown): x is Plain {
   if (typeof x !== 'object' || x === null) return false
   const proto = Object.getPrototypeOf(x)
   return proto === Object.prototype || proto === null
-}
-
-function isUint (x: unknown, max: number): x is number {
-  return Number.isSafeInteger(x) && (x as number) >= 0 && (x as number) <= max
 }
 
 function isIntIn (x: unknown, min: number, max: number): x is number {
@@ -132,15 +128,15 @@ function isParams (x: unknown): boolean {
     if (Object.hasOwn(x, 'presencePenalty') && !isNumberIn(x.presencePenalty, -2, 2)) return false
   }
   return isIntIn(x.maxTokens, 1, TASK_LIMITS.maxTokens) && isNumberIn(x.temperature, 0, 2) &&
-    typeof x.topP === 'number' && x.topP > 0 && x.topP <= 1 && isUint(x.seed, U32_MAX) &&
+    typeof x.topP === 'number' && x.topP > 0 && x.topP <= 1 && isIntIn(x.seed, 0, U32_MAX) &&
     isStringArray(x.stop, 0, TASK_LIMITS.maxStop, TASK_LIMITS.maxStopLength, 1) && typeof x.logprobs === 'boolean' &&
-    isUint(x.topLogprobs, TASK_LIMITS.maxTopLogprobs)
+    isIntIn(x.topLogprobs, 0, TASK_LIMITS.maxTopLogprobs)
 }
 
 function isPrice (x: unknown): boolean {
-  return isPlain(x) && Object.keys(x).length === 2 && isUint(x.inMicros, Number.MAX_SAFE_INTEGER) && isUint(x.outMicros, Number.MAX_SAFE_INTEGER)
+  return isPlain(x) && Object.keys(x).length === 2 && isIntIn(x.inMicros, 0, Number.MAX_SAFE_INTEGER) && isIntIn(x.outMicros, 0, Number.MAX_SAFE_INTEGER)
 }
 
 function isUsage (x: unknown): boolean {
-  return isPlain(x) && Object.keys(x).length === 2 && isUint(x.promptTokens, U32_MAX) && isUint(x.completionTokens, U32_MAX)
+  return isPlain(x) && Object.keys(x).length === 2 && isIntIn(x.promptTokens, 0, U32_MAX) && isIntIn(x.completionTokens, 0, U32_MAX)
 }
