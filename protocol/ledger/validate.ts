@@ -89,7 +89,10 @@ export interface LedgerValidationContext {
   entryId?: EntryIdFn
 }
 
-/** For the gossipsub topic `/infermesh/<net>/ledger/1`. */
+/**
+ * For the gossipsub topic `/infermesh/<net>/ledger/1`. `bytes` are handed over:
+ * the entry may keep them, not a copy (entries.ts decodeEntryUnverified).
+ */
 export function validateGossipEntry (bytes: Uint8Array, ctx: LedgerValidationContext): EntryValidation {
   return validate(bytes, ctx, true)
 }
