@@ -9,6 +9,7 @@
  *                        then {t:'receipt', body, sig}  or  {t:'error', code, message}
  */
 import { sha256 } from '@noble/hashes/sha2.js'
+import type { Sha256Fn } from './sha256.ts'
 import { z } from 'zod'
 import { bytesEqual, toHex } from './bytes.ts'
 import { decodeCanonical, decodeStrict, encodeCanonical, tryDecodeCanonicalFast } from './codec.ts'
@@ -218,7 +219,7 @@ export type TaskOutput = { text: string, tokens?: number[], reasoning?: string }
  * runs anywhere; node/ passes Node's native one (node/crypto/nativeHash.ts),
  * the same bytes in a third of the time on a task's few hundred bytes.
  */
-export type Sha256Fn = (bytes: Uint8Array) => Uint8Array
+export type { Sha256Fn }
 
 /** sha256 over canonical CBOR of the output, so any node can recompute and compare. */
 export function taskOutputHash (output: TaskOutput, hash: Sha256Fn = sha256): Uint8Array {

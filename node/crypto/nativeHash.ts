@@ -6,7 +6,7 @@
  */
 import { hash } from 'node:crypto'
 import type { EntryIdFn } from '../../protocol/ledger/entries.ts'
-import type { Sha256Fn } from '../../protocol/task.ts'
+import type { Sha256Fn } from '../../protocol/sha256.ts'
 
 /** A plain Uint8Array view of the digest, as @noble/hashes gives (a Buffer is a subclass that compares unequal in tests). */
 export const nativeSha256: Sha256Fn = bytes => {

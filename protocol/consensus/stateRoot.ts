@@ -13,16 +13,17 @@
  *   bonds       sha256 of the bonds matrix as little-endian u32, provider-major (types.ts)
  * Vectors go in as byte strings (not CBOR arrays) to keep encoding linear and
  * cheap; bonds go in by hash since the matrix is 4 MiB at 256 × 4,096.
- * Hashing those 4 MiB is about 22 ms of the ~60 ms an epoch takes at that
- * size (scripts/bench/consensus.ts); it stays, because bonds are the state
- * the next epoch builds on, and a root that skipped them could agree while
- * nodes had already diverged.
+ * Hashing those 4 MiB took about 22 ms of the ~60 ms an epoch takes at that
+ * size with the portable sha256, ~3 ms with Node's (protocol/sha256.ts, which
+ * nodes plug in; scripts/bench/consensus.ts); it stays, because bonds are the
+ * state the next epoch builds on, and a root that skipped them could agree
+ * while nodes had already diverged.
  */
-import { sha256 } from '@noble/hashes/sha2.js'
 import { encodeCanonical } from '../codec.ts'
 import { SCALE } from './fixedPoint.ts'
 import type { FixedParams } from './input.ts'
 import type { ConsensusState } from './types.ts'
+import { sha256 } from '../sha256.ts'
 
 export const STATE_ROOT_DOMAIN = 'infermesh/consensus/result/v1'
 

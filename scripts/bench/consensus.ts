@@ -10,8 +10,10 @@
  * Beside each, in the same run and on the same inputs, the same consensus in
  * plain float64 (no fixed point, no exact division, no state root) is timed
  * as the ratio reference, and the state root alone is timed to show its share.
+ * Node's sha256 is plugged in as a node plugs it in (useNodeAccelerators);
+ * --portable-sha256 keeps protocol/'s portable one, for comparison.
  *
- *   node scripts/bench/consensus.ts [--quick] [--epochs 20] [--validators 256] [--providers 4096] [--json]
+ *   node scripts/bench/consensus.ts [--quick] [--epochs 20] [--validators 256] [--providers 4096] [--portable-sha256] [--json]
  *
  * stdout: one markdown table (and with --json one JSON line per row), then
  * the BENCH_SUMMARY line (lib/report.ts): dense p50 and p95, sparse p95, each
@@ -27,6 +29,7 @@
  */
 import { cpus } from 'node:os'
 import { performance } from 'node:perf_hooks'
+import { useNodeAccelerators } from '../../node/crypto/runtimeAccelerators.ts'
 import { Xoshiro128ss } from '../../protocol/reference/prng.ts'
 import { runEpoch, resultRoot, fixParams, SCALE, type ConsensusParams, type ConsensusState, type EpochInput, type EpochResult } from '../../protocol/consensus/index.ts'
 import { emitSummary, loadText, parseBenchArgs, positiveInt, row, type SummaryRow } from './lib/report.ts'
@@ -37,12 +40,17 @@ const BUDGET_MS = 100
 const args = parseBenchArgs({
   epochs: { type: 'string' },
   validators: { type: 'string', default: '256' },
-  providers: { type: 'string', default: '4096' }
+  providers: { type: 'string', default: '4096' },
+  'portable-sha256': { type: 'boolean', default: false }
 }, `usage: node scripts/bench/consensus.ts [options]
   --epochs N             epochs timed per case, after 3 warm-up epochs (default 20; --quick: 10)
   --validators N         validators (default 256)
   --providers N          providers (default 4096)
+  --portable-sha256      hash the state root with protocol/'s portable sha256 (@noble/hashes), not Node's
 `)
+
+// As startNode does: the state root's sha256 through Node's OpenSSL.
+if (args['portable-sha256'] !== true) useNodeAccelerators()
 
 const EPOCHS = positiveInt('epochs', args.epochs ?? (args.quick ? '10' : '20'))
 const N_V = positiveInt('validators', args.validators)
@@ -251,7 +259,7 @@ function timeCase (kind: 'sparse' | 'dense'): Row[] {
 }
 
 const loadStart = loadText()
-process.stderr.write(`${cpus().length} CPUs, load average ${loadStart} at start; ${EPOCHS} epochs per case\n`)
+process.stderr.write(`${cpus().length} CPUs, load average ${loadStart} at start; ${EPOCHS} epochs per case; state root sha256: ${args['portable-sha256'] === true ? 'portable (@noble/hashes)' : 'Node (OpenSSL)'}\n`)
 const rows: Row[] = [...timeCase('sparse'), ...timeCase('dense')]
 const loadEnd = loadText()
 process.stderr.write(`load average ${loadEnd} at end\n`)

@@ -7,11 +7,16 @@ import { asciiReader, portableAsciiReader, useAsciiReader } from '../../../proto
 import { decodeCanonical, encodeCanonical } from '../../../protocol/codec.ts'
 import { entryIdOf } from '../../../protocol/ledger/entries.ts'
 import { sha256 } from '@noble/hashes/sha2.js'
+import { runEpoch, type ConsensusState, type EpochInput } from '../../../protocol/consensus/index.ts'
+import { portableSha256, sha256 as protocolSha256, useSha256 } from '../../../protocol/sha256.ts'
 import { taskOutputHash } from '../../../protocol/task.ts'
 
 // What node/ plugs into protocol/ must give exactly what the portable code gives.
 describe('Node accelerators agree with the portable code', () => {
-  afterEach(() => useAsciiReader(undefined))
+  afterEach(() => {
+    useAsciiReader(undefined)
+    useSha256(undefined)
+  })
 
   it('the Buffer ASCII reader reads the same strings, from Buffers, views and offsets', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }).map(b => b.map(x => x & 0x7f)), fc.nat(), fc.nat(), fc.boolean(), (bytes, a, b, view) => {
@@ -54,5 +59,39 @@ describe('Node accelerators agree with the portable code', () => {
       const output = tokens === undefined ? { text } : { text, tokens }
       expect(taskOutputHash(output, nativeSha256)).toEqual(taskOutputHash(output))
     }), { numRuns: 200 })
+  })
+
+  it('consensus state roots are the same with the native sha256 plugged in', () => {
+    const ids = (p: string, n: number): string[] => Array.from({ length: n }, (_, i) => `12D3KooW${p}${String(i).padStart(3, '0')}`)
+    const chainRoots = (inputs: EpochInput[]): string[] => {
+      let prev: ConsensusState | undefined
+      return inputs.map(input => {
+        const r = runEpoch(input, prev, { kappa: 0.5, bondAlpha: 0.1, trustAlpha: 0.1 })
+        prev = r.state
+        return Buffer.from(r.stateRoot).toString('hex')
+      })
+    }
+    fc.assert(fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 40 }), fc.array(fc.nat(0xffff), { minLength: 1, maxLength: 200 }), (nv, np, seeds) => {
+      const validators = ids('V', nv)
+      const providers = ids('P', np)
+      const inputs: EpochInput[] = [0, 1, 2].map(e => ({
+        epoch: 10 + e,
+        validators,
+        power: validators.map((_, i) => 1 + seeds[(i + e) % seeds.length]!),
+        providers,
+        weights: Uint16Array.from({ length: nv * np }, (_, k) => seeds[(k * 31 + e) % seeds.length]!),
+        zeroed: new Uint8Array(np)
+      }))
+      useSha256(undefined)
+      const portable = chainRoots(inputs)
+      useNodeAccelerators()
+      expect(protocolSha256(new Uint8Array([1, 2, 3]))).toEqual(nativeSha256(new Uint8Array([1, 2, 3])))
+      expect(chainRoots(inputs)).toEqual(portable)
+    }), { numRuns: 60 })
+    // The hook really changes the hash in use, and undefined restores the portable one.
+    useSha256(() => new Uint8Array(32))
+    expect(protocolSha256(new Uint8Array([1]))).toEqual(new Uint8Array(32))
+    useSha256(undefined)
+    expect(protocolSha256(new Uint8Array([1]))).toEqual(portableSha256(new Uint8Array([1])))
   })
 })

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest'
 // protocol/consensus must give bit-identical results on every node
 // (ARCHITECTURE.md §9): integer arithmetic only, so no transcendental builtins and
 // no exponent operator; and it is pure protocol code, so no I/O, timers or
-// clocks, and imports only from siblings, ../codec.ts and @noble/hashes.
+// clocks, and imports only from siblings, ../codec.ts, ../bytes.ts, ../sha256.ts
+// (sha256 as @noble/hashes gives it, or the same bytes from a runtime's own) and @noble/hashes.
 
 const DIR = new URL('../../../../protocol/consensus/', import.meta.url)
 const files = readdirSync(DIR).filter((f) => f.endsWith('.ts')).sort()
@@ -30,11 +31,17 @@ describe('protocol/consensus purity', () => {
       expect(code.match(EXPONENT_OPERATOR)?.[0]).toBeUndefined()
     })
 
-    it(`${file}: no I/O, timers or clocks; imports only siblings, ../codec.ts, ../bytes.ts and @noble/hashes/sha2.js`, () => {
+    it(`${file}: no I/O, timers or clocks; imports only siblings, ../codec.ts, ../bytes.ts, ../sha256.ts and @noble/hashes/sha2.js`, () => {
       const code = stripComments(text)
       expect(code.match(IMPURE)?.[0]).toBeUndefined()
       const specifiers = [...code.matchAll(/from '([^']+)'/g)].map((m) => m[1]!)
-      for (const s of specifiers) expect(s).toMatch(/^(\.\/[a-zA-Z]+\.ts|\.\.\/codec\.ts|\.\.\/bytes\.ts|@noble\/hashes\/sha2\.js)$/)
+      for (const s of specifiers) expect(s).toMatch(/^(\.\/[a-zA-Z]+\.ts|\.\.\/codec\.ts|\.\.\/bytes\.ts|\.\.\/sha256\.ts|@noble\/hashes\/sha2\.js)$/)
     })
   }
+
+  it('../sha256.ts, the hash hook it imports: pure, and imports only @noble/hashes/sha2.js', () => {
+    const code = stripComments(readFileSync(new URL('../sha256.ts', DIR), 'utf8'))
+    expect(code.match(IMPURE)?.[0]).toBeUndefined()
+    expect([...code.matchAll(/from '([^']+)'/g)].map((m) => m[1])).toEqual(['@noble/hashes/sha2.js'])
+  })
 })
