@@ -55,27 +55,31 @@ export function bearerTokenMatches (authorization: string | undefined, tokenDige
   return timingSafeEqual(digest(presented), tokenDigest)
 }
 
-export function matchPath (pattern: string, path: string): Record<string, string> | undefined {
-  const p = pattern.split('/')
-  const s = path.split('/')
-  if (p.length !== s.length) return undefined
-  const params: Record<string, string> = {}
-  for (let i = 0; i < p.length; i++) {
-    const seg = p[i]!
+/**
+ * A route's `pattern` against a path, both split at '/' (the routes' once, at start; the
+ * path's once per request, not once per route tried): the ':name' segments' values, or
+ * undefined when the path is not the route's.
+ */
+export function matchPath (pattern: readonly string[], path: readonly string[]): Record<string, string> | undefined {
+  if (pattern.length !== path.length) return undefined
+  let params: Record<string, string> | undefined
+  for (let i = 0; i < pattern.length; i++) {
+    const seg = pattern[i]!
     if (seg.startsWith(':')) {
       let value: string
       try {
-        value = decodeURIComponent(s[i]!)
+        value = decodeURIComponent(path[i]!)
       } catch {
         return undefined
       }
       if (value.length === 0) return undefined
+      params ??= {}
       params[seg.slice(1)] = value
-    } else if (seg !== s[i]) {
+    } else if (seg !== path[i]) {
       return undefined
     }
   }
-  return params
+  return params ?? {}
 }
 
 /**
@@ -144,6 +148,7 @@ export async function startApiServer (address: ApiAddress, routes: Route[], opts
   }
   const tokenDigest = opts.token != null ? digest(opts.token) : undefined
   const log = opts.logger
+  const compiled = routes.map(route => ({ route, pattern: route.path.split('/') }))
 
   const server = createServer({
     headersTimeout: apiDefaults.headersTimeoutMs,
@@ -159,15 +164,16 @@ export async function startApiServer (address: ApiAddress, routes: Route[], opts
   async function handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       const url = new URL(req.url ?? '/', 'http://localhost')
+      const path = url.pathname.split('/')
       // Only with a token does it matter whether the route is public: no second route scan otherwise.
-      if (tokenDigest != null && !routes.some(r => r.public === true && r.method === req.method && matchPath(r.path, url.pathname) != null)) {
+      if (tokenDigest != null && !compiled.some(({ route: r, pattern }) => r.public === true && r.method === req.method && matchPath(pattern, path) != null)) {
         if (!bearerTokenMatches(req.headers.authorization, tokenDigest)) {
           throw new CodedError(ErrorCode.UNAUTHORIZED, 'missing or wrong bearer token; send Authorization: Bearer <token>')
         }
       }
       let allowed: string[] = []
-      for (const route of routes) {
-        const params = matchPath(route.path, url.pathname)
+      for (const { route, pattern } of compiled) {
+        const params = matchPath(pattern, path)
         if (params == null) continue
         allowed.push(route.method)
         if (route.method !== req.method) continue
