@@ -189,6 +189,13 @@ export const gatewayDefaults = {
   /** A failing provider is skipped this long, doubling per failure (Petals: 15 s). */
   banBaseMs: 15 * second,
   banMaxMs: 5 * minute,
+  /**
+   * A provider that refused a task as full (BUSY, or RATE_LIMITED: this gateway's share of
+   * it) goes after the others this long. Not a failure: banned for banBaseMs and marked
+   * unreliable, one busy refusal under load sent every first attempt to the other provider
+   * for 15 s or more (scripts/bench/soak.ts: a provider idle mid-load while its peer queued).
+   */
+  busyBackoffMs: 1 * second,
   /** EMA factor for TTFT, throughput and reliability. */
   statsAlpha: 0.2,
   priorReliability: 0.9,

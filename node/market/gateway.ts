@@ -142,9 +142,10 @@ export class Gateway {
     const capable = eligible.filter(c => honoursAll(c.record, model, sent))
     let ranked = rankCandidates(capable.length > 0 || prefs.requireParameters === true ? capable : eligible, prefs)
     if (!prefs.allowFallbacks && prefs.order != null && prefs.order.length > 0) ranked = ranked.filter(c => prefs.order!.includes(c.record.peer))
-    // Banned providers go after the others rather than vanish: better a retry than nothing.
-    // Reputation-0 ones go after those too: a ban is a passing failure, reputation 0 is distrust.
-    const tier = (c: Candidate): number => c.reputation <= 0 ? 2 : this.book.isBanned(c.record.peer) ? 1 : 0
+    // Banned providers go after the others rather than vanish: better a retry than nothing;
+    // so do those that just said they are full. Reputation-0 ones go after those too: a ban
+    // is a passing failure, reputation 0 is distrust.
+    const tier = (c: Candidate): number => c.reputation <= 0 ? 2 : this.book.isBanned(c.record.peer) || this.book.isBusy(c.record.peer) ? 1 : 0
     ranked = [0, 1, 2].flatMap(t => ranked.filter(c => tier(c) === t))
     return { ranked, all: records }
   }
@@ -206,7 +207,9 @@ export class Gateway {
           this.c.logger.info({ provider: candidate.record.peer, err: e.message }, 'relayed connection broke; trying the same provider again on a fresh one')
           continue
         }
-        this.book.recordFailure(candidate.record.peer)
+        // Full is back-pressure, not failure: a short step back, not a ban (gatewayDefaults.busyBackoffMs).
+        if (e.code === TaskErrorCode.BUSY || e.code === TaskErrorCode.RATE_LIMITED) this.book.recordBusy(candidate.record.peer)
+        else this.book.recordFailure(candidate.record.peer)
         if (e.afterFirstToken && opts.streaming !== false) throw new GatewayError(ErrorCode.PROVIDER_FAILED_MID_STREAM, `provider ${candidate.record.peer} failed after the first token: ${e.message}`, true)
         failures.push(e)
         this.c.metrics?.failovers.inc({ code: e.code })

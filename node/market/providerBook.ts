@@ -1,8 +1,9 @@
 /**
  * What a gateway remembers of the providers it has tried (ARCHITECTURE.md §7):
  * moving averages of time to first token, decode speed and reliability, which
- * ranking.ts scores, and short bans after a failure that double on repeated
- * failure (Petals). Bounded to gatewayDefaults.maxTrackedProviders.
+ * ranking.ts scores, short bans after a failure that double on repeated
+ * failure (Petals), and a shorter step back after a refusal for being full,
+ * which is back-pressure, not a failure. Bounded to gatewayDefaults.maxTrackedProviders.
  */
 import { gatewayDefaults } from '../options.ts'
 import type { ProviderStats } from './ranking.ts'
@@ -12,6 +13,8 @@ interface Ban { until: number, backoffMs: number }
 export class ProviderBook {
   private readonly stats = new Map<string, ProviderStats>()
   private readonly bans = new Map<string, Ban>()
+  /** Until when each provider that last refused a task as full goes after the others. */
+  private readonly busyUntil = new Map<string, number>()
   private readonly now: () => number
 
   constructor (now: () => number) {
@@ -24,6 +27,20 @@ export class ProviderBook {
 
   isBanned (peer: string): boolean {
     return (this.bans.get(peer)?.until ?? 0) > this.now()
+  }
+
+  /** Whether the provider refused a task as full within the last gatewayDefaults.busyBackoffMs. */
+  isBusy (peer: string): boolean {
+    return (this.busyUntil.get(peer) ?? 0) > this.now()
+  }
+
+  /**
+   * The provider refused a task as full (BUSY, RATE_LIMITED): it goes after the others for
+   * busyBackoffMs. Its reliability and failure ban are untouched: it answered, and said so.
+   */
+  recordBusy (peer: string): void {
+    this.busyUntil.set(peer, this.now() + gatewayDefaults.busyBackoffMs)
+    this.trim()
   }
 
   /** A task completed: its time to first token, and its decode speed when there was decoding to time. */
@@ -49,6 +66,7 @@ export class ProviderBook {
       samples: s.samples + 1
     })
     this.bans.delete(peer)
+    this.busyUntil.delete(peer)
     this.trim()
   }
 
@@ -82,7 +100,7 @@ export class ProviderBook {
   }
 
   private trim (): void {
-    for (const m of [this.stats, this.bans] as Array<Map<string, unknown>>) {
+    for (const m of [this.stats, this.bans, this.busyUntil] as Array<Map<string, unknown>>) {
       while (m.size > gatewayDefaults.maxTrackedProviders) m.delete(m.keys().next().value!)
     }
   }

@@ -12,6 +12,9 @@ import { Gateway, type GatewayComponents } from '../../../../node/market/gateway
 import { verifyCapacityRecord, type CapacityRecord } from '../../../../protocol/capacity.ts'
 import { signedCapacityRecord } from '../../../helpers/capacityRecords.ts'
 import { identityFromSeed, type Identity } from '../../../../protocol/identity.ts'
+import { gatewayDefaults } from '../../../../node/options.ts'
+import { AttemptError } from '../../../../node/market/taskClient.ts'
+import { TaskErrorCode } from '../../../../protocol/task.ts'
 import { parseNetworkDefinition } from '../../../../protocol/network.ts'
 
 const network = parseNetworkDefinition({ name: 'eligibility-unit' })
@@ -52,5 +55,49 @@ describe('gateway eligibility', () => {
       gateway.book.recordSuccess(good.peerId, 10, 0, 0)
     }
     expect(gateway.book.isBanned(good.peerId)).toBe(false)
+  })
+
+  it('puts a provider that just refused a task as full after the others for busyBackoffMs, then ranks it as before', async () => {
+    const other = identityFromSeed(new Uint8Array(32).fill(74))
+    const clock = { t: Date.now() }
+    const twoGood = new Gateway({
+      network,
+      logger: createLogger('silent'),
+      now: () => clock.t,
+      lookup: { find: async () => ({ records: [recordOf(good), recordOf(other)], stats: { providersFound: 2, recordsVerified: 2, recordsRejected: 0, cachedList: false } }) },
+      reputation: () => 1,
+      zeroed: () => false
+    } as unknown as GatewayComponents)
+    // `good` measured faster: first.
+    twoGood.book.recordSuccess(good.peerId, 50, 10, 100)
+    twoGood.book.recordSuccess(other.peerId, 400, 10, 100)
+    const order = async (): Promise<string[]> => (await twoGood.candidates('ref-tiny', { allowFallbacks: true })).ranked.map(c => c.record.peer)
+    expect(await order()).toEqual([good.peerId, other.peerId])
+    twoGood.book.recordBusy(good.peerId)
+    expect(await order()).toEqual([other.peerId, good.peerId])
+    clock.t += gatewayDefaults.busyBackoffMs
+    expect(await order()).toEqual([good.peerId, other.peerId])
+  })
+
+  it('a task refused as full (BUSY, RATE_LIMITED) steps the provider back; any other failure bans it', async () => {
+    const other = identityFromSeed(new Uint8Array(32).fill(75))
+    const g = new Gateway({
+      network,
+      logger: createLogger('silent'),
+      now: Date.now,
+      lookup: { find: async () => ({ records: [recordOf(other)], stats: { providersFound: 1, recordsVerified: 1, recordsRejected: 0, cachedList: false } }) },
+      reputation: () => 1,
+      zeroed: () => false
+    } as unknown as GatewayComponents)
+    const task = { model: 'ref-tiny', kind: 'chat' as const, input: { messages: [{ role: 'user' as const, content: 'hi' }] }, params: { maxTokens: 4, temperature: 0, topP: 1, stop: [], logprobs: false, topLogprobs: 0 }, prefs: { allowFallbacks: true } }
+    for (const code of [TaskErrorCode.BUSY, TaskErrorCode.RATE_LIMITED, TaskErrorCode.INTERNAL]) {
+      // The attempt itself is the task client's (tested over libp2p elsewhere); here it answers with `code`.
+      (g as unknown as { attempt: () => Promise<never> }).attempt = async () => { throw new AttemptError(code, 'refused', false) }
+      await expect(g.submit(task)).rejects.toThrow()
+      const full = code !== TaskErrorCode.INTERNAL
+      expect(g.book.isBusy(other.peerId), code).toBe(full)
+      expect(g.book.isBanned(other.peerId), code).toBe(!full)
+      g.book.recordSuccess(other.peerId, 10, 0, 0)
+    }
   })
 })

@@ -41,4 +41,24 @@ describe('ProviderBook', () => {
     expect(book.isBanned('p0')).toBe(false)
     expect(book.statsOf(`p${gatewayDefaults.maxTrackedProviders + 49}`).samples).toBe(1)
   })
+
+  it('a refusal for being full steps the provider back for busyBackoffMs only: no ban, no loss of reliability', () => {
+    const clock = { t: 0 }
+    const book = new ProviderBook(() => clock.t)
+    book.recordSuccess('p', 100, 11, 1000)
+    const before = book.statsOf('p')
+    for (let i = 0; i < 20; i++) book.recordBusy('p')
+    expect(book.isBusy('p')).toBe(true)
+    expect(book.isBanned('p')).toBe(false)
+    expect(book.statsOf('p')).toEqual(before)
+    clock.t += gatewayDefaults.busyBackoffMs - 1
+    expect(book.isBusy('p')).toBe(true)
+    clock.t += 1
+    expect(book.isBusy('p')).toBe(false)
+    // A success clears it at once.
+    book.recordBusy('p')
+    book.recordSuccess('p', 100, 11, 1000)
+    expect(book.isBusy('p')).toBe(false)
+    expect(gatewayDefaults.busyBackoffMs).toBeLessThan(gatewayDefaults.banBaseMs)
+  })
 })
