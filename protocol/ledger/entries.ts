@@ -298,14 +298,14 @@ export function decodeEntryUnverified (input: Uint8Array, network: Network, id?:
 
 /**
  * The bytes an entry keeps: `input` itself (as a plain Uint8Array view) when it
- * fills at least half of its buffer, else a copy. Copied, a small entry cut from
- * a larger buffer (one of a sync response's 256, or a gossip message read in one
- * chunk with others) would keep the whole buffer alive as long as the entry
- * lives. Not copied, a 17.7 kB reveal costs 5–10 µs less to validate, about a
- * tenth of its signature check (and less garbage for the collector): what
- * brought validateGossipEntry over 0.80 of the bare verify (BENCHMARKS.md).
- * TypedArray slice copies without zeroing a fresh buffer first; the view makes
- * a Node Buffer (a subclass) a plain Uint8Array.
+ * fills at least half of its buffer, else a copy. Kept as a view, a small entry
+ * cut from a larger buffer (one of a sync response's 256, or a gossip message
+ * read in one chunk with others) would hold the whole buffer alive as long as
+ * the entry lives, so that one is copied. Not copying the rest saves a 17.7 kB
+ * reveal 5–10 µs of validation, about a tenth of its signature check (and
+ * garbage for the collector): what brought validateGossipEntry over 0.80 of the
+ * bare verify (BENCHMARKS.md). TypedArray slice copies without zeroing a fresh
+ * buffer first; the view makes a Node Buffer (a subclass) a plain Uint8Array.
  */
 function heldBytes (input: Uint8Array): Uint8Array {
   const plain = input.constructor === Uint8Array ? input : new Uint8Array(input.buffer, input.byteOffset, input.length)
