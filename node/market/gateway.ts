@@ -135,7 +135,7 @@ export class Gateway {
       // (excluded, it could never be audited again, and audits of it came back no_matching_provider).
       if (this.c.zeroed?.(record.peer) === true) continue
       const reputation = this.c.reputation?.(record.peer) ?? 1
-      eligible.push({ record, priceInMicros: price.inMicros, priceOutMicros: price.outMicros, stats: this.book.statsOf(record.peer), reputation, score: 0 })
+      eligible.push({ record, priceInMicros: price.inMicros, priceOutMicros: price.outMicros, stats: this.book.statsOf(record.peer), reputation, inFlight: this.book.inFlight(record.peer), score: 0 })
     }
     // Providers that honour every structured parameter sent: only they, when any exists or the client requires it.
     const sent = prefs.parameters ?? []
@@ -194,6 +194,7 @@ export class Gateway {
     for (let i = 0, again = false; i < attempts.length; again ? (again = false) : i++) {
       const candidate = attempts[i]!
       const retried = again
+      this.book.attemptBegan(candidate.record.peer)
       try {
         return await this.attempt(candidate, { ...task, params: { ...task.params, seed } }, opts)
       } catch (err) {
@@ -214,6 +215,8 @@ export class Gateway {
         failures.push(e)
         this.c.metrics?.failovers.inc({ code: e.code })
         this.c.logger.info({ provider: candidate.record.peer, code: e.code, err: e.message }, 'attempt failed; failing over')
+      } finally {
+        this.book.attemptEnded(candidate.record.peer)
       }
     }
     if (failures.every(f => f.code === TaskErrorCode.BUSY || f.code === TaskErrorCode.RATE_LIMITED || f.code === TaskErrorCode.CREDIT_LIMIT)) {

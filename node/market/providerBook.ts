@@ -3,7 +3,9 @@
  * moving averages of time to first token, decode speed and reliability, which
  * ranking.ts scores, short bans after a failure that double on repeated
  * failure (Petals), and a shorter step back after a refusal for being full,
- * which is back-pressure, not a failure. Bounded to gatewayDefaults.maxTrackedProviders.
+ * which is back-pressure, not a failure; and the attempts running on each,
+ * which spread load between providers (ranking.ts). Bounded to
+ * gatewayDefaults.maxTrackedProviders.
  */
 import { gatewayDefaults } from '../options.ts'
 import type { ProviderStats } from './ranking.ts'
@@ -15,6 +17,8 @@ export class ProviderBook {
   private readonly bans = new Map<string, Ban>()
   /** Until when each provider that last refused a task as full goes after the others. */
   private readonly busyUntil = new Map<string, number>()
+  /** This gateway's attempts now running on each provider; a provider with none has no entry. */
+  private readonly running = new Map<string, number>()
   private readonly now: () => number
 
   constructor (now: () => number) {
@@ -41,6 +45,22 @@ export class ProviderBook {
   recordBusy (peer: string): void {
     this.busyUntil.set(peer, this.now() + gatewayDefaults.busyBackoffMs)
     this.trim()
+  }
+
+  /** Attempts this gateway has running on the provider now (ranking.ts divides its score by one more). */
+  inFlight (peer: string): number {
+    return this.running.get(peer) ?? 0
+  }
+
+  /** An attempt on the provider began; pair with attemptEnded. Bounded by the attempts running, not by maxTrackedProviders. */
+  attemptBegan (peer: string): void {
+    this.running.set(peer, (this.running.get(peer) ?? 0) + 1)
+  }
+
+  attemptEnded (peer: string): void {
+    const n = (this.running.get(peer) ?? 0) - 1
+    if (n > 0) this.running.set(peer, n)
+    else this.running.delete(peer)
   }
 
   /** A task completed: its time to first token, and its decode speed when there was decoding to time. */

@@ -118,6 +118,8 @@ export interface Candidate {
   priceOutMicros: number
   stats: ProviderStats
   reputation: number
+  /** This gateway's attempts running on the provider now (ProviderBook.inFlight). */
+  inFlight?: number
   score: number
 }
 
@@ -133,7 +135,12 @@ export function withinPrice (price: { inMicros: number, outMicros: number }, max
 
 /**
  * Order candidates best first. Higher score is better:
- *   reputation · reliability² · (1 + slots/8) · throughputFactor / ((1 + price/median) · (1 + ttft/1 s))
+ *   reputation · reliability² · (1 + slots/8) · throughputFactor / ((1 + price/median) · (1 + ttft/1 s) · (1 + in flight))
+ *
+ * The last factor is Envoy's weighted least-request balancing (active_request_bias 1):
+ * without it the best provider took every first attempt until it refused one as full,
+ * and an equal one sat idle mid-load. With it, concurrent tasks spread in proportion to
+ * the rest of the score; one task at a time still goes to the best.
  */
 export function rankCandidates (candidates: Candidate[], prefs: ProviderPrefs, random: () => number = Math.random): Candidate[] {
   const prices = candidates.map(c => c.priceInMicros + c.priceOutMicros).sort((a, b) => a - b)
@@ -143,7 +150,7 @@ export function rankCandidates (candidates: Candidate[], prefs: ProviderPrefs, r
     const ttft = c.stats.ttftMs ?? rankingDefaults.priorTtftMs
     const tps = c.stats.tokensPerSecond ?? 0
     const slots = Math.min(c.record.freeSlots, 8) / 8
-    c.score = c.reputation * c.stats.reliability ** 2 * (1 + slots) * (1 + Math.log1p(tps) / 10) / ((1 + price) * (1 + ttft / 1000))
+    c.score = c.reputation * c.stats.reliability ** 2 * (1 + slots) * (1 + Math.log1p(tps) / 10) / ((1 + price) * (1 + ttft / 1000) * (1 + (c.inFlight ?? 0)))
     // A tool-calling request goes first to providers whose tool calls hold up.
     if (prefs.parameters?.includes('tools') === true) c.score *= (1 - (c.stats.toolErrorRate ?? 0)) ** 2
   }

@@ -79,6 +79,51 @@ describe('gateway eligibility', () => {
     expect(await order()).toEqual([good.peerId, other.peerId])
   })
 
+  it('spreads concurrent tasks between equal providers by the attempts running on each (least-request), one at a time to the best', async () => {
+    const [a, b] = [76, 77].map(x => identityFromSeed(new Uint8Array(32).fill(x))) as [Identity, Identity]
+    const g = new Gateway({
+      network,
+      logger: createLogger('silent'),
+      now: Date.now,
+      lookup: { find: async () => ({ records: [recordOf(a), recordOf(b)], stats: { providersFound: 2, recordsVerified: 2, recordsRejected: 0, cachedList: false } }) },
+      reputation: (peer: string) => peer === a.peerId ? 1 : 0.6,
+      zeroed: () => false
+    } as unknown as GatewayComponents)
+    g.book.recordSuccess(a.peerId, 50, 10, 100)
+    g.book.recordSuccess(b.peerId, 50, 10, 100)
+    // Each attempt (the task client's, tested over libp2p elsewhere) waits until released.
+    const began: string[] = []
+    const release: Array<() => void> = []
+    ;(g as unknown as { attempt: (c: { record: CapacityRecord }) => Promise<unknown> }).attempt = async c => {
+      began.push(c.record.peer)
+      await new Promise<void>(resolve => release.push(resolve))
+      return { provider: c.record.peer }
+    }
+    const task = { model: 'ref-tiny', kind: 'chat' as const, input: { messages: [{ role: 'user' as const, content: 'hi' }] }, params: { maxTokens: 4, temperature: 0, topP: 1, stop: [], logprobs: false, topLogprobs: 0 }, prefs: { allowFallbacks: true } }
+    const settle = async (): Promise<void> => { for (let i = 0; i < 20; i++) await Promise.resolve() }
+    // Serial tasks all go to the better provider.
+    for (let i = 0; i < 3; i++) {
+      const done = g.submit(task)
+      await settle()
+      release.shift()!()
+      await done
+    }
+    expect(began).toEqual([a.peerId, a.peerId, a.peerId])
+    // Concurrent ones: `a` scores 1 / (1 + running) against `b`'s 0.6 / (1 + running):
+    // 1 > 0.6, 0.5 < 0.6, 0.5 > 0.3, 0.33 > 0.3, 0.25 < 0.3. Five at once: a, b, a, a, b.
+    began.length = 0
+    const all: Array<Promise<unknown>> = []
+    for (let i = 0; i < 5; i++) {
+      all.push(g.submit(task))
+      await settle()
+    }
+    expect(began).toEqual([a.peerId, b.peerId, a.peerId, a.peerId, b.peerId])
+    expect([g.book.inFlight(a.peerId), g.book.inFlight(b.peerId)]).toEqual([3, 2])
+    for (const r of release.splice(0)) r()
+    await Promise.all(all)
+    expect([g.book.inFlight(a.peerId), g.book.inFlight(b.peerId)]).toEqual([0, 0])
+  })
+
   it('a task refused as full (BUSY, RATE_LIMITED) steps the provider back; any other failure bans it', async () => {
     const other = identityFromSeed(new Uint8Array(32).fill(75))
     const g = new Gateway({

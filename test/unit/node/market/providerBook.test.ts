@@ -34,6 +34,20 @@ describe('ProviderBook', () => {
     expect(book.statsOf('p').samples).toBe(2)
   })
 
+  it('counts the attempts running on each provider, and forgets a provider with none', () => {
+    const book = new ProviderBook(() => 0)
+    book.attemptBegan('p')
+    book.attemptBegan('p')
+    book.attemptBegan('q')
+    expect([book.inFlight('p'), book.inFlight('q'), book.inFlight('r')]).toEqual([2, 1, 0])
+    book.attemptEnded('p')
+    book.attemptEnded('q')
+    expect([book.inFlight('p'), book.inFlight('q')]).toEqual([1, 0])
+    book.attemptEnded('p')
+    expect(book.inFlight('p')).toBe(0)
+    expect((book as unknown as { running: Map<string, number> }).running.size).toBe(0)
+  })
+
   it('tracks at most maxTrackedProviders', () => {
     const book = new ProviderBook(() => 0)
     for (let i = 0; i < gatewayDefaults.maxTrackedProviders + 50; i++) book.recordFailure(`p${i}`)
