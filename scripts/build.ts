@@ -23,12 +23,11 @@
  * a few milliseconds on a fresh build. Prints the entry's path.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { dirname, join, relative, resolve } from 'node:path'
+import { basename, dirname, join, relative, resolve } from 'node:path'
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..')
 export const BUILD_DIR = join(REPO_ROOT, 'node_modules', '.cache', 'infermesh')
 export const BUILD_ENTRY = join(BUILD_DIR, 'infermesh.mjs')
-const MANIFEST = join(BUILD_DIR, 'manifest.json')
 
 /**
  * Left to Node's resolver: node: builtins, and packages that find their own
@@ -39,7 +38,8 @@ const MANIFEST = join(BUILD_DIR, 'manifest.json')
 const EXTERNAL = [/^node:(?!http$)/, // node:http: httpWithoutFacade below
   /^classic-level(\/|$)/, /^sodium-native(\/|$)/, /^node-llama-cpp(\/|$)/, /^@node-llama-cpp\//]
 
-interface Manifest { builtAt: number, inputs: string[] }
+/** `root`: the checkout built from. Two checkouts can share node_modules (a git worktree with it linked): each rebuilds the other's bundle. */
+interface Manifest { builtAt: number, root: string, inputs: string[] }
 
 function mtime (path: string): number {
   try {
@@ -49,15 +49,17 @@ function mtime (path: string): number {
   }
 }
 
-/** Whether the last build is newer than every file it was built from. */
-export function buildIsFresh (): boolean {
-  if (!existsSync(BUILD_ENTRY) || !existsSync(MANIFEST)) return false
+/** Whether the last build (in `outDir`) was made from this checkout and is newer than every file it was built from. */
+export function buildIsFresh (outDir = BUILD_DIR): boolean {
+  const manifestPath = join(outDir, 'manifest.json')
+  if (!existsSync(join(outDir, basename(BUILD_ENTRY))) || !existsSync(manifestPath)) return false
   let manifest: Manifest
   try {
-    manifest = JSON.parse(readFileSync(MANIFEST, 'utf8')) as Manifest
+    manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest
   } catch {
     return false
   }
+  if (manifest.root !== REPO_ROOT) return false
   const always = [join(REPO_ROOT, 'package-lock.json'), join(REPO_ROOT, 'package.json'), join(REPO_ROOT, 'scripts', 'build.ts')]
   return [...always, ...manifest.inputs.map(p => join(REPO_ROOT, p))].every(p => mtime(p) < manifest.builtAt)
 }
@@ -175,6 +177,7 @@ export async function build (opts: { quiet?: boolean, outDir?: string } = {}): P
   const inputs = [...new Set(output.flatMap(o => o.type === 'chunk' ? o.moduleIds : []))]
   const manifest: Manifest = {
     builtAt: started,
+    root: REPO_ROOT,
     inputs: inputs.filter(p => p.startsWith(REPO_ROOT) && !p.startsWith('\0')).map(p => relative(REPO_ROOT, p)).filter(p => !p.startsWith('node_modules'))
   }
   writeFileSync(join(outDir, 'manifest.json'), JSON.stringify(manifest))

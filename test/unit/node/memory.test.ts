@@ -3,11 +3,11 @@
  * and the bundle loads a role's modules only when the role needs them.
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { memoryDefaults, VERSION } from '../../../node/options.ts'
-import { build, BUILD_ENTRY, REPO_ROOT } from '../../../scripts/build.ts'
+import { build, BUILD_ENTRY, buildIsFresh, REPO_ROOT } from '../../../scripts/build.ts'
 
 const scripts = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts
 
@@ -53,5 +53,20 @@ describe('the bundle', () => {
     // import.meta is rewritten to the original file's place: the seeds directory resolves.
     expect(existsSync(join(REPO_ROOT, 'seeds'))).toBe(true)
     expect(execFileSync(process.execPath, [entry, 'config', '--json', '--data', out], { encoding: 'utf8', cwd: out })).toContain('"network"')
+  })
+
+  it('is rebuilt when a source changes, or when another checkout built it (a worktree sharing node_modules)', () => {
+    // Runs after the build above, in the same directory.
+    expect(buildIsFresh(out)).toBe(true)
+    const manifestPath = join(out, 'manifest.json')
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { builtAt: number, root: string, inputs: string[] }
+    expect(manifest.inputs).toContain(join('node', 'market', 'gateway.ts'))
+    writeFileSync(manifestPath, JSON.stringify({ ...manifest, root: '/another/checkout' }))
+    expect(buildIsFresh(out)).toBe(false)
+    // A source file newer than the build.
+    writeFileSync(manifestPath, JSON.stringify({ ...manifest, builtAt: statSync(join(REPO_ROOT, 'node', 'market', 'gateway.ts')).mtimeMs - 1 }))
+    expect(buildIsFresh(out)).toBe(false)
+    writeFileSync(manifestPath, JSON.stringify(manifest))
+    expect(buildIsFresh(out)).toBe(true)
   })
 })
