@@ -165,6 +165,8 @@ export async function eventually<T> (fn: () => Promise<T>, ok: (v: T) => boolean
   while (Date.now() < deadline) {
     try {
       last = await fn()
+      // An error from an earlier poll says nothing about why the condition was not reached.
+      lastErr = undefined
       if (ok(last)) return last
     } catch (err) {
       lastErr = err
