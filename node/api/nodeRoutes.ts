@@ -34,11 +34,12 @@ export function providerView (r: CapacityRecord): Record<string, unknown> {
   }
 }
 
-/** What this node's gateway has measured of a provider, as the API shows it; null before its first task. */
-export function gatewayView (s: ProviderStats | undefined): Record<string, unknown> | null {
+/** What this node's gateway has measured of a provider, and the tasks it runs there now, as the API shows it; null before its first task. */
+export function gatewayView (s: ProviderStats | undefined, inFlight = 0): Record<string, unknown> | null {
   if (s == null || s.samples === 0) return null
   return {
     tasks: s.samples,
+    inFlight,
     reliability: s.reliability,
     ttftMs: s.ttftMs ?? null,
     tokensPerSecond: s.tokensPerSecond ?? null,
@@ -48,7 +49,7 @@ export function gatewayView (s: ProviderStats | undefined): Record<string, unkno
   }
 }
 
-export function nodeRoutes (node: NodeContext, book?: Pick<ProviderBook, 'entries'>): Route[] {
+export function nodeRoutes (node: NodeContext, book?: Pick<ProviderBook, 'entries' | 'inFlight'>): Route[] {
   return [
     {
       method: 'GET',
@@ -79,7 +80,7 @@ export function nodeRoutes (node: NodeContext, book?: Pick<ProviderBook, 'entrie
         }
         const { records, stats } = await node.lookup.find(model)
         const measured = new Map(book?.entries() ?? [])
-        return { model, providers: records.map(r => ({ ...providerView(r), gateway: gatewayView(measured.get(r.peer)) })), lookup: stats }
+        return { model, providers: records.map(r => ({ ...providerView(r), gateway: gatewayView(measured.get(r.peer), book?.inFlight(r.peer)) })), lookup: stats }
       }
     }
   ]
