@@ -22,16 +22,24 @@ const [good, clipped, convicted] = [71, 72, 73].map(b => identityFromSeed(new Ui
 
 const recordOf = (id: Identity): CapacityRecord => verifyCapacityRecord(signedCapacityRecord(id, network, { freeSlots: 4 }), { network, now: Date.now(), verify: nativeVerify })
 
-const records = [good, clipped, convicted].map(recordOf)
+/** A gateway whose lookup always finds these providers' records; the ranking and the book are the real ones. */
+function gatewayOver (ids: Identity[], opts: { reputation?: (peer: string) => number, zeroed?: (peer: string) => boolean, now?: () => number } = {}): Gateway {
+  const records = ids.map(recordOf)
+  return new Gateway({
+    network,
+    logger: createLogger('silent'),
+    now: opts.now ?? Date.now,
+    lookup: { find: async () => ({ records, stats: { providersFound: records.length, recordsVerified: records.length, recordsRejected: 0, cachedList: false } }) },
+    reputation: opts.reputation ?? (() => 1),
+    zeroed: opts.zeroed ?? (() => false)
+  } as unknown as GatewayComponents)
+}
+
+/** A chat task as the API hands it to submit. */
+const task = { model: 'ref-tiny', kind: 'chat' as const, input: { messages: [{ role: 'user' as const, content: 'hi' }] }, params: { maxTokens: 4, temperature: 0, topP: 1, stop: [], logprobs: false, topLogprobs: 0 }, prefs: { allowFallbacks: true } }
+
 const reputations = new Map([[good.peerId, 1], [clipped.peerId, 0], [convicted.peerId, 0]])
-const gateway = new Gateway({
-  network,
-  logger: createLogger('silent'),
-  now: Date.now,
-  lookup: { find: async () => ({ records, stats: { providersFound: 3, recordsVerified: 3, recordsRejected: 0, cachedList: false } }) },
-  reputation: (peer: string) => reputations.get(peer) ?? 1,
-  zeroed: (peer: string) => peer === convicted.peerId
-} as unknown as GatewayComponents)
+const gateway = gatewayOver([good, clipped, convicted], { reputation: peer => reputations.get(peer) ?? 1, zeroed: peer => peer === convicted.peerId })
 
 describe('gateway eligibility', () => {
   it('ranks a reputation-0 provider last, and never offers a zeroed one', async () => {
@@ -60,14 +68,7 @@ describe('gateway eligibility', () => {
   it('puts a provider that just refused a task as full after the others for busyBackoffMs, then ranks it as before', async () => {
     const other = identityFromSeed(new Uint8Array(32).fill(74))
     const clock = { t: Date.now() }
-    const twoGood = new Gateway({
-      network,
-      logger: createLogger('silent'),
-      now: () => clock.t,
-      lookup: { find: async () => ({ records: [recordOf(good), recordOf(other)], stats: { providersFound: 2, recordsVerified: 2, recordsRejected: 0, cachedList: false } }) },
-      reputation: () => 1,
-      zeroed: () => false
-    } as unknown as GatewayComponents)
+    const twoGood = gatewayOver([good, other], { now: () => clock.t })
     // `good` measured faster: first.
     twoGood.book.recordSuccess(good.peerId, 50, 10, 100)
     twoGood.book.recordSuccess(other.peerId, 400, 10, 100)
@@ -81,14 +82,7 @@ describe('gateway eligibility', () => {
 
   it('spreads concurrent tasks between equal providers by the attempts running on each (least-request), one at a time to the best', async () => {
     const [a, b] = [76, 77].map(x => identityFromSeed(new Uint8Array(32).fill(x))) as [Identity, Identity]
-    const g = new Gateway({
-      network,
-      logger: createLogger('silent'),
-      now: Date.now,
-      lookup: { find: async () => ({ records: [recordOf(a), recordOf(b)], stats: { providersFound: 2, recordsVerified: 2, recordsRejected: 0, cachedList: false } }) },
-      reputation: (peer: string) => peer === a.peerId ? 1 : 0.6,
-      zeroed: () => false
-    } as unknown as GatewayComponents)
+    const g = gatewayOver([a, b], { reputation: peer => peer === a.peerId ? 1 : 0.6 })
     g.book.recordSuccess(a.peerId, 50, 10, 100)
     g.book.recordSuccess(b.peerId, 50, 10, 100)
     // Each attempt (the task client's, tested over libp2p elsewhere) waits until released.
@@ -99,7 +93,6 @@ describe('gateway eligibility', () => {
       await new Promise<void>(resolve => release.push(resolve))
       return { provider: c.record.peer }
     }
-    const task = { model: 'ref-tiny', kind: 'chat' as const, input: { messages: [{ role: 'user' as const, content: 'hi' }] }, params: { maxTokens: 4, temperature: 0, topP: 1, stop: [], logprobs: false, topLogprobs: 0 }, prefs: { allowFallbacks: true } }
     const settle = async (): Promise<void> => { for (let i = 0; i < 20; i++) await Promise.resolve() }
     // Serial tasks all go to the better provider.
     for (let i = 0; i < 3; i++) {
@@ -126,15 +119,7 @@ describe('gateway eligibility', () => {
 
   it('a task refused as full (BUSY, RATE_LIMITED) steps the provider back; any other failure bans it', async () => {
     const other = identityFromSeed(new Uint8Array(32).fill(75))
-    const g = new Gateway({
-      network,
-      logger: createLogger('silent'),
-      now: Date.now,
-      lookup: { find: async () => ({ records: [recordOf(other)], stats: { providersFound: 1, recordsVerified: 1, recordsRejected: 0, cachedList: false } }) },
-      reputation: () => 1,
-      zeroed: () => false
-    } as unknown as GatewayComponents)
-    const task = { model: 'ref-tiny', kind: 'chat' as const, input: { messages: [{ role: 'user' as const, content: 'hi' }] }, params: { maxTokens: 4, temperature: 0, topP: 1, stop: [], logprobs: false, topLogprobs: 0 }, prefs: { allowFallbacks: true } }
+    const g = gatewayOver([other])
     for (const code of [TaskErrorCode.BUSY, TaskErrorCode.RATE_LIMITED, TaskErrorCode.INTERNAL]) {
       // The attempt itself is the task client's (tested over libp2p elsewhere); here it answers with `code`.
       (g as unknown as { attempt: () => Promise<never> }).attempt = async () => { throw new AttemptError(code, 'refused', false) }
