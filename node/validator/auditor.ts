@@ -29,6 +29,7 @@ import { isReferenceModelId, referenceKindOf } from '../../protocol/reference/in
 import type { VerifyFn } from '../../protocol/signing.ts'
 import { receiptAnswers, verifyReceipt, verifyTaskRequest, type Receipt, type SignedObject, type TaskOutput, type TaskRequest } from '../../protocol/task.ts'
 import { judgeAudit } from '../../protocol/verify/audit.ts'
+import { nextAuditTarget } from '../../protocol/verify/auditTargets.ts'
 import { checkThroughputClaim, type ClaimVerdict } from '../../protocol/verify/claims.ts'
 import { drawTask, workloadRandom } from '../../protocol/workload.ts'
 import { foldAudit, isConvicted } from '../../protocol/verify/sequential.ts'
@@ -101,6 +102,9 @@ export class Auditor {
   /** Provider → the epoch its record's addresses were last probed. */
   private readonly addressProbes = new Map<string, number>()
   private inFlight = 0
+  /** Provider → the sequence number of the last audit aimed at it, and the last number given. */
+  private readonly lastAimed = new Map<string, number>()
+  private aimed = 0
   private found = new Map<string, CapacityRecord>()
   private refreshing?: Promise<void>
   private readonly random = workloadRandom(randomBytes(4).readUInt32BE())
@@ -163,7 +167,7 @@ export class Auditor {
         if (at < this.c.now()) continue
         const timer = setTimeout(() => {
           signal.removeEventListener('abort', cancel)
-          const target = this.pickTarget()
+          const target = this.pickTarget(epoch)
           if (target == null) {
             this.unplaced(epoch, 'no_provider')
             return
@@ -171,10 +175,12 @@ export class Auditor {
           if (this.inFlight >= auditorDefaults.maxConcurrentAudits) {
             this.unplaced(epoch, 'too_many_in_flight')
             // Counted, so a validator whose audits back up (slow gateways, busy providers) shows it.
+            // The target keeps its turn: it was not audited.
             this.record({ epoch, provider: target.peer, outcome: 'skipped' })
             this.c.logger.debug({ provider: target.peer, inFlight: this.inFlight }, 'audit dropped: too many in flight')
             return
           }
+          this.lastAimed.set(target.peer, ++this.aimed)
           this.inFlight++
           void this.audit(target, epoch, signal)
             .catch(err => this.c.logger.debug({ err: (err as Error).message }, 'audit error'))
@@ -238,10 +244,21 @@ export class Auditor {
     return providers === 0 ? 0 : Math.min(this.c.auditsPerEpoch ?? Number(defaultNodeOptions.auditsPerEpoch), providers * auditorDefaults.auditsPerProvider)
   }
 
-  /** One provider to audit, uniformly among those known when the audit fires. */
-  private pickTarget (): CapacityRecord | undefined {
+  /** The provider to audit when an audit fires: the one aimed at least recently (protocol/verify/auditTargets.ts). */
+  private pickTarget (epoch: number): CapacityRecord | undefined {
     const records = this.known()
-    return records[Math.floor(this.random() * records.length)]
+    // Bounded by the providers known: forget the turns of those gone.
+    if (this.lastAimed.size > 2 * records.length + 64) {
+      const live = new Set(records.map(r => r.peer))
+      for (const peer of this.lastAimed.keys()) if (!live.has(peer)) this.lastAimed.delete(peer)
+    }
+    return nextAuditTarget(records, { lastAimed: this.lastAimed, convicted: peer => this.convictedNow(peer, epoch), random: this.random })
+  }
+
+  /** Whether this validator holds the provider at weight 0 for a conviction in `epoch`. */
+  private convictedNow (peer: string, epoch: number): boolean {
+    const last = this.observations.get(peer)?.lastFraudEpoch
+    return last != null && epoch - last < auditorDefaults.fraudMemoryEpochs
   }
 
   /**
