@@ -19,6 +19,7 @@ import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
+import { KEEP_ALIVE } from '@libp2p/interface'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import type { Registry } from 'prom-client'
 import { CAPACITY_KEY_NAMESPACE, selectCapacityRecord, verifyCapacityRecord } from '../protocol/capacity.ts'
@@ -26,6 +27,7 @@ import type { Identity } from '../protocol/identity.ts'
 import { protocolIds, type Network } from '../protocol/network.ts'
 import type { VerifyFn } from '../protocol/signing.ts'
 import { createConnectionGater, type GaterDenial } from './gating/connectionGater.ts'
+import { HangUpBackoff } from './gating/hangUpBackoff.ts'
 import { libp2pDefaults, reachabilityDefaults } from './options.ts'
 
 export type HostServices = {
@@ -78,6 +80,8 @@ export interface HostInit {
   maxInboundPerLoopbackIp?: number
   /** Told about every connection the gater refuses. */
   onConnectionDenied?: (reason: GaterDenial, detail: string) => void
+  /** Told when a peer that hangs up on every connection is put in dial backoff (gating/hangUpBackoff.ts), for how long. */
+  onDialBackoff?: (peerId: string, ms: number) => void
   /** Called with every DHT record the validator rejects, for logs and metrics. */
   onRecordRejected?: (err: unknown, key: Uint8Array) => void
   /**
@@ -114,7 +118,8 @@ export async function createHost (init: HostInit): Promise<Host> {
     upnp = uPnPNAT({ portMappingClient: portMappingClient(), portMappingDescription: 'infermesh', autoConfirmAddress: true })
   }
 
-  return createLibp2p({
+  const hangUps = new HangUpBackoff(libp2pDefaults.hangUpBackoff)
+  const host = await createLibp2p({
     privateKey,
     ...(init.metricsRegistry != null ? { metrics: prometheusMetrics({ registry: init.metricsRegistry, collectDefaultMetrics: false, preserveExistingMetrics: true }) } : {}),
     addresses: {
@@ -123,6 +128,7 @@ export async function createHost (init: HostInit): Promise<Host> {
     },
     connectionGater: createConnectionGater({
       isBlocked: peer => init.isBlocked?.(peer) ?? false,
+      isBackingOff: peer => hangUps.denies(peer, init.now()),
       maxInboundPerIp: init.maxInboundPerIp ?? libp2pDefaults.maxInboundPerIp,
       maxInboundPerLoopbackIp: init.maxInboundPerLoopbackIp ?? libp2pDefaults.maxInboundPerLoopbackIp,
       onDenied: init.onConnectionDenied
@@ -202,5 +208,32 @@ export async function createHost (init: HostInit): Promise<Host> {
         }
       })
     }
+  })
+  backOffFromHangUps(host, hangUps, init)
+  return host
+}
+
+/**
+ * Feeds our dialled connections' lifetimes to the backoff (gating/hangUpBackoff.ts), and
+ * ends a peer's backoff when it connects to us. A peer put in backoff also loses its
+ * KEEP_ALIVE tags, so that libp2p's reconnect queue stops redialling it; kad-dht tags it
+ * again only if it re-enters the closest peers.
+ */
+function backOffFromHangUps (host: Host, hangUps: HangUpBackoff, init: HostInit): void {
+  host.addEventListener('connection:open', evt => {
+    if (evt.detail.direction === 'inbound') hangUps.forget(evt.detail.remotePeer.toString())
+  })
+  host.addEventListener('connection:close', evt => {
+    const conn = evt.detail
+    // Another connection to the peer still open (a relayed one upgraded by DCUtR): no hang-up.
+    if (conn.direction !== 'outbound' || host.getConnections(conn.remotePeer).length > 0) return
+    const peer = conn.remotePeer.toString()
+    const ms = hangUps.closed(peer, conn.timeline.open, conn.timeline.close ?? init.now())
+    if (ms === 0) return
+    init.onDialBackoff?.(peer, ms)
+    void host.peerStore.get(conn.remotePeer).then(async stored => {
+      const tags = Object.fromEntries([...stored.tags.keys()].filter(t => t.startsWith(KEEP_ALIVE)).map(t => [t, undefined]))
+      if (Object.keys(tags).length > 0) await host.peerStore.merge(conn.remotePeer, { tags })
+    }).catch(() => {})
   })
 }

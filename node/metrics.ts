@@ -31,6 +31,8 @@ export function createMetrics () {
     connectionUpgrades: new Counter({ name: 'infermesh_connection_upgrades_total', help: 'Direct connections opened to a peer while a relayed one was open (DCUtR: a dial-back or a hole punch), by who opened it', labelNames: ['direction'], registers: [registry] }),
     relayedConnections: new Counter({ name: 'infermesh_relayed_connections_total', help: 'Connections opened through a circuit relay, by direction (a relay resets one at its data or duration limit; the next task opens another)', labelNames: ['direction'], registers: [registry] }),
     relayedTasks: new Counter({ name: 'infermesh_relayed_tasks_total', help: 'Task streams that ran over a relayed connection, by role (gateway: sent, provider: served)', labelNames: ['role'], registers: [registry] }),
+    connectionsRefused: new Counter({ name: 'infermesh_connections_refused_total', help: 'Connections the gater refused, by reason: blocked-peer (blocklist or fraud ban; inbound ones after Noise), inbound-per-ip, dial-backoff (a peer that hung up on each recent connection)', labelNames: ['reason'], registers: [registry] }),
+    dialBackoffs: new Counter({ name: 'infermesh_dial_backoffs_total', help: 'Times a peer that hung up on every connection was put in dial backoff', registers: [registry] }),
     taskStreams: new Counter({ name: 'infermesh_task_streams_total', help: 'Task streams opened, by role (gateway: opened, provider: accepted); each carries tasks until it idles (task/2.0.0 keep-alive), so far fewer than tasks', labelNames: ['role'], registers: [registry] })
   }
 }

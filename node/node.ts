@@ -159,7 +159,14 @@ export async function startNode (options: NodeOptions, ctx: { cwd: string, logge
         appScore: peer => appScore(peer),
         isBlocked: peer => blocklist.has(peer),
         maxInboundPerIp,
-        onConnectionDenied: (reason, detail) => gaterLog.debug({ reason, detail }, 'connection refused'),
+        onConnectionDenied: (reason, detail) => {
+          metrics.connectionsRefused.inc({ reason })
+          gaterLog.debug({ reason, detail }, 'connection refused')
+        },
+        onDialBackoff: (peer, ms) => {
+          metrics.dialBackoffs.inc()
+          gaterLog.info({ peer, seconds: Math.round(ms / 1000) }, 'peer hangs up on every connection (it may have blocked this node): not dialling it for a while')
+        },
         metricsRegistry: metrics.registry,
         identity,
         network,

@@ -342,6 +342,12 @@ export const libp2pDefaults = {
   /** Dial timeout. */
   dialTimeoutMs: 10 * second,
   /**
+   * A peer that closes 3 of our connections within 2 s of opening each, inside 10 s, has
+   * blocked us: not dialled for 30 s, doubling per repeat up to 10 min (gating/hangUpBackoff.ts).
+   * A blocked provider redialled each refusing peer ~60 times a second without it.
+   */
+  hangUpBackoff: { quickMs: 2 * second, burst: 3, windowMs: 10 * second, backoffMs: 30 * second, maxBackoffMs: 10 * 60 * second, maxPeers: 4096 },
+  /**
    * Addresses exempt from gossipsub's IP-colocation penalty (P6: −5 × (peers
    * on one IP − 10)², so more than ~14 peers from one address graylist each
    * other). Only processes on this machine connect from loopback, so a test or

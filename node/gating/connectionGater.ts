@@ -13,6 +13,8 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 export interface ConnectionGaterInit {
   /** Operator blocklist or fraud ban; consulted on every dial and handshake. */
   isBlocked: (peerId: string) => boolean
+  /** Peers not to dial for now: they hung up on each recent connection (hangUpBackoff.ts). Dials only. */
+  isBackingOff?: (peerId: string) => boolean
   /** Inbound connections (open or still upgrading) allowed from one non-loopback IPv4 address or IPv6 /64 (hostGroupOf). */
   maxInboundPerIp: number
   /** The same for loopback addresses, where tests and devnets run many nodes on one host. */
@@ -21,7 +23,7 @@ export interface ConnectionGaterInit {
   onDenied?: (reason: GaterDenial, detail: string) => void
 }
 
-export type GaterDenial = 'blocked-peer' | 'inbound-per-ip'
+export type GaterDenial = 'blocked-peer' | 'inbound-per-ip' | 'dial-backoff'
 
 export interface NodeConnectionGater extends ConnectionGater {
   /** Inbound connections counted against `ip` now (tests, metrics). */
@@ -67,7 +69,12 @@ export function createConnectionGater (init: ConnectionGaterInit): NodeConnectio
   return {
     inboundFrom: ip => inbound.get(hostGroupOf(ip)) ?? 0,
     // Outbound: refused before the TCP dial, as if the peer were unreachable.
-    denyDialPeer: denyPeer,
+    denyDialPeer: (peerId: PeerId): boolean => {
+      if (denyPeer(peerId)) return true
+      if (init.isBackingOff?.(peerId.toString()) !== true) return false
+      init.onDenied?.('dial-backoff', peerId.toString())
+      return true
+    },
     // Inbound: the peer id is known only after Noise; refuse before muxing and identify.
     denyInboundEncryptedConnection: denyPeer,
     // A dial by address (no peer id given) learns it here.

@@ -6,6 +6,7 @@
  * DELETE it connects again.
  */
 import { join } from 'node:path'
+import { KEEP_ALIVE } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadNetwork } from '../../node/config.ts'
@@ -97,9 +98,32 @@ describe('operator blocklist through the API', () => {
     expect(del.status).toBe(200)
     expect(del.body).toMatchObject({ peerId: b!.identity.peerId, blocked: false, wasBlocked: true })
     expect((await getJson(`${apiOf(a)}/v1/admin/blocklist`)).body.blocked).toEqual([])
-    expect(await dial(b!, a)).toBe('ok')
-    await eventually(async () => connected(a!, b!), ok => ok, { what: 'a sees b connected again' })
-    expect(opened.length).toBeGreaterThanOrEqual(1)
+    // a dials b first: b may still be backing off from a, which hung up on its connections
+    // (node/gating/hangUpBackoff.ts), and a connection from a ends that. Then b dials a.
     expect(await dial(a, b!)).toBe('ok')
+    await eventually(async () => connected(a!, b!) && connected(b!, a!), ok => ok, { what: 'a and b see each other connected again' })
+    expect(opened.length).toBeGreaterThanOrEqual(1)
+    expect(await dial(b!, a)).toBe('ok')
   }, 60_000)
+
+  it('a blocked peer backs off instead of redialling in a loop', async () => {
+    // b is connected to a (the test above ends so) and keeps it alive, as kad-dht does its
+    // closest peers (a KEEP_ALIVE tag: libp2p's reconnect queue redials such a peer on every
+    // disconnect). Once a refuses b, each redial costs a a Noise handshake; before the backoff,
+    // b redialled about 60 times a second.
+    await b!.host.peerStore.merge(a!.host.peerId, { tags: { [`${KEEP_ALIVE}-test`]: { value: 1 } } })
+    const counter = async (n: InfermeshNode, line: RegExp): Promise<number> => Number(line.exec(await (await fetch(`${apiOf(n)}/metrics`)).text())?.[1] ?? 0)
+    const refusedByA = async (): Promise<number> => counter(a!, /^infermesh_connections_refused_total\{reason="blocked-peer"\} (\d+)/m)
+    const backoffsOfB = async (): Promise<number> => counter(b!, /^infermesh_dial_backoffs_total (\d+)/m)
+    const [before, backoffsBefore] = [await refusedByA(), await backoffsOfB()]
+    expect((await getJson(`${apiOf(a!)}/v1/admin/blocklist/${b!.identity.peerId}`, { method: 'PUT' })).status).toBe(200)
+    await eventually(backoffsOfB, n => n > backoffsBefore, { timeoutMs: 10_000, what: 'b backs off from a' })
+    const atBackoff = await refusedByA()
+    await new Promise(resolve => setTimeout(resolve, 10_000))
+    const refusedSince = await refusedByA() - atBackoff
+    expect(refusedSince, `a refused b ${atBackoff - before} times before b backed off, ${refusedSince} in the 10 s after`).toBeLessThanOrEqual(3)
+    // The backoff took b's KEEP_ALIVE tag off a (kad-dht may tag it again on its next refresh:
+    // then b redials once the backoff ends, and backs off again, for twice as long).
+    expect((await b!.host.peerStore.get(a!.host.peerId)).tags.has(`${KEEP_ALIVE}-test`)).toBe(false)
+  }, 40_000)
 })

@@ -39,6 +39,18 @@ describe('connection gater', () => {
     expect(await g.denyDialPeer!(bad)).toBe(false)
   })
 
+  it('refuses to dial a peer in hang-up backoff, and only to dial: its inbound handshakes pass', async () => {
+    const peer = await newPeer()
+    let backingOff = true
+    const denied: GaterDenial[] = []
+    const g = createConnectionGater({ isBlocked: () => false, isBackingOff: p => backingOff && p === peer.toString(), maxInboundPerIp: 4, maxInboundPerLoopbackIp: 100, onDenied: r => denied.push(r) })
+    expect(await g.denyDialPeer!(peer)).toBe(true)
+    expect(await g.denyInboundEncryptedConnection!(peer, socketFrom('/ip4/10.0.0.1/tcp/4001'))).toBe(false)
+    expect(denied).toEqual(['dial-backoff'])
+    backingOff = false
+    expect(await g.denyDialPeer!(peer)).toBe(false)
+  })
+
   it('caps inbound connections per IP, frees a slot when a socket closes, and gives loopback its own cap', async () => {
     const g = createConnectionGater({ isBlocked: () => false, maxInboundPerIp: 2, maxInboundPerLoopbackIp: 5 })
     const a1 = socketFrom('/ip4/203.0.113.7/tcp/1001')
