@@ -226,7 +226,9 @@ function backOffFromHangUps (host: Host, hangUps: HangUpBackoff, init: HostInit)
   host.addEventListener('connection:close', evt => {
     const conn = evt.detail
     // Another connection to the peer still open (a relayed one upgraded by DCUtR): no hang-up.
-    if (conn.direction !== 'outbound' || host.getConnections(conn.remotePeer).length > 0) return
+    // Nor a relayed connection: a relay resets one at its data limit, which a busy one can
+    // reach in moments, and backing off then would cut the peer off for 30 s.
+    if (conn.direction !== 'outbound' || !conn.direct || host.getConnections(conn.remotePeer).length > 0) return
     const peer = conn.remotePeer.toString()
     const ms = hangUps.closed(peer, conn.timeline.open, conn.timeline.close ?? init.now())
     if (ms === 0) return
