@@ -107,10 +107,10 @@ describe('operator blocklist through the API', () => {
   }, 60_000)
 
   it('a blocked peer backs off instead of redialling in a loop', async () => {
-    // b is connected to a (the test above ends so) and keeps it alive, as kad-dht does its
-    // closest peers (a KEEP_ALIVE tag: libp2p's reconnect queue redials such a peer on every
-    // disconnect). Once a refuses b, each redial costs a a Noise handshake; before the backoff,
-    // b redialled about 60 times a second.
+    // b is connected to a and keeps it alive, as kad-dht does its closest peers (a KEEP_ALIVE
+    // tag: libp2p's reconnect queue redials such a peer on every disconnect). Once a refuses b,
+    // each redial costs a a Noise handshake; before the backoff, b redialled about 60 times a second.
+    expect(await dial(b!, a!)).toBe('ok')
     await b!.host.peerStore.merge(a!.host.peerId, { tags: { [`${KEEP_ALIVE}-test`]: { value: 1 } } })
     const counter = async (n: InfermeshNode, line: RegExp): Promise<number> => Number(line.exec(await (await fetch(`${apiOf(n)}/metrics`)).text())?.[1] ?? 0)
     const refusedByA = async (): Promise<number> => counter(a!, /^infermesh_connections_refused_total\{reason="blocked-peer"\} (\d+)/m)

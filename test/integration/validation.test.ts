@@ -187,14 +187,18 @@ describe('validators catch cheating providers', () => {
   })
 
   it('a node started late, and a node killed with SIGKILL and restarted, converge to the same roots', async () => {
-    // The latest epoch the seed holds entries for (one with none, e.g. on a loaded machine, would prove nothing).
-    const seedBefore = await reputation(nodes.seed!)
-    let held: { epoch: number, entries: number } | undefined
-    for (let e = seedBefore.epoch - 1; e > seedBefore.epoch - 8 && held == null; e--) {
-      const r = await getJson<{ entries?: number }>(`${nodes.seed!.api}/v1/ledger/epochs/${e}`)
-      if (r.status === 200 && (r.body.entries ?? 0) > 0) held = { epoch: e, entries: r.body.entries! }
+    // The latest epoch before the seed's last consensus that it holds entries for (one with none,
+    // e.g. on a loaded machine, would prove nothing). Polled: the tests above can end within an
+    // epoch or two of the validators' first commits, before any epoch with entries is behind it.
+    const latestHeld = async (): Promise<{ epoch: number, entries: number } | undefined> => {
+      const seedBefore = await reputation(nodes.seed!)
+      for (let e = seedBefore.epoch - 1; e > seedBefore.epoch - 8; e--) {
+        const r = await getJson<{ entries?: number }>(`${nodes.seed!.api}/v1/ledger/epochs/${e}`)
+        if (r.status === 200 && (r.body.entries ?? 0) > 0) return { epoch: e, entries: r.body.entries! }
+      }
+      return undefined
     }
-    expect(held, 'the seed holds ledger entries for a recent epoch').toBeDefined()
+    const held = await eventually(latestHeld, h => h != null, { timeoutMs: 6 * EPOCH_SECONDS * 1000, intervalMs: 1000, what: 'the seed holds ledger entries for a recent epoch' })
     expect(await nodes.seed!.stop('SIGKILL')).toBe(null)
     const late = await start('late', ['--role', 'gateway', '--bootstrap', nodes.gateway!.addresses[0]!])
     // A few epochs pass while the seed is down.
