@@ -86,7 +86,7 @@ export class HangUpBackoff {
     return (this.peers.get(peer)?.until ?? 0) > now
   }
 
-  /** Peers in backoff at `now` (metrics, tests). */
+  /** Peers in backoff at `now` (tests). */
   backingOff (now: number): string[] {
     return [...this.peers].filter(([, s]) => s.until > now).map(([p]) => p)
   }

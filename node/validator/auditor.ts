@@ -33,7 +33,7 @@ import { nextAuditTarget } from '../../protocol/verify/auditTargets.ts'
 import { checkThroughputClaim, type ClaimVerdict } from '../../protocol/verify/claims.ts'
 import { drawTask, workloadRandom } from '../../protocol/workload.ts'
 import { foldAudit, isConvicted } from '../../protocol/verify/sequential.ts'
-import { newObservation, nextQuality as nextQualityWith, sequentialOf, weightOf, weightVector, type ProviderObservation } from '../../protocol/verify/weights.ts'
+import { convictionStands, newObservation, nextQuality as nextQualityWith, sequentialOf, weightOf, weightVector, type ProviderObservation } from '../../protocol/verify/weights.ts'
 import type { ModelVerifier, RealModelVerdict } from '../verify/verifier.ts'
 import { EvidenceConfirmer } from './evidenceConfirmer.ts'
 import { fetchStatus } from '../discovery/statusProtocol.ts'
@@ -257,8 +257,7 @@ export class Auditor {
 
   /** Whether this validator holds the provider at weight 0 for a conviction in `epoch`. */
   private convictedNow (peer: string, epoch: number): boolean {
-    const last = this.observations.get(peer)?.lastFraudEpoch
-    return last != null && epoch - last < auditorDefaults.fraudMemoryEpochs
+    return convictionStands(this.observations.get(peer)?.lastFraudEpoch, epoch, weightParams)
   }
 
   /**

@@ -80,9 +80,14 @@ export interface ScoreParts {
   claimsMet?: number
 }
 
+/** Whether a conviction in `lastConvictionEpoch` still holds the weight at 0 in `epoch`. */
+export function convictionStands (lastConvictionEpoch: number | undefined, epoch: number, p: Pick<WeightParams, 'convictionEpochs'>): boolean {
+  return lastConvictionEpoch != null && epoch - lastConvictionEpoch < p.convictionEpochs
+}
+
 /** The formula itself: 0 while a conviction of `epoch` stands, else quality × latency factor × claims met, in [0, 1]. */
 export function scoreFromParts (x: ScoreParts, epoch: number, p: WeightParams): number {
-  if (x.lastConvictionEpoch != null && epoch - x.lastConvictionEpoch < p.convictionEpochs) return 0
+  if (convictionStands(x.lastConvictionEpoch, epoch, p)) return 0
   let score = x.quality
   score *= 1 / (1 + (x.latencyMs ?? 0) / p.latencyScaleMs)
   if (x.claimsMet != null) score *= x.claimsMet
