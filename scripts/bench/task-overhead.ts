@@ -59,6 +59,7 @@ import { chatPrompt, getReferenceChatModel } from '../../protocol/reference/inde
 import { closedLoop, errorCount, HttpClient, interleavedSerial, jsonTarget, newPhase, serial, type PhaseResult, type Target } from './lib/httpLoad.ts'
 import { recordStages, stageTable, type StageTable } from './lib/taskStages.ts'
 import { measureMicroCosts, type MicroCost } from './lib/microCosts.ts'
+import { startFloorPath, type FloorPath } from './lib/floorPath.ts'
 import { startPortkey, type PortkeyGateway } from './lib/portkey.ts'
 import { startProfiler, summarizeInclusive, summarizeProfile, type Category, type CallFrame } from './lib/profile.ts'
 import { emitSummary, parseBenchArgs, positiveInt, positiveNumber, row, tolerateSocketErrors, type SummaryRow } from './lib/report.ts'
@@ -79,12 +80,14 @@ const args = parseBenchArgs({
   'cpu-prof-dir': { type: 'string' },
   'profile-seconds': { type: 'string' },
   'profile-concurrency': { type: 'string', default: String(BUDGET_CONCURRENCY) },
+  'profile-path': { type: 'string', default: 'through' },
   generations: { type: 'string' },
   tokens: { type: 'string', default: '64' },
   'micro-ms': { type: 'string' },
   'no-model': { type: 'boolean', default: false },
   'no-micro': { type: 'boolean', default: false },
   'no-portkey': { type: 'boolean', default: false },
+  'no-floor': { type: 'boolean', default: false },
   stages: { type: 'string', default: '0' }
 }, `usage: node scripts/bench/task-overhead.ts [options]
   (--quick: 100 requests, 2 s phases, 3 generations, 100 ms micro-measures)
@@ -97,12 +100,15 @@ const args = parseBenchArgs({
                          DIR/task-overhead-through-cN.cpuprofile and print where the time goes
   --profile-seconds S    length of the profiled phase (default: --seconds)
   --profile-concurrency N  concurrency of the profiled phase (default ${BUDGET_CONCURRENCY})
+  --profile-path P       the path profiled: through (default) or floor
   --generations N        reference-model generations per model (default 10)
   --tokens N             max tokens per generation (default 64)
   --micro-ms MS          time spent on each per-operation micro-measure (default 300)
   --no-model             skip the reference-model tokens/s
   --no-micro             skip the per-operation costs
   --no-portkey           skip the Portkey gateway comparison (its rows are null)
+  --no-floor             skip the floor path (the task path's required parts with none of the
+                         node's logic, scripts/bench/lib/floorPath.ts; its rows are null)
   --stages N             afterwards, N serial tasks through the path with the node's task-stage
                          channel on: the median time between consecutive stages (default 0: off)
 `)
@@ -256,6 +262,13 @@ async function portkeyCheck (client: HttpClient, portkey: Target, zero: ZeroBack
   return undefined
 }
 
+/** One request through the floor path, checked: 200, the zero backend's "ok", a receipt. */
+async function floorCheck (client: HttpClient, floor: Target): Promise<void> {
+  const r = await client.post(floor)
+  const j = JSON.parse(r.body.toString()) as { choices?: Array<{ message?: { content?: string } }>, receipt?: string }
+  if (r.status !== 200 || j.choices?.[0]?.message?.content !== 'ok' || j.receipt == null) throw new Error(`floor path answered ${r.status}: ${r.body.toString().slice(0, 300)}`)
+}
+
 // ---- profile categories for the through path ----
 
 const has = (cf: CallFrame, s: string): boolean => cf.url.includes(s)
@@ -281,6 +294,7 @@ const categories: Category[] = [
   { name: 'provider lookup + ranking per task', match: cf => has(cf, 'node/discovery/') || has(cf, 'node/market/ranking.ts') },
   { name: 'gateway / provider logic (node/market/*)', match: cf => has(cf, 'node/market/') || has(cf, 'protocol/task.ts') },
   { name: 'API routes + server (node/api/*)', match: cf => has(cf, 'node/api/') },
+  { name: 'the floor path\'s own glue (scripts/bench/lib/floorPath.ts)', match: cf => has(cf, 'lib/floorPath.ts') },
   { name: 'bench client + zero backend (scripts/bench)', match: cf => has(cf, 'scripts/bench') },
   { name: 'node:http (bench client, gateway API server, zero backend)', match: cf => has(cf, '_http_') || cf.url === 'node:http' },
   { name: 'JSON.parse / JSON.stringify', match: cf => cf.url === '' && (cf.functionName === 'parse' || cf.functionName === 'stringify') },
@@ -293,10 +307,10 @@ const categories: Category[] = [
 // ---- run ----
 
 interface Figures {
-  /** portkey: null when the Portkey path did not run. */
-  p50: { through: number, direct: number, portkey: number | null }
-  p99: { through: number, direct: number, portkey: number | null }
-  throughput: Array<{ concurrency: number, through: PhaseResult, direct: PhaseResult }>
+  /** portkey, floor: null when that path did not run. */
+  p50: { through: number, direct: number, portkey: number | null, floor: number | null }
+  p99: { through: number, direct: number, portkey: number | null, floor: number | null }
+  throughput: Array<{ concurrency: number, through: PhaseResult, direct: PhaseResult, floor?: PhaseResult }>
 }
 
 function tasksPerSecond (r: PhaseResult): number {
@@ -353,12 +367,18 @@ async function main (): Promise<number> {
       log(`Portkey gateway ${portkeyNote}; its rows are null`)
     }
   }
+  let floorPath: FloorPath | undefined
+  if (!args['no-floor']) {
+    floorPath = await startFloorPath(bench.zero.url, bench.dir)
+    log(`floor path (the required parts alone) at ${floorPath.url}`)
+  }
   const maxC = Math.max(1, ...concurrencies)
   const client = new HttpClient(maxC)
   const body = { model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 16 }
   const direct = jsonTarget('direct', `${bench.zero.url}/chat/completions`, body)
   const through = jsonTarget('through', `http://127.0.0.1:${bench.gateway.api.address.port}/v1/chat/completions`, body)
   let portkey = portkeyGw != null ? jsonTarget('portkey', portkeyGw.url, body, portkeyGw.headers) : undefined
+  const floor = floorPath != null ? jsonTarget('floor', floorPath.url, body) : undefined
   const phases: Array<{ phase: string, r: PhaseResult }> = []
   let figures: Figures
   let profileLines: string[] = []
@@ -376,33 +396,36 @@ async function main (): Promise<number> {
         portkeyGw = undefined
       }
     }
-    const c1Targets = portkey != null ? [direct, through, portkey] : [direct, through]
-    log(`${c1Targets.length === 3 ? 'all three' : 'both'} paths answer "ok"; warming up (${warmup} serial requests per path, then 1 s at concurrency ${maxC} per path)`)
+    if (floor != null) await floorCheck(client, floor)
+    const c1Targets = [direct, through, ...(portkey != null ? [portkey] : []), ...(floor != null ? [floor] : [])]
+    log(`${c1Targets.length} paths answer "ok"; warming up (${warmup} serial requests per path, then 1 s at concurrency ${maxC} per path)`)
     const warm = await interleavedSerial(client, c1Targets, warmup, warmup)
     phases.push(...warm.map(r => ({ phase: 'warm-up, c=1', r })))
     for (const t of c1Targets) phases.push({ phase: `warm-up, c=${maxC}`, r: await closedLoop(client, t, maxC, 1000) })
 
     log(`latency at concurrency 1: ${requests} requests per path (${c1Targets.map(t => t.name).join(', ')}) in blocks of ${block}`)
-    const [d1, t1, p1] = await interleavedSerial(client, c1Targets, requests, block, done => {
+    const c1 = await interleavedSerial(client, c1Targets, requests, block, done => {
       if (done % (block * 4) === 0 || done === requests) log(`  ${done}/${requests}`)
     })
-    phases.push({ phase: 'latency, c=1', r: d1! }, { phase: 'latency, c=1', r: t1! })
-    if (p1 != null) phases.push({ phase: 'latency, c=1', r: p1 })
+    const of = (name: string): PhaseResult | undefined => c1.find(r => r.target === name)
+    const [d1, t1, p1, f1] = [of('direct'), of('through'), of('portkey'), of('floor')]
+    for (const r of c1) phases.push({ phase: 'latency, c=1', r })
     const portkeyUsable = p1 != null && p1.ok > 0 && errorCount(p1) === 0
     if (p1 != null && !portkeyUsable) {
       portkeyNote = `had errors at concurrency 1: ${errorsText(p1)}`
       log(`Portkey gateway ${portkeyNote}; its rows are null`)
     }
     figures = {
-      p50: { through: percentile(t1!.latencies, 50), direct: percentile(d1!.latencies, 50), portkey: portkeyUsable ? percentile(p1.latencies, 50) : null },
-      p99: { through: percentile(t1!.latencies, 99), direct: percentile(d1!.latencies, 99), portkey: portkeyUsable ? percentile(p1.latencies, 99) : null },
+      p50: { through: percentile(t1!.latencies, 50), direct: percentile(d1!.latencies, 50), portkey: portkeyUsable ? percentile(p1.latencies, 50) : null, floor: f1 != null ? percentile(f1.latencies, 50) : null },
+      p99: { through: percentile(t1!.latencies, 99), direct: percentile(d1!.latencies, 99), portkey: portkeyUsable ? percentile(p1.latencies, 99) : null, floor: f1 != null ? percentile(f1.latencies, 99) : null },
       throughput: []
     }
-    log(`  p50 through ${fmt(figures.p50.through, 3)} ms, direct ${fmt(figures.p50.direct, 3)} ms${figures.p50.portkey != null ? `, Portkey ${fmt(figures.p50.portkey, 3)} ms` : ''}`)
+    log(`  p50 through ${fmt(figures.p50.through, 3)} ms, direct ${fmt(figures.p50.direct, 3)} ms${figures.p50.portkey != null ? `, Portkey ${fmt(figures.p50.portkey, 3)} ms` : ''}${figures.p50.floor != null ? `, floor ${fmt(figures.p50.floor, 3)} ms` : ''}`)
 
     for (const [i, c] of concurrencies.entries()) {
       // Alternate which path goes first so neither always runs on a warmer machine.
-      const order = i % 2 === 0 ? [direct, through] : [through, direct]
+      const paths = [direct, through, ...(floor != null ? [floor] : [])]
+      const order = i % 2 === 0 ? paths : paths.reverse()
       const out: Record<string, PhaseResult> = {}
       for (const t of order) {
         log(`throughput: ${t.name} at concurrency ${c} for ${phaseMs / 1000} s`)
@@ -411,7 +434,7 @@ async function main (): Promise<number> {
         phases.push({ phase: `throughput, c=${c}`, r })
         log(`  ${fmt(tasksPerSecond(r), 0)} tasks/s, ${errorCount(r)} errors, event loop busy ${fmt(r.elu * 100, 0)}%`)
       }
-      figures.throughput.push({ concurrency: c, through: out.through!, direct: out.direct! })
+      figures.throughput.push({ concurrency: c, through: out.through!, direct: out.direct!, ...(out.floor != null ? { floor: out.floor } : {}) })
     }
 
     if (stageTasks > 0) {
@@ -424,11 +447,13 @@ async function main (): Promise<number> {
     }
 
     if (args['cpu-prof-dir'] != null) {
-      log(`profiling the through path at concurrency ${profileConcurrency} for ${profileMs / 1000} s`)
+      const profiled = args['profile-path'] === 'floor' ? floor : args['profile-path'] === 'through' ? through : undefined
+      if (profiled == null) throw new Error(`--profile-path ${args['profile-path']}: through, or floor without --no-floor`)
+      log(`profiling the ${profiled.name} path at concurrency ${profileConcurrency} for ${profileMs / 1000} s`)
       const profiler = await startProfiler(100)
-      const r = await closedLoop(client, through, profileConcurrency, profileMs)
+      const r = await closedLoop(client, profiled, profileConcurrency, profileMs)
       mkdirSync(args['cpu-prof-dir'], { recursive: true })
-      const file = join(args['cpu-prof-dir'], `task-overhead-through-c${profileConcurrency}.cpuprofile`)
+      const file = join(args['cpu-prof-dir'], `task-overhead-${profiled.name}-c${profileConcurrency}.cpuprofile`)
       const profile = await profiler.stop(file)
       phases.push({ phase: `profiled, c=${profileConcurrency}`, r })
       profileLines = [
@@ -442,6 +467,7 @@ async function main (): Promise<number> {
     client.close()
     log('stopping')
     await portkeyGw?.stop()
+    await floorPath?.stop()
     await bench.stop()
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
@@ -470,6 +496,19 @@ async function main (): Promise<number> {
     const cpuT = t.through.cpuMs / Math.max(1, t.through.ok)
     const cpuD = t.direct.cpuMs / Math.max(1, t.direct.ok)
     rows.push([`process CPU per task, concurrency ${t.concurrency} (ms)`, fmt(cpuT, 3), fmt(cpuD, 3), '-', fmt(cpuT / cpuD, 1) + '×', `+${fmt(cpuT - cpuD, 3)} ms`, '-', '-'])
+  }
+  if (figures.p50.floor != null) {
+    const floorAdded = figures.p50.floor - figures.p50.direct
+    rows.push(['floor (the required parts alone): latency p50, concurrency 1 (ms)', fmt(figures.p50.floor, 3), fmt(figures.p50.direct, 3), '-', fmt(figures.p50.floor / figures.p50.direct, 1) + '×', `+${fmt(floorAdded, 3)} ms`, `≤ ${BUDGET_ADDED_P50_MS} ms added`, ok(floorAdded <= BUDGET_ADDED_P50_MS)])
+    rows.push(['added p50, concurrency 1: infermesh / floor', `+${fmt(added50, 3)} ms`, '-', '-', `${fmt(added50 / floorAdded, 2)}×`, `${added50 - floorAdded >= 0 ? '+' : ''}${fmt(added50 - floorAdded, 3)} ms (the node's logic)`, '-', '-'])
+  }
+  for (const t of figures.throughput) {
+    if (t.floor == null) continue
+    const fp = tasksPerSecond(t.floor)
+    const budget = t.concurrency === BUDGET_CONCURRENCY
+    const cpuF = t.floor.cpuMs / Math.max(1, t.floor.ok)
+    rows.push([`floor: throughput, concurrency ${t.concurrency} (tasks/s)`, fmt(fp, 0), fmt(tasksPerSecond(t.direct), 0), '-', fmt(fp / tasksPerSecond(t.direct), 2) + '×', `infermesh ${fmt(tasksPerSecond(t.through) / fp, 2)}× of it`, budget ? `≥ ${BUDGET_TASKS_PER_S.toLocaleString('en-US')} tasks/s` : '-', budget ? ok(fp >= BUDGET_TASKS_PER_S) : '-'])
+    rows.push([`floor: process CPU per task, concurrency ${t.concurrency} (ms)`, fmt(cpuF, 3), fmt(t.direct.cpuMs / Math.max(1, t.direct.ok), 3), '-', '-', `infermesh +${fmt(t.through.cpuMs / Math.max(1, t.through.ok) - cpuF, 3)} ms over it`, '-', '-'])
   }
   process.stdout.write(`\n## Task overhead (in-process: client, gateway, provider and zero backend on one event loop; ${cpus().length} CPUs; load average at start ${load0.map(l => l.toFixed(2)).join(' ')}, before the HTTP phases ${load1.map(l => l.toFixed(2)).join(' ')}, at end ${load2.map(l => l.toFixed(2)).join(' ')})\n\n`)
   process.stdout.write(markdownTable(['figure', 'infermesh', 'comparison (direct)', `Portkey gateway${portkeyVersion !== '' ? ` ${portkeyVersion}` : ''} (one hop, own process)`, 'ratio', 'added', 'budget', 'ok'], rows) + '\n')
@@ -570,6 +609,31 @@ async function main (): Promise<number> {
       comparisonValue: tasksPerSecond(t.direct),
       budget: budget ? `>= ${BUDGET_TASKS_PER_S} tasks/s` : '-',
       met: budget ? tp >= BUDGET_TASKS_PER_S : null
+    }))
+  }
+  if (figures.p50.floor != null) {
+    summary.push(row({
+      figure: 'floor: the required parts alone, added latency p50, c=1',
+      value: figures.p50.floor - figures.p50.direct,
+      unit: 'ms',
+      comparison: 'infermesh added p50, ms (ratio = infermesh / floor)',
+      comparisonValue: added50,
+      ratio: added50 / (figures.p50.floor - figures.p50.direct),
+      budget: '-',
+      met: null
+    }))
+  }
+  for (const t of figures.throughput) {
+    if (t.floor == null) continue
+    summary.push(row({
+      figure: `floor: the required parts alone, throughput c=${t.concurrency}, in-process`,
+      value: tasksPerSecond(t.floor),
+      unit: 'tasks/s',
+      comparison: `infermesh through gateway + provider, c=${t.concurrency} (ratio = infermesh / floor)`,
+      comparisonValue: tasksPerSecond(t.through),
+      ratio: tasksPerSecond(t.through) / tasksPerSecond(t.floor),
+      budget: '-',
+      met: null
     }))
   }
   if (socketErrors.text() !== '') log(socketErrors.text())
