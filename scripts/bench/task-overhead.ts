@@ -383,6 +383,7 @@ async function main (): Promise<number> {
   let figures: Figures
   let profileLines: string[] = []
   let stages: StageTable | undefined
+  let floorStages: StageTable | undefined
   const load1 = loadavg()
   try {
     await sanityCheck(client, direct, through, bench.provider.identity.peerId)
@@ -444,6 +445,14 @@ async function main (): Promise<number> {
       await serial(client, through, stageTasks, r)
       stages = stageTable(stop())
       phases.push({ phase: 'stages, c=1', r })
+      if (floor != null) {
+        log(`stages: ${stageTasks} serial tasks through the floor path`)
+        const stopFloor = recordStages()
+        const rf = newPhase('floor')
+        await serial(client, floor, stageTasks, rf)
+        floorStages = stageTable(stopFloor())
+        phases.push({ phase: 'stages, c=1', r: rf })
+      }
     }
 
     if (args['cpu-prof-dir'] != null) {
@@ -523,9 +532,13 @@ async function main (): Promise<number> {
   const viaPortkey = phases.filter(p => p.r.target === 'portkey').reduce((n, p) => n + p.r.ok, 0)
   process.stdout.write(`\nzero backend: ${zc.stream} streaming requests (from the provider) over ${zc.streamConnections} TCP connections; ${zc.json} non-streaming (direct from the bench client${viaPortkey > 0 ? `, and ${viaPortkey} + 1 check via Portkey` : ''}) over ${zc.jsonConnections} connections${zc.other > 0 ? `; ${zc.other} others` : ''}\n`)
   if (stages != null) {
-    process.stdout.write(`\n### Where a task's time goes at c=1, stage by stage (the node's task-stage channel; medians of ${stages.tasks} serial tasks${stages.shapes > 1 ? `, the most common of ${stages.shapes} stage orders` : ''})\n\n`)
-    process.stdout.write(markdownTable(['from', 'to', 'µs (median)', 'share of the sum'], stages.steps.map(st => [st.from, st.to, fmt(st.medianUs, 0), `${fmt(st.medianUs / stages!.steps.reduce((a, b) => a + b.medianUs, 0) * 100, 0)} %`])) + '\n')
-    process.stdout.write(`\nsum of the medians ${fmt(stages.steps.reduce((a, b) => a + b.medianUs, 0), 0)} µs; median from the API's request event to its response ${fmt(stages.totalUs, 0)} µs (what the HTTP client adds on either side is not in it)\n`)
+    process.stdout.write(`\n### Where a task's time goes at c=1, stage by stage (the node's task-stage channel; medians of ${stages.tasks} serial tasks${stages.shapes > 1 ? `, the most common of ${stages.shapes} stage orders` : ''}${floorStages != null ? '; the floor path\'s, marked at the same points, beside' : ''})\n\n`)
+    const floorStep = (from: string, to: string): number | undefined => floorStages?.steps.find(st => st.from === from && st.to === to)?.medianUs
+    process.stdout.write(markdownTable(['from', 'to', 'µs (median)', 'share of the sum', 'floor µs', 'over the floor µs'], stages.steps.map(st => {
+      const f = floorStep(st.from, st.to)
+      return [st.from, st.to, fmt(st.medianUs, 0), `${fmt(st.medianUs / stages!.steps.reduce((a, b) => a + b.medianUs, 0) * 100, 0)} %`, f != null ? fmt(f, 0) : '-', f != null ? fmt(st.medianUs - f, 0) : '-']
+    })) + '\n')
+    process.stdout.write(`\nsum of the medians ${fmt(stages.steps.reduce((a, b) => a + b.medianUs, 0), 0)} µs; median from the API's request event to its response ${fmt(stages.totalUs, 0)} µs (what the HTTP client adds on either side is not in it)${floorStages != null ? `; the floor's ${fmt(floorStages.totalUs, 0)} µs${floorStages.shapes > 1 ? ` (the most common of ${floorStages.shapes} stage orders)` : ''}` : ''}\n`)
   } else if (stageTasks > 0) {
     process.stdout.write('\nstages: no task published its stages\n')
   }

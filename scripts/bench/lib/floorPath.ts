@@ -22,6 +22,9 @@
  * admission, credit, deadlines and cancellation, metrics, stages, SSE parsing
  * and chunk frames, failover, the receipt's view for the client. Those are
  * what the node adds on top of this floor.
+ *
+ * It marks the node's task stages (node/util/taskStages.ts) at the same
+ * points, so `task-overhead --stages` sets the two side by side.
  */
 import { yamux } from '@chainsafe/libp2p-yamux'
 import type { Libp2p, Stream } from '@libp2p/interface'
@@ -40,6 +43,7 @@ import { openDb, type Db } from '../../../node/store/db.ts'
 import { coalescedNoise } from '../../../node/util/coalescedNoise.ts'
 import { FrameReader, writeFrames } from '../../../node/util/frames.ts'
 import { GroupCommit } from '../../../node/util/groupCommit.ts'
+import { stage } from '../../../node/util/taskStages.ts'
 import { sendWindowUpdatesAtHalf } from '../../../node/util/yamuxWindowUpdates.ts'
 
 const PROTOCOL = '/bench/task-floor/1.0.0'
@@ -128,16 +132,19 @@ export async function startFloorPath (upstreamUrl: string, dataDir: string): Pro
       for (;;) {
         let frame: Uint8Array
         try { frame = await reader.read() } catch { return }
+        stage('provider:read')
         const body = opened(frame, gatewayKeys.pub)
         if (body == null) {
           counts.failed++
           stream.abort(new Error('the request signature did not verify'))
           return
         }
+        stage('provider:verified')
         const request = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.length - REQUEST_FIELDS_BYTES).toString('utf8')) as Record<string, unknown>
         let output = ''
         try {
           const res = await pool.request({ path: upstreamPath, method: 'POST', headers: upstreamHeaders, body: JSON.stringify({ ...request, stream: true }) })
+          stage('backend:headers')
           res.body.setEncoding('utf8')
           for await (const piece of res.body as AsyncIterable<string>) output += piece
           if (res.statusCode !== 200) throw new Error(`upstream answered ${res.statusCode}`)
@@ -146,6 +153,7 @@ export async function startFloorPath (upstreamUrl: string, dataDir: string): Pro
           stream.abort(err as Error)
           return
         }
+        stage('backend:done')
         const receipt = new Uint8Array(RECEIPT_BYTES)
         receipt.set(hash('sha256', body, 'buffer'), 0)
         receipt.set(hash('sha256', output, 'buffer'), 32)
@@ -153,9 +161,11 @@ export async function startFloorPath (upstreamUrl: string, dataDir: string): Pro
         receipt[64] = text.length
         receipt.set(text, 65)
         const reply = signed(providerKeys, receipt)
+        stage('provider:signed')
         const sending = writeFrames(stream, [reply])
         void sending.then(async () => providerStore.write([{ type: 'put', key: `r/${randomBytes(8).toString('hex')}/earned`, value: reply }])).catch(() => {})
         try { await sending } catch { return }
+        stage('provider:sent')
       }
     }
     await provider.handle(PROTOCOL, stream => { void serve(stream) }, { maxInboundStreams: 1024, maxOutboundStreams: 1024 })
@@ -176,25 +186,31 @@ export async function startFloorPath (upstreamUrl: string, dataDir: string): Pro
       body.set(json, 0)
       body.set(fields, json.length)
       const request = signed(gatewayKeys, body)
+      stage('gateway:signed')
       const held = await take()
       await writeFrames(held.stream, [request])
+      stage('gateway:sent')
       const frame = await held.reader.read()
+      stage('gateway:receipt')
       const receipt = opened(frame, providerKeys.pub)
       if (receipt == null) {
         held.stream.abort(new Error('the receipt signature did not verify'))
         throw new Error('the receipt signature did not verify')
       }
+      stage('gateway:verified')
       idle.push(held)
       const id = randomBytes(16).toString('hex')
       await gatewayStore.write([
         { type: 'put', key: `r/${id}/spent`, value: Buffer.concat([frame, request]) },
         { type: 'put', key: `a/${providerKeys.pub[0]}`, value: Buffer.from(`{"owed":${counts.ok}}`) }
       ])
+      stage('gateway:stored')
       return { text: Buffer.from(receipt.subarray(65, 65 + receipt[64]!)).toString('utf8'), receipt: frame }
     }
 
     // ---- API ----
     server = createServer({ keepAliveTimeout: 120_000, headersTimeout: 130_000 }, (req, res) => {
+      stage('api:request')
       const chunks: Buffer[] = []
       req.on('data', (d: Buffer) => { chunks.push(d) })
       req.on('end', () => {
@@ -204,10 +220,12 @@ export async function startFloorPath (upstreamUrl: string, dataDir: string): Pro
           res.end('{"error":{"message":"body is not JSON","type":"invalid_request_error"}}')
           return
         }
+        stage('api:parsed')
         task(chat).then(({ text, receipt }) => {
           counts.ok++
           const out = JSON.stringify({ object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }], receipt: Buffer.from(receipt).toString('base64') })
           res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out) })
+          stage('api:response')
           res.end(out)
         }, (err: unknown) => {
           counts.failed++
