@@ -369,8 +369,12 @@ async function main (): Promise<number> {
   }
   let floorPath: FloorPath | undefined
   if (!args['no-floor']) {
-    floorPath = await startFloorPath(bench.zero.url, bench.dir)
-    log(`floor path (the required parts alone) at ${floorPath.url}`)
+    try {
+      floorPath = await startFloorPath(bench.zero.url, bench.dir)
+      log(`floor path (the required parts alone) at ${floorPath.url}`)
+    } catch (err) {
+      log(`floor path could not be started: ${(err as Error).message.split('\n')[0]!}; its rows are left out`)
+    }
   }
   const maxC = Math.max(1, ...concurrencies)
   const client = new HttpClient(maxC)
